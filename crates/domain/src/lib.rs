@@ -1,0 +1,36 @@
+//! Latchkey's domain: users, credentials, password and code policies, OAuth values and the
+//! interaction (sign-in / recovery) state machine.
+//!
+//! # Architecture invariant
+//! This crate performs no I/O. It knows nothing of HTTP, SQL, SMTP or tokio. Time is always an
+//! argument (`now_ms`, milliseconds since the Unix epoch, read from the database clock by the
+//! caller) and randomness comes from the operating system's CSPRNG through `rand::rngs::OsRng`.
+//! Values that reach this crate from the outside are parsed into newtypes whose constructor is the
+//! only validation (`EmailAddress`, `Login`, `Identifier`, `Password`, `Otp`, `OAuthState`, …): a
+//! function that takes an `Otp` never re-checks its length.
+#![deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
+pub mod email;
+pub mod identifier;
+pub mod interaction;
+pub mod oauth;
+pub mod otp;
+pub mod password;
+pub mod secret;
+pub mod throttle;
+pub mod user;
+
+pub use email::EmailAddress;
+pub use identifier::{Identifier, Login};
+pub use otp::{Otp, OtpPolicy};
+pub use password::{Password, PasswordPolicy, PolicyViolation};
+pub use secret::BearerToken;
+pub use user::{Profile, User, UserId, UserStatus};
+
+/// Milliseconds since the Unix epoch, as read from the database clock.
+pub type Millis = i64;
+
+pub const SECOND: Millis = 1_000;
+pub const MINUTE: Millis = 60 * SECOND;
+pub const HOUR: Millis = 60 * MINUTE;
+pub const DAY: Millis = 24 * HOUR;

@@ -1,0 +1,246 @@
+//! Turns a payload into subject, HTML and text: picks the language, builds the template
+//! context and renders each part with the escaping its output needs.
+//!
+//! Escaping is the template engine's job (`latchkey_template::OutputMode`): the HTML part
+//! HTML-escapes every value and percent-encodes values inside URL queries, the text part
+//! escapes nothing (it is not HTML), and the subject drops CR/LF/NUL so no value can add a
+//! header (security-checklist EML-1, EML-2).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use latchkey_template::{parse, Context, OutputMode, ParseError, Template, Value};
+
+use crate::kinds::EmailKind;
+use crate::locale;
+use crate::payload::EmailPayload;
+use crate::templates::{builtin_sources, LANGUAGES};
+use crate::variables::all_documented;
+
+/// A message ready to send.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RenderedEmail {
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+/// The parts hold codes and links.
+impl std::fmt::Debug for RenderedEmail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RenderedEmail").finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RenderError {
+    #[error("the {part} template does not parse: {error}")]
+    Parse { part: &'static str, error: ParseError },
+    #[error("the {part} template failed to render: {error}")]
+    Render { part: &'static str, error: latchkey_template::RenderError },
+}
+
+/// The three parsed parts of one email template.
+#[derive(Debug, Clone)]
+pub struct EmailTemplates {
+    subject: Template,
+    html: Template,
+    text: Template,
+}
+
+impl EmailTemplates {
+    /// Parses the three parts. `html` is a whole document (the built-ins are composed with
+    /// their layout before they get here).
+    ///
+    /// # Errors
+    /// [`RenderError::Parse`] naming the part that does not parse.
+    pub fn parse(subject: &str, html: &str, text: &str) -> Result<Self, RenderError> {
+        let part = |part: &'static str, source: &str| parse(source).map_err(|error| RenderError::Parse { part, error });
+        Ok(Self { subject: part("subject", subject)?, html: part("html", html)?, text: part("text", text)? })
+    }
+
+    /// The three templates, for checking the names they read (admin save-time typo check).
+    pub fn parts(&self) -> [&Template; 3] {
+        [&self.subject, &self.html, &self.text]
+    }
+}
+
+/// Renders emails from templates parsed once at construction. Cheap to share (`Arc`) and
+/// safe to use from many tasks at once.
+pub struct Renderer {
+    builtin: HashMap<(EmailKind, &'static str), EmailTemplates>,
+}
+
+impl std::fmt::Debug for Renderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Renderer").field("templates", &self.builtin.len()).finish()
+    }
+}
+
+impl Renderer {
+    /// The built-in templates of every kind in every language, parsed.
+    ///
+    /// # Panics
+    /// Never in a tested build: the built-ins are compiled in and the unit tests parse and
+    /// render every one of them.
+    pub fn with_defaults() -> Self {
+        let builtin = builtin_sources()
+            .map(|source| {
+                let parsed = EmailTemplates::parse(source.subject, &source.html_document(), source.text)
+                    .unwrap_or_else(|e| panic!("built-in template {}/{} is broken: {e}", source.lang, source.kind));
+                ((source.kind, source.lang), parsed)
+            })
+            .collect();
+        Self { builtin }
+    }
+
+    /// Renders `payload` with the built-in template in the recipient's language: the exact
+    /// locale (`fr-CA`), then its language (`fr`), then English. `now` is the clock the time
+    /// helpers measure from.
+    //
+    // Admin customizations slot in here: a later `render_with(customization)` (or a lookup
+    // callback) tries the customized `EmailTemplates` for each candidate language first and
+    // falls back to the built-in of the *same* language before moving to the next
+    // candidate; both paths end in `render_in`, so context and escaping stay identical.
+    ///
+    /// # Errors
+    /// [`RenderError::Render`] when a safety limit of the engine is hit.
+    pub fn render(&self, payload: &EmailPayload, now: DateTime<Utc>) -> Result<RenderedEmail, RenderError> {
+        let candidates = locale::candidates(payload.locale.as_deref());
+        for candidate in &candidates {
+            if let Some((&(_, lang), templates)) = self.builtin.get_key_value(&(payload.kind, candidate.as_str())) {
+                return self.render_in(templates, lang, payload, now);
+            }
+        }
+        let templates = self
+            .builtin
+            .get(&(payload.kind, locale::FALLBACK))
+            .expect("every kind has an English built-in (checked by tests)");
+        self.render_in(templates, locale::FALLBACK, payload, now)
+    }
+
+    /// Renders `templates` (a built-in or an administrator's) as written in `lang`, which
+    /// decides the language of the dates and durations the renderer formats.
+    ///
+    /// # Errors
+    /// [`RenderError::Render`] when a safety limit of the engine is hit.
+    pub fn render_in(
+        &self,
+        templates: &EmailTemplates,
+        lang: &str,
+        payload: &EmailPayload,
+        now: DateTime<Utc>,
+    ) -> Result<RenderedEmail, RenderError> {
+        let ctx = context(payload, lang, now);
+        let part = |part: &'static str, template: &Template, mode| {
+            template.render(&ctx, mode).map_err(|error| RenderError::Render { part, error })
+        };
+        let subject = collapse_spaces(&part("subject", &templates.subject, OutputMode::Subject)?);
+        let html = part("html", &templates.html, OutputMode::Html)?;
+        let mut text = part("text", &templates.text, OutputMode::Text)?;
+        let trimmed = text.trim_end().len();
+        text.truncate(trimmed);
+        text.push('\n');
+        Ok(RenderedEmail { subject, html, text })
+    }
+
+    /// The languages with built-in templates.
+    pub fn languages(&self) -> &'static [&'static str] {
+        &LANGUAGES
+    }
+}
+
+/// A subject is one line; an empty variable must not leave a double space behind.
+fn collapse_spaces(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The render context: every documented name (null unless the payload fills it, so an unset
+/// one prints nothing instead of `${name}`), the payload's variables, and the values the
+/// renderer derives in the template's language.
+fn context(payload: &EmailPayload, lang: &str, now: DateTime<Utc>) -> Context {
+    // The `$f` date helpers follow the recipient's own tag when the template is in their
+    // language (`en-GB` dates for an `en-GB` reader), the template's language otherwise.
+    let requested = payload.locale.as_deref().and_then(locale::normalize);
+    let ctx_locale = match requested {
+        Some(tag) if tag.split('-').next() == Some(lang) => tag,
+        _ => lang.to_owned(),
+    };
+    let mut ctx = Context::new(now).with_locale(ctx_locale);
+    for name in all_documented() {
+        ctx.set(&name, Value::Null);
+    }
+    for (name, value) in &payload.vars {
+        let value = match name.as_str() {
+            "request.time" => localized_time(lang, value),
+            // A number, so templates can compare it (`#if($request.expiresInMinutes > 60)`).
+            "request.expiresInMinutes" => value.trim().parse::<i64>().map_or_else(|_| Value::from(value.as_str()), Value::Int),
+            _ => Value::from(value.as_str()),
+        };
+        ctx.set(name, value);
+    }
+    let has = |name: &str| payload.vars.get(name).is_some_and(|v| !v.is_empty());
+    if !has("request.expiresIn") {
+        if let Some(minutes) = payload.vars.get("request.expiresInMinutes").and_then(|v| v.trim().parse::<i64>().ok()) {
+            if minutes > 0 {
+                ctx.set("request.expiresIn", locale::format_duration(lang, minutes));
+            }
+        }
+    }
+    // The magic-link guide calls the same link `resetPasswordUrl` (idx-protocol §10).
+    if !has("resetPasswordUrl") {
+        if let Some(link) = payload.vars.get("resetPasswordLink") {
+            ctx.set("resetPasswordUrl", link.as_str());
+        }
+    }
+    ctx
+}
+
+/// An RFC 3339 time is shown in the template's language; anything else was preformatted by
+/// the caller and is printed as given.
+fn localized_time(lang: &str, value: &str) -> Value {
+    match DateTime::parse_from_rfc3339(value.trim()) {
+        Ok(t) => Value::from(locale::format_time(lang, t.with_timezone(&Utc))),
+        Err(_) => Value::from(value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn renderer_is_shareable() {
+        assert_send_sync::<Renderer>();
+    }
+
+    #[test]
+    fn unset_documented_names_print_nothing() {
+        let renderer = Renderer::with_defaults();
+        let payload = EmailPayload::new(EmailKind::PasswordChanged);
+        let out = renderer.render(&payload, Utc::now()).expect("render");
+        for part in [&out.subject, &out.html, &out.text] {
+            assert!(!part.contains("${"), "{part}");
+            assert!(!part.contains("#if") && !part.contains("#end") && !part.contains("#{"), "{part}");
+        }
+        assert_eq!(out.subject, "Your password was changed");
+    }
+
+    #[test]
+    fn request_time_and_expiry_are_localized() {
+        let renderer = Renderer::with_defaults();
+        let payload = EmailPayload::new(EmailKind::ForgotPassword)
+            .with_locale("de-AT")
+            .with("oneTimePassword", "123456")
+            .with("resetPasswordLink", "https://id.example/reset")
+            .with("request.time", "2026-11-30T19:07:00Z")
+            .with("request.expiresInMinutes", "10");
+        let out = renderer.render(&payload, Utc::now()).expect("render");
+        assert!(out.text.contains("30. November 2026, 19:07 UTC"), "{}", out.text);
+        assert!(out.text.contains("10 Minuten lang gültig"), "{}", out.text);
+        let preformatted = payload.with("request.time", "gestern");
+        assert!(renderer.render(&preformatted, Utc::now()).expect("render").text.contains("gestern"));
+    }
+}

@@ -1,0 +1,74 @@
+//! Okta's management error shape, rendered in one place: `errorCode`, `errorSummary`,
+//! `errorLink`, `errorId`, `errorCauses`. Internal details are logged, never returned.
+use axum::http::header::{HeaderValue, CONTENT_TYPE};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use latchkey_proto::management::{ErrorCause, OktaError};
+
+#[derive(Debug)]
+pub enum AdminError {
+    Unauthorized,
+    NotFound(String),
+    /// E0000001 with one cause per problem, e.g. `password: …`.
+    Validation(Vec<String>),
+    /// A body that is not JSON of the expected shape.
+    Malformed(String),
+    Unavailable,
+    Internal(anyhow::Error),
+}
+
+impl From<latchkey_store::StoreError> for AdminError {
+    fn from(e: latchkey_store::StoreError) -> Self {
+        match e {
+            latchkey_store::StoreError::Conflict(what) => {
+                Self::Validation(vec![format!("login: An object with this field already exists ({what})")])
+            }
+            latchkey_store::StoreError::NotFound => Self::NotFound("Resource not found".to_owned()),
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl From<crate::crypto::password::HashError> for AdminError {
+    fn from(e: crate::crypto::password::HashError) -> Self {
+        match e {
+            crate::crypto::password::HashError::Busy => Self::Unavailable,
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl From<crate::http::json::JsonError> for AdminError {
+    fn from(e: crate::http::json::JsonError) -> Self {
+        Self::Malformed(e.0)
+    }
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let (status, code, summary, causes) = match self {
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "E0000011", "Invalid token provided".to_owned(), vec![]),
+            Self::NotFound(what) => (StatusCode::NOT_FOUND, "E0000007", format!("Not found: {what}"), vec![]),
+            Self::Validation(causes) => {
+                let first = causes.first().and_then(|c| c.split(':').next()).unwrap_or("request").to_owned();
+                (StatusCode::BAD_REQUEST, "E0000001", format!("Api validation failed: {first}"), causes)
+            }
+            Self::Malformed(reason) => (StatusCode::BAD_REQUEST, "E0000003", "The request body was not well-formed.".to_owned(), vec![reason]),
+            Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "E0000010", "Service is temporarily unavailable.".to_owned(), vec![]),
+            Self::Internal(error) => {
+                tracing::error!(error.message = %error, error.cause_chain = ?error, "admin request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "E0000009", "Internal Server Error".to_owned(), vec![])
+            }
+        };
+        let body = OktaError {
+            error_code: code.to_owned(),
+            error_summary: summary,
+            error_link: code.to_owned(),
+            error_id: latchkey_domain::secret::okta_style_id("oae"),
+            error_causes: causes.into_iter().map(|c| ErrorCause { error_summary: c }).collect(),
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response
+    }
+}

@@ -1,0 +1,555 @@
+//! Configuration: one typed tree, loaded once at start.
+//!
+//! Sources, later ones winning: embedded defaults, `latchkey.toml` (or the file named by
+//! `LATCHKEY_CONFIG`), `LATCHKEY_<SECTION>__<KEY>` variables, then the short variables operators
+//! and harnesses rely on (`LATCHKEY_LISTEN`, `LATCHKEY_DATABASE_URL`, …; see `SHORT_NAMES`).
+//! Secrets may come from `*_FILE` variables instead. Every lifetime, counter and limit of the
+//! security checklist (§2) is a named key; a value below its safe floor is refused unless
+//! `LATCHKEY_UNSAFE_TEST_SETTINGS=1`.
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use latchkey_domain::throttle::{MailLimits, SignInThrottle};
+use latchkey_domain::{OtpPolicy, PasswordPolicy, MINUTE, SECOND};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// Short variable → dotted key. These are part of Latchkey's interface: tests and operators
+/// depend on them (issue "identity server core").
+pub const SHORT_NAMES: &[(&str, &str)] = &[
+    ("LATCHKEY_LISTEN", "server.listen"),
+    ("LATCHKEY_PUBLIC_URL", "server.public_url"),
+    ("LATCHKEY_DATA_DIR", "server.data_dir"),
+    ("LATCHKEY_TRUSTED_PROXIES", "server.trusted_proxies"),
+    ("LATCHKEY_TLS_CERT", "server.tls_cert"),
+    ("LATCHKEY_TLS_KEY", "server.tls_key"),
+    ("LATCHKEY_DATABASE_URL", "database.url"),
+    ("LATCHKEY_MASTER_KEY_FILE", "database.master_key_file"),
+    ("LATCHKEY_ADMIN_TOKEN", "admin.token"),
+    ("LATCHKEY_ADMIN_EMAIL", "admin.email"),
+    ("LATCHKEY_SMTP_URL", "smtp.url"),
+    ("LATCHKEY_MAIL_FROM", "smtp.from"),
+];
+
+/// Secrets that may be given as a file path in `<NAME>_FILE`.
+const FILE_SECRETS: &[(&str, &str)] = &[
+    ("LATCHKEY_ADMIN_TOKEN_FILE", "admin.token"),
+    ("LATCHKEY_SMTP_URL_FILE", "smtp.url"),
+    ("LATCHKEY_DATABASE_URL_FILE", "database.url"),
+];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub admin: AdminSettings,
+    pub smtp: SmtpSettings,
+    pub org: OrgSettings,
+    pub otp: OtpSettings,
+    pub recovery: RecoverySettings,
+    pub signin: SignInSettings,
+    pub password: PasswordSettings,
+    pub tokens: TokenSettings,
+    pub outbox: OutboxSettings,
+    pub clients: Vec<ClientSettings>,
+    /// Set from `LATCHKEY_UNSAFE_TEST_SETTINGS`; never from the file.
+    #[serde(skip)]
+    pub unsafe_test_settings: bool,
+    /// Set by `serve --dev` / `demo`; never from the file.
+    #[serde(skip)]
+    pub dev: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            server: ServerSettings::default(),
+            database: DatabaseSettings::default(),
+            admin: AdminSettings::default(),
+            smtp: SmtpSettings::default(),
+            org: OrgSettings::default(),
+            otp: OtpSettings::default(),
+            recovery: RecoverySettings::default(),
+            signin: SignInSettings::default(),
+            password: PasswordSettings::default(),
+            tokens: TokenSettings::default(),
+            outbox: OutboxSettings::default(),
+            clients: Vec::new(),
+            unsafe_test_settings: false,
+            dev: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    pub listen: String,
+    pub public_url: Option<String>,
+    pub data_dir: PathBuf,
+    /// Comma-separated CIDRs (or a TOML array) whose `X-Forwarded-For` is believed.
+    #[serde(deserialize_with = "string_or_list")]
+    pub trusted_proxies: Vec<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Requests still running at shutdown get this long to finish.
+    pub shutdown_grace_secs: u64,
+    pub request_timeout_secs: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".to_owned(),
+            public_url: None,
+            data_dir: PathBuf::from("./latchkey-data"),
+            trusted_proxies: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
+            shutdown_grace_secs: 20,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    #[serde(serialize_with = "serialize_secret_opt")]
+    pub url: Option<SecretString>,
+    pub master_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminSettings {
+    #[serde(serialize_with = "serialize_secret_opt")]
+    pub token: Option<SecretString>,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpSettings {
+    #[serde(serialize_with = "serialize_secret_opt")]
+    pub url: Option<SecretString>,
+    pub from: String,
+    pub timeout_secs: u64,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self { url: None, from: "Latchkey <no-reply@localhost>".to_owned(), timeout_secs: 30 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OrgSettings {
+    pub name: String,
+    pub support_email: Option<String>,
+}
+
+impl Default for OrgSettings {
+    fn default() -> Self {
+        Self { name: "Latchkey".to_owned(), support_email: None }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OtpSettings {
+    pub digits: usize,
+    pub lifetime_secs: u64,
+    pub max_attempts: i64,
+    pub account_backoff_after: i64,
+    pub account_backoff_base_secs: u64,
+    pub account_backoff_max_secs: u64,
+    pub account_ceiling: i64,
+}
+
+impl Default for OtpSettings {
+    fn default() -> Self {
+        let p = OtpPolicy::default();
+        Self {
+            digits: p.digits,
+            lifetime_secs: secs(p.lifetime),
+            max_attempts: p.max_attempts_per_code,
+            account_backoff_after: p.account_backoff_after,
+            account_backoff_base_secs: secs(p.account_backoff_base),
+            account_backoff_max_secs: secs(p.account_backoff_max),
+            account_ceiling: p.account_ceiling,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecoverySettings {
+    /// Lifetime of an IDX transaction (security-checklist §2: 30 min, outliving the code).
+    pub transaction_lifetime_secs: u64,
+    /// How long a verified code allows setting the password (§2 "Reset grant": 10 min).
+    pub reset_grant_secs: u64,
+    pub mail_min_gap_secs: u64,
+    pub mail_per_hour: usize,
+    pub mail_per_day: usize,
+    /// Recovery starts (identify-recovery) per client IP per hour (§2: 20).
+    pub per_ip_per_hour: i64,
+}
+
+impl Default for RecoverySettings {
+    fn default() -> Self {
+        let m = MailLimits::default();
+        Self {
+            transaction_lifetime_secs: 30 * 60,
+            reset_grant_secs: 10 * 60,
+            mail_min_gap_secs: secs(m.min_gap),
+            mail_per_hour: m.per_hour,
+            mail_per_day: m.per_day,
+            per_ip_per_hour: 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SignInSettings {
+    pub free_failures: i64,
+    pub first_delay_secs: u64,
+    pub max_delay_secs: u64,
+    /// Consecutive failures after which the account is locked until recovery (RL-1: 100).
+    pub lockout_after: i64,
+    /// Failed sign-ins per client IP per hour before 429 (§2: 100).
+    pub per_ip_failures_per_hour: i64,
+}
+
+impl Default for SignInSettings {
+    fn default() -> Self {
+        let t = SignInThrottle::default();
+        Self {
+            free_failures: t.free_failures,
+            first_delay_secs: secs(t.first_delay),
+            max_delay_secs: secs(t.max_delay),
+            lockout_after: 100,
+            per_ip_failures_per_hour: 100,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordSettings {
+    pub min_length: usize,
+    pub max_length: usize,
+    pub min_strength: u8,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    /// Concurrent hashes; 0 means the number of CPU cores (STO-2).
+    pub hashing_concurrency: usize,
+    /// How long a request may wait for a hashing slot before it gets 503.
+    pub hashing_queue_timeout_secs: u64,
+}
+
+impl Default for PasswordSettings {
+    fn default() -> Self {
+        let p = PasswordPolicy::default();
+        Self {
+            min_length: p.min_length,
+            max_length: p.max_length,
+            min_strength: p.min_strength,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            hashing_concurrency: 0,
+            hashing_queue_timeout_secs: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenSettings {
+    /// Access and ID token lifetime (§2: 10 min).
+    pub access_token_secs: u64,
+    /// Interaction and authorization codes (§2: 60 s, single use).
+    pub code_secs: u64,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        Self { access_token_secs: 600, code_secs: 60 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxSettings {
+    pub max_attempts: i64,
+    pub retry_base_secs: u64,
+    pub retry_max_secs: u64,
+    /// Fallback poll interval; new messages wake the worker at once.
+    pub poll_interval_ms: u64,
+    pub workers: usize,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        Self { max_attempts: 12, retry_base_secs: 5, retry_max_secs: 3600, poll_interval_ms: 1000, workers: 1 }
+    }
+}
+
+/// A client declared in the configuration file (re-synchronised at every start).
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientSettings {
+    pub client_id: String,
+    pub client_name: String,
+    #[serde(serialize_with = "serialize_secret_opt")]
+    pub client_secret: Option<SecretString>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub trusted_origins: Vec<String>,
+}
+
+fn secs(ms: i64) -> u64 {
+    u64::try_from(ms / SECOND).unwrap_or(0)
+}
+
+fn serialize_secret_opt<S: serde::Serializer>(value: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => s.serialize_some(v.expose_secret()),
+        None => s.serialize_none(),
+    }
+}
+
+fn string_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Either::deserialize(d)? {
+        Either::One(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        Either::Many(v) => v,
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Invalid(String),
+    #[error("configuration could not be read: {0}")]
+    Load(#[from] Box<figment::Error>),
+}
+
+fn invalid(msg: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid(msg.into())
+}
+
+impl Settings {
+    /// Loads from the file (if any) and the environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let file = std::env::var("LATCHKEY_CONFIG").map(PathBuf::from).ok();
+        let default_file = Path::new("latchkey.toml");
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match &file {
+            Some(path) if !path.exists() => {
+                return Err(invalid(format!("LATCHKEY_CONFIG names {}, which does not exist", path.display())))
+            }
+            Some(path) => figment = figment.merge(Toml::file(path)),
+            None if default_file.exists() => figment = figment.merge(Toml::file(default_file)),
+            None => {}
+        }
+        let sectioned = Env::prefixed("LATCHKEY_").filter(|key| key.as_str().contains("__")).split("__");
+        figment = figment.merge(sectioned);
+        figment = figment.merge(Env::raw().filter_map(|key| {
+            SHORT_NAMES.iter().find(|(env, _)| key.as_str().eq_ignore_ascii_case(env)).map(|(_, path)| (*path).into())
+        }));
+        let mut settings: Settings = figment.extract().map_err(|e| ConfigError::Load(Box::new(e)))?;
+        for (env, path) in FILE_SECRETS {
+            if let Ok(file) = std::env::var(env) {
+                let value = std::fs::read_to_string(&file).map_err(|e| invalid(format!("{env}={file}: {e}")))?;
+                let secret = SecretString::from(value.trim().to_owned());
+                match *path {
+                    "admin.token" => settings.admin.token = Some(secret),
+                    "smtp.url" => settings.smtp.url = Some(secret),
+                    _ => settings.database.url = Some(secret),
+                }
+            }
+        }
+        settings.unsafe_test_settings = matches!(std::env::var("LATCHKEY_UNSAFE_TEST_SETTINGS").as_deref(), Ok("1" | "true"));
+        Ok(settings)
+    }
+
+    /// Checks every value once, at start, with a message that names the setting and the fix.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        if let Some(url) = &self.server.public_url {
+            let parsed = url::Url::parse(url).map_err(|_| invalid(format!("server.public_url (LATCHKEY_PUBLIC_URL) is not a URL: {url}")))?;
+            let loopback = latchkey_domain::oauth::is_loopback_host(parsed.host_str().unwrap_or_default());
+            if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
+                return Err(invalid("server.public_url must use https (plain http is allowed only on loopback)"));
+            }
+        }
+        if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
+            return Err(invalid("LATCHKEY_TLS_CERT and LATCHKEY_TLS_KEY must be set together"));
+        }
+        self.trusted_proxies()?;
+        if let Some(token) = &self.admin.token {
+            if token.expose_secret().chars().count() < 32 {
+                return Err(invalid("admin.token (LATCHKEY_ADMIN_TOKEN) must be at least 32 characters; generate one with `openssl rand -base64 32`"));
+            }
+        }
+        if let Some(email) = &self.admin.email {
+            latchkey_domain::EmailAddress::parse(email).map_err(|e| invalid(format!("admin.email: {e}")))?;
+        }
+        if self.smtp.url.is_none() && !self.dev {
+            return Err(invalid("smtp.url (LATCHKEY_SMTP_URL) is not set: give an smtp:// or smtps:// URL, or run `latchkey serve --dev` to write mail to the data directory's mailbox"));
+        }
+        let unsafe_ok = self.unsafe_test_settings;
+        self.otp_policy().validate(unsafe_ok).map_err(invalid)?;
+        self.password_policy().validate().map_err(invalid)?;
+        let p = &self.password;
+        if !unsafe_ok && (p.argon2_memory_kib < 19_456 || p.argon2_iterations < 2 || p.argon2_parallelism < 1) {
+            return Err(invalid("password.argon2_* must be at least m=19456 KiB, t=2, p=1 (OWASP minimum)"));
+        }
+        let r = &self.recovery;
+        if !unsafe_ok {
+            if r.transaction_lifetime_secs < 10 * 60 || r.transaction_lifetime_secs > 24 * 3600 {
+                return Err(invalid("recovery.transaction_lifetime_secs must be between 600 and 86400"));
+            }
+            if r.reset_grant_secs < 60 || r.reset_grant_secs > 30 * 60 {
+                return Err(invalid("recovery.reset_grant_secs must be between 60 and 1800"));
+            }
+            if r.mail_min_gap_secs < 10 || r.mail_per_hour > 20 || r.mail_per_day > 50 {
+                return Err(invalid("recovery.mail_* limits: min gap at least 10 s, at most 20 per hour and 50 per day"));
+            }
+            if self.tokens.code_secs > 600 || self.tokens.access_token_secs > 3600 {
+                return Err(invalid("tokens: code_secs at most 600 and access_token_secs at most 3600"));
+            }
+        }
+        for client in &self.clients {
+            latchkey_domain::oauth::ClientId::parse(&client.client_id).map_err(|e| invalid(format!("clients: {e}")))?;
+            for uri in &client.redirect_uris {
+                latchkey_domain::oauth::RedirectUri::parse(uri).map_err(|e| invalid(format!("clients.{}: {e}", client.client_id)))?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.server.listen.parse().map_err(|_| {
+            invalid(format!("server.listen (LATCHKEY_LISTEN) must be an address such as 127.0.0.1:8080, not {:?}", self.server.listen))
+        })
+    }
+
+    pub fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        self.server
+            .trusted_proxies
+            .iter()
+            .map(|p| {
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| invalid(format!("server.trusted_proxies: {p:?} is not an IP address or CIDR")))
+            })
+            .collect()
+    }
+
+    /// The database URL: configured, or a SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(url) => url.expose_secret().to_owned(),
+            None => format!("sqlite://{}", self.server.data_dir.join("latchkey.db").display()),
+        }
+    }
+
+    pub fn otp_policy(&self) -> OtpPolicy {
+        let o = &self.otp;
+        OtpPolicy {
+            digits: o.digits,
+            lifetime: ms(o.lifetime_secs),
+            max_attempts_per_code: o.max_attempts,
+            account_backoff_after: o.account_backoff_after,
+            account_backoff_base: ms(o.account_backoff_base_secs),
+            account_backoff_max: ms(o.account_backoff_max_secs),
+            account_ceiling: o.account_ceiling,
+        }
+    }
+
+    pub fn password_policy(&self) -> PasswordPolicy {
+        PasswordPolicy {
+            min_length: self.password.min_length,
+            max_length: self.password.max_length,
+            min_strength: self.password.min_strength,
+            service_words: vec!["latchkey".to_owned(), self.org.name.to_lowercase()],
+        }
+    }
+
+    pub fn mail_limits(&self) -> MailLimits {
+        MailLimits {
+            min_gap: ms(self.recovery.mail_min_gap_secs),
+            per_hour: self.recovery.mail_per_hour,
+            per_day: self.recovery.mail_per_day,
+        }
+    }
+
+    pub fn sign_in_throttle(&self) -> SignInThrottle {
+        SignInThrottle {
+            free_failures: self.signin.free_failures,
+            first_delay: ms(self.signin.first_delay_secs),
+            max_delay: ms(self.signin.max_delay_secs),
+        }
+    }
+}
+
+pub fn ms(secs: u64) -> i64 {
+    i64::try_from(secs).unwrap_or(i64::MAX / 1000).saturating_mul(SECOND)
+}
+
+/// Minutes as milliseconds, for readability at call sites.
+pub fn minutes(n: i64) -> i64 {
+    n * MINUTE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate_in_dev_mode() {
+        let settings = Settings { dev: true, ..Settings::default() };
+        settings.validate().expect("defaults are valid");
+    }
+
+    #[test]
+    fn serve_without_smtp_is_refused_with_a_hint() {
+        let err = Settings::default().validate().expect_err("no smtp");
+        assert!(err.to_string().contains("--dev"), "{err}");
+    }
+
+    #[test]
+    fn short_admin_tokens_and_weak_argon2_are_refused() {
+        let mut s = Settings { dev: true, ..Settings::default() };
+        s.admin.token = Some(SecretString::from("short".to_owned()));
+        assert!(s.validate().is_err());
+        let mut s = Settings { dev: true, ..Settings::default() };
+        s.password.argon2_memory_kib = 4096;
+        assert!(s.validate().is_err());
+        s.unsafe_test_settings = true;
+        assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn trusted_proxies_accept_addresses_and_cidrs() {
+        let mut s = Settings { dev: true, ..Settings::default() };
+        s.server.trusted_proxies = vec!["10.0.0.0/8".into(), "127.0.0.1".into()];
+        assert_eq!(s.trusted_proxies().map(|v| v.len()).ok(), Some(2));
+        s.server.trusted_proxies = vec!["nonsense".into()];
+        assert!(s.validate().is_err());
+    }
+}

@@ -1,0 +1,151 @@
+//! The key ring shared by every server process: the code-MAC key, the outbox key and the token
+//! signing keys, stored in the database sealed under the master key.
+//!
+//! Rotation of signing keys (issue 6) follows "publish first, sign later, retire after the last
+//! token expired": `publish_at <= sign_from`, and JWKS lists every key that is published and
+//! not retired.
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use latchkey_domain::secret::seal;
+use latchkey_domain::Millis;
+use latchkey_store::{KeyRecord, Store};
+use rand::RngCore;
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+use rsa::traits::PublicKeyParts;
+use zeroize::Zeroizing;
+
+use super::master::MasterKey;
+
+const CODE_MAC_KEY_ID: &str = "code-mac";
+const OUTBOX_KEY_ID: &str = "outbox";
+const SIGNING_KIND: &str = "signing";
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyRingError {
+    #[error("a stored key could not be opened: the master key is not the one it was sealed with")]
+    WrongMasterKey,
+    #[error("storage: {0}")]
+    Store(#[from] latchkey_store::StoreError),
+    #[error("key generation failed: {0}")]
+    Generate(String),
+}
+
+/// A signing key ready to use.
+pub struct SigningKey {
+    pub kid: String,
+    pub encoding: jsonwebtoken::EncodingKey,
+    pub decoding: jsonwebtoken::DecodingKey,
+    /// Base64url modulus and exponent, for JWKS.
+    pub n: String,
+    pub e: String,
+    pub sign_from: Millis,
+}
+
+pub struct KeyRing {
+    code_mac: Zeroizing<Vec<u8>>,
+    outbox: Zeroizing<[u8; 32]>,
+    signing: Vec<Arc<SigningKey>>,
+}
+
+impl KeyRing {
+    /// Loads every key, creating the missing ones. Safe to run in several processes at once:
+    /// singleton keys are inserted with `ON CONFLICT DO NOTHING` and re-read.
+    pub async fn load(store: &Store, master: &MasterKey, now: Millis) -> Result<Self, KeyRingError> {
+        let code_mac = singleton(store, master, CODE_MAC_KEY_ID, now).await?;
+        let outbox_bytes = singleton(store, master, OUTBOX_KEY_ID, now).await?;
+        let mut outbox = Zeroizing::new([0u8; 32]);
+        if outbox_bytes.len() != 32 {
+            return Err(KeyRingError::WrongMasterKey);
+        }
+        outbox.copy_from_slice(&outbox_bytes);
+        let mut records = store.live_keys(SIGNING_KIND, now).await?;
+        if records.is_empty() {
+            records.push(create_signing_key(store, master, now, now).await?);
+        }
+        let signing = records.iter().map(|r| open_signing_key(master, r).map(Arc::new)).collect::<Result<_, _>>()?;
+        Ok(Self { code_mac, outbox, signing })
+    }
+
+    pub fn code_mac_key(&self) -> &[u8] {
+        &self.code_mac
+    }
+
+    pub fn outbox_key(&self) -> [u8; 32] {
+        *self.outbox
+    }
+
+    /// The key that signs now: the newest whose `sign_from` has passed.
+    pub fn active_signing_key(&self, now: Millis) -> Option<Arc<SigningKey>> {
+        self.signing.iter().filter(|k| k.sign_from <= now).max_by_key(|k| k.sign_from).cloned()
+    }
+
+    pub fn published_keys(&self) -> &[Arc<SigningKey>] {
+        &self.signing
+    }
+
+    /// Derives the public state handle from the interaction handle, so only the digests of both
+    /// are stored and introspection by interaction handle can still return the state handle.
+    pub fn state_handle_for(&self, interaction_handle: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(&self.code_mac) else {
+            return String::new();
+        };
+        mac.update(b"idx-state-handle\0");
+        mac.update(interaction_handle.as_bytes());
+        format!("02{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    }
+}
+
+async fn singleton(store: &Store, master: &MasterKey, id: &str, now: Millis) -> Result<Zeroizing<Vec<u8>>, KeyRingError> {
+    let mut fresh = Zeroizing::new(vec![0u8; 32]);
+    rand::rngs::OsRng.fill_bytes(&mut fresh);
+    let sealed = seal::seal(master.as_ref(), &format!("key:{id}"), &fresh).map_err(|_| KeyRingError::WrongMasterKey)?;
+    let record = KeyRecord {
+        id: id.to_owned(),
+        kind: id.to_owned(),
+        material: sealed,
+        created_at: now,
+        publish_at: now,
+        sign_from: now,
+        retire_at: None,
+    };
+    let stored = store.insert_key_if_absent(&record).await?;
+    let opened = seal::open(master.as_ref(), &format!("key:{id}"), &stored.material).map_err(|_| KeyRingError::WrongMasterKey)?;
+    Ok(Zeroizing::new(opened))
+}
+
+/// Generates a 2048-bit RSA key, seals its PKCS#8 PEM and stores it.
+pub async fn create_signing_key(store: &Store, master: &MasterKey, now: Millis, sign_from: Millis) -> Result<KeyRecord, KeyRingError> {
+    let private = tokio::task::spawn_blocking(|| rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048))
+        .await
+        .map_err(|e| KeyRingError::Generate(e.to_string()))?
+        .map_err(|e| KeyRingError::Generate(e.to_string()))?;
+    let pem = private.to_pkcs8_pem(LineEnding::LF).map_err(|e| KeyRingError::Generate(e.to_string()))?;
+    let kid = latchkey_domain::secret::okta_style_id("lk");
+    let material = seal::seal(master.as_ref(), &format!("key:{kid}"), pem.as_bytes()).map_err(|_| KeyRingError::WrongMasterKey)?;
+    let record = KeyRecord {
+        id: kid,
+        kind: SIGNING_KIND.to_owned(),
+        material,
+        created_at: now,
+        publish_at: now,
+        sign_from,
+        retire_at: None,
+    };
+    Ok(store.insert_key_if_absent(&record).await?)
+}
+
+fn open_signing_key(master: &MasterKey, record: &KeyRecord) -> Result<SigningKey, KeyRingError> {
+    let pem = Zeroizing::new(
+        seal::open(master.as_ref(), &format!("key:{}", record.id), &record.material).map_err(|_| KeyRingError::WrongMasterKey)?,
+    );
+    let pem_str = std::str::from_utf8(&pem).map_err(|_| KeyRingError::WrongMasterKey)?;
+    let private = rsa::RsaPrivateKey::from_pkcs8_pem(pem_str).map_err(|e| KeyRingError::Generate(e.to_string()))?;
+    let n = URL_SAFE_NO_PAD.encode(private.n().to_bytes_be());
+    let e = URL_SAFE_NO_PAD.encode(private.e().to_bytes_be());
+    let encoding = jsonwebtoken::EncodingKey::from_rsa_pem(pem_str.as_bytes()).map_err(|e| KeyRingError::Generate(e.to_string()))?;
+    let decoding = jsonwebtoken::DecodingKey::from_rsa_components(&n, &e).map_err(|e| KeyRingError::Generate(e.to_string()))?;
+    Ok(SigningKey { kid: record.id.clone(), encoding, decoding, n, e, sign_from: record.sign_from })
+}

@@ -1,0 +1,135 @@
+//! Signed tokens: RS256 JWT access tokens and OpenID Connect ID tokens.
+use latchkey_domain::{Millis, User};
+use serde::Serialize;
+
+use super::keyring::KeyRing;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("no signing key is active")]
+    NoKey,
+    #[error("signing failed: {0}")]
+    Sign(#[from] jsonwebtoken::errors::Error),
+}
+
+pub struct TokenRequest<'a> {
+    pub issuer: &'a str,
+    pub audience: &'a str,
+    pub client_id: &'a str,
+    pub user: &'a User,
+    pub scopes: &'a latchkey_domain::oauth::Scopes,
+    pub nonce: Option<&'a str>,
+    pub auth_time: Millis,
+    pub now: Millis,
+    pub lifetime_secs: i64,
+}
+
+#[derive(Serialize)]
+struct AccessClaims<'a> {
+    ver: u8,
+    jti: String,
+    iss: &'a str,
+    aud: &'a str,
+    sub: &'a str,
+    iat: i64,
+    exp: i64,
+    cid: &'a str,
+    uid: &'a str,
+    scp: Vec<&'a str>,
+    auth_time: i64,
+}
+
+#[derive(Serialize)]
+struct IdClaims<'a> {
+    ver: u8,
+    jti: String,
+    iss: &'a str,
+    aud: &'a str,
+    sub: &'a str,
+    iat: i64,
+    exp: i64,
+    auth_time: i64,
+    amr: [&'static str; 1],
+    idp: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email_verified: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    preferred_username: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    given_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    family_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locale: Option<&'a str>,
+}
+
+pub struct IssuedTokens {
+    pub access_token: String,
+    pub id_token: Option<String>,
+}
+
+pub fn issue(keys: &KeyRing, req: &TokenRequest<'_>) -> Result<IssuedTokens, TokenError> {
+    let key = keys.active_signing_key(req.now).ok_or(TokenError::NoKey)?;
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some(key.kid.clone());
+    let iat = req.now / 1000;
+    let exp = iat + req.lifetime_secs;
+    let user_id = req.user.id.as_str();
+    let joined_scopes = req.scopes.joined();
+    let scopes: Vec<&str> = joined_scopes.split(' ').collect();
+    let access = AccessClaims {
+        ver: 1,
+        jti: latchkey_domain::secret::okta_style_id("AT."),
+        iss: req.issuer,
+        aud: req.audience,
+        sub: req.user.profile.login.as_str(),
+        iat,
+        exp,
+        cid: req.client_id,
+        uid: user_id,
+        scp: scopes,
+        auth_time: req.auth_time / 1000,
+    };
+    let access_token = jsonwebtoken::encode(&header, &access, &key.encoding)?;
+    let id_token = if req.scopes.contains("openid") {
+        let profile = &req.user.profile;
+        let with_profile = req.scopes.contains("profile");
+        let with_email = req.scopes.contains("email");
+        let name = match (&profile.first_name, &profile.last_name) {
+            (Some(f), Some(l)) => Some(format!("{f} {l}")),
+            (Some(f), None) => Some(f.clone()),
+            (None, Some(l)) => Some(l.clone()),
+            (None, None) => None,
+        };
+        let claims = IdClaims {
+            ver: 1,
+            jti: latchkey_domain::secret::okta_style_id("ID."),
+            iss: req.issuer,
+            aud: req.client_id,
+            sub: user_id,
+            iat,
+            exp,
+            auth_time: req.auth_time / 1000,
+            amr: ["pwd"],
+            idp: req.issuer,
+            nonce: req.nonce,
+            email: with_email.then(|| profile.email.as_str()),
+            email_verified: with_email.then_some(true),
+            name: if with_profile { name } else { None },
+            preferred_username: with_profile.then(|| profile.login.as_str()),
+            given_name: if with_profile { profile.first_name.as_deref() } else { None },
+            family_name: if with_profile { profile.last_name.as_deref() } else { None },
+            locale: if with_profile { profile.locale.as_deref() } else { None },
+        };
+        Some(jsonwebtoken::encode(&header, &claims, &key.encoding)?)
+    } else {
+        None
+    };
+    Ok(IssuedTokens { access_token, id_token })
+}

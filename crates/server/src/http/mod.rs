@@ -1,0 +1,57 @@
+//! HTTP plumbing shared by every adapter: the router, request ids and tracing, limits, CORS,
+//! security headers, client IP resolution and strict JSON.
+pub mod client_ip;
+pub mod cors;
+pub mod form;
+pub mod headers;
+pub mod health;
+pub mod json;
+pub mod trace;
+pub mod widget;
+
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+
+use crate::state::AppState;
+
+/// Public endpoints take at most 16 KiB (security-checklist INP-1); the admin API 1 MiB.
+pub const PUBLIC_BODY_LIMIT: usize = 16 * 1024;
+pub const ADMIN_BODY_LIMIT: usize = 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let timeout = Duration::from_secs(state.settings.server.request_timeout_secs);
+    let public = Router::new()
+        .merge(crate::oauth::router())
+        .merge(crate::idx::router())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), cors::cors))
+        .layer(DefaultBodyLimit::max(PUBLIC_BODY_LIMIT));
+    let admin = crate::admin::router().layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT));
+    Router::new()
+        .merge(health::router())
+        .merge(widget::router())
+        .merge(public)
+        .merge(admin)
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(headers::security_headers))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(trace::layer())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn not_found() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (axum::http::StatusCode::NOT_FOUND, axum::Json(serde_json::json!({
+        "errorCode": "E0000022",
+        "errorSummary": "The endpoint does not exist.",
+        "errorLink": "E0000022",
+        "errorId": "not-found",
+        "errorCauses": []
+    })))
+        .into_response()
+}

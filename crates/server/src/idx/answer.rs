@@ -1,0 +1,140 @@
+//! `POST /idp/idx/challenge/answer`: the emailed code (challenge step) or the new password
+//! (reset step) — both forms post here (idx-protocol §6.5, §6.6).
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use latchkey_domain::interaction::Step;
+use latchkey_domain::password::PasswordContext;
+use latchkey_domain::{BearerToken, Password};
+use latchkey_proto::idx::Message;
+use latchkey_store::{CodeAttempt, ResetCompletion};
+use serde_json::Value;
+
+use super::error::Problem;
+use super::steps::{field, refuse, respond, stale, too_many, view};
+use super::{IdxBody, IdxError, Transaction};
+use crate::state::AppState;
+
+#[tracing::instrument(name = "idx.answer", skip_all)]
+pub async fn handle(State(state): State<AppState>, body: IdxBody) -> Result<Response, IdxError> {
+    let now = state.store.now().await?;
+    let tx = Transaction::from_body(&state, &body, now).await?;
+    match &tx.record.step {
+        Step::RecoveryChallenge { .. } => verify_code(&state, tx, &body, now).await,
+        Step::RecoveryReset { .. } => set_password(&state, tx, &body, now).await,
+        _ => Err(stale(&state, &tx)),
+    }
+}
+
+fn invalid_code(state: &AppState, tx: &Transaction, status: StatusCode) -> IdxError {
+    refuse(state, tx, status, field("credentials.passcode", "api.authn.error.PASSCODE_INVALID", "Invalid code. Try again."))
+}
+
+async fn verify_code(state: &AppState, mut tx: Transaction, body: &IdxBody, now: i64) -> Result<Response, IdxError> {
+    let subject = tx.record.step.challenged_subject().map_err(|_| stale(state, &tx))?.clone();
+    let raw = body.nested_string("credentials", "passcode")?.unwrap_or_default();
+    // Malformed input is refused before anything is counted (security-checklist OTP-7).
+    let code = state.policies.otp.parse(raw).map_err(|_| invalid_code(state, &tx, StatusCode::BAD_REQUEST))?;
+    let keys = state.keys().await;
+    let mac = code.mac(keys.code_mac_key(), &tx.record.id, crate::mail::RECOVERY_PURPOSE);
+    let grant = crate::config::ms(state.settings.recovery.reset_grant_secs);
+    let verified_step = subject.user_id.clone().map(|user_id| Step::RecoveryReset { user_id, grant_expires_at: now + grant });
+    let notice = match &subject.user_id {
+        Some(user_id) => match state.store.user_by_id(user_id).await? {
+            Some(account) => Some(crate::mail::lockout_notice(state, &keys, &account, now).map_err(IdxError::Internal)?),
+            None => None,
+        },
+        None => None,
+    };
+    let attempt = state
+        .store
+        .attempt_recovery_code(&tx.record.id, tx.record.version, &mac, verified_step.as_ref(), &state.policies.otp, notice, now)
+        .await?;
+    match attempt {
+        CodeAttempt::Verified => {
+            state.outbox_wake.notify_one();
+            tracing::info!(event = "recovery.code_verified", "recovery code verified");
+            if let Some(step) = verified_step {
+                tx.record.step = step;
+            }
+            tx.record.version += 1;
+            Ok(respond(view(state, &tx).render()))
+        }
+        CodeAttempt::Wrong | CodeAttempt::Dead => {
+            state.outbox_wake.notify_one();
+            tracing::info!(event = "recovery.code_failed", "recovery code refused");
+            Err(invalid_code(state, &tx, StatusCode::UNAUTHORIZED))
+        }
+        CodeAttempt::Blocked { retry_after } => Err(too_many(state, &tx, retry_after)),
+        CodeAttempt::Stale => Err(stale(state, &tx)),
+    }
+}
+
+async fn set_password(state: &AppState, mut tx: Transaction, body: &IdxBody, now: i64) -> Result<Response, IdxError> {
+    let user_id = match tx.record.step.reset_grant(now) {
+        Ok(user_id) => user_id.clone(),
+        // The reset window ran out: the transaction is over; the user starts again.
+        Err(_) => return Err(IdxError::SessionExpired),
+    };
+    let account = state.store.user_by_id(&user_id).await?.ok_or(IdxError::SessionExpired)?;
+    let raw = body.nested_string("credentials", "passcode")?.unwrap_or_default();
+    let policy = &state.policies.password;
+    let requirements_not_met = |details: String| {
+        refuse(
+            state,
+            &tx,
+            StatusCode::BAD_REQUEST,
+            Problem::Field {
+                path: "credentials.passcode",
+                message: Message::error(
+                    "password.passwordRequirementsNotMet",
+                    &format!("Password requirements were not met. Password requirements: {details}."),
+                    vec![Value::String(details.clone())],
+                ),
+            },
+        )
+    };
+    let password = Password::parse(raw).map_err(|e| requirements_not_met(e.to_string()))?;
+    let profile = &account.user.profile;
+    let context = PasswordContext {
+        login: profile.login.as_str(),
+        email: profile.email.as_str(),
+        first_name: profile.first_name.as_deref().unwrap_or_default(),
+        last_name: profile.last_name.as_deref().unwrap_or_default(),
+    };
+    let violations = policy.check(&password, &context);
+    if !violations.is_empty() {
+        let details = violations.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        return Err(requirements_not_met(details));
+    }
+    let hash = state.hasher.hash(password).await?;
+    let keys = state.keys().await;
+    let message = crate::mail::password_changed(state, &keys, &account, now).map_err(IdxError::Internal)?;
+    let code = BearerToken::generate();
+    let completed = state
+        .store
+        .complete_reset(
+            ResetCompletion {
+                interaction_id: &tx.record.id,
+                expected_version: tx.record.version,
+                user_id: &user_id,
+                password_hash: &hash,
+                interaction_code_digest: &code.digest(),
+                interaction_code_expires_at: now + crate::config::ms(state.settings.tokens.code_secs),
+                message: Some(message),
+            },
+            now,
+        )
+        .await?;
+    if !completed {
+        return Err(stale(state, &tx));
+    }
+    // `revokeSessions` asks to end the user's other sessions; every other recovery transaction
+    // and code of the account was already ended by `complete_reset` (OTP-5). Identity-provider
+    // sessions and refresh tokens (issue "OpenID Connect provider") will be revoked here too.
+    let _revoke_sessions = body.nested_bool("credentials", "revokeSessions");
+    state.outbox_wake.notify_one();
+    tracing::info!(event = "recovery.password_reset", user_id = %user_id.as_str(), "password reset completed");
+    tx.record.step = Step::Success { user_id };
+    Ok(respond(view(state, &tx).success(code.expose())))
+}

@@ -1,0 +1,30 @@
+//! `POST /idp/idx/challenge`: the Email authenticator was chosen → a code is issued and, for a
+//! real account within its limits, mailed; the answer is the same in every case (REC-1, REC-7).
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use latchkey_store::ChallengeOutcome;
+use serde_json::Value;
+
+use super::render::EMAIL_AUTHENTICATOR_ID;
+use super::steps::{field, refuse, respond, stale, view};
+use super::{IdxBody, IdxError, Transaction};
+use crate::state::AppState;
+
+#[tracing::instrument(name = "idx.challenge", skip_all)]
+pub async fn handle(State(state): State<AppState>, body: IdxBody) -> Result<Response, IdxError> {
+    let now = state.store.now().await?;
+    let mut tx = Transaction::from_body(&state, &body, now).await?;
+    // auth-js sends {"authenticator":{"id":…}}, the widget adds "methodType" (idx-protocol §6.3).
+    let chosen = body.0.get("authenticator").and_then(|a| a.get("id")).and_then(Value::as_str);
+    let (next, subject) = tx.record.step.select_email().map_err(|_| stale(&state, &tx))?;
+    if chosen != Some(EMAIL_AUTHENTICATOR_ID) {
+        return Err(refuse(&state, &tx, StatusCode::BAD_REQUEST, field("authenticator", "E0000001", "Choose the Email authenticator.")));
+    }
+    if super::code::issue(&state, &tx, &subject, Some(&next), now).await? == ChallengeOutcome::Stale {
+        return Err(stale(&state, &tx));
+    }
+    tx.record.step = next;
+    tx.record.version += 1;
+    Ok(respond(view(&state, &tx).render()))
+}

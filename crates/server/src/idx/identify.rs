@@ -1,0 +1,117 @@
+//! `POST /idp/idx/identify`: the sign-in form (identifier + password) and, during recovery, the
+//! "Email or Username" form. Both are answered the same way whatever the account's state.
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use latchkey_domain::interaction::{Step, Subject};
+use latchkey_domain::{BearerToken, Identifier, Password, UserStatus, HOUR};
+use latchkey_proto::idx::Message;
+use latchkey_store::SignInGate;
+
+use super::error::Problem;
+use super::steps::{client_key, field, refuse, respond, stale, too_many, view};
+use super::{IdxBody, IdxError, Transaction};
+use crate::state::AppState;
+
+#[tracing::instrument(name = "idx.identify", skip_all)]
+pub async fn handle(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: IdxBody,
+) -> Result<Response, IdxError> {
+    let now = state.store.now().await?;
+    let tx = Transaction::from_body(&state, &body, now).await?;
+    let client = client_key(&state, peer, &headers);
+    match tx.record.step {
+        Step::Identify => sign_in(&state, tx, &body, &client, now).await,
+        Step::RecoveryIdentify => identify_recovery(&state, tx, &body, &client, now).await,
+        _ => Err(stale(&state, &tx)),
+    }
+}
+
+fn parse_identifier(state: &AppState, tx: &Transaction, body: &IdxBody) -> Result<Identifier, IdxError> {
+    let raw = body.string("identifier")?.unwrap_or_default();
+    Identifier::parse(raw).map_err(|e| {
+        refuse(state, tx, StatusCode::BAD_REQUEST, field("identifier", "E0000001", &format!("Username {e}.")))
+    })
+}
+
+/// Wrong password, unknown user, suspended or locked account: one answer for all
+/// (security-checklist RL-1, REC-1). Each still costs one Argon2 verification.
+fn authentication_failed(state: &AppState, tx: &Transaction) -> IdxError {
+    refuse(state, tx, StatusCode::UNAUTHORIZED, Problem::Global(Message::error("errors.E0000004", "Authentication failed", vec![])))
+}
+
+async fn sign_in(state: &AppState, tx: Transaction, body: &IdxBody, client: &str, now: i64) -> Result<Response, IdxError> {
+    let identifier = parse_identifier(state, &tx, body)?;
+    let raw_password = body.nested_string("credentials", "passcode")?.unwrap_or_default();
+    let password = Password::parse(raw_password).map_err(|e| {
+        refuse(state, &tx, StatusCode::BAD_REQUEST, field("credentials.passcode", "E0000001", &format!("Password: {e}.")))
+    })?;
+    let ip_bucket = format!("signin-failures:{client}");
+    if state.store.rate_bucket_hits(&ip_bucket, HOUR, now).await? >= state.settings.signin.per_ip_failures_per_hour {
+        return Err(too_many(state, &tx, HOUR - now.rem_euclid(HOUR)));
+    }
+    let account = state.store.user_for_identifier(identifier.canonical()).await?;
+    let subject = Subject::new(identifier.canonical(), account.as_ref().map(|a| a.user.id.clone()));
+    if let SignInGate::Wait { retry_after } = state.store.sign_in_gate(&subject.key, now).await? {
+        return Err(too_many(state, &tx, retry_after));
+    }
+    let stored_hash = account.as_ref().and_then(|a| a.password_hash.clone());
+    let verification = state.hasher.verify(password.clone(), stored_hash).await?;
+    let account = match account {
+        Some(account) if verification.matches && account.user.status.can_sign_in() => account,
+        account => {
+            let failures = state.store.record_sign_in_failure(&subject.key, &state.policies.signin, now).await?;
+            state.store.hit_rate_bucket(&ip_bucket, HOUR, now).await?;
+            if let Some(account) = account.filter(|a| a.user.status == UserStatus::Active) {
+                if failures >= state.settings.signin.lockout_after {
+                    // The ceiling is reached: only a completed recovery (or an admin unlock)
+                    // lets this account sign in again (security-checklist RL-1, RL-2).
+                    state.store.set_status(&account.user.id, UserStatus::LockedOut, false, now).await?;
+                    tracing::warn!(user_id = %account.user.id.as_str(), "account locked after repeated sign-in failures");
+                }
+            }
+            tracing::info!(event = "signin.failure", failures, "sign-in failed");
+            return Err(authentication_failed(state, &tx));
+        }
+    };
+    let code = BearerToken::generate();
+    let code_expires_at = now + crate::config::ms(state.settings.tokens.code_secs);
+    if !state.store.complete_sign_in(&tx.record.id, tx.record.version, &account.user.id, &code.digest(), code_expires_at, now).await? {
+        return Err(stale(state, &tx));
+    }
+    state.store.record_sign_in_success(&subject.key).await?;
+    if verification.needs_rehash {
+        // Transparent upgrade to today's Argon2 parameters (security-checklist STO-1).
+        match state.hasher.hash(password).await {
+            Ok(hash) => state.store.set_password_hash(&account.user.id, &hash, now, false).await?,
+            Err(error) => tracing::warn!(%error, "could not rehash a password"),
+        }
+    }
+    tracing::info!(event = "signin.success", user_id = %account.user.id.as_str(), "signed in");
+    let mut tx = tx;
+    tx.record.step = Step::Success { user_id: account.user.id };
+    Ok(respond(view(state, &tx).success(code.expose())))
+}
+
+async fn identify_recovery(state: &AppState, mut tx: Transaction, body: &IdxBody, client: &str, now: i64) -> Result<Response, IdxError> {
+    let identifier = parse_identifier(state, &tx, body)?;
+    let hits = state.store.hit_rate_bucket(&format!("recovery:{client}"), HOUR, now).await?;
+    if hits > state.settings.recovery.per_ip_per_hour {
+        return Err(too_many(state, &tx, HOUR - now.rem_euclid(HOUR)));
+    }
+    let account = state.store.user_for_identifier(identifier.canonical()).await?;
+    let recoverable = account.filter(|a| a.user.status.can_recover()).map(|a| a.user.id);
+    let next = tx.record.step.identify_recovery(Subject::new(identifier.canonical(), recoverable)).map_err(|_| stale(state, &tx))?;
+    if !state.store.advance_interaction(&tx.record.id, tx.record.version, &next).await? {
+        return Err(stale(state, &tx));
+    }
+    tracing::info!(event = "recovery.identified", "recovery identifier submitted");
+    tx.record.step = next;
+    tx.record.version += 1;
+    Ok(respond(view(state, &tx).render()))
+}

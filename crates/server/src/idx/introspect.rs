@@ -1,0 +1,28 @@
+//! `POST /idp/idx/introspect`: the current state of a transaction, by interaction handle (a new
+//! tab, the magic-link tab: idx-protocol §7.4) or by state handle. Never changes anything.
+use axum::extract::State;
+use axum::response::Response;
+use latchkey_domain::interaction::Step;
+use latchkey_domain::secret::sha256_hex;
+
+use super::steps::{respond, view};
+use super::{IdxBody, IdxError, Transaction};
+use crate::state::AppState;
+
+#[tracing::instrument(name = "idx.introspect", skip_all)]
+pub async fn handle(State(state): State<AppState>, body: IdxBody) -> Result<Response, IdxError> {
+    let now = state.store.now().await?;
+    let tx = match body.string("interactionHandle")? {
+        Some(handle) if !handle.is_empty() && handle.len() <= 512 => {
+            let record = state.store.interaction_by_handle(&sha256_hex(handle), now).await?.ok_or(IdxError::SessionExpired)?;
+            Transaction { record, state_handle: state.keys().await.state_handle_for(handle) }
+        }
+        Some(_) => return Err(IdxError::SessionExpired),
+        None => Transaction::from_body(&state, &body, now).await?,
+    };
+    // A finished transaction's code was handed out once, in the response that issued it.
+    if matches!(tx.record.step, Step::Success { .. }) {
+        return Err(IdxError::SessionExpired);
+    }
+    Ok(respond(view(&state, &tx).render()))
+}

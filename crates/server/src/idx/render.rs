@@ -1,0 +1,225 @@
+//! The one IDX renderer: the transaction's current step → the IDX envelope (idx-protocol §4).
+//!
+//! Rules the real clients depend on, each pinned by a compatibility test:
+//! - every body has `version`; every form and action carries the state-handle field «SH»;
+//! - the sign-in form's `currentAuthenticator` carries `recover` (the widget's "Forgot
+//!   password?" link and auth-js v8 `recoverPassword()` need it, §5), and no later recovery step
+//!   carries a `recover` action or a password option (§6.7: the clients would loop);
+//! - every `relatesTo` resolves inside the same body (§4.5);
+//! - recovery bodies contain no masked email and one constant enrollment id, so a real and an
+//!   unknown identifier render byte-identically apart from the handles (shared/README).
+use latchkey_domain::interaction::Step;
+use latchkey_domain::PasswordPolicy;
+use latchkey_proto::idx::{
+    Authenticator, FieldOption, FormField, IdxResponse, Method, Remediation, Wrapped, IDX_VERSION,
+};
+use latchkey_store::InteractionRecord;
+use serde_json::{json, Value};
+
+pub const PASSWORD_AUTHENTICATOR_ID: &str = "aut0lkpassword000001";
+pub const EMAIL_AUTHENTICATOR_ID: &str = "aut0lkemail000000001";
+/// One constant enrollment id for everybody's email (enumeration: shared/README).
+pub const EMAIL_ENROLLMENT_ID: &str = "eae0lkemail000000001";
+
+pub struct View<'a> {
+    pub public_url: &'a str,
+    pub state_handle: &'a str,
+    pub record: &'a InteractionRecord,
+    pub policy: &'a PasswordPolicy,
+    /// The token endpoint of the transaction's authorization server (informational in success).
+    pub token_url: String,
+}
+
+impl View<'_> {
+    fn href(&self, path: &str) -> String {
+        format!("{}/idp/idx/{path}", self.public_url)
+    }
+
+    fn sh(&self) -> FormField {
+        FormField::state_handle(self.state_handle)
+    }
+
+    fn action(&self, name: &str, path: &str) -> Remediation {
+        Remediation::form(name, self.href(path), vec![self.sh()])
+    }
+
+    fn envelope(&self) -> IdxResponse {
+        IdxResponse {
+            version: IDX_VERSION.to_owned(),
+            state_handle: Some(self.state_handle.to_owned()),
+            expires_at: chrono::DateTime::from_timestamp_millis(self.record.expires_at)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            intent: Some("LOGIN".to_owned()),
+            cancel: Some(self.action("cancel", "cancel")),
+            ..IdxResponse::default()
+        }
+    }
+
+    /// The current step. `Success` is rendered by `success` because the code exists only in
+    /// the response that issues it.
+    pub fn render(&self) -> IdxResponse {
+        match &self.record.step {
+            Step::Identify | Step::Success { .. } => self.identify(),
+            Step::RecoveryIdentify => self.recovery_identify(),
+            Step::RecoverySelect { .. } => self.recovery_select(),
+            Step::RecoveryChallenge { .. } => self.recovery_challenge(),
+            Step::RecoveryReset { .. } => self.recovery_reset(),
+        }
+    }
+
+    fn identify(&self) -> IdxResponse {
+        let password = FormField { secret: Some(true), ..FormField::text("passcode", "Password", true) };
+        let form = Remediation::form(
+            "identify",
+            self.href("identify"),
+            vec![
+                FormField::text("identifier", "Username", true),
+                FormField::credentials(vec![password]),
+                FormField { kind: Some("boolean".to_owned()), ..FormField::text("rememberMe", "Keep me signed in", false) },
+                self.sh(),
+            ],
+        );
+        let mut authenticator = password_authenticator();
+        authenticator.recover = Some(self.action("recover", "recover"));
+        IdxResponse {
+            remediation: Some(Wrapped::array(vec![form])),
+            current_authenticator: Some(Wrapped::object(authenticator)),
+            ..self.envelope()
+        }
+    }
+
+    fn recovery_identify(&self) -> IdxResponse {
+        let form = Remediation::form(
+            "identify-recovery",
+            self.href("identify"),
+            vec![FormField::text("identifier", "Username", true), self.sh()],
+        );
+        IdxResponse { remediation: Some(Wrapped::array(vec![form])), ..self.envelope() }
+    }
+
+    fn recovery_select(&self) -> IdxResponse {
+        let option = FieldOption {
+            label: "Email".to_owned(),
+            relates_to: Some("$.authenticatorEnrollments.value[0]".to_owned()),
+            value: json!({"form": {"value": [
+                {"name": "id", "required": true, "value": EMAIL_AUTHENTICATOR_ID, "mutable": false},
+                {"name": "methodType", "required": false, "value": "email", "mutable": false}
+            ]}}),
+        };
+        let field = FormField {
+            name: "authenticator".to_owned(),
+            kind: Some("object".to_owned()),
+            options: Some(vec![option]),
+            ..FormField::default()
+        };
+        let form = Remediation::form("select-authenticator-authenticate", self.href("challenge"), vec![field, self.sh()]);
+        IdxResponse {
+            remediation: Some(Wrapped::array(vec![form])),
+            authenticator_enrollments: Some(Wrapped::array(vec![email_enrollment()])),
+            authenticators: Some(Wrapped::array(vec![email_authenticator()])),
+            recovery_authenticator: Some(Wrapped::object(password_authenticator())),
+            ..self.envelope()
+        }
+    }
+
+    fn recovery_challenge(&self) -> IdxResponse {
+        let passcode = FormField::text("passcode", "Enter code", true);
+        let form = Remediation::form("challenge-authenticator", self.href("challenge/answer"), vec![FormField::credentials(vec![passcode]), self.sh()])
+            .relates_to("$.currentAuthenticatorEnrollment");
+        let mut enrollment = email_enrollment();
+        enrollment.resend = Some(self.action("resend", "challenge/resend"));
+        IdxResponse {
+            remediation: Some(Wrapped::array(vec![form])),
+            current_authenticator_enrollment: Some(Wrapped::object(enrollment)),
+            authenticator_enrollments: Some(Wrapped::array(vec![email_enrollment()])),
+            recovery_authenticator: Some(Wrapped::object(password_authenticator())),
+            ..self.envelope()
+        }
+    }
+
+    fn recovery_reset(&self) -> IdxResponse {
+        let password = FormField { secret: Some(true), ..FormField::text("passcode", "New password", true) };
+        let revoke = FormField { kind: Some("boolean".to_owned()), ..FormField::text("revokeSessions", "Sign me out of all other devices", false) };
+        let form = Remediation::form("reset-authenticator", self.href("challenge/answer"), vec![FormField::credentials(vec![password, revoke]), self.sh()])
+            .relates_to("$.currentAuthenticator");
+        let mut authenticator = password_authenticator();
+        authenticator.settings = Some(password_settings(self.policy));
+        IdxResponse {
+            remediation: Some(Wrapped::array(vec![form])),
+            current_authenticator: Some(Wrapped::object(authenticator)),
+            recovery_authenticator: Some(Wrapped::object(password_authenticator())),
+            ..self.envelope()
+        }
+    }
+
+    /// The success body with its single-use interaction code (idx-protocol §5).
+    pub fn success(&self, interaction_code: &str) -> IdxResponse {
+        let field = |name: &str, value: Option<&str>| FormField {
+            name: name.to_owned(),
+            required: Some(true),
+            value: value.map(|v| Value::String(v.to_owned())),
+            ..FormField::default()
+        };
+        let issue = Remediation {
+            rel: vec!["create-form".to_owned()],
+            name: "issue".to_owned(),
+            href: self.token_url.clone(),
+            method: "POST".to_owned(),
+            accepts: Some("application/x-www-form-urlencoded".to_owned()),
+            produces: None,
+            relates_to: None,
+            value: vec![
+                field("grant_type", Some("interaction_code")),
+                field("interaction_code", Some(interaction_code)),
+                field("client_id", Some(&self.record.client_id)),
+                field("code_verifier", None),
+            ],
+        };
+        IdxResponse { success_with_interaction_code: Some(issue), ..self.envelope() }
+    }
+}
+
+fn password_authenticator() -> Authenticator {
+    Authenticator {
+        kind: "password".to_owned(),
+        key: "okta_password".to_owned(),
+        id: PASSWORD_AUTHENTICATOR_ID.to_owned(),
+        display_name: "Password".to_owned(),
+        methods: vec![Method { kind: "password".to_owned() }],
+        ..Authenticator::default()
+    }
+}
+
+fn email_authenticator() -> Authenticator {
+    Authenticator {
+        kind: "email".to_owned(),
+        key: "okta_email".to_owned(),
+        id: EMAIL_AUTHENTICATOR_ID.to_owned(),
+        display_name: "Email".to_owned(),
+        methods: vec![Method { kind: "email".to_owned() }],
+        ..Authenticator::default()
+    }
+}
+
+fn email_enrollment() -> Authenticator {
+    Authenticator { id: EMAIL_ENROLLMENT_ID.to_owned(), ..email_authenticator() }
+}
+
+/// The policy in the only keys the Okta widget understands (idx-protocol §6.5: any other key
+/// with a truthy value crashes it). Maximum length and strength are enforced server-side and
+/// explained in the error message instead.
+fn password_settings(policy: &PasswordPolicy) -> Value {
+    json!({
+        "complexity": {
+            "minLength": policy.min_length,
+            "minLowerCase": 0,
+            "minUpperCase": 0,
+            "minNumber": 0,
+            "minSymbol": 0,
+            "excludeUsername": true,
+            "excludeAttributes": []
+        },
+        "age": {"minAgeMinutes": 0, "historyCount": 0}
+    })
+}
+

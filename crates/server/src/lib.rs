@@ -1,0 +1,21 @@
+//! The Latchkey identity server: configuration, startup, and the IDX, OAuth/OIDC and
+//! management adapters over `latchkey-domain` and `latchkey-store`.
+//!
+//! # Layout
+//! - `config`: the one typed configuration tree.
+//! - `startup`: `Application::build` binds, migrates, loads keys and starts the workers;
+//!   `run_until_stopped` serves until the injected shutdown future resolves.
+//! - `http`: plumbing every adapter shares (limits, CORS, headers, tracing, strict JSON).
+//! - `idx`, `oauth`, `admin`: the protocol adapters, one file per step or endpoint.
+//! - `crypto`: master key, key ring, Argon2 hashing, token signing.
+//! - `mail`: which email a state change queues, with which variables.
+pub mod admin;
+pub mod config;
+pub mod crypto;
+pub mod http;
+pub mod idx;
+pub mod mail;
+pub mod oauth;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

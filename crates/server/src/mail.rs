@@ -1,0 +1,74 @@
+//! Composing the emails the server sends: which template, which variables (Okta's names), to
+//! whom, and until when. Rendering and delivery happen later in the outbox worker, off the
+//! request path (security-checklist REC-2), so nothing here touches SMTP.
+use latchkey_domain::{Millis, Otp};
+use latchkey_email::{new_outbox_message, EmailKind, EmailPayload};
+use latchkey_store::{NewMessage, UserRecord};
+
+use crate::crypto::keyring::KeyRing;
+use crate::idx::Transaction;
+use crate::state::AppState;
+
+/// Bound into every recovery code's MAC (security-checklist OTP-6).
+pub const RECOVERY_PURPOSE: &str = "recovery";
+
+/// The hosted page that continues a recovery from the emailed link (`${resetPasswordLink}`).
+pub fn reset_password_link(public_url: &str, code: &str, oauth_state: &str) -> String {
+    let mut url = format!("{public_url}/signin/reset-password?");
+    url.push_str(&url::form_urlencoded::Serializer::new(String::new()).append_pair("otp", code).append_pair("state", oauth_state).finish());
+    url
+}
+
+fn base(state: &AppState, kind: EmailKind, account: &UserRecord, now: Millis) -> EmailPayload {
+    let profile = &account.user.profile;
+    let mut payload = EmailPayload::new(kind)
+        .with("user.profile.login", profile.login.as_str())
+        .with("user.profile.email", profile.email.as_str())
+        .with("user.profile.firstName", profile.first_name.clone().unwrap_or_default())
+        .with("user.profile.lastName", profile.last_name.clone().unwrap_or_default())
+        .with("org.name", state.settings.org.name.clone())
+        .with("baseURL", state.public_url.clone())
+        .with("request.time", format_time(now));
+    if let Some(support) = &state.settings.org.support_email {
+        payload = payload.with("org.supportEmail", support.clone());
+    }
+    if let Some(locale) = &profile.locale {
+        payload = payload.with("user.profile.locale", locale.clone()).with_locale(locale.clone());
+    }
+    payload
+}
+
+pub fn format_time(now: Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(now).map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
+}
+
+fn seal(keys: &KeyRing, account: &UserRecord, payload: &EmailPayload, expires_at: Option<Millis>) -> anyhow::Result<NewMessage> {
+    Ok(new_outbox_message(&keys.outbox_key(), account.user.profile.email.as_str(), payload, expires_at)?)
+}
+
+/// ForgotPassword: the code, the link to continue, and the interact `state` as
+/// `${request.relayState}` so a customized link can point at the application (the recipe).
+/// The message expires with the code.
+pub fn forgot_password(state: &AppState, keys: &KeyRing, account: &UserRecord, code: &Otp, tx: &Transaction, now: Millis) -> anyhow::Result<NewMessage> {
+    let lifetime = state.policies.otp.lifetime;
+    let payload = base(state, EmailKind::ForgotPassword, account, now)
+        .with("oneTimePassword", code.expose())
+        .with("request.relayState", tx.record.oauth_state.clone())
+        .with("resetPasswordLink", reset_password_link(&state.public_url, code.expose(), &tx.record.oauth_state))
+        .with("resetPasswordUrl", reset_password_link(&state.public_url, code.expose(), &tx.record.oauth_state))
+        .with("request.expiresInMinutes", (lifetime / latchkey_domain::MINUTE).max(1).to_string())
+        .with("app.id", tx.record.client_id.clone());
+    seal(keys, account, &payload, Some(now + lifetime))
+}
+
+/// PasswordChanged: sent after every reset (security-checklist NOT-1). No secrets.
+pub fn password_changed(state: &AppState, keys: &KeyRing, account: &UserRecord, now: Millis) -> anyhow::Result<NewMessage> {
+    let payload = base(state, EmailKind::PasswordChanged, account, now);
+    seal(keys, account, &payload, None)
+}
+
+/// The lockout notice, sent once when an account starts backing off (OTP-8).
+pub fn lockout_notice(state: &AppState, keys: &KeyRing, account: &UserRecord, now: Millis) -> anyhow::Result<NewMessage> {
+    let payload = base(state, EmailKind::LockoutNotice, account, now);
+    seal(keys, account, &payload, None)
+}

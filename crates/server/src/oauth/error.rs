@@ -1,0 +1,45 @@
+//! OAuth errors in RFC 6749 §5.2 shape, rendered in one place.
+use axum::http::header::{HeaderValue, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+#[derive(Debug)]
+pub enum OAuthError {
+    InvalidRequest(String),
+    InvalidClient,
+    InvalidGrant(&'static str),
+    UnauthorizedClient(&'static str),
+    UnsupportedGrantType,
+    Internal(anyhow::Error),
+}
+
+impl From<latchkey_store::StoreError> for OAuthError {
+    fn from(e: latchkey_store::StoreError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let (status, code, description) = match self {
+            Self::InvalidRequest(d) => (StatusCode::BAD_REQUEST, "invalid_request", d),
+            Self::InvalidClient => (StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed.".to_owned()),
+            Self::InvalidGrant(d) => (StatusCode::BAD_REQUEST, "invalid_grant", d.to_owned()),
+            Self::UnauthorizedClient(d) => (StatusCode::BAD_REQUEST, "unauthorized_client", d.to_owned()),
+            Self::UnsupportedGrantType => {
+                (StatusCode::BAD_REQUEST, "unsupported_grant_type", "The grant type is not supported.".to_owned())
+            }
+            Self::Internal(error) => {
+                tracing::error!(error.message = %error, error.cause_chain = ?error, "OAuth request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Internal Server Error".to_owned())
+            }
+        };
+        let body = latchkey_proto::oauth::OAuthError { error: code.to_owned(), error_description: description };
+        let mut response = (status, axum::Json(body)).into_response();
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"latchkey\""));
+        }
+        response
+    }
+}

@@ -1,0 +1,220 @@
+//! Building and running the server. Production (`main.rs`) and the test harness start it the
+//! same way (Zero To Production's `Application`): `build` binds (port 0 allowed), connects and
+//! migrates, loads the key ring and syncs configured clients; `run_until_stopped` serves until
+//! the injected shutdown future resolves, then drains requests and stops the workers.
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use latchkey_email::{OutboxWorker, Renderer, Transport, WorkerSettings};
+use latchkey_store::{ClientRecord, ClientSource, Store};
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::crypto::keyring::KeyRing;
+use crate::crypto::master;
+use crate::crypto::password::PasswordHasher;
+use crate::state::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("cannot listen on {0}: {1} (is another process using the port? set LATCHKEY_LISTEN)")]
+    Bind(String, std::io::Error),
+    #[error("the data directory {0} cannot be created: {1}")]
+    DataDir(String, std::io::Error),
+    #[error("the database is unreachable or unusable ({0}); check LATCHKEY_DATABASE_URL")]
+    Database(latchkey_store::StoreError),
+    #[error(transparent)]
+    MasterKey(#[from] master::MasterKeyError),
+    #[error(transparent)]
+    Keys(#[from] crate::crypto::keyring::KeyRingError),
+    #[error("mail delivery: {0}")]
+    Mail(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    transport: Arc<Transport>,
+    mailbox: Option<std::path::PathBuf>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        settings.validate()?;
+        if settings.server.tls_cert.is_some() {
+            return Err(StartupError::Other(
+                "LATCHKEY_TLS_CERT/LATCHKEY_TLS_KEY: in-process TLS is not available in this version; terminate TLS at a reverse proxy and set LATCHKEY_PUBLIC_URL to its https address".to_owned(),
+            ));
+        }
+        if settings.unsafe_test_settings {
+            tracing::warn!("LATCHKEY_UNSAFE_TEST_SETTINGS is on: limits below their safe floors are accepted. Never use this in production.");
+        }
+        let data_dir = settings.server.data_dir.clone();
+        std::fs::create_dir_all(&data_dir).map_err(|e| StartupError::DataDir(data_dir.display().to_string(), e))?;
+        let addr = settings.listen_addr()?;
+        let listener = TcpListener::bind(addr).await.map_err(|e| StartupError::Bind(addr.to_string(), e))?;
+        let local = listener.local_addr().map_err(|e| StartupError::Bind(addr.to_string(), e))?;
+        let public_url = match &settings.server.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None if local.ip().is_loopback() => format!("http://{local}"),
+            None => {
+                return Err(StartupError::Other(format!(
+                    "LATCHKEY_PUBLIC_URL is required when listening on {local}: set it to the https address clients use"
+                )))
+            }
+        };
+        let database_url = settings.database_url();
+        let store = Store::connect(&database_url).await.map_err(StartupError::Database)?;
+        let is_postgres = store.dialect() == latchkey_store::Dialect::Postgres;
+        let master_key = master::load(settings.database.master_key_file.as_deref(), &data_dir, is_postgres)?;
+        let now = store.now().await.map_err(StartupError::Database)?;
+        let keys = KeyRing::load(&store, &master_key, now).await?;
+        let p = &settings.password;
+        let hasher = PasswordHasher::new(
+            p.argon2_memory_kib,
+            p.argon2_iterations,
+            p.argon2_parallelism,
+            p.hashing_concurrency,
+            Duration::from_secs(p.hashing_queue_timeout_secs),
+        )
+        .map_err(|e| StartupError::Other(e.to_string()))?;
+        sync_configured_clients(&store, &settings, now).await?;
+        let (transport, mailbox) = match &settings.smtp.url {
+            Some(url) => (
+                Transport::smtp(url.expose_secret(), Duration::from_secs(settings.smtp.timeout_secs)).map_err(|e| StartupError::Mail(e.to_string()))?,
+                None,
+            ),
+            None => {
+                let dir = data_dir.join("mailbox");
+                std::fs::create_dir_all(&dir).map_err(|e| StartupError::DataDir(dir.display().to_string(), e))?;
+                (Transport::mailbox(dir.clone()), Some(dir))
+            }
+        };
+        let state = AppState::new(settings, public_url, store, keys, hasher, Arc::new(Notify::new()))?;
+        Ok(Self { listener, state, transport: Arc::new(transport), mailbox })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.state.public_url
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// In development, where emails are written (`{DATA_DIR}/mailbox`).
+    pub fn mailbox_dir(&self) -> Option<&std::path::Path> {
+        self.mailbox.as_deref()
+    }
+
+    /// A worker over this server's outbox, for tests that drain it deterministically.
+    pub fn outbox_worker(&self) -> OutboxWorker {
+        outbox_worker(&self.state, self.transport.clone())
+    }
+
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let stop = CancellationToken::new();
+        let mut tasks = Vec::new();
+        for _ in 0..self.state.settings.outbox.workers.max(1) {
+            let worker = outbox_worker(&self.state, self.transport.clone());
+            let token = stop.clone();
+            tasks.push(tokio::spawn(async move { worker.run(async move { token.cancelled().await }).await }));
+        }
+        tasks.push(tokio::spawn(purge_loop(self.state.clone(), stop.clone())));
+        let app = crate::http::router(self.state.clone());
+        let grace = Duration::from_secs(self.state.settings.server.shutdown_grace_secs);
+        let signalled = CancellationToken::new();
+        let signalled_for_server = signalled.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            signalled.cancel();
+        });
+        let server = axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move { signalled_for_server.cancelled().await });
+        // In-flight requests get `grace` to finish once the signal arrived.
+        let result = server.await;
+        stop.cancel();
+        for task in tasks {
+            let _ = tokio::time::timeout(grace, task).await;
+        }
+        self.state.store.close().await;
+        tracing::info!("stopped");
+        result
+    }
+}
+
+fn outbox_worker(state: &AppState, transport: Arc<Transport>) -> OutboxWorker {
+    let s = &state.settings;
+    let domain = url::Url::parse(&state.public_url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| "latchkey.local".to_owned());
+    let keys = state.keys.try_read().map(|k| k.outbox_key()).unwrap_or([0u8; 32]);
+    OutboxWorker::new(
+        state.store.clone(),
+        transport,
+        Arc::new(Renderer::with_defaults()),
+        keys,
+        WorkerSettings {
+            from: s.smtp.from.clone(),
+            max_attempts: s.outbox.max_attempts,
+            retry_base: Duration::from_secs(s.outbox.retry_base_secs),
+            retry_max: Duration::from_secs(s.outbox.retry_max_secs),
+            // The lease must outlive a whole SMTP exchange, so a slow send is never claimed twice.
+            lease: Duration::from_secs(s.smtp.timeout_secs.saturating_mul(3).max(60)),
+            poll_interval: Duration::from_millis(s.outbox.poll_interval_ms),
+            message_id_domain: domain,
+        },
+        state.outbox_wake.clone(),
+    )
+}
+
+/// Removes expired transactions, codes and finished mail every minute.
+async fn purge_loop(state: AppState, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(Duration::from_secs(60)) => {}
+        }
+        let outcome = async { state.store.purge_expired(state.store.now().await?).await }.await;
+        match outcome {
+            Ok(removed) if removed > 0 => tracing::info!(removed, "purged expired records"),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "purge failed"),
+        }
+    }
+}
+
+/// Clients declared in the configuration file are created or updated at every start.
+async fn sync_configured_clients(store: &Store, settings: &Settings, now: i64) -> Result<(), StartupError> {
+    for configured in &settings.clients {
+        let record = ClientRecord {
+            client_id: configured.client_id.clone(),
+            client_name: if configured.client_name.is_empty() { configured.client_id.clone() } else { configured.client_name.clone() },
+            secret_digest: configured.client_secret.as_ref().map(|s| latchkey_domain::secret::sha256_hex(s.expose_secret())),
+            auth_method: if configured.client_secret.is_some() { "client_secret_basic".to_owned() } else { "none".to_owned() },
+            redirect_uris: configured.redirect_uris.clone(),
+            trusted_origins: configured.trusted_origins.clone(),
+            post_logout_redirect_uris: configured.post_logout_redirect_uris.clone(),
+            grant_types: vec!["authorization_code".to_owned(), "interaction_code".to_owned(), "refresh_token".to_owned()],
+            created_at: now,
+        };
+        let outcome = match store.client(&record.client_id).await {
+            Ok(Some(_)) => store.update_client(&record, now).await,
+            Ok(None) => store.insert_client(&record, ClientSource::Config, now).await,
+            Err(e) => Err(e),
+        };
+        outcome.map_err(StartupError::Database)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,310 @@
+//! `spawn_app`: the server under test, its SMTP sink, and one method per call the tests make.
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use latchkey_mail_sink::{MailSink, ReceivedMessage};
+use latchkey_server::config::{ClientSettings, Settings};
+use latchkey_server::startup::Application;
+use latchkey_store::testing::{fresh, Backend, TestDatabase};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdefghijklmnop";
+pub const PUBLIC_CLIENT: &str = "test-public-client";
+pub const CONFIDENTIAL_CLIENT: &str = "test-confidential-client";
+pub const CONFIDENTIAL_SECRET: &str = "confidential-secret-0123456789abcdefghij";
+pub const REDIRECT_URI: &str = "http://127.0.0.1:7777/login/callback";
+pub const VERIFIER: &str = "0123456789abcdef0123456789abcdef0123456789a";
+/// A password every test user gets; strong enough for the default policy.
+pub const PASSWORD: &str = "correct horse battery staple orbit";
+
+/// Runs the same test body against both databases.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() { super::$name(latchkey_store::testing::Backend::Sqlite).await }
+            )*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() { super::$name(latchkey_store::testing::Backend::Postgres).await }
+            )*
+        }
+    };
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub sink: MailSink,
+    pub state: latchkey_server::state::AppState,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _db: TestDatabase,
+    _data_dir: TempDir,
+}
+
+pub struct TempDir(pub std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn test_settings(db_url: &str, data_dir: &std::path::Path, smtp_url: &str) -> Settings {
+    let mut settings = Settings::default();
+    settings.server.listen = "127.0.0.1:0".to_owned();
+    settings.server.data_dir = data_dir.to_owned();
+    settings.database.url = Some(db_url.to_owned().into());
+    settings.admin.token = Some(ADMIN_TOKEN.to_owned().into());
+    settings.admin.email = Some("admin@example.com".to_owned());
+    settings.smtp.url = Some(smtp_url.to_owned().into());
+    settings.smtp.from = "Latchkey Test <no-reply@latchkey.test>".to_owned();
+    settings.outbox.poll_interval_ms = 50;
+    settings.outbox.retry_base_secs = 1;
+    // Distinct users per test keep the per-identifier mail limits out of the way; the limits
+    // themselves are tested with their own settings.
+    settings.recovery.per_ip_per_hour = 10_000;
+    settings.signin.per_ip_failures_per_hour = 10_000;
+    settings.clients = vec![
+        ClientSettings {
+            client_id: PUBLIC_CLIENT.to_owned(),
+            client_name: "Test SPA".to_owned(),
+            redirect_uris: vec![REDIRECT_URI.to_owned()],
+            ..ClientSettings::default()
+        },
+        ClientSettings {
+            client_id: CONFIDENTIAL_CLIENT.to_owned(),
+            client_name: "Test web app".to_owned(),
+            client_secret: Some(CONFIDENTIAL_SECRET.to_owned().into()),
+            redirect_uris: vec![REDIRECT_URI.to_owned()],
+            ..ClientSettings::default()
+        },
+    ];
+    settings.unsafe_test_settings = true;
+    settings
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, customize: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = fresh(backend).await;
+    let sink = MailSink::start().await.expect("start the SMTP sink");
+    let data_dir = std::env::temp_dir().join(format!("latchkey-app-{}", latchkey_domain::secret::okta_style_id("").to_lowercase()));
+    if std::env::var_os("TEST_LOG").is_some() {
+        latchkey_server::telemetry::init();
+    }
+    // Every process of one deployment shares one master key; each test gets its own.
+    std::fs::create_dir_all(&data_dir).expect("data dir");
+    let master_key = data_dir.join("master.key");
+    std::fs::write(&master_key, latchkey_domain::BearerToken::generate().expose().as_bytes().get(..32).expect("32 bytes")).expect("write master key");
+    let mut settings = test_settings(&db.url, &data_dir, &sink.smtp_url());
+    settings.database.master_key_file = Some(master_key);
+    customize(&mut settings);
+    let app = Application::build(settings).await.expect("the server starts");
+    let base = app.public_url().to_owned();
+    let state = app.state().clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        base,
+        http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
+        sink,
+        state,
+        shutdown: Some(tx),
+        server: Some(server),
+        _db: db,
+        _data_dir: TempDir(data_dir),
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+pub fn challenge_for(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// One IDX transaction as a client sees it.
+#[derive(Clone, Debug)]
+pub struct Flow {
+    pub interaction_handle: String,
+    pub state_handle: String,
+}
+
+impl TestApp {
+    pub fn issuer(&self) -> String {
+        format!("{}/oauth2/default", self.base)
+    }
+
+    pub async fn create_user(&self, login: &str) -> Value {
+        self.create_user_with(json!({
+            "profile": {"login": login, "email": login, "firstName": "Test", "lastName": "User"},
+            "credentials": {"password": {"value": PASSWORD}}
+        }))
+        .await
+    }
+
+    pub async fn create_user_with(&self, body: Value) -> Value {
+        let response = self.admin_post("/api/v1/users?activate=true", body).await;
+        assert_eq!(response.status(), 200, "create user");
+        response.json().await.expect("json")
+    }
+
+    pub async fn admin_post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.http.post(format!("{}{path}", self.base)).header("Authorization", format!("SSWS {ADMIN_TOKEN}")).json(&body).send().await.expect("request")
+    }
+
+    pub async fn admin_get(&self, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.base)).header("Authorization", format!("SSWS {ADMIN_TOKEN}")).send().await.expect("request")
+    }
+
+    pub async fn interact(&self, oauth_state: &str) -> Flow {
+        let response = self.interact_raw(&[
+            ("client_id", PUBLIC_CLIENT),
+            ("scope", "openid profile email"),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_challenge", &challenge_for(VERIFIER)),
+            ("code_challenge_method", "S256"),
+            ("state", oauth_state),
+            ("nonce", "test-nonce"),
+        ])
+        .await;
+        assert_eq!(response.status(), 200, "interact");
+        let body: Value = response.json().await.expect("json");
+        let handle = body["interaction_handle"].as_str().expect("interaction_handle").to_owned();
+        let (status, state) = self.introspect(&handle).await;
+        assert_eq!(status, 200, "introspect: {state}");
+        Flow { interaction_handle: handle, state_handle: state["stateHandle"].as_str().expect("stateHandle").to_owned() }
+    }
+
+    pub async fn interact_raw(&self, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http.post(format!("{}/v1/interact", self.issuer())).form(form).send().await.expect("request")
+    }
+
+    pub async fn introspect(&self, handle: &str) -> (u16, Value) {
+        self.idx("introspect", json!({"interactionHandle": handle})).await
+    }
+
+    /// POSTs to `/idp/idx/{path}` and returns status and body.
+    pub async fn idx(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}/idp/idx/{path}", self.base))
+            .header("Content-Type", "application/ion+json; okta-version=1.0.0")
+            .header("Accept", "application/json")
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        assert!(content_type.starts_with("application/json"), "IDX answers application/json, got {content_type}");
+        (status, response.json().await.expect("json body"))
+    }
+
+    pub async fn step(&self, flow: &Flow, path: &str, mut body: Value) -> (u16, Value) {
+        body["stateHandle"] = Value::String(flow.state_handle.clone());
+        self.idx(path, body).await
+    }
+
+    /// interact → recover → identify-recovery → select Email: the email is queued.
+    pub async fn start_recovery(&self, identifier: &str, oauth_state: &str) -> (Flow, Value) {
+        let flow = self.interact(oauth_state).await;
+        let (status, body) = self.step(&flow, "recover", json!({})).await;
+        assert_eq!(status, 200, "recover: {body}");
+        assert_eq!(remediation_names(&body), ["identify-recovery"]);
+        let (status, body) = self.step(&flow, "identify", json!({"identifier": identifier})).await;
+        assert_eq!(status, 200, "identify-recovery: {body}");
+        assert_eq!(remediation_names(&body), ["select-authenticator-authenticate"]);
+        let (status, body) = self.step(&flow, "challenge", json!({"authenticator": {"id": email_authenticator_id(&body)}})).await;
+        assert_eq!(status, 200, "challenge: {body}");
+        assert_eq!(remediation_names(&body), ["challenge-authenticator"]);
+        (flow, body)
+    }
+
+    pub async fn wait_for_mail(&self, to: &str, count: usize) -> Vec<ReceivedMessage> {
+        self.sink.wait_for_count(Some(to), count, Duration::from_secs(15)).await.expect("the email arrives")
+    }
+
+    /// The newest code mailed to `to`, after waiting for the `count`-th message.
+    pub async fn code_from_mail(&self, to: &str, count: usize) -> String {
+        let messages = self.wait_for_mail(to, count).await;
+        let message = messages.last().expect("a message");
+        extract_code(message.text.as_deref().unwrap_or_default()).expect("a code in the text part")
+    }
+
+    pub async fn token(&self, form: &[(&str, &str)]) -> (u16, Value) {
+        let response = self.http.post(format!("{}/v1/token", self.issuer())).form(form).send().await.expect("request");
+        (response.status().as_u16(), response.json().await.expect("json"))
+    }
+
+    pub async fn exchange(&self, interaction_code: &str) -> (u16, Value) {
+        self.token(&[
+            ("grant_type", "interaction_code"),
+            ("client_id", PUBLIC_CLIENT),
+            ("interaction_code", interaction_code),
+            ("code_verifier", VERIFIER),
+            ("redirect_uri", REDIRECT_URI),
+        ])
+        .await
+    }
+
+    /// A full sign-in; returns the IDX status and body of the identify step.
+    pub async fn sign_in(&self, identifier: &str, password: &str) -> (u16, Value) {
+        let flow = self.interact("signin-state").await;
+        self.step(&flow, "identify", json!({"identifier": identifier, "credentials": {"passcode": password}})).await
+    }
+}
+
+pub fn remediation_names(body: &Value) -> Vec<String> {
+    body["remediation"]["value"].as_array().map(|v| v.iter().filter_map(|r| r["name"].as_str().map(str::to_owned)).collect()).unwrap_or_default()
+}
+
+pub fn email_authenticator_id(body: &Value) -> String {
+    body["remediation"]["value"][0]["value"][0]["options"][0]["value"]["form"]["value"][0]["value"].as_str().expect("email option id").to_owned()
+}
+
+pub fn interaction_code(body: &Value) -> String {
+    body["successWithInteractionCode"]["value"]
+        .as_array()
+        .and_then(|fields| fields.iter().find(|f| f["name"] == "interaction_code"))
+        .and_then(|f| f["value"].as_str())
+        .expect("an interaction code")
+        .to_owned()
+}
+
+pub fn extract_code(text: &str) -> Option<String> {
+    text.split(|c: char| !c.is_ascii_digit()).find(|run| run.len() == 6).map(str::to_owned)
+}
+
+/// The first http(s) link in a text part.
+pub fn extract_link(text: &str, prefix: &str) -> Option<String> {
+    text.split_whitespace().find(|w| w.starts_with(prefix)).map(|w| w.trim_end_matches(['.', ')', '>', ',']).to_owned())
+}
+
+/// Removes what legitimately differs between two transactions (handles, expiry) so their
+/// bodies can be compared byte for byte (security-checklist REC-1).
+pub fn normalize(body: &Value, flow: &Flow) -> String {
+    let mut body = body.clone();
+    if let Some(object) = body.as_object_mut() {
+        object.remove("expiresAt");
+    }
+    serde_json::to_string(&body).expect("json").replace(&flow.state_handle, "<SH>")
+}

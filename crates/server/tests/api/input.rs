@@ -1,0 +1,109 @@
+//! Bad input gets a 4xx in the protocol's error shape, never a 5xx (security-checklist INP-1…4).
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::helpers::{remediation_names, spawn_app};
+
+both_backends!(
+    malformed_idx_bodies_get_4xx_idx_errors,
+    oversized_bodies_get_413,
+    unknown_state_handles_get_session_expired,
+    identifier_arrays_and_objects_are_refused,
+    oversized_identifiers_and_passwords_are_refused_before_hashing,
+    interact_refuses_bad_clients_redirects_and_pkce,
+);
+
+async fn raw_idx(app: &crate::helpers::TestApp, path: &str, body: Vec<u8>) -> (u16, Value) {
+    let response = app.http.post(format!("{}/idp/idx/{path}", app.base)).header("content-type", "application/json").body(body).send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn malformed_idx_bodies_get_4xx_idx_errors(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    let cases: Vec<Vec<u8>> = vec![
+        b"not json".to_vec(),
+        vec![0xff, 0xfe, 0x00],
+        br#"{"stateHandle":"a","stateHandle":"b"}"#.to_vec(),
+        br#"{"a":"\ud800"}"#.to_vec(),
+        deep.into_bytes(),
+        b"[]".to_vec(),
+        br#"{"stateHandle": 5}"#.to_vec(),
+    ];
+    for body in cases {
+        let (status, json) = raw_idx(&app, "identify", body.clone()).await;
+        assert!((400..500).contains(&status), "{status} for {:?}", String::from_utf8_lossy(&body[..body.len().min(40)]));
+        assert_eq!(json["version"], "1.0.0", "IDX error shape");
+    }
+}
+
+async fn oversized_bodies_get_413(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    let big = format!(r#"{{"identifier":"{}"}}"#, "a".repeat(10 * 1024 * 1024));
+    let (status, _) = raw_idx(&app, "identify", big.into_bytes()).await;
+    assert_eq!(status, 413);
+}
+
+async fn unknown_state_handles_get_session_expired(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    for body in [json!({"stateHandle": "02nonsense"}), json!({}), json!({"interactionHandle": "nope"})] {
+        let (status, json) = app.idx("introspect", body).await;
+        assert_eq!(status, 401);
+        assert_eq!(json["messages"]["value"][0]["i18n"]["key"], "idx.session.expired");
+        assert!(json.get("remediation").is_none());
+    }
+}
+
+async fn identifier_arrays_and_objects_are_refused(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    app.create_user("victim@example.com").await;
+    let flow = app.interact("s").await;
+    app.step(&flow, "recover", json!({})).await;
+    for identifier in [json!(["victim@example.com", "attacker@example.com"]), json!({"$ne": 1}), json!(5)] {
+        let (status, _) = app.step(&flow, "identify", json!({"identifier": identifier})).await;
+        assert_eq!(status, 400, "{identifier}");
+    }
+    let (status, body) = app.step(&flow, "identify", json!({"identifier": "victim@example.com,attacker@example.com"})).await;
+    assert_eq!(status, 200, "treated as an (unknown) identifier: {body}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(app.sink.messages_to("attacker@example.com").is_empty());
+}
+
+async fn oversized_identifiers_and_passwords_are_refused_before_hashing(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    let flow = app.interact("s").await;
+    let (status, body) = app.step(&flow, "identify", json!({"identifier": "a".repeat(300), "credentials": {"passcode": "x"}})).await;
+    assert_eq!(status, 400);
+    assert_eq!(remediation_names(&body), ["identify"]);
+    let (status, _) = app.step(&flow, "identify", json!({"identifier": "a@example.com", "credentials": {"passcode": "p".repeat(600)}})).await;
+    assert_eq!(status, 400);
+}
+
+async fn interact_refuses_bad_clients_redirects_and_pkce(backend: latchkey_store::testing::Backend) {
+    use crate::helpers::{challenge_for, PUBLIC_CLIENT, REDIRECT_URI, VERIFIER};
+    let app = spawn_app(backend).await;
+    let challenge = challenge_for(VERIFIER);
+    let base = vec![
+        ("client_id", PUBLIC_CLIENT),
+        ("scope", "openid"),
+        ("redirect_uri", REDIRECT_URI),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+        ("state", "s"),
+    ];
+    let with = |key: &'static str, value: &'static str| -> Vec<(&str, &str)> {
+        base.iter().map(|(k, v)| if *k == key { (*k, value) } else { (*k, *v) }).collect()
+    };
+    for (form, expected) in [
+        (with("client_id", "unknown-client"), "invalid_client"),
+        (with("redirect_uri", "http://127.0.0.1:7777/login/callback/"), "invalid_request"),
+        (with("code_challenge_method", "plain"), "invalid_request"),
+        (with("scope", "openid admin"), "invalid_request"),
+    ] {
+        let response = app.interact_raw(&form).await;
+        assert!(response.status().is_client_error());
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["error"], expected, "{form:?}");
+    }
+}

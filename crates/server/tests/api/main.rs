@@ -1,0 +1,13 @@
+//! Black-box tests of the identity server: a real server on a loopback port, a real SMTP
+//! server over TCP, and a fresh SQLite or PostgreSQL database per test. One test binary
+//! (Kanidm's DO_NOT_ADD_MORE_TESTS_HERE habit); one file per feature.
+mod helpers;
+
+mod admin;
+mod enumeration;
+mod health;
+mod input;
+mod recovery;
+mod recovery_codes;
+mod signin;
+mod tokens;

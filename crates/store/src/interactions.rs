@@ -1,0 +1,219 @@
+//! Interactions (IDX transactions): the persisted form of `latchkey_domain::interaction::Step`.
+//!
+//! Every step change is a compare-and-set on `version`, so two requests racing on one
+//! transaction (two tabs, a replay) cannot both move it: the loser sees `Ok(false)` and answers
+//! with the current state.
+use latchkey_domain::interaction::{Step, Subject};
+use latchkey_domain::{Millis, UserId};
+use sqlx::any::AnyRow;
+
+use crate::{get_i64, get_opt_i64, get_opt_str, get_str, random_id, Result, Store, StoreError, Tx};
+
+#[derive(Debug, Clone)]
+pub struct InteractionRecord {
+    pub id: String,
+    pub auth_server: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scopes: String,
+    pub oauth_state: String,
+    pub nonce: Option<String>,
+    pub code_challenge: String,
+    pub step: Step,
+    pub version: i64,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+pub struct NewInteraction<'a> {
+    pub handle_digest: &'a str,
+    pub state_handle_digest: &'a str,
+    pub auth_server: &'a str,
+    pub client_id: &'a str,
+    pub redirect_uri: &'a str,
+    pub scopes: &'a str,
+    pub oauth_state: &'a str,
+    pub nonce: Option<&'a str>,
+    pub code_challenge: &'a str,
+    pub lifetime: Millis,
+}
+
+const COLUMNS: &str = "id, auth_server, client_id, redirect_uri, scopes, oauth_state, nonce, code_challenge, step, \
+    subject_key, user_id, grant_expires_at, version, created_at, expires_at";
+
+/// The columns a step is stored in: kind, subject key, user id, grant expiry.
+pub(crate) fn step_columns(step: &Step) -> (&'static str, Option<String>, Option<String>, Option<Millis>) {
+    match step {
+        Step::Identify | Step::RecoveryIdentify => (step.kind(), None, None, None),
+        Step::RecoverySelect { subject } | Step::RecoveryChallenge { subject } => {
+            (step.kind(), Some(subject.key.clone()), subject.user_id.as_ref().map(|u| u.as_str().to_owned()), None)
+        }
+        Step::RecoveryReset { user_id, grant_expires_at } => {
+            (step.kind(), None, Some(user_id.as_str().to_owned()), Some(*grant_expires_at))
+        }
+        Step::Success { user_id } => (step.kind(), None, Some(user_id.as_str().to_owned()), None),
+    }
+}
+
+fn step_from_row(row: &AnyRow) -> Result<Step> {
+    let kind = get_str(row, "step")?;
+    let subject_key = get_opt_str(row, "subject_key")?;
+    let user_id = get_opt_str(row, "user_id")?.map(UserId::from_trusted);
+    let corrupt = || StoreError::Corrupt(format!("interaction step {kind} is missing its data"));
+    let subject = || -> Result<Subject> { Ok(Subject { key: subject_key.clone().ok_or_else(corrupt)?, user_id: user_id.clone() }) };
+    Ok(match kind.as_str() {
+        "identify" => Step::Identify,
+        "recovery_identify" => Step::RecoveryIdentify,
+        "recovery_select" => Step::RecoverySelect { subject: subject()? },
+        "recovery_challenge" => Step::RecoveryChallenge { subject: subject()? },
+        "recovery_reset" => Step::RecoveryReset {
+            user_id: user_id.clone().ok_or_else(corrupt)?,
+            grant_expires_at: get_opt_i64(row, "grant_expires_at")?.ok_or_else(corrupt)?,
+        },
+        "success" => Step::Success { user_id: user_id.clone().ok_or_else(corrupt)? },
+        other => return Err(StoreError::Corrupt(format!("unknown interaction step {other}"))),
+    })
+}
+
+fn from_row(row: &AnyRow) -> Result<InteractionRecord> {
+    Ok(InteractionRecord {
+        id: get_str(row, "id")?,
+        auth_server: get_str(row, "auth_server")?,
+        client_id: get_str(row, "client_id")?,
+        redirect_uri: get_str(row, "redirect_uri")?,
+        scopes: get_str(row, "scopes")?,
+        oauth_state: get_str(row, "oauth_state")?,
+        nonce: get_opt_str(row, "nonce")?,
+        code_challenge: get_str(row, "code_challenge")?,
+        step: step_from_row(row)?,
+        version: get_i64(row, "version")?,
+        created_at: get_i64(row, "created_at")?,
+        expires_at: get_i64(row, "expires_at")?,
+    })
+}
+
+impl Store {
+    pub async fn insert_interaction(&self, new: &NewInteraction<'_>, now: Millis) -> Result<InteractionRecord> {
+        let id = random_id();
+        sqlx::query(
+            "INSERT INTO interactions (id, handle_digest, state_handle_digest, auth_server, client_id, redirect_uri, scopes, \
+             oauth_state, nonce, code_challenge, step, version, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'identify', 1, $11, $12)",
+        )
+        .bind(&id)
+        .bind(new.handle_digest)
+        .bind(new.state_handle_digest)
+        .bind(new.auth_server)
+        .bind(new.client_id)
+        .bind(new.redirect_uri)
+        .bind(new.scopes)
+        .bind(new.oauth_state)
+        .bind(new.nonce)
+        .bind(new.code_challenge)
+        .bind(now)
+        .bind(now + new.lifetime)
+        .execute(self.pool())
+        .await?;
+        self.interaction_where("id", &id, now).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// A live (unexpired) interaction by the digest of its interaction handle.
+    pub async fn interaction_by_handle(&self, handle_digest: &str, now: Millis) -> Result<Option<InteractionRecord>> {
+        self.interaction_where("handle_digest", handle_digest, now).await
+    }
+
+    /// A live (unexpired) interaction by the digest of its state handle.
+    pub async fn interaction_by_state_handle(&self, state_digest: &str, now: Millis) -> Result<Option<InteractionRecord>> {
+        self.interaction_where("state_handle_digest", state_digest, now).await
+    }
+
+    async fn interaction_where(&self, column: &'static str, value: &str, now: Millis) -> Result<Option<InteractionRecord>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM interactions WHERE {column} = $1 AND expires_at > $2"))
+            .bind(value)
+            .bind(now)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Moves a transaction to `step` if nobody moved it since `expected_version` was read.
+    pub async fn advance_interaction(&self, id: &str, expected_version: i64, step: &Step) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        let moved = advance(&mut tx, id, expected_version, step).await?;
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    /// Moves a transaction to `Success` and records the digest of its single-use interaction
+    /// code, valid until `code_expires_at`.
+    pub async fn complete_sign_in(
+        &self,
+        id: &str,
+        expected_version: i64,
+        user_id: &UserId,
+        code_digest: &str,
+        code_expires_at: Millis,
+        now: Millis,
+    ) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        let moved = advance(&mut tx, id, expected_version, &Step::Success { user_id: user_id.clone() }).await?;
+        if moved {
+            set_interaction_code(&mut tx, id, code_digest, code_expires_at).await?;
+            sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2").bind(now).bind(user_id.as_str()).execute(&mut *tx).await?;
+            tx.commit().await?;
+        }
+        Ok(moved)
+    }
+
+    /// Redeems an interaction code exactly once: the first caller gets the transaction, every
+    /// later or concurrent caller gets `None` (one atomic UPDATE decides).
+    pub async fn redeem_interaction_code(&self, code_digest: &str, now: Millis) -> Result<Option<InteractionRecord>> {
+        let mut tx = self.write_tx().await?;
+        let redeemed = sqlx::query(
+            "UPDATE interactions SET code_redeemed_at = $1 WHERE interaction_code_digest = $2 \
+             AND code_redeemed_at IS NULL AND code_expires_at > $1",
+        )
+        .bind(now)
+        .bind(code_digest)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if redeemed == 0 {
+            return Ok(None);
+        }
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM interactions WHERE interaction_code_digest = $1"))
+            .bind(code_digest)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        from_row(&row).map(Some)
+    }
+}
+
+pub(crate) async fn advance(tx: &mut Tx, id: &str, expected_version: i64, step: &Step) -> Result<bool> {
+    let (kind, subject_key, user_id, grant) = step_columns(step);
+    let moved = sqlx::query(
+        "UPDATE interactions SET step = $1, subject_key = $2, user_id = $3, grant_expires_at = $4, version = version + 1 \
+         WHERE id = $5 AND version = $6",
+    )
+    .bind(kind)
+    .bind(subject_key)
+    .bind(user_id)
+    .bind(grant)
+    .bind(id)
+    .bind(expected_version)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(moved == 1)
+}
+
+pub(crate) async fn set_interaction_code(tx: &mut Tx, id: &str, code_digest: &str, code_expires_at: Millis) -> Result<()> {
+    sqlx::query("UPDATE interactions SET interaction_code_digest = $1, code_expires_at = $2 WHERE id = $3")
+        .bind(code_digest)
+        .bind(code_expires_at)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! Keys shared by every server process (signing keys, the code-MAC key, the outbox key), stored
+//! sealed under the master key by the caller. The first process to start creates each singleton
+//! key; the others read the winner's (`INSERT … ON CONFLICT DO NOTHING`, then read).
+use latchkey_domain::Millis;
+use sqlx::any::AnyRow;
+
+use crate::{get_i64, get_opt_i64, get_str, Result, Store};
+
+#[derive(Debug, Clone)]
+pub struct KeyRecord {
+    pub id: String,
+    pub kind: String,
+    pub material: String,
+    pub created_at: Millis,
+    /// From when the key is published (JWKS) …
+    pub publish_at: Millis,
+    /// … from when it signs (after every cache has seen it) …
+    pub sign_from: Millis,
+    /// … and when it disappears (after the last token it signed expired).
+    pub retire_at: Option<Millis>,
+}
+
+fn from_row(row: &AnyRow) -> Result<KeyRecord> {
+    Ok(KeyRecord {
+        id: get_str(row, "id")?,
+        kind: get_str(row, "kind")?,
+        material: get_str(row, "material")?,
+        created_at: get_i64(row, "created_at")?,
+        publish_at: get_i64(row, "publish_at")?,
+        sign_from: get_i64(row, "sign_from")?,
+        retire_at: get_opt_i64(row, "retire_at")?,
+    })
+}
+
+impl Store {
+    /// Inserts the key unless one with this id exists; returns the stored one either way.
+    pub async fn insert_key_if_absent(&self, key: &KeyRecord) -> Result<KeyRecord> {
+        sqlx::query(
+            "INSERT INTO keys (id, kind, material, created_at, publish_at, sign_from, retire_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&key.id)
+        .bind(&key.kind)
+        .bind(&key.material)
+        .bind(key.created_at)
+        .bind(key.publish_at)
+        .bind(key.sign_from)
+        .bind(key.retire_at)
+        .execute(self.pool())
+        .await?;
+        let row = sqlx::query("SELECT id, kind, material, created_at, publish_at, sign_from, retire_at FROM keys WHERE id = $1")
+            .bind(&key.id)
+            .fetch_one(self.pool())
+            .await?;
+        from_row(&row)
+    }
+
+    /// Keys of one kind that are not retired at `now`, newest first.
+    pub async fn live_keys(&self, kind: &str, now: Millis) -> Result<Vec<KeyRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, kind, material, created_at, publish_at, sign_from, retire_at FROM keys \
+             WHERE kind = $1 AND (retire_at IS NULL OR retire_at > $2) ORDER BY sign_from DESC, id",
+        )
+        .bind(kind)
+        .bind(now)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Schedules the retirement of every key of `kind` except `keep_id`.
+    pub async fn retire_keys_except(&self, kind: &str, keep_id: &str, retire_at: Millis) -> Result<()> {
+        sqlx::query("UPDATE keys SET retire_at = $1 WHERE kind = $2 AND id <> $3 AND retire_at IS NULL")
+            .bind(retire_at)
+            .bind(kind)
+            .bind(keep_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}

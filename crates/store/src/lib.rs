@@ -1,0 +1,231 @@
+//! Latchkey's storage: the only crate that contains SQL.
+//!
+//! One `Store` serves both backends through sqlx's `Any` driver. The schema and almost every
+//! statement are written once in the SQL that SQLite and PostgreSQL share; the few differences
+//! (the clock expression, how a write transaction begins, row locks) live in `Dialect`. Writing
+//! two near-identical implementations behind a trait would have doubled the SQL without adding
+//! a single behaviour, and the one store test suite runs against both databases either way.
+//!
+//! # Invariants
+//! - Every decision that must agree across server processes (expiry, attempt counters, rate
+//!   windows, outbox leases) is made with database time (`Store::now`) inside one transaction
+//!   or one atomic statement.
+//! - Only digests, keyed MACs and caller-sealed ciphertext of secrets are stored.
+//! - `sqlx::Error` never leaves this crate except wrapped in `StoreError::Database`.
+#![deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
+mod clients;
+mod interactions;
+mod keys;
+mod migrate;
+mod outbox;
+mod rate;
+mod recovery;
+mod users;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+use std::time::Duration;
+
+pub use clients::{ClientRecord, ClientSource};
+pub use interactions::{InteractionRecord, NewInteraction};
+pub use keys::KeyRecord;
+pub use outbox::{NewMessage, OutboxMessage, OutboxStatus};
+pub use recovery::{ChallengeOutcome, CodeAttempt, NewChallenge, ResetCompletion, SignInGate};
+pub use users::{NewUser, UserRecord};
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+
+pub use latchkey_domain::Millis;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// Milliseconds since the epoch from the database clock.
+    fn now_expr(self) -> &'static str {
+        match self {
+            Self::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+            Self::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+        }
+    }
+
+    /// SQLite has one writer: `BEGIN IMMEDIATE` takes the write lock up front, so two
+    /// read-then-write transactions queue behind `busy_timeout` instead of failing with
+    /// SQLITE_BUSY when the second tries to upgrade. PostgreSQL uses row locks instead.
+    fn begin_write(self) -> &'static str {
+        match self {
+            Self::Sqlite => "BEGIN IMMEDIATE",
+            Self::Postgres => "BEGIN",
+        }
+    }
+
+    /// Row lock for read-then-write sequences; SQLite's immediate transaction already holds
+    /// the database write lock.
+    fn for_update(self) -> &'static str {
+        match self {
+            Self::Sqlite => "",
+            Self::Postgres => " FOR UPDATE",
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("dialect", &self.dialect).finish()
+    }
+}
+
+pub(crate) type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+impl Store {
+    /// Connects and migrates. `url` is `sqlite://path` or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let dialect = if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Dialect::Postgres
+        } else {
+            return Err(StoreError::Corrupt("database URL must start with sqlite:// or postgres://".to_owned()));
+        };
+        let options = AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(10))
+            .max_connections(match dialect {
+                // Readers run in parallel under WAL; writers queue on the database lock.
+                Dialect::Sqlite => 8,
+                Dialect::Postgres => 16,
+            });
+        let options = if dialect == Dialect::Sqlite {
+            options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    Ok(())
+                })
+            })
+        } else {
+            options
+        };
+        let url = if dialect == Dialect::Sqlite && !url.contains("mode=") {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}mode=rwc")
+        } else {
+            url.to_owned()
+        };
+        let pool = options.connect(&url).await?;
+        let store = Self { pool, dialect };
+        migrate::run(&store).await?;
+        Ok(store)
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The database clock, in milliseconds since the epoch.
+    pub async fn now(&self) -> Result<Millis> {
+        let row = sqlx::query(&format!("SELECT {} AS now", self.dialect.now_expr())).fetch_one(&self.pool).await?;
+        Ok(row.try_get::<i64, _>("now")?)
+    }
+
+    /// Readiness probe: the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) async fn write_tx(&self) -> Result<Tx> {
+        Ok(self.pool.begin_with(self.dialect.begin_write()).await?)
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Deletes what has expired: interactions a day past expiry, codes, mail-log entries and
+    /// rate windows older than a day, and outbox rows finished a week ago. Returns rows removed.
+    pub async fn purge_expired(&self, now: Millis) -> Result<u64> {
+        let day = latchkey_domain::DAY;
+        let mut removed = 0;
+        let statements: [(&str, Millis); 5] = [
+            ("DELETE FROM interactions WHERE expires_at < $1", now - day),
+            ("DELETE FROM recovery_codes WHERE expires_at < $1", now - day),
+            ("DELETE FROM recovery_mail_log WHERE sent_at < $1", now - day),
+            ("DELETE FROM rate_buckets WHERE window_start < $1", now - day),
+            ("DELETE FROM outbox WHERE status IN ('sent','failed','expired') AND updated_at < $1", now - 7 * day),
+        ];
+        for (sql, cutoff) in statements {
+            removed += sqlx::query(sql).bind(cutoff).execute(&self.pool).await?.rows_affected();
+        }
+        removed += outbox::expire_due(self, now).await?;
+        Ok(removed)
+    }
+}
+
+pub(crate) fn get_i64(row: &AnyRow, col: &str) -> Result<i64> {
+    Ok(row.try_get::<i64, _>(col)?)
+}
+
+pub(crate) fn get_opt_i64(row: &AnyRow, col: &str) -> Result<Option<i64>> {
+    Ok(row.try_get::<Option<i64>, _>(col)?)
+}
+
+pub(crate) fn get_str(row: &AnyRow, col: &str) -> Result<String> {
+    Ok(row.try_get::<String, _>(col)?)
+}
+
+pub(crate) fn get_opt_str(row: &AnyRow, col: &str) -> Result<Option<String>> {
+    Ok(row.try_get::<Option<String>, _>(col)?)
+}
+
+pub(crate) fn json_list(value: &[String]) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "[]".to_owned())
+}
+
+pub(crate) fn parse_json_list(value: &str) -> Result<Vec<String>> {
+    serde_json::from_str(value).map_err(|e| StoreError::Corrupt(format!("bad JSON list: {e}")))
+}
+
+/// Turns a unique-constraint violation into a named conflict (realworld's `on_constraint`).
+pub(crate) fn conflict_on_unique(err: sqlx::Error, what: &'static str) -> StoreError {
+    if let sqlx::Error::Database(db) = &err {
+        if db.is_unique_violation() {
+            return StoreError::Conflict(what);
+        }
+    }
+    StoreError::Database(err)
+}
+
+pub(crate) fn random_id() -> String {
+    latchkey_domain::secret::okta_style_id("")
+}

@@ -1,0 +1,232 @@
+//! Users: profile, status and password hash.
+use latchkey_domain::identifier::Login;
+use latchkey_domain::{EmailAddress, Millis, Profile, User, UserId, UserStatus};
+use sqlx::any::AnyRow;
+
+use crate::{conflict_on_unique, get_i64, get_opt_i64, get_opt_str, get_str, Result, Store, StoreError};
+
+/// A user as stored: the domain user plus the password hash, which never leaves the server.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub user: User,
+    pub password_hash: Option<String>,
+}
+
+pub struct NewUser {
+    pub id: UserId,
+    pub status: UserStatus,
+    pub profile: Profile,
+    pub password_hash: Option<String>,
+}
+
+const COLUMNS: &str = "id, status, login, email, first_name, last_name, locale, password_hash, password_changed_at, \
+    created_at, activated_at, status_changed_at, last_login_at, last_updated_at";
+
+fn from_row(row: &AnyRow) -> Result<UserRecord> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("user row has an invalid {what}"));
+    let status = UserStatus::parse(&get_str(row, "status")?).ok_or_else(|| corrupt("status"))?;
+    let login = Login::parse(&get_str(row, "login")?).map_err(|_| corrupt("login"))?;
+    let email = EmailAddress::parse(&get_str(row, "email")?).map_err(|_| corrupt("email"))?;
+    let password_hash = get_opt_str(row, "password_hash")?;
+    Ok(UserRecord {
+        user: User {
+            id: UserId::from_trusted(get_str(row, "id")?),
+            status,
+            profile: Profile {
+                login,
+                email,
+                first_name: get_opt_str(row, "first_name")?,
+                last_name: get_opt_str(row, "last_name")?,
+                locale: get_opt_str(row, "locale")?,
+            },
+            has_password: password_hash.is_some(),
+            created_at: get_i64(row, "created_at")?,
+            activated_at: get_opt_i64(row, "activated_at")?,
+            status_changed_at: get_opt_i64(row, "status_changed_at")?,
+            last_login_at: get_opt_i64(row, "last_login_at")?,
+            last_updated_at: get_i64(row, "last_updated_at")?,
+            password_changed_at: get_opt_i64(row, "password_changed_at")?,
+        },
+        password_hash,
+    })
+}
+
+impl Store {
+    pub async fn insert_user(&self, new: &NewUser, now: Millis) -> Result<UserRecord> {
+        let activated = (new.status == UserStatus::Active || new.status == UserStatus::Provisioned).then_some(now);
+        sqlx::query(
+            "INSERT INTO users (id, status, login, login_canonical, email, email_canonical, first_name, last_name, locale, \
+             password_hash, password_changed_at, created_at, activated_at, status_changed_at, last_updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(new.id.as_str())
+        .bind(new.status.as_str())
+        .bind(new.profile.login.as_str())
+        .bind(new.profile.login.canonical())
+        .bind(new.profile.email.as_str())
+        .bind(latchkey_domain::identifier::canonicalize(new.profile.email.as_str()))
+        .bind(new.profile.first_name.clone())
+        .bind(new.profile.last_name.clone())
+        .bind(new.profile.locale.clone())
+        .bind(new.password_hash.clone())
+        .bind(new.password_hash.as_ref().map(|_| now))
+        .bind(now)
+        .bind(activated)
+        .bind(activated)
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .map_err(|e| conflict_on_unique(e, "a user with this login"))?;
+        self.user_by_id(&new.id).await?.ok_or(StoreError::NotFound)
+    }
+
+    pub async fn user_by_id(&self, id: &UserId) -> Result<Option<UserRecord>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+            .bind(id.as_str())
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Okta's `GET /api/v1/users/{id|login}`: an id, or a login in any case.
+    pub async fn user_by_id_or_login(&self, key: &str) -> Result<Option<UserRecord>> {
+        let canonical = latchkey_domain::identifier::canonicalize(key);
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1 OR login_canonical = $2"))
+            .bind(key)
+            .bind(canonical)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// The one account an identifier names: its login, else an email address that exactly one
+    /// account has (an ambiguous email names nobody, so mail can never go to the wrong one).
+    pub async fn user_for_identifier(&self, canonical: &str) -> Result<Option<UserRecord>> {
+        let by_login = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE login_canonical = $1"))
+            .bind(canonical)
+            .fetch_optional(self.pool())
+            .await?;
+        if let Some(row) = by_login {
+            return from_row(&row).map(Some);
+        }
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE email_canonical = $1 LIMIT 2"))
+            .bind(canonical)
+            .fetch_all(self.pool())
+            .await?;
+        match rows.as_slice() {
+            [only] => from_row(only).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// Prefix search over login, email and names (Okta's `q=`), or exact status filter.
+    pub async fn search_users(&self, prefix: Option<&str>, status: Option<UserStatus>, limit: i64) -> Result<Vec<UserRecord>> {
+        let pattern = prefix.map(|p| format!("{}%", latchkey_domain::identifier::canonicalize(p).replace(['%', '_'], "")));
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM users WHERE ($1 IS NULL OR login_canonical LIKE $1 OR email_canonical LIKE $1 \
+             OR LOWER(first_name) LIKE $1 OR LOWER(last_name) LIKE $1) AND ($2 IS NULL OR status = $2) \
+             ORDER BY created_at, id LIMIT $3"
+        ))
+        .bind(pattern)
+        .bind(status.map(UserStatus::as_str))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Replaces the profile. An email change ends every live recovery code and transaction of
+    /// the account (security-checklist OTP-5): the code went to the old address.
+    pub async fn update_profile(&self, id: &UserId, profile: &Profile, now: Millis) -> Result<UserRecord> {
+        let mut tx = self.write_tx().await?;
+        let old_email: Option<String> = sqlx::query("SELECT email_canonical FROM users WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|row| get_str(&row, "email_canonical"))
+            .transpose()?;
+        let Some(old_email) = old_email else {
+            return Err(StoreError::NotFound);
+        };
+        let new_email = latchkey_domain::identifier::canonicalize(profile.email.as_str());
+        sqlx::query(
+            "UPDATE users SET login = $1, login_canonical = $2, email = $3, email_canonical = $4, first_name = $5, \
+             last_name = $6, locale = $7, last_updated_at = $8 WHERE id = $9",
+        )
+        .bind(profile.login.as_str())
+        .bind(profile.login.canonical())
+        .bind(profile.email.as_str())
+        .bind(&new_email)
+        .bind(profile.first_name.clone())
+        .bind(profile.last_name.clone())
+        .bind(profile.locale.clone())
+        .bind(now)
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict_on_unique(e, "a user with this login"))?;
+        if old_email != new_email {
+            crate::recovery::invalidate_account_recovery(&mut tx, id, now, None).await?;
+        }
+        tx.commit().await?;
+        self.user_by_id(id).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// Sets a lifecycle status. Leaving ACTIVE for SUSPENDED/DEPROVISIONED ends live recovery.
+    /// `unlock` (and reactivation) also clears the account's failure counters.
+    pub async fn set_status(&self, id: &UserId, status: UserStatus, clear_counters: bool, now: Millis) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let changed = sqlx::query(
+            "UPDATE users SET status = $1, status_changed_at = $2, last_updated_at = $2, \
+             activated_at = CASE WHEN $1 = 'ACTIVE' AND activated_at IS NULL THEN $2 ELSE activated_at END WHERE id = $3",
+        )
+        .bind(status.as_str())
+        .bind(now)
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        if !status.can_recover() {
+            crate::recovery::invalidate_account_recovery(&mut tx, id, now, None).await?;
+        }
+        if clear_counters {
+            crate::recovery::clear_counters(&mut tx, &latchkey_domain::interaction::Subject::new("", Some(id.clone())).key).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Replaces the stored hash (transparent rehash after a sign-in with old parameters, or an
+    /// admin-set password). Recovery-driven changes go through `complete_reset` instead.
+    pub async fn set_password_hash(&self, id: &UserId, hash: &str, now: Millis, changed: bool) -> Result<()> {
+        let query = if changed {
+            sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2, last_updated_at = $2 WHERE id = $3")
+                .bind(hash)
+                .bind(now)
+                .bind(id.as_str())
+        } else {
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(id.as_str())
+        };
+        query.execute(self.pool()).await?;
+        Ok(())
+    }
+
+    pub async fn record_login(&self, id: &UserId, now: Millis) -> Result<()> {
+        sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2").bind(now).bind(id.as_str()).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    pub async fn delete_user(&self, id: &UserId, now: Millis) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        crate::recovery::invalidate_account_recovery(&mut tx, id, now, None).await?;
+        let removed = sqlx::query("DELETE FROM users WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?.rows_affected();
+        if removed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
