@@ -220,3 +220,26 @@ test('recovery: Back to sign in invokes cancel on the app-started transaction (n
   assert.deepEqual(idx, ['POST /idp/idx/introspect', 'POST /idp/idx/recover', 'POST /idp/idx/cancel']);
   await page.getByRole('button', { name: 'Forgot password?' }).waitFor();
 });
+
+test('recovery: a link whose code is no longer accepted shows the code prompt, empty, with the error', async (t) => {
+  const { stack, app, user, context, config } = await setup(t);
+  const page = await newPage(context);
+  await page.goto(app.url(config));
+  const mail = await requestCode(page, stack, user);
+  const { searchParams } = new URL(extractLinks(mail).find((l) => /[?&]otp=/.test(l)));
+  const stale = searchParams.get('otp') === '000000' ? '111111' : '000000';
+  const tab = await newPage(context);
+  await tab.goto(`${app.url(config)}?otp=${stale}&state=${encodeURIComponent(searchParams.get('state'))}`);
+  await tab.locator('.lk-title', { hasText: 'Check your email' }).waitFor({ timeout: 15000 });
+  const input = tab.getByLabel('Verification code', { exact: true });
+  await tab.locator('.lk-field-error:not(:empty)').waitFor({ timeout: 15000 });
+  assert.equal(await tab.evaluate(() => document.activeElement.getAttribute('aria-invalid')), 'true', 'focus on the field in error');
+  assert.equal(await input.inputValue(), '', 'the stale code is not prefilled');
+  assert.equal(await input.getAttribute('aria-invalid'), 'true');
+  assert.equal(new URL(tab.url()).search, '');
+  await check(tab, 'maglink-stale-code');
+  // The real code, typed, still works in that tab.
+  await input.fill(searchParams.get('otp'));
+  await tab.getByRole('button', { name: 'Verify' }).click();
+  await expectScreen(tab, 'Set a new password');
+});

@@ -130,6 +130,9 @@ export async function startMailSink(options = {}) {
           clearTimeout(kill);
           resolve();
         });
+        // Close stdin too: the sink's stdin watcher is a blocking read that would otherwise
+        // keep its runtime alive after SIGTERM until the SIGKILL fallback (5 s per stop).
+        child.stdin.end();
         child.kill('SIGTERM');
       }),
   };

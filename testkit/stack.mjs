@@ -51,7 +51,7 @@ export async function startStack(options = {}) {
       ...process.env,
       LATCHKEY_LISTEN: '127.0.0.1:0',
       LATCHKEY_DATA_DIR: dataDir,
-      LATCHKEY_SMTP_URL: sink.smtpUrl,
+      LATCHKEY_SMTP_URL: `${sink.smtpUrl}?tls=none`, // the sink speaks plain SMTP on loopback
       LATCHKEY_ADMIN_TOKEN: adminToken,
       LATCHKEY_UNSAFE_TEST_SETTINGS: '1',
       LATCHKEY_WIDGET_DIR: WIDGET_DIR,
@@ -150,4 +150,26 @@ function withHelpers(stack) {
       return { status: r.status, body };
     },
   };
+}
+
+/**
+ * `startStack` on a chosen storage backend: 'sqlite' (the default, a file in the fresh data
+ * directory) or 'postgres' (a fresh database from ./postgres.mjs, dropped again by `stop()`).
+ * @param {'sqlite'|'postgres'} backend
+ * @param {Parameters<typeof startStack>[0]} [options]
+ */
+export async function startStackOn(backend, options = {}) {
+  if (backend === 'sqlite') return startStack(options);
+  if (backend !== 'postgres') throw new Error(`unknown backend ${backend}`);
+  const { createDatabase } = await import('./postgres.mjs');
+  const db = await createDatabase();
+  let stack;
+  try {
+    stack = await startStack({ ...options, env: { ...db.env, ...(options.env ?? {}) } });
+  } catch (e) {
+    await db.drop().catch(() => {});
+    throw e;
+  }
+  const stop = stack.stop;
+  return { ...stack, backend, database: db.name, stop: async () => { try { await stop(); } finally { await db.drop(); } } };
 }

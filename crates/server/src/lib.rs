@@ -12,6 +12,7 @@
 pub mod admin;
 pub mod config;
 pub mod crypto;
+pub mod hosted;
 pub mod http;
 pub mod idx;
 pub mod mail;

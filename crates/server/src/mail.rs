@@ -38,8 +38,9 @@ fn base(state: &AppState, kind: EmailKind, account: &UserRecord, now: Millis) ->
     payload
 }
 
+/// RFC 3339; the renderer shows it in the recipient's language.
 pub fn format_time(now: Millis) -> String {
-    chrono::DateTime::from_timestamp_millis(now).map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
+    chrono::DateTime::from_timestamp_millis(now).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default()
 }
 
 fn seal(keys: &KeyRing, account: &UserRecord, payload: &EmailPayload, expires_at: Option<Millis>) -> anyhow::Result<NewMessage> {
@@ -69,6 +70,7 @@ pub fn password_changed(state: &AppState, keys: &KeyRing, account: &UserRecord, 
 
 /// The lockout notice, sent once when an account starts backing off (OTP-8).
 pub fn lockout_notice(state: &AppState, keys: &KeyRing, account: &UserRecord, now: Millis) -> anyhow::Result<NewMessage> {
-    let payload = base(state, EmailKind::LockoutNotice, account, now);
+    let pause = state.policies.otp.account_backoff_base / latchkey_domain::MINUTE;
+    let payload = base(state, EmailKind::LockoutNotice, account, now).with("request.expiresInMinutes", pause.max(1).to_string());
     seal(keys, account, &payload, None)
 }

@@ -100,7 +100,9 @@ impl Application {
             }
         };
         let state = AppState::new(settings, public_url, store, keys, hasher, Arc::new(Notify::new()))?;
-        Ok(Self { listener, state, transport: Arc::new(transport), mailbox })
+        let app = Self { listener, state, transport: Arc::new(transport), mailbox };
+        worker_settings(&app.state).validate(app.transport.timeout()).map_err(|e| StartupError::Mail(e.to_string()))?;
+        Ok(app)
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -157,15 +159,14 @@ impl Application {
 }
 
 fn outbox_worker(state: &AppState, transport: Arc<Transport>) -> OutboxWorker {
+    let keys = state.keys.try_read().map(|k| k.outbox_key()).unwrap_or([0u8; 32]);
+    OutboxWorker::new(state.store.clone(), transport, Arc::new(Renderer::with_defaults()), keys, worker_settings(state), state.outbox_wake.clone())
+}
+
+fn worker_settings(state: &AppState) -> WorkerSettings {
     let s = &state.settings;
     let domain = url::Url::parse(&state.public_url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| "latchkey.local".to_owned());
-    let keys = state.keys.try_read().map(|k| k.outbox_key()).unwrap_or([0u8; 32]);
-    OutboxWorker::new(
-        state.store.clone(),
-        transport,
-        Arc::new(Renderer::with_defaults()),
-        keys,
-        WorkerSettings {
+    WorkerSettings {
             from: s.smtp.from.clone(),
             max_attempts: s.outbox.max_attempts,
             retry_base: Duration::from_secs(s.outbox.retry_base_secs),
@@ -174,9 +175,7 @@ fn outbox_worker(state: &AppState, transport: Arc<Transport>) -> OutboxWorker {
             lease: Duration::from_secs(s.smtp.timeout_secs.saturating_mul(3).max(60)),
             poll_interval: Duration::from_millis(s.outbox.poll_interval_ms),
             message_id_domain: domain,
-        },
-        state.outbox_wake.clone(),
-    )
+    }
 }
 
 /// Removes expired transactions, codes and finished mail every minute.

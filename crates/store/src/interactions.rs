@@ -13,6 +13,7 @@ use crate::{get_i64, get_opt_i64, get_opt_str, get_str, random_id, Result, Store
 pub struct InteractionRecord {
     pub id: String,
     pub auth_server: String,
+    pub flow: String,
     pub client_id: String,
     pub redirect_uri: String,
     pub scopes: String,
@@ -29,6 +30,7 @@ pub struct NewInteraction<'a> {
     pub handle_digest: &'a str,
     pub state_handle_digest: &'a str,
     pub auth_server: &'a str,
+    pub flow: &'a str,
     pub client_id: &'a str,
     pub redirect_uri: &'a str,
     pub scopes: &'a str,
@@ -38,7 +40,7 @@ pub struct NewInteraction<'a> {
     pub lifetime: Millis,
 }
 
-const COLUMNS: &str = "id, auth_server, client_id, redirect_uri, scopes, oauth_state, nonce, code_challenge, step, \
+const COLUMNS: &str = "id, auth_server, flow, client_id, redirect_uri, scopes, oauth_state, nonce, code_challenge, step, \
     subject_key, user_id, grant_expires_at, version, created_at, expires_at";
 
 /// The columns a step is stored in: kind, subject key, user id, grant expiry.
@@ -79,6 +81,7 @@ fn from_row(row: &AnyRow) -> Result<InteractionRecord> {
     Ok(InteractionRecord {
         id: get_str(row, "id")?,
         auth_server: get_str(row, "auth_server")?,
+        flow: get_str(row, "flow")?,
         client_id: get_str(row, "client_id")?,
         redirect_uri: get_str(row, "redirect_uri")?,
         scopes: get_str(row, "scopes")?,
@@ -97,8 +100,8 @@ impl Store {
         let id = random_id();
         sqlx::query(
             "INSERT INTO interactions (id, handle_digest, state_handle_digest, auth_server, client_id, redirect_uri, scopes, \
-             oauth_state, nonce, code_challenge, step, version, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'identify', 1, $11, $12)",
+             oauth_state, nonce, code_challenge, step, version, created_at, expires_at, flow) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'identify', 1, $11, $12, $13)",
         )
         .bind(&id)
         .bind(new.handle_digest)
@@ -112,6 +115,7 @@ impl Store {
         .bind(new.code_challenge)
         .bind(now)
         .bind(now + new.lifetime)
+        .bind(new.flow)
         .execute(self.pool())
         .await?;
         self.interaction_where("id", &id, now).await?.ok_or(StoreError::NotFound)
@@ -165,16 +169,33 @@ impl Store {
         Ok(moved)
     }
 
+    /// The transaction whose interaction code this is, while the code is unredeemed and live
+    /// (the hosted page's callback reads it to redirect to the client; it redeems nothing).
+    pub async fn interaction_by_code(&self, code_digest: &str, now: Millis) -> Result<Option<InteractionRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM interactions WHERE interaction_code_digest = $1 AND code_redeemed_at IS NULL AND code_expires_at > $2"
+        ))
+        .bind(code_digest)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
     /// Redeems an interaction code exactly once: the first caller gets the transaction, every
     /// later or concurrent caller gets `None` (one atomic UPDATE decides).
-    pub async fn redeem_interaction_code(&self, code_digest: &str, now: Millis) -> Result<Option<InteractionRecord>> {
+    /// `flow` names the kind of transaction the grant may redeem (`idx` for `interaction_code`,
+    /// `authorize` for `authorization_code`); a code presented to the wrong grant is refused
+    /// without being spent.
+    pub async fn redeem_interaction_code(&self, code_digest: &str, flow: &str, now: Millis) -> Result<Option<InteractionRecord>> {
         let mut tx = self.write_tx().await?;
         let redeemed = sqlx::query(
             "UPDATE interactions SET code_redeemed_at = $1 WHERE interaction_code_digest = $2 \
-             AND code_redeemed_at IS NULL AND code_expires_at > $1",
+             AND code_redeemed_at IS NULL AND code_expires_at > $1 AND flow = $3",
         )
         .bind(now)
         .bind(code_digest)
+        .bind(flow)
         .execute(&mut *tx)
         .await?
         .rows_affected();

@@ -42,6 +42,9 @@ CREATE TABLE interactions (
     handle_digest TEXT NOT NULL UNIQUE,
     state_handle_digest TEXT NOT NULL UNIQUE,
     auth_server TEXT NOT NULL,
+    -- 'idx' (the client drives IDX and redeems an interaction code) or 'authorize' (the hosted
+    -- page drives IDX; the client redeems the same code as an authorization code).
+    flow TEXT NOT NULL,
     client_id TEXT NOT NULL,
     redirect_uri TEXT NOT NULL,
     scopes TEXT NOT NULL,

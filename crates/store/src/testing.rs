@@ -1,3 +1,4 @@
+#![allow(clippy::panic)] // test-only module: a missing PostgreSQL must fail loudly
 //! Throwaway databases for test suites: a SQLite file in a temporary directory, or a new
 //! PostgreSQL database on the server named by `LATCHKEY_TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`). PostgreSQL tests never skip silently: if

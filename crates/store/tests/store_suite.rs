@@ -71,6 +71,7 @@ async fn interaction(store: &Store) -> latchkey_store::InteractionRecord {
                 handle_digest: &handle.digest(),
                 state_handle_digest: &state.digest(),
                 auth_server: "default",
+                flow: "idx",
                 client_id: "client",
                 redirect_uri: "http://127.0.0.1/cb",
                 scopes: "openid",
@@ -254,7 +255,7 @@ async fn interaction_codes_redeem_once(backend: Backend) {
     let store = Arc::new(store);
     let redemptions = (0..20).map(|_| {
         let store = store.clone();
-        tokio::spawn(async move { store.redeem_interaction_code("digest", now).await.expect("redeem").is_some() })
+        tokio::spawn(async move { store.redeem_interaction_code("digest", "idx", now).await.expect("redeem").is_some() })
     });
     let won: usize = futures::future::join_all(redemptions).await.into_iter().map(|r| usize::from(r.expect("join"))).sum();
     assert_eq!(won, 1);

@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(widget::router())
+        .merge(crate::hosted::router())
         .merge(public)
         .merge(admin)
         .fallback(not_found)

@@ -18,7 +18,7 @@ pub async fn handle(State(state): State<AppState>, server: AuthServer) -> Json<D
         registration_endpoint: format!("{}/oauth2/v1/clients", state.public_url),
         response_types_supported: strings(&["code"]),
         response_modes_supported: strings(&["query"]),
-        grant_types_supported: strings(&["interaction_code"]),
+        grant_types_supported: strings(&["authorization_code", "interaction_code"]),
         subject_types_supported: strings(&["public"]),
         id_token_signing_alg_values_supported: strings(&["RS256"]),
         scopes_supported: strings(latchkey_domain::oauth::SUPPORTED_SCOPES),

@@ -19,9 +19,10 @@ impl From<latchkey_store::StoreError> for OAuthError {
     }
 }
 
-impl IntoResponse for OAuthError {
-    fn into_response(self) -> Response {
-        let (status, code, description) = match self {
+impl OAuthError {
+    /// The RFC 6749 error code and description, for redirect-based error responses.
+    pub fn parts(self) -> (StatusCode, &'static str, String) {
+        match self {
             Self::InvalidRequest(d) => (StatusCode::BAD_REQUEST, "invalid_request", d),
             Self::InvalidClient => (StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed.".to_owned()),
             Self::InvalidGrant(d) => (StatusCode::BAD_REQUEST, "invalid_grant", d.to_owned()),
@@ -33,7 +34,13 @@ impl IntoResponse for OAuthError {
                 tracing::error!(error.message = %error, error.cause_chain = ?error, "OAuth request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Internal Server Error".to_owned())
             }
-        };
+        }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let (status, code, description) = self.parts();
         let body = latchkey_proto::oauth::OAuthError { error: code.to_owned(), error_description: description };
         let mut response = (status, axum::Json(body)).into_response();
         response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

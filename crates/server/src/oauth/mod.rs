@@ -8,6 +8,7 @@ mod interact;
 mod jwks;
 mod registration;
 mod token;
+pub mod transaction;
 
 pub use error::OAuthError;
 

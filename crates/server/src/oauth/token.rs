@@ -1,5 +1,7 @@
-//! `POST {baseUrl}/v1/token`. Grants: `interaction_code` (IDX, idx-protocol §8). The code is
-//! redeemed atomically first, so a replay fails even when it races the first use; then the
+//! `POST {baseUrl}/v1/token`. Grants: `interaction_code` (a client that drove IDX itself,
+//! idx-protocol §8) and `authorization_code` (the hosted page drove IDX; RFC 6749 §4.1.3). Both
+//! redeem the transaction's single-use code, each only for its own kind of transaction. The code
+//! is redeemed atomically first, so a replay fails even when it races the first use; then the
 //! client, the redirect URI and the PKCE verifier must all match the transaction.
 use axum::body::Bytes;
 use axum::extract::State;
@@ -18,20 +20,25 @@ use crate::state::{AppState, AuthServer};
 #[tracing::instrument(name = "oauth.token", skip_all, fields(server = server.as_str()))]
 pub async fn handle(State(state): State<AppState>, server: AuthServer, headers: HeaderMap, body: Bytes) -> Result<Response, OAuthError> {
     let params = crate::http::form::parse(&body).map_err(OAuthError::InvalidRequest)?;
-    match params.get("grant_type").map(String::as_str) {
-        Some("interaction_code") => {}
+    let (code_param, flow) = match params.get("grant_type").map(String::as_str) {
+        Some("interaction_code") => ("interaction_code", "idx"),
+        Some("authorization_code") => ("code", "authorize"),
         Some(_) => return Err(OAuthError::UnsupportedGrantType),
         None => return Err(OAuthError::InvalidRequest("grant_type is required".to_owned())),
-    }
+    };
     let client = super::client_auth::authenticate(&state, &headers, &params).await?;
-    let code = params.get("interaction_code").filter(|c| !c.is_empty() && c.len() <= 512).ok_or_else(|| OAuthError::InvalidRequest("interaction_code is required".to_owned()))?;
+    let grant = params.get("grant_type").map(String::as_str).unwrap_or_default();
+    if !client.grant_types.iter().any(|g| g == grant) {
+        return Err(OAuthError::UnauthorizedClient("The client is not allowed this grant type."));
+    }
+    let code = params.get(code_param).filter(|c| !c.is_empty() && c.len() <= 512).ok_or_else(|| OAuthError::InvalidRequest(format!("{code_param} is required")))?;
     let verifier = CodeVerifier::parse(params.get("code_verifier").map(String::as_str).unwrap_or_default()).map_err(|e| OAuthError::InvalidRequest(e.0))?;
     let now = state.store.now().await?;
     let record = state
         .store
-        .redeem_interaction_code(&sha256_hex(code), now)
+        .redeem_interaction_code(&sha256_hex(code), flow, now)
         .await?
-        .ok_or(OAuthError::InvalidGrant("The interaction code is invalid or has expired."))?;
+        .ok_or(OAuthError::InvalidGrant("The code is invalid, expired or already used."))?;
     if record.client_id != client.client_id || record.auth_server != server.as_str() {
         return Err(OAuthError::InvalidGrant("The interaction code was not issued to this client."));
     }
@@ -72,7 +79,7 @@ pub async fn handle(State(state): State<AppState>, server: AuthServer, headers: 
         },
     )
     .map_err(|e| OAuthError::Internal(e.into()))?;
-    tracing::info!(event = "token.issued", grant = "interaction_code", client_id = %client.client_id, "tokens issued");
+    tracing::info!(event = "token.issued", grant, client_id = %client.client_id, "tokens issued");
     let body = TokenResponse {
         token_type: "Bearer".to_owned(),
         expires_in: lifetime,

@@ -6,6 +6,7 @@ mod helpers;
 mod admin;
 mod enumeration;
 mod health;
+mod hosted;
 mod input;
 mod recovery;
 mod recovery_codes;

@@ -1,0 +1,29 @@
+//! Hosted pages on the server's own origin: the sign-in page behind `/v1/authorize`, the
+//! callback that turns the widget's success into the client's authorization response, and the
+//! page behind the default recovery link (`${resetPasswordLink}`).
+//!
+//! These are HTML with a strict CSP: a per-response nonce on the one inline bootstrap script,
+//! no `unsafe-inline`, no framing (security-checklist WEB-2…WEB-4). A GET never consumes
+//! anything: opening the emailed link only renders a page (shared/README).
+mod authorize;
+mod callback;
+mod language;
+mod page;
+mod reset_password;
+
+use axum::routing::get;
+use axum::Router;
+
+use crate::state::{AppState, AuthServer};
+
+/// The cookie that tells the hosted pages which transaction this browser started, so the
+/// emailed link opened in the same browser can continue it (and only there: LNK-2, LNK-3).
+pub const TRANSACTION_COOKIE: &str = "latchkey_tx";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/oauth2/default/v1/authorize", get(|s, h, q| authorize::handle(s, AuthServer::Default, h, q)))
+        .route("/oauth2/v1/authorize", get(|s, h, q| authorize::handle(s, AuthServer::Org, h, q)))
+        .route("/signin/callback", get(callback::handle))
+        .route("/signin/reset-password", get(reset_password::handle))
+}

@@ -1,0 +1,96 @@
+//! The HTML shell every hosted page uses: the widget's CSS and JS from this server, the widget
+//! configuration as inert JSON, and one nonce'd bootstrap script.
+use axum::http::header::{self, HeaderValue};
+use axum::response::{Html, IntoResponse, Response};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use rand::RngCore;
+use serde_json::Value;
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// JSON that is safe inside `<script type="application/json">`: `<` can never close the tag.
+fn inert_json(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned()).replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+}
+
+/// A page that mounts the widget with `config` and calls `showSignInAndRedirect()`.
+pub fn widget_page(lang: &str, title: &str, config: &Value) -> Response {
+    let mut nonce = [0u8; 18];
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    let nonce = STANDARD.encode(nonce);
+    let body = format!(
+        r#"<!doctype html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>{title}</title>
+<link rel="stylesheet" href="/widget/v1/latchkey-sign-in.css">
+</head>
+<body class="latchkey-hosted">
+<main id="latchkey-widget"></main>
+<script type="application/json" id="latchkey-config">{config}</script>
+<script src="/widget/v1/latchkey-sign-in.js" nonce="{nonce}"></script>
+<script nonce="{nonce}">
+(function () {{
+  var config = JSON.parse(document.getElementById('latchkey-config').textContent);
+  config.el = '#latchkey-widget';
+  new LatchkeySignIn(config).showSignInAndRedirect();
+}}());
+</script>
+</body>
+</html>
+"#,
+        lang = escape(lang),
+        title = escape(title),
+        config = inert_json(config),
+        nonce = nonce,
+    );
+    secure(Html(body).into_response(), &nonce)
+}
+
+/// A plain message page (errors that must not redirect).
+pub fn message_page(status: axum::http::StatusCode, title: &str, message: &str) -> Response {
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t}</title><link rel=\"stylesheet\" href=\"/widget/v1/latchkey-sign-in.css\"></head><body class=\"latchkey-hosted\"><main class=\"latchkey-message\"><h1>{t}</h1><p>{m}</p></main></body></html>",
+        t = escape(title),
+        m = escape(message)
+    );
+    let mut response = (status, Html(body)).into_response();
+    response = secure(response, "");
+    response
+}
+
+/// Strict headers for HTML: CSP with the nonce, no framing, no referrer, no caching.
+fn secure(mut response: Response, nonce: &str) -> Response {
+    let script = if nonce.is_empty() { "'none'".to_owned() } else { format!("'nonce-{nonce}'") };
+    let csp = format!(
+        "default-src 'none'; script-src {script}; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    );
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    response
+}

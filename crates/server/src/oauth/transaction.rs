@@ -1,0 +1,72 @@
+//! Starting an interaction: shared by `interact` (the client drives IDX) and `authorize` (the
+//! hosted page drives IDX for the client). Validates the client, the exact redirect URI, the
+//! scopes, `state`, nonce and the S256 PKCE challenge, and stores only digests of the handles.
+use latchkey_domain::oauth::{ClientId, CodeChallenge, Nonce, OAuthState, OAuthValueError, Scopes};
+use latchkey_domain::secret::sha256_hex;
+use latchkey_domain::BearerToken;
+use latchkey_store::{ClientRecord, NewInteraction};
+
+use super::OAuthError;
+use crate::state::{AppState, AuthServer};
+
+/// The OAuth parameters of a request, as received.
+pub struct Params<'a> {
+    pub client_id: &'a str,
+    pub redirect_uri: &'a str,
+    pub scope: Option<&'a str>,
+    pub state: Option<&'a str>,
+    pub nonce: Option<&'a str>,
+    pub code_challenge: &'a str,
+    pub code_challenge_method: &'a str,
+}
+
+/// The client and redirect URI, checked before anything else: until both are known to be
+/// right, errors must not be sent to the redirect URI (security-checklist OA-1).
+pub async fn client_and_redirect(state: &AppState, client_id: &str, redirect_uri: &str) -> Result<ClientRecord, OAuthError> {
+    let client_id = ClientId::parse(client_id).map_err(invalid)?;
+    let client = state.store.client(client_id.as_str()).await?.ok_or(OAuthError::InvalidClient)?;
+    // Exact string comparison, no normalisation.
+    if !client.redirect_uris.iter().any(|registered| registered == redirect_uri) {
+        return Err(OAuthError::InvalidRequest("redirect_uri is not registered for this client".to_owned()));
+    }
+    Ok(client)
+}
+
+pub fn invalid(e: OAuthValueError) -> OAuthError {
+    OAuthError::InvalidRequest(e.0)
+}
+
+/// Validates the rest and stores the transaction. Returns the new interaction handle.
+pub async fn start(state: &AppState, server: AuthServer, flow: &str, client: &ClientRecord, p: &Params<'_>) -> Result<BearerToken, OAuthError> {
+    let grant = if flow == "authorize" { "authorization_code" } else { "interaction_code" };
+    if !client.grant_types.iter().any(|g| g == grant) {
+        return Err(OAuthError::UnauthorizedClient("The client is not allowed this grant type."));
+    }
+    let scopes = Scopes::parse(p.scope.unwrap_or("openid email")).map_err(invalid)?;
+    let oauth_state = p.state.map(OAuthState::parse).transpose().map_err(invalid)?;
+    let nonce = p.nonce.map(Nonce::parse).transpose().map_err(invalid)?;
+    let challenge = CodeChallenge::parse(p.code_challenge, p.code_challenge_method).map_err(invalid)?;
+    let now = state.store.now().await?;
+    let handle = BearerToken::generate();
+    let state_handle = state.keys().await.state_handle_for(handle.expose());
+    state
+        .store
+        .insert_interaction(
+            &NewInteraction {
+                handle_digest: &handle.digest(),
+                state_handle_digest: &sha256_hex(&state_handle),
+                auth_server: server.as_str(),
+                flow,
+                client_id: &client.client_id,
+                redirect_uri: p.redirect_uri,
+                scopes: &scopes.joined(),
+                oauth_state: oauth_state.as_ref().map(OAuthState::as_str).unwrap_or_default(),
+                nonce: nonce.as_ref().map(Nonce::as_str),
+                code_challenge: challenge.as_str(),
+                lifetime: crate::config::ms(state.settings.recovery.transaction_lifetime_secs),
+            },
+            now,
+        )
+        .await?;
+    Ok(handle)
+}
