@@ -285,7 +285,10 @@
     off(event, fn) { this.handlers[event] = fn ? (this.handlers[event] || []).filter((f) => f !== fn) : []; return this; }
     showSignInAndRedirect(opts = {}) { return this.begin(opts, 'redirect'); }
     showSignIn(opts = {}) { return this.begin(opts, 'tokens'); }
-    showSignInToGetTokens(opts = {}) { return this.begin(opts, 'tokens'); }
+    showSignInToGetTokens(opts = {}) { return this.begin(opts, 'tokens').then((r) => r.tokens); }
+    renderEl(opts = {}, success, error) {
+      return this.showSignIn(opts).then((r) => { if (success) success(r); return r; }, (e) => { if (error) error(e); throw e; });
+    }
     hide() { if (this.root) this.root.hidden = true; }
     show() { if (this.root) this.root.hidden = false; }
     remove() {
@@ -960,7 +963,7 @@
         u.searchParams.set('interaction_code', code.value);
         if (state) u.searchParams.set('state', state);
         location.assign(u.href);
-        return this.settle.resolve({ status: 'SUCCESS', redirecting: true });
+        return this.settle.resolve();
       }
       const verifier = meta.codeVerifier || this.o.codeVerifier;
       if (!verifier) return this.fatal(new Error('showSignIn needs the PKCE code verifier (pass codeVerifier with interactionHandle, or use showSignInAndRedirect)'));
@@ -1002,6 +1005,7 @@
     rendered(name) {
       this.screen = name;
       if (this.features.autoFocus !== false) this.heading.focus({ preventScroll: false });
+      if (!this.ready) { this.ready = true; this.emit('ready', this.context()); }
       this.emit('afterRender', this.context());
     }
   }

@@ -10,6 +10,7 @@
 //! - `crypto`: master key, key ring, Argon2 hashing, token signing.
 //! - `mail`: which email a state change queues, with which variables.
 pub mod admin;
+pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod hosted;

@@ -5,7 +5,9 @@ use sqlx::Row;
 
 use crate::{Dialect, Result, Store};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("schema.sql"))];
+/// Each entry is applied once, in order. Add a new file for every schema change; never edit
+/// one that has shipped.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initial.sql"))];
 
 /// Arbitrary constant shared by every Latchkey process: "LK" in ASCII.
 const ADVISORY_LOCK_ID: i64 = 0x4c4b;

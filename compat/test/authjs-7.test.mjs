@@ -1,0 +1,3 @@
+import { defineAuthJsSuite } from '../lib/authjs-suite.mjs';
+
+defineAuthJsSuite('7');

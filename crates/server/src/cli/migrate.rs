@@ -1,0 +1,12 @@
+//! `latchkey migrate`: apply pending migrations (the server also does this at start).
+use crate::config::Settings;
+
+pub async fn run(settings: Settings) -> Result<(), String> {
+    let url = settings.database_url();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&settings.server.data_dir).map_err(|e| e.to_string())?;
+    }
+    latchkey_store::Store::connect(&url).await.map_err(|e| format!("migration failed: {e}"))?;
+    println!("database is up to date");
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! The `latchkey` command line: one file per subcommand.
+mod migrate;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+
+#[derive(Parser)]
+#[command(name = "latchkey", version, about = "Latchkey: a self-hosted identity server speaking Okta's IDX protocol and OpenID Connect")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the identity server.
+    Serve(serve::Args),
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+impl Cli {
+    /// Runs the command; the error is a message for the operator.
+    pub async fn run(self) -> Result<(), String> {
+        match self.command {
+            Command::Serve(args) => serve::run(load()?, args).await,
+            Command::Migrate => migrate::run(load()?).await,
+        }
+    }
+}
+
+fn load() -> Result<Settings, String> {
+    Settings::load().map_err(|e| e.to_string())
+}
+
+/// Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested: draining requests");
+}
