@@ -10,7 +10,6 @@
 //
 // Binaries: target/debug/latchkey and target/debug/latchkey-mail-sink
 // (`cargo build -p latchkey-server -p latchkey-mail-sink`), or LATCHKEY_BIN / LATCHKEY_MAIL_SINK_BIN.
-// LATCHKEY_E2E_TARGET=mock runs against testkit/mock-idx.mjs instead (development aid only).
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -36,11 +35,6 @@ export function strongPassword() {
  *   env: extra LATCHKEY_* variables (e.g. LATCHKEY_RECOVERY__MAIL_MIN_GAP_SECS).
  */
 export async function startStack(options = {}) {
-  if (process.env.LATCHKEY_E2E_TARGET === 'mock') {
-    const { startMockStack } = await import('./mock-idx.mjs');
-    const gap = options.env?.LATCHKEY_RECOVERY__MAIL_MIN_GAP_SECS;
-    return withHelpers(await startMockStack({ mailGapSecs: gap ? Number(gap) : 30 }));
-  }
   const sink = await startMailSink();
   const dataDir = await mkdtemp(join(tmpdir(), 'latchkey-e2e-'));
   const adminToken = randomBytes(32).toString('base64url');
@@ -51,7 +45,7 @@ export async function startStack(options = {}) {
       ...process.env,
       LATCHKEY_LISTEN: '127.0.0.1:0',
       LATCHKEY_DATA_DIR: dataDir,
-      LATCHKEY_SMTP_URL: `${sink.smtpUrl}?tls=none`, // the sink speaks plain SMTP on loopback
+      LATCHKEY_SMTP_URL: sink.smtpUrl, // plain SMTP is allowed to a loopback relay
       LATCHKEY_ADMIN_TOKEN: adminToken,
       LATCHKEY_UNSAFE_TEST_SETTINGS: '1',
       LATCHKEY_WIDGET_DIR: WIDGET_DIR,

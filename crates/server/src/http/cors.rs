@@ -54,5 +54,8 @@ fn decorate(headers: &mut axum::http::HeaderMap, origin: Option<&str>) {
     if let Some(value) = origin.and_then(|o| HeaderValue::from_str(o).ok()) {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
         headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+        // A widget on another origin needs Retry-After to show when a throttled step may be
+        // tried again.
+        headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("Retry-After"));
     }
 }

@@ -88,7 +88,7 @@ async fn set_password(state: &AppState, mut tx: Transaction, body: &IdxBody, now
                 path: "credentials.passcode",
                 message: Message::error(
                     "password.passwordRequirementsNotMet",
-                    &format!("Password requirements were not met. Password requirements: {details}."),
+                    &format!("Password requirements were not met: {}.", details.trim_end_matches('.')),
                     vec![Value::String(details.clone())],
                 ),
             },

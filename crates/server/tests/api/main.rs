@@ -8,6 +8,7 @@ mod enumeration;
 mod health;
 mod hosted;
 mod input;
+mod logs;
 mod recovery;
 mod recovery_codes;
 mod signin;

@@ -1,0 +1,101 @@
+//! No secret ever reaches the logs, even at `trace` (security-checklist LOG-1): the real binary
+//! runs a whole recovery and sign-in, then its stderr is searched for every secret it handled.
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use latchkey_mail_sink::MailSink;
+use serde_json::{json, Value};
+
+use crate::helpers::{challenge_for, extract_code, ADMIN_TOKEN, PASSWORD, VERIFIER};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_recovery_at_trace_level_logs_no_secret() {
+    let sink = MailSink::start().await.expect("sink");
+    let dir = std::env::temp_dir().join(format!("latchkey-logs-{}", latchkey_domain::secret::okta_style_id("")));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .arg("serve")
+        .env("RUST_LOG", "trace")
+        .env("LATCHKEY_LISTEN", "127.0.0.1:0")
+        .env("LATCHKEY_DATA_DIR", &dir)
+        .env("LATCHKEY_SMTP_URL", sink.smtp_url())
+        .env("LATCHKEY_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("LATCHKEY_OUTBOX__POLL_INTERVAL_MS", "50")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("ready line");
+    let base = line.trim().strip_prefix("listening on ").expect("ready").to_owned();
+    let mut stderr = child.stderr.take().expect("stderr");
+    let collector = std::thread::spawn(move || {
+        let mut all = String::new();
+        let _ = stderr.read_to_string(&mut all);
+        all
+    });
+    let http = reqwest::Client::new();
+    let admin = |path: &str, body: Value| http.post(format!("{base}{path}")).header("Authorization", format!("SSWS {ADMIN_TOKEN}")).json(&body).send();
+    admin("/api/v1/users?activate=true", json!({"profile": {"login": "logs@example.com", "email": "logs@example.com"}, "credentials": {"password": {"value": PASSWORD}}})).await.expect("user");
+    let client: Value = admin("/oauth2/v1/clients", json!({"client_name": "logs", "redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none", "grant_types": ["interaction_code"]}))
+        .await
+        .expect("client")
+        .json()
+        .await
+        .expect("json");
+    let client_id = client["client_id"].as_str().expect("client_id").to_owned();
+    let oauth_state = "secret-oauth-state-value-42";
+    let interact: Value = http
+        .post(format!("{base}/oauth2/default/v1/interact"))
+        .form(&[("client_id", client_id.as_str()), ("scope", "openid email"), ("redirect_uri", "http://127.0.0.1:9/cb"), ("code_challenge", &challenge_for(VERIFIER)), ("code_challenge_method", "S256"), ("state", oauth_state)])
+        .send()
+        .await
+        .expect("interact")
+        .json()
+        .await
+        .expect("json");
+    let handle = interact["interaction_handle"].as_str().expect("handle").to_owned();
+    let idx = |path: &str, body: Value| http.post(format!("{base}/idp/idx/{path}")).json(&body).send();
+    let state: Value = idx("introspect", json!({"interactionHandle": handle})).await.expect("introspect").json().await.expect("json");
+    let sh = state["stateHandle"].as_str().expect("sh").to_owned();
+    idx("recover", json!({"stateHandle": sh})).await.expect("recover");
+    idx("identify", json!({"stateHandle": sh, "identifier": "logs@example.com"})).await.expect("identify");
+    idx("challenge", json!({"stateHandle": sh, "authenticator": {"id": "aut0lkemail000000001"}})).await.expect("challenge");
+    let mail = sink.wait_for_count(Some("logs@example.com"), 1, Duration::from_secs(15)).await.expect("mail").remove(0);
+    let code = extract_code(mail.text.as_deref().unwrap_or_default()).expect("code");
+    idx("challenge/answer", json!({"stateHandle": sh, "credentials": {"passcode": code}})).await.expect("answer");
+    let new_password = "a different passphrase for the log test";
+    let done: Value = idx("challenge/answer", json!({"stateHandle": sh, "credentials": {"passcode": new_password}})).await.expect("reset").json().await.expect("json");
+    let interaction_code = crate::helpers::interaction_code(&done);
+    let tokens: Value = http
+        .post(format!("{base}/oauth2/default/v1/token"))
+        .form(&[("grant_type", "interaction_code"), ("client_id", client_id.as_str()), ("interaction_code", interaction_code.as_str()), ("code_verifier", VERIFIER), ("redirect_uri", "http://127.0.0.1:9/cb")])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let access_token = tokens["access_token"].as_str().expect("access token").to_owned();
+    sink.wait_for_count(Some("logs@example.com"), 2, Duration::from_secs(15)).await.expect("PasswordChanged");
+
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    let logs = collector.join().expect("stderr");
+    assert!(logs.contains("/idp/idx/challenge/answer"), "the request log records paths");
+    for (what, secret) in [
+        ("the old password", PASSWORD),
+        ("the new password", new_password),
+        ("the one-time code", code.as_str()),
+        ("the interaction handle", handle.as_str()),
+        ("the state handle", sh.as_str()),
+        ("the OAuth state", oauth_state),
+        ("the interaction code", interaction_code.as_str()),
+        ("the access token", access_token.as_str()),
+        ("the admin token", ADMIN_TOKEN),
+        ("the full email address", "logs@example.com"),
+    ] {
+        assert!(!logs.contains(secret), "{what} appears in the logs");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
