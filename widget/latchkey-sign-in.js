@@ -336,7 +336,9 @@
       return new Promise((resolve, reject) => {
         this.settle = { resolve, reject };
         if (!this.host) return reject(new Error('LatchkeySignIn: `el` does not name an element'));
-        if (!this.o.issuer || !this.o.clientId) return reject(new Error('LatchkeySignIn: `issuer` and `clientId` are required'));
+        // A magic-link page opened in another browser knows no client; it only shows the code.
+        const linkOnly = this.o.otp && this.o.state;
+        if (!this.o.issuer || (!this.o.clientId && !linkOnly)) return reject(new Error('LatchkeySignIn: `issuer` and `clientId` are required'));
         this.mount();
         this.start().catch((e) => this.fatal(e));
       });

@@ -41,6 +41,7 @@ pub fn widget_page(lang: &str, title: &str, config: &Value) -> Response {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>{title}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/widget/v1/latchkey-sign-in.css">
 </head>
 <body class="latchkey-hosted">
