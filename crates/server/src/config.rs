@@ -169,6 +169,8 @@ pub struct OtpSettings {
     pub account_backoff_base_secs: u64,
     pub account_backoff_max_secs: u64,
     pub account_ceiling: i64,
+    /// Wrong codes per client IP per hour before 429 (security-checklist RL-3).
+    pub per_ip_failures_per_hour: i64,
 }
 
 impl Default for OtpSettings {
@@ -182,6 +184,7 @@ impl Default for OtpSettings {
             account_backoff_base_secs: secs(p.account_backoff_base),
             account_backoff_max_secs: secs(p.account_backoff_max),
             account_ceiling: p.account_ceiling,
+            per_ip_failures_per_hour: 100,
         }
     }
 }

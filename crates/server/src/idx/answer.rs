@@ -1,26 +1,36 @@
 //! `POST /idp/idx/challenge/answer`: the emailed code (challenge step) or the new password
 //! (reset step) — both forms post here (idx-protocol §6.5, §6.6).
-use axum::extract::State;
-use axum::http::StatusCode;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use latchkey_domain::interaction::Step;
 use latchkey_domain::password::PasswordContext;
-use latchkey_domain::{BearerToken, Password};
+use latchkey_domain::{BearerToken, Password, HOUR};
 use latchkey_proto::idx::Message;
 use latchkey_store::{CodeAttempt, ResetCompletion};
 use serde_json::Value;
 
 use super::error::Problem;
-use super::steps::{field, refuse, respond, stale, too_many, view};
+use super::steps::{client_key, field, refuse, respond, stale, too_many, view};
 use super::{IdxBody, IdxError, Transaction};
 use crate::state::AppState;
 
 #[tracing::instrument(name = "idx.answer", skip_all)]
-pub async fn handle(State(state): State<AppState>, body: IdxBody) -> Result<Response, IdxError> {
+pub async fn handle(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: IdxBody,
+) -> Result<Response, IdxError> {
     let now = state.store.now().await?;
     let tx = Transaction::from_body(&state, &body, now).await?;
     match &tx.record.step {
-        Step::RecoveryChallenge { .. } => verify_code(&state, tx, &body, now).await,
+        Step::RecoveryChallenge { .. } => {
+            let bucket = format!("otp-failures:{}", client_key(&state, peer, &headers));
+            verify_code(&state, tx, &body, &bucket, now).await
+        }
         Step::RecoveryReset { .. } => set_password(&state, tx, &body, now).await,
         _ => Err(stale(&state, &tx)),
     }
@@ -30,11 +40,16 @@ fn invalid_code(state: &AppState, tx: &Transaction, status: StatusCode) -> IdxEr
     refuse(state, tx, status, field("credentials.passcode", "api.authn.error.PASSCODE_INVALID", "Invalid code. Try again."))
 }
 
-async fn verify_code(state: &AppState, mut tx: Transaction, body: &IdxBody, now: i64) -> Result<Response, IdxError> {
+async fn verify_code(state: &AppState, mut tx: Transaction, body: &IdxBody, ip_bucket: &str, now: i64) -> Result<Response, IdxError> {
     let subject = tx.record.step.challenged_subject().map_err(|_| stale(state, &tx))?.clone();
     let raw = body.nested_string("credentials", "passcode")?.unwrap_or_default();
     // Malformed input is refused before anything is counted (security-checklist OTP-7).
     let code = state.policies.otp.parse(raw).map_err(|_| invalid_code(state, &tx, StatusCode::BAD_REQUEST))?;
+    // One address guessing codes across many accounts is stopped here (RL-3); each account's
+    // own budget is enforced by the store below.
+    if state.store.rate_bucket_hits(ip_bucket, HOUR, now).await? >= state.settings.otp.per_ip_failures_per_hour {
+        return Err(too_many(state, &tx, HOUR - now.rem_euclid(HOUR)));
+    }
     let keys = state.keys().await;
     let mac = code.mac(keys.code_mac_key(), &tx.record.id, crate::mail::RECOVERY_PURPOSE);
     let grant = crate::config::ms(state.settings.recovery.reset_grant_secs);
@@ -61,6 +76,7 @@ async fn verify_code(state: &AppState, mut tx: Transaction, body: &IdxBody, now:
             Ok(respond(view(state, &tx).render()))
         }
         CodeAttempt::Wrong | CodeAttempt::Dead => {
+            state.store.hit_rate_bucket(ip_bucket, HOUR, now).await?;
             state.outbox_wake.notify_one();
             tracing::info!(event = "recovery.code_failed", "recovery code refused");
             Err(invalid_code(state, &tx, StatusCode::UNAUTHORIZED))

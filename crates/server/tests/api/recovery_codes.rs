@@ -13,6 +13,7 @@ both_backends!(
     fifty_parallel_answers_of_one_code_give_exactly_one_success,
     hundred_parallel_wrong_answers_never_count_past_the_limit,
     malformed_codes_get_400_and_do_not_count,
+    one_address_guessing_codes_across_accounts_is_throttled,
 );
 
 fn wrong_code(code: &str) -> String {
@@ -117,4 +118,17 @@ async fn malformed_codes_get_400_and_do_not_count(backend: latchkey_store::testi
     }
     let (status, body) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": code}})).await;
     assert_eq!(status, 200, "four counted failures leave the fifth try: {body}");
+}
+
+async fn one_address_guessing_codes_across_accounts_is_throttled(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app_with(backend, |s| s.otp.per_ip_failures_per_hour = 3).await;
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let login = format!("spray{i}@example.com");
+        app.create_user(&login).await;
+        let (flow, _) = app.start_recovery(&login, "s").await;
+        let (status, _) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": "000000"}})).await;
+        statuses.push(status);
+    }
+    assert_eq!(statuses, [401, 401, 401, 429]);
 }
