@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { REDIRECT_URI, assertTokensValid, loadAuthJs, messageKeys, newClient, prepare } from './authjs.mjs';
-import { backends, recoveryMail, settledMessages, sleep, stackFor, strongPassword, within } from './env.mjs';
+import { backends, recoveryMail, settledMessages, sleep, stackFor, strongPassword } from './env.mjs';
 
 const TEST_TIMEOUT = 60_000;
 
@@ -17,11 +17,13 @@ function driver(mode) {
   const step = mode === 'step';
   return {
     mode,
-    async signIn(auth, { username, password, nonce }) {
-      if (!step) return auth.idx.authenticate({ username, password, nonce });
-      const first = await auth.idx.start({ nonce });
-      assert.equal(first.nextStep?.name, 'identify');
-      return auth.idx.proceed({ step: 'identify', username, password });
+    async signIn(auth, { username, password, nonce, ...extra }) {
+      if (!step) return auth.idx.authenticate({ username, password, nonce, ...extra });
+      // Step mode: start() only introspects; the sign-in form is among the available steps.
+      // auth-js remembers the last flow (e.g. recoverPassword) in its storage, so name it.
+      const first = await auth.idx.start({ nonce, flow: 'default' });
+      assert.ok(atSignInForm(first), 'identify is available');
+      return auth.idx.proceed({ step: 'identify', username, password, ...extra });
     },
     /** Up to the email challenge (the code is mailed by then). */
     async startRecovery(auth, { username, nonce }) {
@@ -32,7 +34,7 @@ function driver(mode) {
       assert.equal(tx.nextStep?.name, 'identify-recovery', 'v8 recoverPassword() lands on identify-recovery');
       tx = await auth.idx.proceed({ step: 'identify-recovery', username });
       assert.equal(tx.nextStep?.name, 'select-authenticator-authenticate');
-      assert.deepEqual(tx.nextStep.options.map((o) => o.value), ['okta_email'], 'only Email is offered for recovery');
+      assert.deepEqual(optionKeys(tx.nextStep), ['okta_email'], 'only Email is offered for recovery');
       return auth.idx.proceed({ step: 'select-authenticator-authenticate', authenticator: 'okta_email' });
     },
     answer: (auth, verificationCode) => auth.idx.proceed(step ? { step: 'challenge-authenticator', verificationCode } : { verificationCode }),
@@ -40,6 +42,14 @@ function driver(mode) {
     resend: (auth) => auth.idx.proceed({ resend: true }),
   };
 }
+
+// auth-js 7/legacy describes a step with its own remediator (`authenticator`, `options`);
+// auth-js 8 step mode with the generic one (`relatesTo.value`, `inputs[].options`).
+const authenticatorOf = (step) => step?.authenticator ?? step?.relatesTo?.value;
+const optionKeys = (step) => (step.options ?? step.inputs.find((i) => i.name === 'authenticator').options)
+  .map((o) => (typeof o.value === 'string' ? o.value : o.relatesTo?.key));
+
+const atSignInForm = (tx) => tx.nextStep?.name === 'identify' || (tx.availableSteps ?? []).some((s) => s.name === 'identify');
 
 const logSince = (stack, before) => {
   const after = stack.log();
@@ -87,6 +97,35 @@ export function defineAuthJsSuite(major) {
         await assertTokensValid(auth, tx.tokens, { clientId, nonce, issuer: stack.issuer, login: user.login });
       });
 
+      test('token misuse: wrong verifier, wrong redirect_uri, reused interaction code → invalid_grant (OAuthError)', { timeout: TEST_TIMEOUT }, async (t) => {
+        const stack = await stackFor(t, backend);
+        const { user, clientId, nonce } = await prepare(stack);
+        const auth = client(stack, clientId);
+        // The app exchanges the code itself (exchangeCodeForTokens:false), as a server-side app does.
+        const codeFromSignIn = async () => {
+          auth.transactionManager.clear();
+          const tx = await d.signIn(auth, { username: user.login, password: user.password, nonce, exchangeCodeForTokens: false });
+          assert.equal(tx.status, 'SUCCESS', JSON.stringify(tx.messages));
+          assert.ok(tx.interactionCode);
+          const { meta } = tx; // the transaction's saved PKCE verifier and redirect URI
+          return { interactionCode: tx.interactionCode, codeVerifier: meta.codeVerifier, redirectUri: meta.redirectUri, clientId };
+        };
+        const invalidGrant = (pattern) => (e) => {
+          assert.equal(e.name, 'OAuthError');
+          assert.equal(e.errorCode, 'invalid_grant');
+          assert.match(e.errorSummary, pattern);
+          return true;
+        };
+        const wrongVerifier = await codeFromSignIn();
+        await assert.rejects(auth.token.exchangeCodeForTokens({ ...wrongVerifier, codeVerifier: 'f'.repeat(43) }), invalidGrant(/PKCE/i));
+        const wrongRedirect = await codeFromSignIn();
+        await assert.rejects(auth.token.exchangeCodeForTokens({ ...wrongRedirect, redirectUri: 'http://localhost:8080/elsewhere' }), invalidGrant(/redirect_uri/i));
+        const good = await codeFromSignIn();
+        const { tokens } = await auth.token.exchangeCodeForTokens(good);
+        await assertTokensValid(auth, tokens, { clientId, nonce, issuer: stack.issuer, login: user.login });
+        await assert.rejects(auth.token.exchangeCodeForTokens(good), invalidGrant(/invalid|used|expired/i));
+      });
+
       const recoveryToTokens = async (t, dd, options = {}) => {
         const stack = await stackFor(t, backend);
         const { user, clientId, nonce } = await prepare(stack);
@@ -94,12 +133,12 @@ export function defineAuthJsSuite(major) {
         let tx = await dd.startRecovery(auth, { username: user.login, nonce });
         assert.equal(tx.status, 'PENDING');
         assert.equal(tx.nextStep?.name, 'challenge-authenticator', JSON.stringify(tx.messages));
-        assert.equal(tx.nextStep.authenticator?.key, 'okta_email');
+        assert.equal(authenticatorOf(tx.nextStep)?.key, 'okta_email');
         const { code } = await recoveryMail(stack, user.login);
         assert.match(code, /^\d{6}$/);
         tx = await dd.answer(auth, code);
         assert.equal(tx.nextStep?.name, 'reset-authenticator', JSON.stringify(tx.messages));
-        assert.equal(tx.nextStep.authenticator?.key, 'okta_password');
+        assert.equal(authenticatorOf(tx.nextStep)?.key, 'okta_password');
         const password = strongPassword();
         tx = await dd.setPassword(auth, password);
         assert.equal(tx.status, 'SUCCESS', JSON.stringify(tx.messages));
@@ -238,6 +277,23 @@ export function defineAuthJsSuite(major) {
         assert.equal(ok.nextStep?.name, 'reset-authenticator', JSON.stringify(ok.messages));
       });
 
+      test('mail limit: a resend inside the 30 s gap is answered like any resend, sends nothing, and the live code still works', { timeout: TEST_TIMEOUT }, async (t) => {
+        // Latchkey answers a throttled resend exactly like a granted one (the same body for
+        // every identifier, shared/README "Enumeration"), so the client sees no error.
+        const stack = await stackFor(t, backend, { LATCHKEY_RECOVERY__MAIL_MIN_GAP_SECS: '30' });
+        const { user, clientId, nonce } = await prepare(stack);
+        const auth = client(stack, clientId);
+        await d.startRecovery(auth, { username: user.login, nonce });
+        const { code } = await recoveryMail(stack, user.login);
+        const again = await d.resend(auth);
+        assert.equal(again.status, 'PENDING');
+        assert.deepEqual(messageKeys(again), []);
+        assert.equal(again.nextStep?.name, 'challenge-authenticator', 'still on the challenge');
+        assert.equal((await settledMessages(stack, user.login)).length, 1, 'no second email');
+        const ok = await d.answer(auth, code);
+        assert.equal(ok.nextStep?.name, 'reset-authenticator', JSON.stringify(ok.messages));
+      });
+
       test('cancel: idx.cancel() reports CANCELED and clears the transaction', { timeout: TEST_TIMEOUT }, async (t) => {
         const stack = await stackFor(t, backend);
         const { user, clientId, nonce } = await prepare(stack);
@@ -250,8 +306,8 @@ export function defineAuthJsSuite(major) {
         assert.equal(auth.transactionManager.exists(), false);
         assert.equal(auth.idx.canProceed({ state }), false);
         // A new start is a new transaction at the sign-in form.
-        const again = await auth.idx.start({ nonce });
-        assert.equal(again.nextStep?.name, 'identify');
+        const again = await auth.idx.start({ nonce, flow: 'default' });
+        assert.ok(atSignInForm(again), 'back at the sign-in form');
         assert.notEqual(auth.transactionManager.load().state, state);
       });
 
@@ -265,7 +321,8 @@ export function defineAuthJsSuite(major) {
         const ghost = 'nobody@example.com';
         const unknown = await d.startRecovery(auth, { username: ghost, nonce });
         assert.equal(unknown.status, real.status);
-        assert.deepEqual(unknown.nextStep, real.nextStep, 'the challenge step is indistinguishable');
+        const masked = (step) => JSON.parse(JSON.stringify(step).replace(/"stateHandle","required":true,"value":"[^"]*"/g, '"stateHandle","required":true,"value":"…"'));
+        assert.deepEqual(masked(unknown.nextStep), masked(real.nextStep), 'the challenge step is indistinguishable');
         assert.deepEqual(unknown.messages, real.messages);
         assert.deepEqual(await settledMessages(stack, ghost), [], 'no email for an unknown identifier');
         const refused = await d.answer(auth, code);
@@ -281,7 +338,7 @@ export function defineAuthJsSuite(major) {
         const { code } = await recoveryMail(stack, user.login);
         const reset = await d.answer(auth, code);
         assert.equal(reset.nextStep?.name, 'reset-authenticator');
-        const settings = reset.nextStep.authenticator?.settings;
+        const settings = authenticatorOf(reset.nextStep)?.settings;
         assert.equal(settings?.complexity?.minLength, 15, 'the policy reaches the client in settings.complexity');
         for (const weak of ['short1!', 'passwordpassword', user.login]) {
           const tx = await d.setPassword(auth, weak);

@@ -3,24 +3,30 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 
-export const VERSIONS = ['7', '8'];
+// auth-js warns on every client built in Node that its memory storage suits one user per
+// process. That is exactly how the suite uses it (each test clears it; the other-device case is
+// another process), so keep the report readable by dropping that one line and nothing else.
+const warn = console.warn;
+console.warn = (...args) => {
+  if (typeof args[0] === 'string' && args[0].includes('Memory storage can only support simple single user')) return;
+  warn(...args);
+};
+
 export const REDIRECT_URI = 'http://localhost:8080/login/callback';
 
 /** The package's Node ESM entry, exactly as `import … from '@okta/okta-auth-js'` would load it. */
-export async function loadAuthJs(major) {
-  const mod = await import(`okta-auth-js-${major}`);
-  return mod;
+export function loadAuthJs(major) {
+  return import(`okta-auth-js-${major}`);
 }
 
 export function newClient(mod, stack, clientId, options = {}) {
-  const client = new mod.OktaAuth({
+  return new mod.OktaAuth({
     issuer: stack.issuer,
     clientId,
     redirectUri: REDIRECT_URI,
     scopes: ['openid', 'email', 'profile'],
     ...options,
   });
-  return client;
 }
 
 /** A stack's user and public client, plus an app-chosen nonce to check in the ID token. */
@@ -54,7 +60,7 @@ export async function assertTokensValid(auth, tokens, { clientId, nonce, issuer,
   const flipped = `${s.slice(0, 10)}${s[10] === 'A' ? 'B' : 'A'}${s.slice(11)}`;
   await assert.rejects(auth.token.verify({ ...tokens.idToken, idToken: `${h}.${p}.${flipped}` }, { issuer, clientId, nonce }), /signature is not valid/i);
   await assert.rejects(auth.token.verify(tokens.idToken, { issuer, clientId, nonce: 'not-the-nonce' }), /nonce/i);
-  await assert.rejects(auth.token.verify(tokens.idToken, { issuer: `${issuer}x`, clientId, nonce }), /issuer/i);
+  await assert.rejects(auth.token.verify(tokens.idToken, { issuer, clientId: `${clientId}x`, nonce }), /audience/i);
 
   // The access token is a JWT from the same issuer (auth-js 7 and the widget decode it).
   const access = auth.token.decode(tokens.accessToken.accessToken);

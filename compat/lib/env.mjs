@@ -1,9 +1,8 @@
 // What every compat test file shares: which storage backends to run on, bounded waits, and a
 // per-test stack that is always stopped.
-import { startStackOn, strongPassword } from '../../testkit/stack.mjs';
+import { extractCode, extractLinks, startStackOn, strongPassword } from '../../testkit/stack.mjs';
 
 export { strongPassword };
-export { extractCode, extractLinks } from '../../testkit/stack.mjs';
 
 /** Backends to run every scenario on: LATCHKEY_COMPAT_BACKENDS=sqlite,postgres (the default). */
 export function backends() {
@@ -39,7 +38,6 @@ export function within(ms, what, promise) {
 
 /** The one message to `to` number `n` (1-based), with its code and emailed link parsed. */
 export async function recoveryMail(stack, to, n = 1, timeoutMs = 10000) {
-  const { extractCode, extractLinks } = await import('../../testkit/stack.mjs');
   const all = await stack.mail.waitFor(to, n, timeoutMs);
   const mail = all[n - 1];
   const code = extractCode(mail);
