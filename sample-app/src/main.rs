@@ -1,0 +1,33 @@
+//! `magic-link-app`: the recipe's application on its own, configured by `APP_*` variables.
+use std::io::Write;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())).init();
+    let config = match magic_link_app::Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("magic-link-app: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let public_url = config.public_url.to_string();
+    let app = match magic_link_app::App::build(config).await {
+        Ok(app) => app,
+        Err(error) => {
+            eprintln!("magic-link-app: cannot listen (set APP_LISTEN): {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let _ = writeln!(std::io::stdout(), "listening on {public_url}");
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    match app.run_until_stopped(stop).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("magic-link-app: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
