@@ -45,9 +45,14 @@ pub struct App {
 impl App {
     pub async fn build(config: Config) -> std::io::Result<Self> {
         let listener = TcpListener::bind(&config.listen).await?;
+        Ok(Self::with_listener(config, listener))
+    }
+
+    /// For embedders that bind first (tests on port 0, `latchkey demo`).
+    pub fn with_listener(config: Config, listener: TcpListener) -> Self {
         let sessions = SessionStore::new(SESSION_IDLE_TIMEOUT, config.secure_cookies());
         let state = AppState { provider: Arc::new(oidc::Provider::new(config)), sessions };
-        Ok(Self { listener, router: router(state) })
+        Self { listener, router: router(state) }
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {

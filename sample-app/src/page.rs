@@ -50,10 +50,12 @@ impl Page {
     }
 
     fn csp(&self) -> String {
-        let origin = self.widget_origin.as_deref().unwrap_or("");
-        let connect = if origin.is_empty() { "'none'" } else { origin };
+        let (extra, connect) = match &self.widget_origin {
+            Some(origin) => (format!(" {origin}"), origin.as_str()),
+            None => (String::new(), "'none'"),
+        };
         format!(
-            "default-src 'none'; script-src 'nonce-{n}' {origin}; style-src 'nonce-{n}' {origin}; connect-src {connect}; \
+            "default-src 'none'; script-src 'nonce-{n}'{extra}; style-src 'nonce-{n}'{extra}; connect-src {connect}; \
              img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
             n = self.nonce
         )
