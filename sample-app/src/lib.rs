@@ -9,6 +9,8 @@
 //!
 //! Start it like the identity server: `App::build(config)` binds (port 0 allowed),
 //! `run_until_stopped(shutdown)` serves until the future resolves.
+#![deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
 pub mod config;
 mod html;
 mod id_token;

@@ -20,14 +20,27 @@ async fn main() -> std::process::ExitCode {
         }
     };
     let _ = writeln!(std::io::stdout(), "listening on {public_url}");
-    let stop = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    match app.run_until_stopped(stop).await {
+    match app.run_until_stopped(stop_signal()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("magic-link-app: {error}");
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Ctrl-C, or SIGTERM from a process manager: stop accepting, finish what is in flight.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
