@@ -176,6 +176,21 @@ impl TestEnv {
         (get("otp"), get("state"))
     }
 
+    /// A browser following the emailed link.
+    pub async fn open_link(&self, client: &reqwest::Client, otp: &str, state: &str) -> reqwest::Response {
+        client.get(format!("{}/magic-link/callback", self.app)).query(&[("otp", otp), ("state", state)]).send().await.expect("GET the link")
+    }
+
+    /// The widget's redirect after IDX succeeded.
+    pub async fn login_callback(&self, client: &reqwest::Client, interaction_code: &str, state: &str) -> reqwest::Response {
+        client
+            .get(format!("{}/login/callback", self.app))
+            .query(&[("interaction_code", interaction_code), ("state", state)])
+            .send()
+            .await
+            .expect("GET /login/callback")
+    }
+
     /// The code, then a new password, in the original transaction → the interaction code.
     pub async fn finish_recovery(&self, state_handle: &str, otp: &str) -> String {
         let (status, body) = self.idx("challenge/answer", json!({"credentials": {"passcode": otp}, "stateHandle": state_handle})).await;

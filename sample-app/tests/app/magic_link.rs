@@ -12,27 +12,22 @@ async fn opening_the_link_without_the_session_changes_nothing_and_the_code_still
     assert_eq!(state, page.state, "the email carries the app's interact state");
 
     // A mail scanner GETs and HEADs the link; the page is the same for a wrong code (PRE-2).
-    let link = format!("{}/magic-link/callback", env.app);
-    let scanned = scanner().get(&link).query(&[("otp", otp.as_str()), ("state", state.as_str())]).send().await.expect("GET");
+    let scanned = env.open_link(&scanner(), &otp, &state).await;
     assert!(scanned.headers().get("set-cookie").is_none());
     let scanned = text_of(&scanned.text().await.expect("body"));
-    let wrong = scanner().get(&link).query(&[("otp", "000000"), ("state", state.as_str())]).send().await.expect("GET");
+    let wrong = env.open_link(&scanner(), "000000", &state).await;
     assert_eq!(text_of(&wrong.text().await.expect("body")).replace("000000", &otp), scanned);
     for _ in 0..10 {
-        scanner().get(&link).query(&[("otp", otp.as_str()), ("state", state.as_str())]).send().await.expect("GET");
+        env.open_link(&scanner(), &otp, &state).await;
     }
+    let link = format!("{}/magic-link/callback", env.app);
     for _ in 0..3 {
         scanner().head(&link).query(&[("otp", otp.as_str()), ("state", state.as_str())]).send().await.expect("HEAD");
     }
 
     // The original browser finishes with the same code and ends signed in.
     let code = env.finish_recovery(&state_handle, &otp).await;
-    let done = original
-        .get(format!("{}/login/callback", env.app))
-        .query(&[("interaction_code", code.as_str()), ("state", page.state.as_str())])
-        .send()
-        .await
-        .expect("callback");
+    let done = env.login_callback(&original, &code, &page.state).await;
     assert_eq!(done.status(), 200);
     assert!(text_of(&done.text().await.expect("body")).contains("linus@example.com"));
 }
@@ -46,12 +41,7 @@ async fn the_link_in_the_original_browser_renders_the_widget_with_the_code() {
     env.start_recovery(&page, "margaret@example.com").await;
     let (otp, state) = env.emailed_code("margaret@example.com").await;
 
-    let response = original
-        .get(format!("{}/magic-link/callback", env.app))
-        .query(&[("otp", otp.as_str()), ("state", state.as_str())])
-        .send()
-        .await
-        .expect("GET");
+    let response = env.open_link(&original, &otp, &state).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["referrer-policy"], "no-referrer");
     assert_eq!(response.headers()["cache-control"], "no-store");
@@ -63,12 +53,7 @@ async fn the_link_in_the_original_browser_renders_the_widget_with_the_code() {
     // Another browser with its own, different sign-in gets only the message.
     let other = browser();
     env.open_login(&other).await;
-    let elsewhere = other
-        .get(format!("{}/magic-link/callback", env.app))
-        .query(&[("otp", otp.as_str()), ("state", state.as_str())])
-        .send()
-        .await
-        .expect("GET");
+    let elsewhere = env.open_link(&other, &otp, &state).await;
     let text = text_of(&elsewhere.text().await.expect("body"));
     assert!(text.contains(&format!("Please enter the OTP '{otp}' in the original browser tab to finish the flow.")), "{text}");
 }

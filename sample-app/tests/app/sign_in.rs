@@ -45,22 +45,12 @@ async fn a_forged_state_is_refused_and_the_code_is_not_exchanged() {
     let page = env.open_login(&browser).await;
     let code = env.sign_in_with_password(&page, "grace@example.com").await;
 
-    let forged = browser
-        .get(format!("{}/login/callback", env.app))
-        .query(&[("interaction_code", code.as_str()), ("state", "forged-state")])
-        .send()
-        .await
-        .expect("callback");
+    let forged = env.login_callback(&browser, &code, "forged-state").await;
     assert_eq!(forged.status(), 400);
     assert!(text_of(&forged.text().await.expect("body")).contains("does not match"));
 
     // Codes are single use: that it still works proves the forged callback exchanged nothing.
-    let genuine = browser
-        .get(format!("{}/login/callback", env.app))
-        .query(&[("interaction_code", code.as_str()), ("state", page.state.as_str())])
-        .send()
-        .await
-        .expect("callback");
+    let genuine = env.login_callback(&browser, &code, &page.state).await;
     assert_eq!(genuine.status(), 200);
     assert!(text_of(&genuine.text().await.expect("body")).contains("grace@example.com"));
 }
