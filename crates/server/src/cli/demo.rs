@@ -38,11 +38,16 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
     let public_url = server.public_url().to_owned();
     let issuer = format!("{public_url}/oauth2/default");
     let store = server.state().store.clone();
+    // Set-up calls go straight to the listener: LATCHKEY_PUBLIC_URL may name a proxy not yet up.
+    let local = match server.local_addr() {
+        addr if addr.ip().is_unspecified() => std::net::SocketAddr::from(([127, 0, 0, 1], addr.port())),
+        addr => addr,
+    };
     let stop = CancellationToken::new();
     let server_task = tokio::spawn(server.run_until_stopped(stop.clone().cancelled_owned()));
 
     let outcome = async {
-        let admin = Admin { base: public_url.clone(), token: admin_token.clone(), http: reqwest::Client::new() };
+        let admin = Admin { base: format!("http://{local}"), token: admin_token.clone(), http: reqwest::Client::new() };
         let demo_file = data_dir.join("demo.json");
         let mut demo = DemoState::load(&demo_file)?;
         provision::ensure_user(&admin, &mut demo).await?;
