@@ -14,8 +14,9 @@ use crate::config::Config;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OidcError {
-    #[error("the identity server could not be reached ({0})")]
-    Unreachable(#[from] reqwest::Error),
+    /// Unreachable, an HTTP error status, or a body that is not the expected JSON.
+    #[error("the call to the identity server failed ({0})")]
+    Http(#[from] reqwest::Error),
     #[error("the identity server answered {error}: {description}")]
     Refused { error: String, description: String },
     #[error("the ID token was rejected: {0}")]

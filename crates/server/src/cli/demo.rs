@@ -51,6 +51,8 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
         let demo_file = data_dir.join("demo.json");
         let mut demo = DemoState::load(&demo_file)?;
         provision::ensure_user(&admin, &mut demo).await?;
+        // Validates APP_PUBLIC_URL before anything is registered; the client id and secret
+        // are filled in once the registration below has issued them.
         let app_config = magic_link_app::Config::new(app_listen.clone(), &app_public_url, &issuer, String::new(), SecretString::from(String::new()))
             .map_err(|e| e.to_string())?;
         let origin = app_config.public_url.origin().ascii_serialization();
