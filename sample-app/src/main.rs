@@ -11,7 +11,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let public_url = config.public_url.to_string();
+    let public_url = config.public_url.as_str().trim_end_matches('/').to_owned();
     let app = match magic_link_app::App::build(config).await {
         Ok(app) => app,
         Err(error) => {
