@@ -61,17 +61,39 @@ async function expectSignedIn(page, demo) {
   assert.deepEqual(page.__errors, []);
 }
 
+/** The app's session cookie as the browser holds it. */
+async function sessionCookie(context, demo) {
+  return (await context.cookies(demo.app)).find((c) => c.name === 'session' || c.name === '__Host-session');
+}
+
+/**
+ * No code or token in the web storage of the app's origin, where the widget runs
+ * (security-checklist WEB-3; transaction metadata is allowed there).
+ */
+async function expectNoSecretsInStorage(page, secrets) {
+  const stored = await page.evaluate(() => JSON.stringify([{ ...localStorage }, { ...sessionStorage }]));
+  for (const secret of secrets) assert.ok(!stored.includes(secret), 'web storage holds no code');
+  assert.ok(!/eyJ[\w-]+\.eyJ/.test(stored), 'web storage holds no token');
+}
+
 test('recipe: the emailed link opened in a new tab of the same browser resets and signs in', async (t) => {
   const { demo, context } = await setup(t);
   const page = await newPage(context);
   const mail = await requestRecoveryEmail(page, demo);
+  const before = await sessionCookie(context, demo);
+  assert.ok(before?.httpOnly && before.sameSite === 'Lax', 'an HttpOnly, SameSite=Lax session cookie');
 
   const tab = await newPage(context);
-  await tab.goto(appLink(t, mail, demo));
+  const response = await tab.goto(appLink(t, mail, demo));
+  assert.equal(response.headers()['referrer-policy'], 'no-referrer');
+  assert.equal(response.headers()['cache-control'], 'no-store');
   await expectScreen(tab, 'Set a new password');
   assert.ok(!/[?&](otp|state)=/.test(tab.url()), `otp and state leave the address bar: ${tab.url()}`);
   await setNewPassword(tab);
   await expectSignedIn(tab, demo);
+  const after = await sessionCookie(context, demo);
+  assert.notEqual(after.value, before.value, 'a new session id after the reset signs in (SES-2)');
+  await expectNoSecretsInStorage(tab, [extractCode(mail)]);
 });
 
 test('recipe: the link in another browser shows the code; the original tab finishes with it', async (t) => {
@@ -107,4 +129,22 @@ test('recipe: error and error_description on the link are shown as text', async 
   assert.equal(await page.locator('#error').textContent(), 'access_denied: <img src=x onerror=alert(1)>');
   await page.waitForTimeout(500);
   assert.deepEqual(page.__errors, [], 'no script ran');
+});
+
+test('recipe: a forged state at the login callback is refused without an exchange', async (t) => {
+  const { demo, context } = await setup(t);
+  const page = await newPage(context);
+  await page.goto(demo.app);
+  await page.getByRole('link', { name: 'Sign in' }).click();
+  await expectScreen(page, 'Sign in');
+  const response = await page.goto(`${demo.app}/login/callback?interaction_code=stolen&state=forged`);
+  assert.equal(response.status(), 400);
+  assert.match(await page.locator('#error').textContent(), /does not match the sign-in started in this browser/);
+
+  // The real sign-in is still pending and finishes normally.
+  await page.goto(`${demo.app}/login`);
+  await page.getByLabel('Username', { exact: true }).fill(demo.user);
+  await page.getByLabel('Password', { exact: true }).fill(demo.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expectSignedIn(page, demo);
 });
