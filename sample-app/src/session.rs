@@ -37,7 +37,8 @@ pub struct PendingLogin {
     pub widget: WidgetConfig,
     pub code_verifier: SecretString,
     pub nonce: String,
-    /// The code and state from the emailed link, once the link was opened in this browser.
+    /// The code and state from the emailed link, once opened in this browser: a reload of the
+    /// page (whose address bar no longer shows them) renders the widget with them again.
     pub magic_link: Option<(String, String)>,
 }
 

@@ -33,14 +33,19 @@ pub async fn open(State(app): State<AppState>, headers: HeaderMap, Query(link): 
     if let Some(error) = &link.error {
         return views::oauth_error(error, link.error_description.as_deref().unwrap_or_default()).into_response();
     }
-    let (Some(otp), Some(state)) = (link.otp, link.state) else {
-        return views::problem(StatusCode::BAD_REQUEST, "This link is incomplete: it needs both otp and state.").into_response();
+    let session = app.sessions.current(&headers);
+    let saved = session.as_ref().and_then(|(_, s)| s.pending.as_ref()).and_then(|p| p.magic_link.clone());
+    let (otp, state) = match (link.otp.zip(link.state), saved) {
+        (Some(from_link), _) => from_link,
+        // A reload: the page already removed otp and state from the address bar.
+        (None, Some(saved)) => saved,
+        (None, None) => return views::problem(StatusCode::BAD_REQUEST, "This link is incomplete: it needs both otp and state.").into_response(),
     };
     if otp.is_empty() || otp.len() > MAX_OTP || state.len() > MAX_STATE {
         return views::problem(StatusCode::BAD_REQUEST, "This link is malformed.").into_response();
     }
     // Same browser: the session that started this sign-in is here and the state matches.
-    if let Some((id, mut session)) = app.sessions.current(&headers) {
+    if let Some((id, mut session)) = session {
         if let Some(pending) = session.pending.as_mut().filter(|p| same(&p.widget.state, &state)) {
             pending.magic_link = Some((otp.clone(), state));
             let widget = pending.widget.clone();

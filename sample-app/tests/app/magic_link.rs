@@ -50,6 +50,11 @@ async fn the_link_in_the_original_browser_renders_the_widget_with_the_code() {
     assert_eq!(options["state"], state.as_str());
     assert_eq!(options["interactionHandle"], page.interaction_handle.as_str(), "the same interaction as the original tab");
 
+    // A reload after the page removed otp and state from the address bar still has them.
+    let reload = original.get(format!("{}/magic-link/callback", env.app)).send().await.expect("reload");
+    let options = widget_options(&reload.text().await.expect("body")).expect("the widget page again");
+    assert_eq!(options["otp"], otp.as_str());
+
     // Another browser with its own, different sign-in gets only the message.
     let other = browser();
     env.open_login(&other).await;
