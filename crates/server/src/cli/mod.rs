@@ -1,4 +1,5 @@
 //! The `latchkey` command line: one file per subcommand.
+mod demo;
 mod migrate;
 mod serve;
 
@@ -19,6 +20,8 @@ enum Command {
     Serve(serve::Args),
     /// Apply database migrations and exit.
     Migrate,
+    /// Run the identity server and the magic-link sample app, set up for the recipe.
+    Demo,
 }
 
 impl Cli {
@@ -27,6 +30,7 @@ impl Cli {
         match self.command {
             Command::Serve(args) => serve::run(load()?, args).await,
             Command::Migrate => migrate::run(load()?).await,
+            Command::Demo => demo::run(load()?).await,
         }
     }
 }

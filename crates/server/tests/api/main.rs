@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin;
+mod demo;
 mod enumeration;
 mod health;
 mod hosted;
