@@ -7,10 +7,15 @@
 //! header (security-checklist EML-1, EML-2).
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
 use latchkey_template::{parse, Context, OutputMode, ParseError, Template, Value};
 
+use latchkey_store::{Store, StoreError};
+
+use crate::customized::Customizations;
+use crate::html_text::html_to_text;
 use crate::kinds::EmailKind;
 use crate::locale;
 use crate::payload::EmailPayload;
@@ -40,12 +45,21 @@ pub enum RenderError {
     Render { part: &'static str, error: latchkey_template::RenderError },
 }
 
-/// The three parsed parts of one email template.
+/// The parsed parts of one email template.
 #[derive(Debug, Clone)]
 pub struct EmailTemplates {
     subject: Template,
     html: Template,
-    text: Template,
+    text: TextPart,
+}
+
+/// Where the plain-text part comes from.
+#[derive(Debug, Clone)]
+enum TextPart {
+    /// Written beside the HTML (the built-ins).
+    Template(Template),
+    /// Derived from the rendered HTML (administrators write one HTML body, as in Okta).
+    FromHtml,
 }
 
 impl EmailTemplates {
@@ -56,12 +70,21 @@ impl EmailTemplates {
     /// [`RenderError::Parse`] naming the part that does not parse.
     pub fn parse(subject: &str, html: &str, text: &str) -> Result<Self, RenderError> {
         let part = |part: &'static str, source: &str| parse(source).map_err(|error| RenderError::Parse { part, error });
-        Ok(Self { subject: part("subject", subject)?, html: part("html", html)?, text: part("text", text)? })
+        Ok(Self { subject: part("subject", subject)?, html: part("html", html)?, text: TextPart::Template(part("text", text)?) })
     }
 
-    /// The three templates, for checking the names they read (admin save-time typo check).
-    pub fn parts(&self) -> [&Template; 3] {
-        [&self.subject, &self.html, &self.text]
+    /// A subject and an HTML body whose text part is derived from the rendered HTML.
+    pub fn from_parsed_html(subject: Template, html: Template) -> Self {
+        Self { subject, html, text: TextPart::FromHtml }
+    }
+
+    /// The parsed templates, for checking the names they read (admin save-time typo check).
+    pub fn parts(&self) -> Vec<&Template> {
+        let mut parts = vec![&self.subject, &self.html];
+        if let TextPart::Template(text) = &self.text {
+            parts.push(text);
+        }
+        parts
     }
 }
 
@@ -69,6 +92,8 @@ impl EmailTemplates {
 /// safe to use from many tasks at once.
 pub struct Renderer {
     builtin: HashMap<(EmailKind, &'static str), EmailTemplates>,
+    /// Administrators' customizations, swapped whole when the store's version changes.
+    custom: RwLock<Arc<Customizations>>,
 }
 
 impl std::fmt::Debug for Renderer {
@@ -91,26 +116,53 @@ impl Renderer {
                 ((source.kind, source.lang), parsed)
             })
             .collect();
-        Self { builtin }
+        Self { builtin, custom: RwLock::new(Arc::new(Customizations::default())) }
     }
 
-    /// Renders `payload` with the built-in template in the recipient's language: the exact
-    /// locale (`fr-CA`), then its language (`fr`), then English. `now` is the clock the time
-    /// helpers measure from.
-    //
-    // Admin customizations slot in here: a later `render_with(customization)` (or a lookup
-    // callback) tries the customized `EmailTemplates` for each candidate language first and
-    // falls back to the built-in of the *same* language before moving to the next
-    // candidate; both paths end in `render_in`, so context and escaping stay identical.
+    /// Reloads the customizations when the store's version counter moved since the last
+    /// load (one small query otherwise). The outbox worker calls this before every round, the
+    /// admin API after every change, so every process renders a change within a poll interval.
+    ///
+    /// # Errors
+    /// The store failed; the cached set stays in use.
+    pub async fn refresh_customizations(&self, store: &Store) -> Result<(), StoreError> {
+        let version = store.email_customizations_version().await?;
+        if self.customizations().version == Some(version) {
+            return Ok(());
+        }
+        let rows = store.all_email_customizations().await?;
+        let set = Arc::new(Customizations::from_rows(&rows, version));
+        if let Ok(mut guard) = self.custom.write() {
+            *guard = set;
+        }
+        Ok(())
+    }
+
+    fn customizations(&self) -> Arc<Customizations> {
+        self.custom.read().map(|g| g.clone()).unwrap_or_default()
+    }
+
+    /// Renders `payload` in the recipient's language. For the exact locale (`fr-CA`) and then
+    /// its language (`fr`), an administrator's customization in that language wins over the
+    /// built-in in that language; then the template's default customization; then the English
+    /// built-in. Customizing one language therefore never hides the built-ins of the others.
+    /// `now` is the clock the time helpers measure from.
     ///
     /// # Errors
     /// [`RenderError::Render`] when a safety limit of the engine is hit.
     pub fn render(&self, payload: &EmailPayload, now: DateTime<Utc>) -> Result<RenderedEmail, RenderError> {
-        let candidates = locale::candidates(payload.locale.as_deref());
-        for candidate in &candidates {
+        let custom = self.customizations();
+        let kind_set = custom.kinds.get(&payload.kind);
+        for candidate in locale::requested(payload.locale.as_deref()) {
+            if let Some(parsed) = kind_set.and_then(|k| k.by_language.get(&candidate)) {
+                return self.render_in(&parsed.templates, &parsed.lang, payload, now);
+            }
             if let Some((&(_, lang), templates)) = self.builtin.get_key_value(&(payload.kind, candidate.as_str())) {
                 return self.render_in(templates, lang, payload, now);
             }
+        }
+        if let Some(parsed) = kind_set.and_then(|k| k.default.as_ref().and_then(|d| k.by_language.get(d))) {
+            return self.render_in(&parsed.templates, &parsed.lang, payload, now);
         }
         let templates = self
             .builtin
@@ -137,7 +189,10 @@ impl Renderer {
         };
         let subject = collapse_spaces(&part("subject", &templates.subject, OutputMode::Subject)?);
         let html = part("html", &templates.html, OutputMode::Html)?;
-        let mut text = part("text", &templates.text, OutputMode::Text)?;
+        let mut text = match &templates.text {
+            TextPart::Template(text) => part("text", text, OutputMode::Text)?,
+            TextPart::FromHtml => html_to_text(&html),
+        };
         let trimmed = text.trim_end().len();
         text.truncate(trimmed);
         text.push('\n');

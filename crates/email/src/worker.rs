@@ -141,6 +141,9 @@ impl OutboxWorker {
     /// recorded is claimed again after its lease).
     pub async fn run_once(&self) -> anyhow::Result<usize> {
         self.settings.validate(None).map_err(anyhow::Error::msg)?;
+        if let Err(error) = self.renderer.refresh_customizations(&self.store).await {
+            warn!(error = %error, "could not reload email customizations; rendering with the cached set");
+        }
         let now = self.store.now().await?;
         let lease_ms = Millis::try_from(self.settings.lease.as_millis()).unwrap_or(Millis::MAX);
         let rows = self.store.claim_outbox(now, lease_ms, BATCH).await?;
