@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use latchkey_email::{OutboxWorker, Renderer, Transport, WorkerSettings};
+use latchkey_email::{OutboxWorker, Transport, WorkerSettings};
 use latchkey_store::{ClientRecord, ClientSource, Store};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
@@ -160,7 +160,7 @@ impl Application {
 
 fn outbox_worker(state: &AppState, transport: Arc<Transport>) -> OutboxWorker {
     let keys = state.keys.try_read().map(|k| k.outbox_key()).unwrap_or([0u8; 32]);
-    OutboxWorker::new(state.store.clone(), transport, Arc::new(Renderer::with_defaults()), keys, worker_settings(state), state.outbox_wake.clone())
+    OutboxWorker::new(state.store.clone(), transport, state.renderer.clone(), keys, worker_settings(state), state.outbox_wake.clone())
 }
 
 fn worker_settings(state: &AppState) -> WorkerSettings {

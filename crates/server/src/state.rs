@@ -23,6 +23,9 @@ pub struct Inner {
     pub hasher: PasswordHasher,
     /// Wakes the outbox worker when a message was queued.
     pub outbox_wake: Arc<Notify>,
+    /// Built-in templates and the cached, parsed customizations; shared with the outbox
+    /// workers so an admin change here is rendered at once.
+    pub renderer: Arc<latchkey_email::Renderer>,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub policies: Policies,
     origins: RwLock<(Option<Instant>, Arc<HashSet<String>>)>,
@@ -64,6 +67,7 @@ impl AppState {
             keys: RwLock::new(Arc::new(keys)),
             hasher,
             outbox_wake,
+            renderer: Arc::new(latchkey_email::Renderer::with_defaults()),
             trusted_proxies,
             policies,
             origins: RwLock::new((None, Arc::new(HashSet::new()))),

@@ -97,6 +97,10 @@ pub async fn create(_: AdminAuth, State(state): State<AppState>, Query(query): Q
     let now = state.store.now().await?;
     let record = state.store.insert_user(&NewUser { id: UserId::generate(), status, profile, password_hash }, now).await?;
     tracing::info!(event = "admin.user_created", user_id = %record.user.id.as_str(), "user created");
+    // Activated without a password: the user chooses one through the activation email.
+    if status == UserStatus::Provisioned && super::lifecycle::send_email(&query) {
+        super::links::issue(&state, &record, super::links::LinkPurpose::Activation, true).await?;
+    }
     Ok((StatusCode::OK, Json(okta_user(&state.public_url, &record.user))).into_response())
 }
 
