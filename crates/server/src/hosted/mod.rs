@@ -7,9 +7,11 @@
 //! anything: opening the emailed link only renders a page (shared/README).
 mod authorize;
 mod callback;
+mod cookies;
 mod language;
 mod page;
 mod reset_password;
+mod set_password;
 
 use axum::routing::get;
 use axum::Router;
@@ -26,4 +28,5 @@ pub fn router() -> Router<AppState> {
         .route("/oauth2/v1/authorize", get(|s, h, q| authorize::handle(s, AuthServer::Org, h, q)))
         .route("/signin/callback", get(callback::handle))
         .route("/signin/reset-password", get(reset_password::handle))
+        .route("/signin/set-password", get(set_password::show).post(set_password::submit))
 }
