@@ -4,11 +4,14 @@
 mod helpers;
 
 mod admin;
+mod email_templates;
 mod enumeration;
 mod health;
 mod hosted;
 mod input;
+mod mail_messages;
 mod recovery;
 mod recovery_codes;
+mod set_password_links;
 mod signin;
 mod tokens;
