@@ -1,6 +1,7 @@
 //! The `latchkey` command line: one file per subcommand.
 mod migrate;
 mod serve;
+mod template;
 
 use clap::{Parser, Subcommand};
 
@@ -19,6 +20,8 @@ enum Command {
     Serve(serve::Args),
     /// Apply database migrations and exit.
     Migrate,
+    /// Email templates of a running server (through its admin API).
+    Template(template::Args),
 }
 
 impl Cli {
@@ -27,6 +30,7 @@ impl Cli {
         match self.command {
             Command::Serve(args) => serve::run(load()?, args).await,
             Command::Migrate => migrate::run(load()?).await,
+            Command::Template(args) => template::run(args).await,
         }
     }
 }

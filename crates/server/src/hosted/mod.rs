@@ -9,6 +9,7 @@ mod authorize;
 mod callback;
 mod cookies;
 mod language;
+mod mailbox;
 mod page;
 mod reset_password;
 mod set_password;
@@ -21,6 +22,11 @@ use crate::state::{AppState, AuthServer};
 /// The cookie that tells the hosted pages which transaction this browser started, so the
 /// emailed link opened in the same browser can continue it (and only there: LNK-2, LNK-3).
 pub const TRANSACTION_COOKIE: &str = "latchkey_tx";
+
+/// The development-only pages (`/dev/mailbox`); merged by the HTTP router only in dev mode.
+pub fn dev_router() -> Router<AppState> {
+    mailbox::router()
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -4,6 +4,8 @@
 mod helpers;
 
 mod admin;
+mod cli_templates;
+mod dev_mailbox;
 mod email_templates;
 mod enumeration;
 mod health;
