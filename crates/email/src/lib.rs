@@ -9,6 +9,7 @@
 
 mod backoff;
 mod customized;
+mod dkim;
 mod html_text;
 mod kinds;
 mod locale;
@@ -21,6 +22,7 @@ mod variables;
 mod worker;
 
 pub use customized::{check_customization, language_key, required_variables, Customizations, Problem, MAX_BODY_BYTES, MAX_SUBJECT_CHARS};
+pub use dkim::dkim_config;
 pub use html_text::html_to_text;
 pub use kinds::EmailKind;
 pub use message::{compose, mask_address, ComposeError};

@@ -138,11 +138,17 @@ pub struct SmtpSettings {
     pub url: Option<SecretString>,
     pub from: String,
     pub timeout_secs: u64,
+    /// DKIM private key: RSA in PKCS#1 PEM or a base64 Ed25519 seed; signing is off without it.
+    pub dkim_key_file: Option<PathBuf>,
+    /// DKIM selector (the `s=` tag; the public key is published at `<selector>._domainkey.<domain>`).
+    pub dkim_selector: Option<String>,
+    /// DKIM signing domain (the `d=` tag), normally the domain of `smtp.from`.
+    pub dkim_domain: Option<String>,
 }
 
 impl Default for SmtpSettings {
     fn default() -> Self {
-        Self { url: None, from: "Latchkey <no-reply@localhost>".to_owned(), timeout_secs: 30 }
+        Self { url: None, from: "Latchkey <no-reply@localhost>".to_owned(), timeout_secs: 30, dkim_key_file: None, dkim_selector: None, dkim_domain: None }
     }
 }
 

@@ -52,3 +52,29 @@ async fn messages_are_listed_without_payload_and_failed_ones_can_be_resent(backe
     let mail = app.wait_for_mail("bounce@example.com", 1).await;
     assert_eq!(mail.len(), 1, "delivered after the resend");
 }
+
+mod dkim {
+    use crate::both_backends;
+    use crate::helpers::spawn_app_with;
+
+    both_backends!(messages_are_dkim_signed_when_a_key_is_configured);
+
+    async fn messages_are_dkim_signed_when_a_key_is_configured(backend: latchkey_store::testing::Backend) {
+        let key_file = std::env::temp_dir().join(format!("latchkey-dkim-{}.key", latchkey_domain::secret::okta_style_id("")));
+        // An Ed25519 seed (RFC 8463), base64.
+        std::fs::write(&key_file, "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").expect("key");
+        let file = key_file.clone();
+        let app = spawn_app_with(backend, move |s| {
+            s.smtp.dkim_key_file = Some(file);
+            s.smtp.dkim_selector = Some("lk2026".to_owned());
+            s.smtp.dkim_domain = Some("latchkey.test".to_owned());
+        })
+        .await;
+        app.create_user_with(serde_json::json!({"profile": {"login": "signed@example.com", "email": "signed@example.com"}})).await;
+        let mail = app.wait_for_mail("signed@example.com", 1).await.remove(0);
+        let _ = std::fs::remove_file(&key_file);
+        let header = mail.raw.lines().find(|l| l.starts_with("DKIM-Signature:")).expect("a DKIM-Signature header");
+        assert!(mail.raw.contains("d=latchkey.test") && mail.raw.contains("s=lk2026"), "{header}");
+        assert!(mail.raw.contains("a=ed25519-sha256"), "{header}");
+    }
+}
