@@ -70,6 +70,27 @@ async fn rows_of(tx: &mut Tx, store: &Store, brand: &str, template: &str) -> Res
     rows.iter().map(from_row).collect()
 }
 
+/// Runs an insert or update whose placeholders are, in order: the written fields, the default
+/// flag, the time, then id, brand and template. A second customization in one language is a
+/// conflict; every write bumps the version counter.
+#[allow(clippy::too_many_arguments)]
+async fn write_row(tx: &mut Tx, sql: &str, write: &CustomizationWrite<'_>, is_default: bool, now: Millis, id: &str, brand: &str, template: &str) -> Result<()> {
+    sqlx::query(sql)
+        .bind(write.language)
+        .bind(write.language_key)
+        .bind(write.subject)
+        .bind(write.body)
+        .bind(i64::from(is_default))
+        .bind(now)
+        .bind(id)
+        .bind(brand)
+        .bind(template)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| conflict_on_unique(e, "a customization in this language"))?;
+    bump_version(tx).await
+}
+
 async fn clear_default(tx: &mut Tx, brand: &str, template: &str, now: Millis) -> Result<()> {
     sqlx::query("UPDATE email_customizations SET is_default = 0, updated_at = $1 WHERE brand_id = $2 AND template_name = $3 AND is_default = 1")
         .bind(now)
@@ -124,23 +145,9 @@ impl Store {
         }
         let id = latchkey_domain::secret::okta_style_id("oel");
         let is_default = existing.is_empty() || write.is_default == Some(true);
-        sqlx::query(
-            "INSERT INTO email_customizations (id, brand_id, template_name, language, language_key, subject, body, is_default, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-        )
-        .bind(&id)
-        .bind(brand)
-        .bind(template)
-        .bind(write.language)
-        .bind(write.language_key)
-        .bind(write.subject)
-        .bind(write.body)
-        .bind(i64::from(is_default))
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| conflict_on_unique(e, "a customization in this language"))?;
-        bump_version(&mut tx).await?;
+        let sql = "INSERT INTO email_customizations (language, language_key, subject, body, is_default, created_at, updated_at, id, brand_id, template_name) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9)";
+        write_row(&mut tx, sql, write, is_default, now, &id, brand, template).await?;
         tx.commit().await?;
         self.email_customization(brand, template, &id).await?.ok_or(StoreError::NotFound)
     }
@@ -168,23 +175,9 @@ impl Store {
         if is_default && !current.is_default {
             clear_default(&mut tx, brand, template, now).await?;
         }
-        sqlx::query(
-            "UPDATE email_customizations SET language = $1, language_key = $2, subject = $3, body = $4, is_default = $5, updated_at = $6 \
-             WHERE id = $7 AND brand_id = $8 AND template_name = $9",
-        )
-        .bind(write.language)
-        .bind(write.language_key)
-        .bind(write.subject)
-        .bind(write.body)
-        .bind(i64::from(is_default))
-        .bind(now)
-        .bind(id)
-        .bind(brand)
-        .bind(template)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| conflict_on_unique(e, "a customization in this language"))?;
-        bump_version(&mut tx).await?;
+        let sql = "UPDATE email_customizations SET language = $1, language_key = $2, subject = $3, body = $4, is_default = $5, updated_at = $6 \
+                   WHERE id = $7 AND brand_id = $8 AND template_name = $9";
+        write_row(&mut tx, sql, write, is_default, now, id, brand, template).await?;
         tx.commit().await?;
         self.email_customization(brand, template, id).await?.ok_or(StoreError::NotFound)
     }

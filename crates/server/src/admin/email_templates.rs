@@ -44,6 +44,18 @@ fn template(name: &str) -> Result<EmailKind, AdminError> {
         .ok_or_else(|| AdminError::NotFound(format!("Resource not found: {name} (EmailTemplate)")))
 }
 
+/// The brand and template a path names, or 404.
+fn target(brand: &str, name: &str) -> Result<(&'static str, EmailKind), AdminError> {
+    Ok((known(brand)?, template(name)?))
+}
+
+/// The built-in source of a template in the language `?language=` asks for.
+fn builtin(kind: EmailKind, query: &HashMap<String, String>) -> Result<(&'static str, &'static latchkey_email::BuiltinSource), AdminError> {
+    let lang = builtin_language(query)?;
+    let source = builtin_source(kind, lang).ok_or_else(|| AdminError::Internal(anyhow::anyhow!("no built-in {kind}")))?;
+    Ok((lang, source))
+}
+
 fn template_href(state: &AppState, brand: &str, kind: EmailKind) -> String {
     format!("{}/api/v1/brands/{brand}/templates/email/{}", state.public_url, kind.as_str())
 }
@@ -159,18 +171,25 @@ pub async fn get(_: AdminAuth, State(state): State<AppState>, Path((brand, name)
     Ok(Json(template_json(&state, brand, template(&name)?)).into_response())
 }
 
-/// The built-in subject and whole HTML document (what a customization starts from).
-#[tracing::instrument(name = "admin.email_templates.default_content", skip_all)]
+/// `…/default-content`: the built-in subject and whole HTML document (what a customization
+/// starts from); `…/default-content/preview` (`preview`): the same rendered with sample data.
+#[tracing::instrument(name = "admin.email_templates.default_content", skip_all, fields(preview = preview))]
 pub async fn default_content(
     _: AdminAuth,
     State(state): State<AppState>,
     Path((brand, name)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
+    preview: bool,
 ) -> Result<Response, AdminError> {
-    let brand = known(&brand)?;
-    let kind = template(&name)?;
-    let source = builtin_source(kind, builtin_language(&query)?).ok_or_else(|| AdminError::Internal(anyhow::anyhow!("no built-in {kind}")))?;
+    let (brand, kind) = target(&brand, &name)?;
+    let (lang, source) = builtin(kind, &query)?;
     let base = template_href(&state, brand, kind);
+    if preview {
+        let templates = latchkey_email::EmailTemplates::parse(source.subject, &source.html_document(), source.text).map_err(|e| AdminError::Internal(e.into()))?;
+        let (payload, now) = sample(&state, kind, Some(lang)).await?;
+        let rendered = state.renderer.render_in(&templates, lang, &payload, now).map_err(|e| AdminError::Internal(e.into()))?;
+        return Ok(Json(preview_json(&state, brand, kind, rendered.subject, rendered.html, format!("{base}/default-content"))).into_response());
+    }
     Ok(Json(json!({
         "subject": source.subject.trim_end(),
         "body": source.html_document(),
@@ -184,36 +203,16 @@ pub async fn default_content(
     .into_response())
 }
 
-#[tracing::instrument(name = "admin.email_templates.default_content_preview", skip_all)]
-pub async fn default_content_preview(
-    _: AdminAuth,
-    State(state): State<AppState>,
-    Path((brand, name)): Path<(String, String)>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Result<Response, AdminError> {
-    let brand = known(&brand)?;
-    let kind = template(&name)?;
-    let lang = builtin_language(&query)?;
-    let source = builtin_source(kind, lang).ok_or_else(|| AdminError::Internal(anyhow::anyhow!("no built-in {kind}")))?;
-    let templates = latchkey_email::EmailTemplates::parse(source.subject, &source.html_document(), source.text).map_err(|e| AdminError::Internal(e.into()))?;
-    let (payload, now) = sample(&state, kind, Some(lang)).await?;
-    let rendered = state.renderer.render_in(&templates, lang, &payload, now).map_err(|e| AdminError::Internal(e.into()))?;
-    let source_href = format!("{}/default-content", template_href(&state, brand, kind));
-    Ok(Json(preview_json(&state, brand, kind, rendered.subject, rendered.html, source_href)).into_response())
-}
-
 #[tracing::instrument(name = "admin.email_customizations.list", skip_all)]
 pub async fn list_customizations(_: AdminAuth, State(state): State<AppState>, Path((brand, name)): Path<(String, String)>) -> Result<Response, AdminError> {
-    let brand = known(&brand)?;
-    let kind = template(&name)?;
+    let (brand, kind) = target(&brand, &name)?;
     let rows = state.store.email_customizations(brand, kind.as_str()).await?;
     Ok(Json(rows.iter().map(|c| customization_json(&state, kind, c)).collect::<Vec<_>>()).into_response())
 }
 
 #[tracing::instrument(name = "admin.email_customizations.create", skip_all)]
 pub async fn create(_: AdminAuth, State(state): State<AppState>, Path((brand, name)): Path<(String, String)>, bytes: Bytes) -> Result<Response, AdminError> {
-    let brand = known(&brand)?;
-    let kind = template(&name)?;
+    let (brand, kind) = target(&brand, &name)?;
     let (body, key) = parse_body(kind, &bytes)?;
     let now = state.store.now().await?;
     let write = CustomizationWrite { language: &body.language, language_key: &key, subject: &body.subject, body: &body.body, is_default: body.is_default };
@@ -233,15 +232,13 @@ async fn find(state: &AppState, brand: &str, kind: EmailKind, id: &str) -> Resul
 
 #[tracing::instrument(name = "admin.email_customizations.get", skip_all)]
 pub async fn get_customization(_: AdminAuth, State(state): State<AppState>, Path((brand, name, id)): Path<(String, String, String)>) -> Result<Response, AdminError> {
-    let brand = known(&brand)?;
-    let kind = template(&name)?;
+    let (brand, kind) = target(&brand, &name)?;
     Ok(Json(customization_json(&state, kind, &find(&state, brand, kind, &id).await?)).into_response())
 }
 
 #[tracing::instrument(name = "admin.email_customizations.replace", skip_all)]
 pub async fn replace(_: AdminAuth, State(state): State<AppState>, Path((brand, name, id)): Path<(String, String, String)>, bytes: Bytes) -> Result<Response, AdminError> {
-    let brand = known(&brand)?;
-    let kind = template(&name)?;
+    let (brand, kind) = target(&brand, &name)?;
     let (body, key) = parse_body(kind, &bytes)?;
     let now = state.store.now().await?;
     let write = CustomizationWrite { language: &body.language, language_key: &key, subject: &body.subject, body: &body.body, is_default: body.is_default };
@@ -253,8 +250,7 @@ pub async fn replace(_: AdminAuth, State(state): State<AppState>, Path((brand, n
 
 #[tracing::instrument(name = "admin.email_customizations.delete", skip_all)]
 pub async fn delete_customization(_: AdminAuth, State(state): State<AppState>, Path((brand, name, id)): Path<(String, String, String)>) -> Result<Response, AdminError> {
-    let brand = known(&brand)?;
-    let kind = template(&name)?;
+    let (brand, kind) = target(&brand, &name)?;
     state.store.delete_email_customization(brand, kind.as_str(), &id).await.map_err(conflict)?;
     reload(&state).await;
     tracing::info!(event = "admin.email_customization_deleted", template = kind.as_str(), id = %id, "email customization deleted");
@@ -263,8 +259,7 @@ pub async fn delete_customization(_: AdminAuth, State(state): State<AppState>, P
 
 #[tracing::instrument(name = "admin.email_customizations.delete_all", skip_all)]
 pub async fn delete_all(_: AdminAuth, State(state): State<AppState>, Path((brand, name)): Path<(String, String)>) -> Result<Response, AdminError> {
-    let brand = known(&brand)?;
-    let kind = template(&name)?;
+    let (brand, kind) = target(&brand, &name)?;
     state.store.delete_email_customizations(brand, kind.as_str()).await?;
     reload(&state).await;
     tracing::info!(event = "admin.email_customizations_deleted", template = kind.as_str(), "all email customizations of a template deleted");
@@ -274,8 +269,7 @@ pub async fn delete_all(_: AdminAuth, State(state): State<AppState>, Path((brand
 /// The customization rendered with sample data (the text part is what the email would carry).
 #[tracing::instrument(name = "admin.email_customizations.preview", skip_all)]
 pub async fn preview(_: AdminAuth, State(state): State<AppState>, Path((brand, name, id)): Path<(String, String, String)>) -> Result<Response, AdminError> {
-    let brand = known(&brand)?;
-    let kind = template(&name)?;
+    let (brand, kind) = target(&brand, &name)?;
     let c = find(&state, brand, kind, &id).await?;
     let templates = check_customization(kind, &c.language, &c.subject, &c.body)
         .map_err(|problems| AdminError::Validation(problems.iter().map(ToString::to_string).collect()))?;
@@ -295,8 +289,7 @@ pub async fn test(
     Path((brand, name)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, AdminError> {
-    known(&brand)?;
-    let kind = template(&name)?;
+    let (_, kind) = target(&brand, &name)?;
     let Some(recipient) = state.settings.admin.email.clone() else {
         return Err(AdminError::Validation(vec!["recipient: no test recipient is configured; set LATCHKEY_ADMIN_EMAIL".to_owned()]));
     };

@@ -28,8 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/brands/{brand}", get(brands::get))
         .route("/api/v1/brands/{brand}/templates/email", get(email_templates::list))
         .route(TEMPLATE, get(email_templates::get))
-        .route(&format!("{TEMPLATE}/default-content"), get(email_templates::default_content))
-        .route(&format!("{TEMPLATE}/default-content/preview"), get(email_templates::default_content_preview))
+        .route(&format!("{TEMPLATE}/default-content"), get(|a, s, p, q| email_templates::default_content(a, s, p, q, false)))
+        .route(&format!("{TEMPLATE}/default-content/preview"), get(|a, s, p, q| email_templates::default_content(a, s, p, q, true)))
         .route(
             &format!("{TEMPLATE}/customizations"),
             get(email_templates::list_customizations).post(email_templates::create).delete(email_templates::delete_all),
