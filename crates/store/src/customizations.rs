@@ -58,7 +58,14 @@ async fn bump_version(tx: &mut Tx) -> Result<()> {
     Ok(())
 }
 
+/// The customizations of a template, read for a change. The version row is locked first, so
+/// concurrent changes queue: two "first" customizations cannot both see none and both become
+/// the default (PostgreSQL row lock; SQLite's immediate transaction already serialises).
 async fn rows_of(tx: &mut Tx, store: &Store, brand: &str, template: &str) -> Result<Vec<Customization>> {
+    sqlx::query(&format!("SELECT version FROM config_versions WHERE name = $1{}", store.dialect().for_update()))
+        .bind(VERSION_NAME)
+        .fetch_optional(&mut **tx)
+        .await?;
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM email_customizations WHERE brand_id = $1 AND template_name = $2 ORDER BY created_at, id{}",
         store.dialect().for_update()
