@@ -298,4 +298,42 @@ mod tests {
         let preformatted = payload.with("request.time", "gestern");
         assert!(renderer.render(&preformatted, Utc::now()).expect("render").text.contains("gestern"));
     }
+
+    fn row(language: &str, is_default: bool, body: &str) -> latchkey_store::Customization {
+        latchkey_store::Customization {
+            id: format!("oel{language}"),
+            brand_id: "default".into(),
+            template_name: "ForgotPassword".into(),
+            language: language.into(),
+            subject: format!("custom {language}"),
+            body: body.into(),
+            is_default,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn customizations_win_per_language_and_never_hide_other_built_ins() {
+        let renderer = Renderer::with_defaults();
+        let rows = [row("en", true, "<p>EN <a href=\"https://app.example/cb?otp=${oneTimePassword}\">go</a></p>"), row("de-AT", false, "<p>AT ${oneTimePassword}</p>")];
+        *renderer.custom.write().expect("lock") = Arc::new(Customizations::from_rows(&rows, 1));
+        let subject = |locale: Option<&str>| {
+            let mut payload = EmailPayload::new(EmailKind::ForgotPassword).with("oneTimePassword", "123456");
+            if let Some(l) = locale {
+                payload = payload.with_locale(l);
+            }
+            renderer.render(&payload, Utc::now()).expect("render").subject
+        };
+        assert_eq!(subject(Some("en-GB")), "custom en", "the primary subtag's customization");
+        assert_eq!(subject(Some("de_AT")), "custom de-AT", "the exact tag's customization");
+        assert!(!subject(Some("de")).starts_with("custom"), "German built-in, not the de-AT customization");
+        assert!(!subject(Some("fr")).starts_with("custom"), "French built-in: customizing English hides nothing");
+        assert_eq!(subject(Some("pt-BR")), "custom en", "no built-in: the default customization");
+        assert_eq!(subject(None), "custom en", "no locale: the default customization");
+        let out = renderer.render(&EmailPayload::new(EmailKind::ForgotPassword).with("oneTimePassword", "123456"), Utc::now()).expect("render");
+        assert_eq!(out.text, "EN go (https://app.example/cb?otp=123456)\n", "text part derived from the HTML");
+        let other = renderer.render(&EmailPayload::new(EmailKind::PasswordChanged), Utc::now()).expect("render");
+        assert!(!other.subject.starts_with("custom"), "other templates keep their built-ins");
+    }
 }
