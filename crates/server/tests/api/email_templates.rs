@@ -15,6 +15,7 @@ both_backends!(
     customization_rules_follow_okta,
     previews_and_the_test_send_work,
     brands_and_templates_are_listed_in_okta_shapes,
+    another_server_process_renders_a_change_without_a_restart,
 );
 
 async fn customize(app: &crate::helpers::TestApp, template: &str, body: Value) -> reqwest::Response {
@@ -151,4 +152,38 @@ async fn brands_and_templates_are_listed_in_okta_shapes(backend: latchkey_store:
     assert!(templates[0]["_links"]["customizations"]["href"].as_str().expect("href").ends_with("/customizations"));
     assert_eq!(app.admin_get("/api/v1/brands/other/templates/email").await.status(), 404);
     assert_eq!(app.http.get(format!("{}/api/v1/brands", app.base)).send().await.expect("req").status(), 401);
+}
+
+async fn another_server_process_renders_a_change_without_a_restart(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    let peer = app.spawn_peer().await;
+    // What the peer's outbox worker would send now, from the peer's own cache (never refreshed
+    // here: its worker does that every round).
+    let peer_subject = || {
+        let payload = latchkey_email::EmailPayload::new(latchkey_email::EmailKind::ForgotPassword).with("oneTimePassword", "123456");
+        peer.state.renderer.render(&payload, chrono::Utc::now()).expect("render").subject
+    };
+    assert_eq!(peer_subject(), "Reset your password", "the built-in first");
+
+    let response = customize(&app, "ForgotPassword", json!({"language": "en", "subject": "Changed elsewhere", "body": RECIPE_BODY})).await;
+    assert_eq!(response.status(), 201);
+    let started = std::time::Instant::now();
+    while peer_subject() != "Changed elsewhere" {
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "the peer sees the change within seconds");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // And a message the peer's worker delivers uses it (either process's worker may send it).
+    app.create_user("peer@example.com").await;
+    peer.start_recovery("peer@example.com", "peer-state").await;
+    let delivered = tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        loop {
+            if let Some(m) = app.sink.messages_to("peer@example.com").into_iter().chain(peer.sink.messages_to("peer@example.com")).next() {
+                return m;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("delivered by one of the two workers");
+    assert_eq!(delivered.subject.as_deref(), Some("Changed elsewhere"));
 }
