@@ -297,7 +297,7 @@ pub async fn test(
         Some(l) => Some(language_key(l).ok_or_else(|| AdminError::Validation(vec![format!("language: {l:?} is not a valid BCP 47 language tag")]))?),
         None => None,
     };
-    reload(&state).await;
+    // The outbox worker renders it with the customizations current at send time.
     let (payload, _) = sample(&state, kind, language.as_deref()).await?;
     let keys = state.keys().await;
     let message = latchkey_email::new_outbox_message(&keys.outbox_key(), &recipient, &payload, None).map_err(|e| AdminError::Internal(e.into()))?;
