@@ -8,6 +8,9 @@
 //! talking to a mail server.
 
 mod backoff;
+mod customized;
+mod dkim;
+mod html_text;
 mod kinds;
 mod locale;
 mod message;
@@ -18,6 +21,9 @@ mod transport;
 mod variables;
 mod worker;
 
+pub use customized::{check_customization, language_key, required_variables, Customizations, Problem, MAX_BODY_BYTES, MAX_SUBJECT_CHARS};
+pub use dkim::dkim_config;
+pub use html_text::html_to_text;
 pub use kinds::EmailKind;
 pub use message::{compose, mask_address, ComposeError};
 pub use payload::{new_outbox_message, open_payload, EmailPayload, PayloadError};

@@ -26,6 +26,16 @@ pub(crate) fn candidates(locale: Option<&str>) -> Vec<String> {
     out
 }
 
+/// The recipient's own candidates, without the English fallback: the exact tag, then its
+/// primary subtag. Empty for no (or an implausible) locale.
+pub(crate) fn requested(locale: Option<&str>) -> Vec<String> {
+    let mut out = candidates(locale);
+    if locale.and_then(normalize).is_none_or(|tag| tag.split('-').next() != Some(FALLBACK)) {
+        out.retain(|c| c != FALLBACK);
+    }
+    out
+}
+
 /// `fr_CA` → `fr-ca`; `None` for an empty or implausible tag.
 pub(crate) fn normalize(locale: &str) -> Option<String> {
     let tag = locale.trim().replace('_', "-").to_ascii_lowercase();

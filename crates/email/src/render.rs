@@ -7,10 +7,15 @@
 //! header (security-checklist EML-1, EML-2).
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
 use latchkey_template::{parse, Context, OutputMode, ParseError, Template, Value};
 
+use latchkey_store::{Store, StoreError};
+
+use crate::customized::Customizations;
+use crate::html_text::html_to_text;
 use crate::kinds::EmailKind;
 use crate::locale;
 use crate::payload::EmailPayload;
@@ -40,12 +45,21 @@ pub enum RenderError {
     Render { part: &'static str, error: latchkey_template::RenderError },
 }
 
-/// The three parsed parts of one email template.
+/// The parsed parts of one email template.
 #[derive(Debug, Clone)]
 pub struct EmailTemplates {
     subject: Template,
     html: Template,
-    text: Template,
+    text: TextPart,
+}
+
+/// Where the plain-text part comes from.
+#[derive(Debug, Clone)]
+enum TextPart {
+    /// Written beside the HTML (the built-ins).
+    Template(Template),
+    /// Derived from the rendered HTML (administrators write one HTML body, as in Okta).
+    FromHtml,
 }
 
 impl EmailTemplates {
@@ -56,12 +70,21 @@ impl EmailTemplates {
     /// [`RenderError::Parse`] naming the part that does not parse.
     pub fn parse(subject: &str, html: &str, text: &str) -> Result<Self, RenderError> {
         let part = |part: &'static str, source: &str| parse(source).map_err(|error| RenderError::Parse { part, error });
-        Ok(Self { subject: part("subject", subject)?, html: part("html", html)?, text: part("text", text)? })
+        Ok(Self { subject: part("subject", subject)?, html: part("html", html)?, text: TextPart::Template(part("text", text)?) })
     }
 
-    /// The three templates, for checking the names they read (admin save-time typo check).
-    pub fn parts(&self) -> [&Template; 3] {
-        [&self.subject, &self.html, &self.text]
+    /// A subject and an HTML body whose text part is derived from the rendered HTML.
+    pub fn from_parsed_html(subject: Template, html: Template) -> Self {
+        Self { subject, html, text: TextPart::FromHtml }
+    }
+
+    /// The parsed templates, for checking the names they read (admin save-time typo check).
+    pub fn parts(&self) -> Vec<&Template> {
+        let mut parts = vec![&self.subject, &self.html];
+        if let TextPart::Template(text) = &self.text {
+            parts.push(text);
+        }
+        parts
     }
 }
 
@@ -69,6 +92,8 @@ impl EmailTemplates {
 /// safe to use from many tasks at once.
 pub struct Renderer {
     builtin: HashMap<(EmailKind, &'static str), EmailTemplates>,
+    /// Administrators' customizations, swapped whole when the store's version changes.
+    custom: RwLock<Arc<Customizations>>,
 }
 
 impl std::fmt::Debug for Renderer {
@@ -91,26 +116,53 @@ impl Renderer {
                 ((source.kind, source.lang), parsed)
             })
             .collect();
-        Self { builtin }
+        Self { builtin, custom: RwLock::new(Arc::new(Customizations::default())) }
     }
 
-    /// Renders `payload` with the built-in template in the recipient's language: the exact
-    /// locale (`fr-CA`), then its language (`fr`), then English. `now` is the clock the time
-    /// helpers measure from.
-    //
-    // Admin customizations slot in here: a later `render_with(customization)` (or a lookup
-    // callback) tries the customized `EmailTemplates` for each candidate language first and
-    // falls back to the built-in of the *same* language before moving to the next
-    // candidate; both paths end in `render_in`, so context and escaping stay identical.
+    /// Reloads the customizations when the store's version counter moved since the last
+    /// load (one small query otherwise). The outbox worker calls this before every round, the
+    /// admin API after every change, so every process renders a change within a poll interval.
+    ///
+    /// # Errors
+    /// The store failed; the cached set stays in use.
+    pub async fn refresh_customizations(&self, store: &Store) -> Result<(), StoreError> {
+        let version = store.email_customizations_version().await?;
+        if self.customizations().version == Some(version) {
+            return Ok(());
+        }
+        let rows = store.all_email_customizations().await?;
+        let set = Arc::new(Customizations::from_rows(&rows, version));
+        if let Ok(mut guard) = self.custom.write() {
+            *guard = set;
+        }
+        Ok(())
+    }
+
+    fn customizations(&self) -> Arc<Customizations> {
+        self.custom.read().map(|g| g.clone()).unwrap_or_default()
+    }
+
+    /// Renders `payload` in the recipient's language. For the exact locale (`fr-CA`) and then
+    /// its language (`fr`), an administrator's customization in that language wins over the
+    /// built-in in that language; then the template's default customization; then the English
+    /// built-in. Customizing one language therefore never hides the built-ins of the others.
+    /// `now` is the clock the time helpers measure from.
     ///
     /// # Errors
     /// [`RenderError::Render`] when a safety limit of the engine is hit.
     pub fn render(&self, payload: &EmailPayload, now: DateTime<Utc>) -> Result<RenderedEmail, RenderError> {
-        let candidates = locale::candidates(payload.locale.as_deref());
-        for candidate in &candidates {
+        let custom = self.customizations();
+        let kind_set = custom.kinds.get(&payload.kind);
+        for candidate in locale::requested(payload.locale.as_deref()) {
+            if let Some(parsed) = kind_set.and_then(|k| k.by_language.get(&candidate)) {
+                return self.render_in(&parsed.templates, &parsed.lang, payload, now);
+            }
             if let Some((&(_, lang), templates)) = self.builtin.get_key_value(&(payload.kind, candidate.as_str())) {
                 return self.render_in(templates, lang, payload, now);
             }
+        }
+        if let Some(parsed) = kind_set.and_then(|k| k.default.as_ref().and_then(|d| k.by_language.get(d))) {
+            return self.render_in(&parsed.templates, &parsed.lang, payload, now);
         }
         let templates = self
             .builtin
@@ -137,7 +189,10 @@ impl Renderer {
         };
         let subject = collapse_spaces(&part("subject", &templates.subject, OutputMode::Subject)?);
         let html = part("html", &templates.html, OutputMode::Html)?;
-        let mut text = part("text", &templates.text, OutputMode::Text)?;
+        let mut text = match &templates.text {
+            TextPart::Template(text) => part("text", text, OutputMode::Text)?,
+            TextPart::FromHtml => html_to_text(&html),
+        };
         let trimmed = text.trim_end().len();
         text.truncate(trimmed);
         text.push('\n');
@@ -242,5 +297,43 @@ mod tests {
         assert!(out.text.contains("10 Minuten lang gültig"), "{}", out.text);
         let preformatted = payload.with("request.time", "gestern");
         assert!(renderer.render(&preformatted, Utc::now()).expect("render").text.contains("gestern"));
+    }
+
+    fn row(language: &str, is_default: bool, body: &str) -> latchkey_store::Customization {
+        latchkey_store::Customization {
+            id: format!("oel{language}"),
+            brand_id: "default".into(),
+            template_name: "ForgotPassword".into(),
+            language: language.into(),
+            subject: format!("custom {language}"),
+            body: body.into(),
+            is_default,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn customizations_win_per_language_and_never_hide_other_built_ins() {
+        let renderer = Renderer::with_defaults();
+        let rows = [row("en", true, "<p>EN <a href=\"https://app.example/cb?otp=${oneTimePassword}\">go</a></p>"), row("de-AT", false, "<p>AT ${oneTimePassword}</p>")];
+        *renderer.custom.write().expect("lock") = Arc::new(Customizations::from_rows(&rows, 1));
+        let subject = |locale: Option<&str>| {
+            let mut payload = EmailPayload::new(EmailKind::ForgotPassword).with("oneTimePassword", "123456");
+            if let Some(l) = locale {
+                payload = payload.with_locale(l);
+            }
+            renderer.render(&payload, Utc::now()).expect("render").subject
+        };
+        assert_eq!(subject(Some("en-GB")), "custom en", "the primary subtag's customization");
+        assert_eq!(subject(Some("de_AT")), "custom de-AT", "the exact tag's customization");
+        assert!(!subject(Some("de")).starts_with("custom"), "German built-in, not the de-AT customization");
+        assert!(!subject(Some("fr")).starts_with("custom"), "French built-in: customizing English hides nothing");
+        assert_eq!(subject(Some("pt-BR")), "custom en", "no built-in: the default customization");
+        assert_eq!(subject(None), "custom en", "no locale: the default customization");
+        let out = renderer.render(&EmailPayload::new(EmailKind::ForgotPassword).with("oneTimePassword", "123456"), Utc::now()).expect("render");
+        assert_eq!(out.text, "EN go (https://app.example/cb?otp=123456)\n", "text part derived from the HTML");
+        let other = renderer.render(&EmailPayload::new(EmailKind::PasswordChanged), Utc::now()).expect("render");
+        assert!(!other.subject.starts_with("custom"), "other templates keep their built-ins");
     }
 }

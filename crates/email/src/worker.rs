@@ -86,6 +86,8 @@ impl WorkerSettings {
 }
 
 pub struct OutboxWorker {
+    /// Signs every message when the operator configured a DKIM key.
+    dkim: Option<Arc<lettre::message::dkim::DkimConfig>>,
     store: Store,
     transport: Arc<Transport>,
     renderer: Arc<Renderer>,
@@ -121,6 +123,7 @@ impl OutboxWorker {
     ) -> Self {
         let mut key = outbox_key;
         let worker = Self {
+            dkim: None,
             store,
             transport,
             renderer,
@@ -133,6 +136,13 @@ impl OutboxWorker {
         worker
     }
 
+    /// Signs every message with this DKIM configuration.
+    #[must_use]
+    pub fn with_dkim(mut self, dkim: Option<Arc<lettre::message::dkim::DkimConfig>>) -> Self {
+        self.dkim = dkim;
+        self
+    }
+
     /// One round: claims due messages (by database time), renders, sends and records each.
     /// Returns how many rows it claimed and handled.
     ///
@@ -141,6 +151,9 @@ impl OutboxWorker {
     /// recorded is claimed again after its lease).
     pub async fn run_once(&self) -> anyhow::Result<usize> {
         self.settings.validate(None).map_err(anyhow::Error::msg)?;
+        if let Err(error) = self.renderer.refresh_customizations(&self.store).await {
+            warn!(error = %error, "could not reload email customizations; rendering with the cached set");
+        }
         let now = self.store.now().await?;
         let lease_ms = Millis::try_from(self.settings.lease.as_millis()).unwrap_or(Millis::MAX);
         let rows = self.store.claim_outbox(now, lease_ms, BATCH).await?;
@@ -262,8 +275,12 @@ impl OutboxWorker {
         let now = DateTime::<Utc>::from_timestamp_millis(clock.now()).unwrap_or_else(Utc::now);
         let rendered = self.renderer.render(&payload, now).map_err(|e| format!("cannot render: {e}"))?;
         drop(payload);
-        compose(&rendered, &self.settings.from, &row.recipient, &row.message_id, &self.settings.message_id_domain)
-            .map_err(|e| format!("cannot build the message: {e}"))
+        let mut message = compose(&rendered, &self.settings.from, &row.recipient, &row.message_id, &self.settings.message_id_domain)
+            .map_err(|e| format!("cannot build the message: {e}"))?;
+        if let Some(dkim) = &self.dkim {
+            message.sign(dkim);
+        }
+        Ok(message)
     }
 
     /// Gives a claimed row back without trying it: due again now. The attempt the claim

@@ -138,11 +138,17 @@ pub struct SmtpSettings {
     pub url: Option<SecretString>,
     pub from: String,
     pub timeout_secs: u64,
+    /// DKIM private key: RSA in PKCS#1 PEM or a base64 Ed25519 seed; signing is off without it.
+    pub dkim_key_file: Option<PathBuf>,
+    /// DKIM selector (the `s=` tag; the public key is published at `<selector>._domainkey.<domain>`).
+    pub dkim_selector: Option<String>,
+    /// DKIM signing domain (the `d=` tag), normally the domain of `smtp.from`.
+    pub dkim_domain: Option<String>,
 }
 
 impl Default for SmtpSettings {
     fn default() -> Self {
-        Self { url: None, from: "Latchkey <no-reply@localhost>".to_owned(), timeout_secs: 30 }
+        Self { url: None, from: "Latchkey <no-reply@localhost>".to_owned(), timeout_secs: 30, dkim_key_file: None, dkim_selector: None, dkim_domain: None }
     }
 }
 
@@ -201,6 +207,10 @@ pub struct RecoverySettings {
     pub mail_per_day: usize,
     /// Recovery starts (identify-recovery) per client IP per hour (§2: 20).
     pub per_ip_per_hour: i64,
+    /// Lifetime of the activation link a new user is emailed (7 days; 1 hour to 30 days).
+    pub activation_token_secs: u64,
+    /// Lifetime of the set-password link of an administrator's reset (60 min; 5 min to 24 h).
+    pub admin_reset_token_secs: u64,
 }
 
 impl Default for RecoverySettings {
@@ -213,6 +223,8 @@ impl Default for RecoverySettings {
             mail_per_hour: m.per_hour,
             mail_per_day: m.per_day,
             per_ip_per_hour: 20,
+            activation_token_secs: 7 * 24 * 3600,
+            admin_reset_token_secs: 3600,
         }
     }
 }
@@ -431,6 +443,12 @@ impl Settings {
             }
             if r.mail_min_gap_secs < 10 || r.mail_per_hour > 20 || r.mail_per_day > 50 {
                 return Err(invalid("recovery.mail_* limits: min gap at least 10 s, at most 20 per hour and 50 per day"));
+            }
+            if !(3600..=30 * 24 * 3600).contains(&r.activation_token_secs) {
+                return Err(invalid("recovery.activation_token_secs must be between 3600 (1 hour) and 2592000 (30 days)"));
+            }
+            if !(300..=24 * 3600).contains(&r.admin_reset_token_secs) {
+                return Err(invalid("recovery.admin_reset_token_secs must be between 300 (5 minutes) and 86400 (24 hours)"));
             }
             if self.tokens.code_secs > 600 || self.tokens.access_token_secs > 3600 {
                 return Err(invalid("tokens: code_secs at most 600 and access_token_secs at most 3600"));

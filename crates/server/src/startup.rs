@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use latchkey_email::{OutboxWorker, Renderer, Transport, WorkerSettings};
+use latchkey_email::{OutboxWorker, Transport, WorkerSettings};
 use latchkey_store::{ClientRecord, ClientSource, Store};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
@@ -45,6 +45,7 @@ pub struct Application {
     state: AppState,
     transport: Arc<Transport>,
     mailbox: Option<std::path::PathBuf>,
+    dkim: Option<Arc<lettre::message::dkim::DkimConfig>>,
 }
 
 impl Application {
@@ -99,8 +100,9 @@ impl Application {
                 (Transport::mailbox(dir.clone()), Some(dir))
             }
         };
+        let dkim = load_dkim(&settings.smtp)?;
         let state = AppState::new(settings, public_url, store, keys, hasher, Arc::new(Notify::new()))?;
-        let app = Self { listener, state, transport: Arc::new(transport), mailbox };
+        let app = Self { listener, state, transport: Arc::new(transport), mailbox, dkim };
         worker_settings(&app.state).validate(app.transport.timeout()).map_err(|e| StartupError::Mail(e.to_string()))?;
         Ok(app)
     }
@@ -124,14 +126,14 @@ impl Application {
 
     /// A worker over this server's outbox, for tests that drain it deterministically.
     pub fn outbox_worker(&self) -> OutboxWorker {
-        outbox_worker(&self.state, self.transport.clone())
+        outbox_worker(&self.state, self.transport.clone(), self.dkim.clone())
     }
 
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let stop = CancellationToken::new();
         let mut tasks = Vec::new();
         for _ in 0..self.state.settings.outbox.workers.max(1) {
-            let worker = outbox_worker(&self.state, self.transport.clone());
+            let worker = outbox_worker(&self.state, self.transport.clone(), self.dkim.clone());
             let token = stop.clone();
             tasks.push(tokio::spawn(async move { worker.run(async move { token.cancelled().await }).await }));
         }
@@ -158,9 +160,23 @@ impl Application {
     }
 }
 
-fn outbox_worker(state: &AppState, transport: Arc<Transport>) -> OutboxWorker {
+fn outbox_worker(state: &AppState, transport: Arc<Transport>, dkim: Option<Arc<lettre::message::dkim::DkimConfig>>) -> OutboxWorker {
     let keys = state.keys.try_read().map(|k| k.outbox_key()).unwrap_or([0u8; 32]);
-    OutboxWorker::new(state.store.clone(), transport, Arc::new(Renderer::with_defaults()), keys, worker_settings(state), state.outbox_wake.clone())
+    OutboxWorker::new(state.store.clone(), transport, state.renderer.clone(), keys, worker_settings(state), state.outbox_wake.clone()).with_dkim(dkim)
+}
+
+/// The DKIM signing configuration, when `smtp.dkim_key_file` is set (with its selector and
+/// domain). A key that cannot be read stops the start: mail would otherwise go out unsigned.
+fn load_dkim(smtp: &crate::config::SmtpSettings) -> Result<Option<Arc<lettre::message::dkim::DkimConfig>>, StartupError> {
+    let Some(file) = &smtp.dkim_key_file else { return Ok(None) };
+    let (Some(selector), Some(domain)) = (&smtp.dkim_selector, &smtp.dkim_domain) else {
+        return Err(StartupError::Mail("smtp.dkim_key_file needs smtp.dkim_selector and smtp.dkim_domain".to_owned()));
+    };
+    let key = zeroize::Zeroizing::new(
+        std::fs::read_to_string(file).map_err(|e| StartupError::Mail(format!("smtp.dkim_key_file {}: {e}", file.display())))?,
+    );
+    let config = latchkey_email::dkim_config(&key, selector, domain).map_err(|e| StartupError::Mail(format!("smtp.dkim_key_file: {e}")))?;
+    Ok(Some(Arc::new(config)))
 }
 
 fn worker_settings(state: &AppState) -> WorkerSettings {

@@ -23,6 +23,9 @@ pub struct Inner {
     pub hasher: PasswordHasher,
     /// Wakes the outbox worker when a message was queued.
     pub outbox_wake: Arc<Notify>,
+    /// Built-in templates and the cached, parsed customizations; shared with the outbox
+    /// workers so an admin change here is rendered at once.
+    pub renderer: Arc<latchkey_email::Renderer>,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub policies: Policies,
     origins: RwLock<(Option<Instant>, Arc<HashSet<String>>)>,
@@ -41,6 +44,20 @@ pub struct Policies {
     pub otp: latchkey_domain::OtpPolicy,
     pub mail: latchkey_domain::throttle::MailLimits,
     pub signin: latchkey_domain::throttle::SignInThrottle,
+}
+
+impl Policies {
+    /// The password policy applied to `password` for the account `profile` (its login, email
+    /// and names are context words). Every path that sets a password uses this (PWD-4).
+    pub fn password_violations(&self, password: &latchkey_domain::Password, profile: &latchkey_domain::Profile) -> Vec<latchkey_domain::PolicyViolation> {
+        let context = latchkey_domain::password::PasswordContext {
+            login: profile.login.as_str(),
+            email: profile.email.as_str(),
+            first_name: profile.first_name.as_deref().unwrap_or_default(),
+            last_name: profile.last_name.as_deref().unwrap_or_default(),
+        };
+        self.password.check(password, &context)
+    }
 }
 
 impl From<&Settings> for Policies {
@@ -64,6 +81,7 @@ impl AppState {
             keys: RwLock::new(Arc::new(keys)),
             hasher,
             outbox_wake,
+            renderer: Arc::new(latchkey_email::Renderer::with_defaults()),
             trusted_proxies,
             policies,
             origins: RwLock::new((None, Arc::new(HashSet::new()))),

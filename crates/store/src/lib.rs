@@ -15,10 +15,12 @@
 #![deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 mod clients;
+mod customizations;
 mod interactions;
 mod keys;
 mod migrate;
 mod outbox;
+mod password_tokens;
 mod rate;
 mod recovery;
 mod users;
@@ -28,9 +30,11 @@ pub mod testing;
 use std::time::Duration;
 
 pub use clients::{ClientRecord, ClientSource};
+pub use customizations::{Customization, CustomizationWrite};
 pub use interactions::{InteractionRecord, NewInteraction};
 pub use keys::KeyRecord;
 pub use outbox::{NewMessage, OutboxMessage, OutboxStatus};
+pub use password_tokens::{NewPasswordToken, PasswordTokenRecord};
 pub use recovery::{ChallengeOutcome, CodeAttempt, NewChallenge, ResetCompletion, SignInGate};
 pub use users::{NewUser, UserRecord};
 

@@ -7,7 +7,7 @@ use latchkey_domain::interaction::{Step, Subject};
 use latchkey_domain::throttle::MailLimits;
 use latchkey_domain::{EmailAddress, OtpPolicy, Profile, UserId, UserStatus};
 use latchkey_store::testing::{fresh, Backend, TestDatabase};
-use latchkey_store::{ChallengeOutcome, CodeAttempt, NewChallenge, NewInteraction, NewMessage, OutboxStatus, Store, StoreError};
+use latchkey_store::{ChallengeOutcome, CodeAttempt, CustomizationWrite, NewChallenge, NewInteraction, NewMessage, NewPasswordToken, OutboxStatus, Store, StoreError};
 
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
@@ -36,6 +36,8 @@ both_backends!(
     interaction_codes_redeem_once,
     outbox_claims_never_overlap,
     rate_buckets_count_every_hit,
+    parallel_first_customizations_make_exactly_one_default,
+    a_password_token_redeems_once_in_parallel,
 );
 
 async fn setup(backend: Backend) -> (TestDatabase, Store) {
@@ -303,4 +305,50 @@ async fn rate_buckets_count_every_hit(backend: Backend) {
     counts.sort_unstable();
     assert_eq!(counts, (1..=40).collect::<Vec<_>>());
     assert_eq!(store.rate_bucket_hits("ip:1", 3_600_000, now).await.expect("peek"), 40);
+}
+
+async fn parallel_first_customizations_make_exactly_one_default(backend: Backend) {
+    let (_db, store) = setup(backend).await;
+    let store = Arc::new(store);
+    let languages = ["en", "fr", "de", "es", "ja", "it", "nl", "pt"];
+    let mut tasks = Vec::new();
+    for lang in languages {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let now = store.now().await.expect("now");
+            let write = CustomizationWrite { language: lang, language_key: lang, subject: "s", body: "b", is_default: None };
+            store.create_email_customization("default", "ForgotPassword", &write, now).await.expect("created")
+        }));
+    }
+    for task in tasks {
+        task.await.expect("join");
+    }
+    let rows = store.email_customizations("default", "ForgotPassword").await.expect("rows");
+    assert_eq!(rows.len(), languages.len());
+    assert_eq!(rows.iter().filter(|c| c.is_default).count(), 1, "exactly one default");
+    assert!(store.email_customizations_version().await.expect("version") >= 8, "every write bumps the version");
+}
+
+async fn a_password_token_redeems_once_in_parallel(backend: Backend) {
+    let (_db, store) = setup(backend).await;
+    let store = Arc::new(store);
+    let user_id = user(&store, "token@example.com").await;
+    let now = store.now().await.expect("now");
+    let older = NewPasswordToken { user_id: &user_id, purpose: "admin_reset", token_digest: "older", expires_at: now + 60_000, message: None };
+    store.issue_password_token(older, now).await.expect("issue");
+    let newer = NewPasswordToken { user_id: &user_id, purpose: "admin_reset", token_digest: "newer", expires_at: now + 60_000, message: None };
+    store.issue_password_token(newer, now).await.expect("issue");
+    assert!(store.live_password_token("older", now).await.expect("read").is_none(), "a newer token ends the older");
+    assert!(store.live_password_token("newer", now).await.expect("read").is_some());
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { store.redeem_password_token("newer", "hash", None, now).await.expect("redeem").is_some() }));
+    }
+    let mut redeemed = 0;
+    for task in tasks {
+        redeemed += usize::from(task.await.expect("join"));
+    }
+    assert_eq!(redeemed, 1, "single use");
+    assert!(store.live_password_token("newer", now + 1).await.expect("read").is_none());
 }

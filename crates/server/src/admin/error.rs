@@ -13,6 +13,8 @@ pub enum AdminError {
     Validation(Vec<String>),
     /// A body that is not JSON of the expected shape.
     Malformed(String),
+    /// 409: the change conflicts with the current state (Okta's code and summary).
+    Conflict { code: &'static str, summary: String },
     Unavailable,
     Internal(anyhow::Error),
 }
@@ -54,6 +56,7 @@ impl IntoResponse for AdminError {
                 (StatusCode::BAD_REQUEST, "E0000001", format!("Api validation failed: {first}"), causes)
             }
             Self::Malformed(reason) => (StatusCode::BAD_REQUEST, "E0000003", "The request body was not well-formed.".to_owned(), vec![reason]),
+            Self::Conflict { code, summary } => (StatusCode::CONFLICT, code, summary, vec![]),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "E0000010", "Service is temporarily unavailable.".to_owned(), vec![]),
             Self::Internal(error) => {
                 tracing::error!(error.message = %error, error.cause_chain = ?error, "admin request failed");

@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use latchkey_domain::identifier::Login;
-use latchkey_domain::password::PasswordContext;
 use latchkey_domain::user::{parse_locale, parse_profile_text};
 use latchkey_domain::{EmailAddress, Password, Profile, UserId, UserStatus};
 use latchkey_proto::management::{UserProfileWrite, UserWrite};
@@ -64,13 +63,7 @@ fn profile_from(write: &UserProfileWrite, current: Option<&Profile>) -> Result<P
 /// and hashes it.
 async fn hash_checked(state: &AppState, raw: &str, profile: &Profile) -> Result<String, AdminError> {
     let password = Password::parse(raw).map_err(|e| AdminError::Validation(vec![format!("password: {e}")]))?;
-    let context = PasswordContext {
-        login: profile.login.as_str(),
-        email: profile.email.as_str(),
-        first_name: profile.first_name.as_deref().unwrap_or_default(),
-        last_name: profile.last_name.as_deref().unwrap_or_default(),
-    };
-    let violations = state.policies.password.check(&password, &context);
+    let violations = state.policies.password_violations(&password, profile);
     if !violations.is_empty() {
         return Err(AdminError::Validation(violations.iter().map(|v| format!("password: {v}")).collect()));
     }
@@ -97,6 +90,10 @@ pub async fn create(_: AdminAuth, State(state): State<AppState>, Query(query): Q
     let now = state.store.now().await?;
     let record = state.store.insert_user(&NewUser { id: UserId::generate(), status, profile, password_hash }, now).await?;
     tracing::info!(event = "admin.user_created", user_id = %record.user.id.as_str(), "user created");
+    // Activated without a password: the user chooses one through the activation email.
+    if status == UserStatus::Provisioned && super::lifecycle::send_email(&query) {
+        super::links::issue(&state, &record, super::links::LinkPurpose::Activation, true).await?;
+    }
     Ok((StatusCode::OK, Json(okta_user(&state.public_url, &record.user))).into_response())
 }
 

@@ -2,6 +2,7 @@
 mod demo;
 mod migrate;
 mod serve;
+mod template;
 
 use clap::{Parser, Subcommand};
 
@@ -22,6 +23,8 @@ enum Command {
     Migrate,
     /// Run the identity server and the magic-link sample app, set up for the recipe.
     Demo,
+    /// Email templates of a running server (through its admin API).
+    Template(template::Args),
 }
 
 impl Cli {
@@ -31,6 +34,7 @@ impl Cli {
             Command::Serve(args) => serve::run(load()?, args).await,
             Command::Migrate => migrate::run(load()?).await,
             Command::Demo => demo::run(load()?).await,
+            Command::Template(args) => template::run(args).await,
         }
     }
 }

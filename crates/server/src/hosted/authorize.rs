@@ -6,7 +6,6 @@
 //! Until the client and redirect URI are verified, errors are shown on a page and never
 //! redirected (security-checklist OA-1); after that they go to the client as RFC 6749 errors.
 use axum::extract::{RawQuery, State};
-use axum::http::header::{self, HeaderValue};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
@@ -104,25 +103,10 @@ fn error_redirect(redirect_uri: &str, code: &str, description: &str, oauth_state
 /// from webmail still carries it, scoped to the transaction's lifetime.
 fn set_transaction_cookie(state: &AppState, response: &mut Response, handle: &str) {
     let secure = state.public_url.starts_with("https://");
-    let name = if secure { format!("__Host-{}", super::TRANSACTION_COOKIE) } else { super::TRANSACTION_COOKIE.to_owned() };
-    let cookie = format!(
-        "{name}={handle}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-        state.settings.recovery.transaction_lifetime_secs,
-        if secure { "; Secure" } else { "" }
-    );
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
+    super::cookies::set(response, secure, super::TRANSACTION_COOKIE, handle, state.settings.recovery.transaction_lifetime_secs, "Lax");
 }
 
 /// The transaction handle this browser holds, if any.
 pub fn transaction_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| name.trim_start_matches("__Host-") == super::TRANSACTION_COOKIE)
-        .map(|(_, value)| value.to_owned())
+    super::cookies::read(headers, super::TRANSACTION_COOKIE)
 }

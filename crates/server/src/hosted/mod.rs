@@ -7,9 +7,12 @@
 //! anything: opening the emailed link only renders a page (shared/README).
 mod authorize;
 mod callback;
+mod cookies;
 mod language;
+mod mailbox;
 mod page;
 mod reset_password;
+mod set_password;
 
 use axum::routing::get;
 use axum::Router;
@@ -20,10 +23,16 @@ use crate::state::{AppState, AuthServer};
 /// emailed link opened in the same browser can continue it (and only there: LNK-2, LNK-3).
 pub const TRANSACTION_COOKIE: &str = "latchkey_tx";
 
+/// The development-only pages (`/dev/mailbox`); merged by the HTTP router only in dev mode.
+pub fn dev_router() -> Router<AppState> {
+    mailbox::router()
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/oauth2/default/v1/authorize", get(|s, h, q| authorize::handle(s, AuthServer::Default, h, q)))
         .route("/oauth2/v1/authorize", get(|s, h, q| authorize::handle(s, AuthServer::Org, h, q)))
         .route("/signin/callback", get(callback::handle))
         .route("/signin/reset-password", get(reset_password::handle))
+        .route("/signin/set-password", get(set_password::show).post(set_password::submit))
 }

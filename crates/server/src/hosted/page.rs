@@ -30,9 +30,7 @@ fn inert_json(value: &Value) -> String {
 
 /// A page that mounts the widget with `config` and calls `showSignInAndRedirect()`.
 pub fn widget_page(lang: &str, title: &str, config: &Value) -> Response {
-    let mut nonce = [0u8; 18];
-    rand::rngs::OsRng.fill_bytes(&mut nonce);
-    let nonce = STANDARD.encode(nonce);
+    let nonce = new_nonce();
     let body = format!(
         r#"<!doctype html>
 <html lang="{lang}">
@@ -68,25 +66,44 @@ pub fn widget_page(lang: &str, title: &str, config: &Value) -> Response {
 
 /// A plain message page (errors that must not redirect).
 pub fn message_page(status: axum::http::StatusCode, title: &str, message: &str) -> Response {
+    content_page(status, "en", title, &format!("<p>{}</p>", escape(message)), None)
+}
+
+/// A server-rendered page: `content` is trusted HTML built by the caller (every value in it
+/// passed through [`escape`]); `script` is an optional inline script that gets the response's
+/// nonce. Forms post only to this origin (`form-action 'self'`).
+pub fn content_page(status: axum::http::StatusCode, lang: &str, title: &str, content: &str, script: Option<&str>) -> Response {
+    let nonce = script.map(|_| new_nonce()).unwrap_or_default();
+    let script = script.map(|js| format!("<script nonce=\"{nonce}\">{js}</script>")).unwrap_or_default();
     let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t}</title><link rel=\"stylesheet\" href=\"/widget/v1/latchkey-sign-in.css\"></head><body class=\"latchkey-hosted\"><main class=\"latchkey-message\"><h1>{t}</h1><p>{m}</p></main></body></html>",
+        "<!doctype html><html lang=\"{l}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"referrer\" content=\"no-referrer\"><title>{t}</title><link rel=\"stylesheet\" href=\"/widget/v1/latchkey-sign-in.css\"></head><body class=\"latchkey-hosted\"><main class=\"latchkey-message\"><h1>{t}</h1>{content}</main>{script}</body></html>",
+        l = escape(lang),
         t = escape(title),
-        m = escape(message)
     );
-    let mut response = (status, Html(body)).into_response();
-    response = secure(response, "");
-    response
+    secure((status, Html(body)).into_response(), &nonce)
+}
+
+fn new_nonce() -> String {
+    let mut nonce = [0u8; 18];
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    STANDARD.encode(nonce)
 }
 
 /// Strict headers for HTML: CSP with the nonce, no framing, no referrer, no caching.
-fn secure(mut response: Response, nonce: &str) -> Response {
+fn secure(response: Response, nonce: &str) -> Response {
     let script = if nonce.is_empty() { "'none'".to_owned() } else { format!("'nonce-{nonce}'") };
     let csp = format!(
         "default-src 'none'; script-src {script}; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
          form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
     );
+    secure_with_csp(response, &csp)
+}
+
+/// The strict headers with a caller's CSP, for the few pages whose policy differs (the dev
+/// mailbox frames a message; the framed message itself may run nothing at all).
+pub fn secure_with_csp(mut response: Response, csp: &str) -> Response {
     let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&csp) {
+    if let Ok(value) = HeaderValue::from_str(csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));

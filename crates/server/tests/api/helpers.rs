@@ -43,7 +43,8 @@ pub struct TestApp {
     pub state: latchkey_server::state::AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    _db: TestDatabase,
+    /// `None` for a peer: the first server owns (and drops) the database.
+    _db: Option<TestDatabase>,
     _data_dir: TempDir,
 }
 
@@ -108,6 +109,10 @@ pub async fn spawn_app_with(backend: Backend, customize: impl FnOnce(&mut Settin
     let mut settings = test_settings(&db.url, &data_dir, &sink.smtp_url());
     settings.database.master_key_file = Some(master_key);
     customize(&mut settings);
+    start(settings, sink, Some(db), TempDir(data_dir)).await
+}
+
+async fn start(settings: Settings, sink: MailSink, db: Option<TestDatabase>, data_dir: TempDir) -> TestApp {
     let app = Application::build(settings).await.expect("the server starts");
     let base = app.public_url().to_owned();
     let state = app.state().clone();
@@ -123,7 +128,22 @@ pub async fn spawn_app_with(backend: Backend, customize: impl FnOnce(&mut Settin
         shutdown: Some(tx),
         server: Some(server),
         _db: db,
-        _data_dir: TempDir(data_dir),
+        _data_dir: data_dir,
+    }
+}
+
+impl TestApp {
+    /// A second server process of the same deployment: the same database and master key, its
+    /// own listener, SMTP sink, caches and outbox worker (what another replica sees).
+    pub async fn spawn_peer(&self) -> TestApp {
+        let sink = MailSink::start().await.expect("start the SMTP sink");
+        let data_dir = std::env::temp_dir().join(format!("latchkey-peer-{}", latchkey_domain::secret::okta_style_id("").to_lowercase()));
+        std::fs::create_dir_all(&data_dir).expect("data dir");
+        let mut settings = self.state.settings.clone();
+        settings.server.listen = "127.0.0.1:0".to_owned();
+        settings.server.data_dir = data_dir.clone();
+        settings.smtp.url = Some(sink.smtp_url().into());
+        start(settings, sink, None, TempDir(data_dir)).await
     }
 }
 

@@ -4,13 +4,18 @@
 mod helpers;
 
 mod admin;
+mod cli_templates;
 mod demo;
+mod dev_mailbox;
+mod email_templates;
 mod enumeration;
 mod health;
 mod hosted;
 mod input;
 mod logs;
+mod mail_messages;
 mod recovery;
 mod recovery_codes;
+mod set_password_links;
 mod signin;
 mod tokens;

@@ -1,0 +1,72 @@
+//! Set-password links an administrator's action creates: the activation link of a user
+//! without a password and the link of an admin-started reset. One place decides the token
+//! (256 bits, stored as SHA-256), its lifetime (configured), and whether it is emailed or
+//! handed back to the administrator (Okta's `sendEmail=false`, audited: security-checklist ADM-3).
+use latchkey_domain::BearerToken;
+use latchkey_store::{NewPasswordToken, UserRecord};
+
+use super::AdminError;
+use crate::config::ms;
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    Activation,
+    AdminReset,
+}
+
+impl LinkPurpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Activation => "activation",
+            Self::AdminReset => "admin_reset",
+        }
+    }
+}
+
+/// A link that was not emailed, for the administrator's response.
+pub struct ReturnedLink {
+    pub url: String,
+    pub token: String,
+}
+
+/// Creates the link (ending older ones of the user) and either queues its email in the same
+/// transaction (`send_email`) or returns it.
+pub async fn issue(state: &AppState, account: &UserRecord, purpose: LinkPurpose, send_email: bool) -> Result<Option<ReturnedLink>, AdminError> {
+    let token = BearerToken::generate();
+    let link = crate::mail::set_password_link(&state.public_url, token.expose());
+    let now = state.store.now().await?;
+    let lifetime = match purpose {
+        LinkPurpose::Activation => ms(state.settings.recovery.activation_token_secs),
+        LinkPurpose::AdminReset => ms(state.settings.recovery.admin_reset_token_secs),
+    };
+    let expires_at = now + lifetime;
+    let message = if send_email {
+        let keys = state.keys().await;
+        let built = match purpose {
+            LinkPurpose::Activation => crate::mail::user_activation(state, &keys, account, &link, expires_at, now),
+            LinkPurpose::AdminReset => crate::mail::password_reset_by_admin(state, &keys, account, &link, expires_at, now),
+        };
+        Some(built.map_err(AdminError::Internal)?)
+    } else {
+        None
+    };
+    let digest = token.digest();
+    state
+        .store
+        .issue_password_token(
+            NewPasswordToken { user_id: &account.user.id, purpose: purpose.as_str(), token_digest: &digest, expires_at, message },
+            now,
+        )
+        .await?;
+    let user_id = account.user.id.as_str();
+    if send_email {
+        state.outbox_wake.notify_one();
+        tracing::info!(event = "admin.set_password_link_emailed", purpose = purpose.as_str(), user_id = %user_id, "set-password link emailed");
+        Ok(None)
+    } else {
+        // The administrator now holds a link that sets this user's password: always audited.
+        tracing::warn!(event = "admin.set_password_link_returned", purpose = purpose.as_str(), user_id = %user_id, "set-password link returned to the administrator instead of emailed");
+        Ok(Some(ReturnedLink { url: link, token: token.expose().to_owned() }))
+    }
+}

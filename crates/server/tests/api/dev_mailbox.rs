@@ -1,0 +1,54 @@
+//! The development mailbox page over `{DATA_DIR}/mailbox/*.eml`.
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::{spawn_app, spawn_app_with};
+
+both_backends!(the_mailbox_lists_and_opens_messages_in_dev_mode, the_mailbox_does_not_exist_outside_dev_mode);
+
+async fn the_mailbox_lists_and_opens_messages_in_dev_mode(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.dev = true;
+        s.smtp.url = None;
+    })
+    .await;
+    app.create_user_with(json!({"profile": {"login": "box@example.com", "email": "box@example.com", "firstName": "Bo"}})).await;
+    let mut page = String::new();
+    for _ in 0..150 {
+        page = app.http.get(format!("{}/dev/mailbox", app.base)).send().await.expect("request").text().await.expect("html");
+        if page.contains("box@example.com") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(page.contains("box@example.com") && page.contains("Activate"), "{page}");
+    let name = page.split("href=\"/dev/mailbox/").nth(1).and_then(|rest| rest.split('"').next()).expect("a message link").to_owned();
+
+    let response = app.http.get(format!("{}/dev/mailbox/{name}", app.base)).send().await.expect("request");
+    assert_eq!(response.status(), 200);
+    let csp = response.headers().get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(csp.contains("frame-src 'self'") && csp.contains("script-src 'nonce-"), "{csp}");
+    let message = response.text().await.expect("html");
+    assert!(message.contains("Copy link") && message.contains("/signin/set-password?token="), "{message}");
+    assert!(message.contains("sandbox"), "the HTML part is framed in a sandbox");
+
+    let response = app.http.get(format!("{}/dev/mailbox/{name}/html", app.base)).send().await.expect("request");
+    assert_eq!(response.status(), 200);
+    let csp = response.headers().get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(csp.starts_with("sandbox") && csp.contains("default-src 'none'") && !csp.contains("script-src"), "no script may run: {csp}");
+    assert!(response.text().await.expect("html").contains("activation-link"));
+
+    for bad in ["..%2Fmaster.key", "..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", "nope.eml", "..", "..%2Fmailbox%2F..%2Flatchkey.db"] {
+        let status = app.http.get(format!("{}/dev/mailbox/{bad}", app.base)).send().await.expect("request").status();
+        assert_eq!(status, 404, "{bad}");
+        let status = app.http.get(format!("{}/dev/mailbox/{bad}/html", app.base)).send().await.expect("request").status();
+        assert_eq!(status, 404, "{bad}/html");
+    }
+}
+
+async fn the_mailbox_does_not_exist_outside_dev_mode(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    for path in ["/dev/mailbox", "/dev/mailbox/1-x.eml", "/dev/mailbox/1-x.eml/html"] {
+        assert_eq!(app.http.get(format!("{}{path}", app.base)).send().await.expect("request").status(), 404, "{path}");
+    }
+}

@@ -1,0 +1,130 @@
+//! Set-password links sent by an administrator's action: the activation link
+//! (`${activationLink}`) and the admin reset link (`${resetPasswordLink}` of
+//! PasswordResetByAdmin). Only the SHA-256 of each 256-bit token is stored; a token is single
+//! use, expires by the database clock, and a newer token for the same user ends the older ones.
+use latchkey_domain::interaction::Subject;
+use latchkey_domain::{Millis, UserId, UserStatus};
+
+use crate::outbox::{enqueue, NewMessage};
+use crate::recovery::{clear_counters, invalidate_account_recovery};
+use crate::{get_i64, get_str, Result, Store};
+
+/// A token to store, with the email that carries it (written in the same transaction).
+pub struct NewPasswordToken<'a> {
+    pub user_id: &'a UserId,
+    /// `activation` or `admin_reset`.
+    pub purpose: &'a str,
+    pub token_digest: &'a str,
+    pub expires_at: Millis,
+    pub message: Option<NewMessage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordTokenRecord {
+    pub id: String,
+    pub user_id: UserId,
+    pub purpose: String,
+    pub expires_at: Millis,
+}
+
+/// Statuses whose owner may set a password through a link. A suspended or deactivated
+/// account stays closed whatever links are still around.
+const REDEEMABLE: [UserStatus; 3] = [UserStatus::Provisioned, UserStatus::Active, UserStatus::LockedOut];
+
+impl Store {
+    /// Stores a new token for the user, ending every older live one, and queues its email.
+    pub async fn issue_password_token(&self, new: NewPasswordToken<'_>, now: Millis) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("UPDATE password_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
+            .bind(now)
+            .bind(new.user_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO password_tokens (id, user_id, purpose, token_digest, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(crate::random_id())
+            .bind(new.user_id.as_str())
+            .bind(new.purpose)
+            .bind(new.token_digest)
+            .bind(now)
+            .bind(new.expires_at)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(message) = &new.message {
+            enqueue(&mut tx, message, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The live token with this digest, if any. Reads only: the link's GET uses it.
+    pub async fn live_password_token(&self, token_digest: &str, now: Millis) -> Result<Option<PasswordTokenRecord>> {
+        let row = sqlx::query("SELECT id, user_id, purpose, expires_at FROM password_tokens WHERE token_digest = $1 AND used_at IS NULL AND expires_at > $2")
+            .bind(token_digest)
+            .bind(now)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| {
+            Ok(PasswordTokenRecord {
+                id: get_str(&r, "id")?,
+                user_id: UserId::from_trusted(get_str(&r, "user_id")?),
+                purpose: get_str(&r, "purpose")?,
+                expires_at: get_i64(&r, "expires_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Uses the token and sets the password in one commit: the token (and every other live
+    /// token of the user) is spent, a PROVISIONED or LOCKED_OUT account becomes ACTIVE, the
+    /// failure counters are cleared, every live recovery code and recovery transaction of the
+    /// account ends (as `complete_reset` does), and the PasswordChanged notice is queued.
+    /// `None` when the token is unknown, used, expired, or its account may not set a password.
+    pub async fn redeem_password_token(&self, token_digest: &str, password_hash: &str, message: Option<NewMessage>, now: Millis) -> Result<Option<UserId>> {
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(&format!(
+            "SELECT id, user_id FROM password_tokens WHERE token_digest = $1 AND used_at IS NULL AND expires_at > $2{}",
+            self.dialect().for_update()
+        ))
+        .bind(token_digest)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let user_id = UserId::from_trusted(get_str(&row, "user_id")?);
+        let status = sqlx::query(&format!("SELECT status FROM users WHERE id = $1{}", self.dialect().for_update()))
+            .bind(user_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| get_str(&r, "status"))
+            .transpose()?
+            .and_then(|s| UserStatus::parse(&s));
+        if !status.is_some_and(|s| REDEEMABLE.contains(&s)) {
+            return Ok(None);
+        }
+        sqlx::query("UPDATE password_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
+            .bind(now)
+            .bind(user_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE users SET password_hash = $1, password_changed_at = $2, last_updated_at = $2, \
+             status_changed_at = CASE WHEN status <> $3 THEN $2 ELSE status_changed_at END, \
+             activated_at = CASE WHEN activated_at IS NULL THEN $2 ELSE activated_at END, status = $3 WHERE id = $4",
+        )
+        .bind(password_hash)
+        .bind(now)
+        .bind(UserStatus::Active.as_str())
+        .bind(user_id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        clear_counters(&mut tx, &Subject::new("", Some(user_id.clone())).key).await?;
+        invalidate_account_recovery(&mut tx, &user_id, now, None).await?;
+        if let Some(message) = &message {
+            enqueue(&mut tx, message, now).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(user_id))
+    }
+}
