@@ -1,4 +1,6 @@
 //! The `latchkey` command line: one file per subcommand.
+mod clients;
+mod keys;
 mod migrate;
 mod serve;
 
@@ -19,6 +21,12 @@ enum Command {
     Serve(serve::Args),
     /// Apply database migrations and exit.
     Migrate,
+    /// Token signing keys in the database.
+    #[command(subcommand)]
+    Keys(keys::Command),
+    /// OAuth clients, through the management API (LATCHKEY_URL, LATCHKEY_ADMIN_TOKEN).
+    #[command(subcommand)]
+    Clients(clients::Command),
 }
 
 impl Cli {
@@ -27,6 +35,8 @@ impl Cli {
         match self.command {
             Command::Serve(args) => serve::run(load()?, args).await,
             Command::Migrate => migrate::run(load()?).await,
+            Command::Keys(command) => keys::run(load()?, command).await,
+            Command::Clients(command) => clients::run(command).await,
         }
     }
 }

@@ -8,7 +8,9 @@
 mod authorize;
 mod callback;
 mod language;
+mod logout;
 mod page;
+mod redirect;
 mod reset_password;
 
 use axum::routing::get;
@@ -25,5 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/oauth2/default/v1/authorize", get(|s, h, q| authorize::handle(s, AuthServer::Default, h, q)))
         .route("/oauth2/v1/authorize", get(|s, h, q| authorize::handle(s, AuthServer::Org, h, q)))
         .route("/signin/callback", get(callback::handle))
+        .route("/oauth2/default/v1/logout", get(|s, h, q| logout::handle(s, AuthServer::Default, h, q)))
+        .route("/oauth2/v1/logout", get(|s, h, q| logout::handle(s, AuthServer::Org, h, q)))
         .route("/signin/reset-password", get(reset_password::handle))
 }

@@ -21,7 +21,7 @@ pub async fn handle(State(state): State<AppState>, server: AuthServer, body: Byt
     if get("state").unwrap_or_default().is_empty() {
         return Err(OAuthError::InvalidRequest("state is required".to_owned()));
     }
-    let handle = start(
+    let (handle, _) = start(
         &state,
         server,
         "idx",

@@ -4,7 +4,7 @@
 use latchkey_domain::oauth::{ClientId, CodeChallenge, Nonce, OAuthState, OAuthValueError, Scopes};
 use latchkey_domain::secret::sha256_hex;
 use latchkey_domain::BearerToken;
-use latchkey_store::{ClientRecord, NewInteraction};
+use latchkey_store::{ClientRecord, InteractionRecord, NewInteraction};
 
 use super::OAuthError;
 use crate::state::{AppState, AuthServer};
@@ -36,8 +36,8 @@ pub fn invalid(e: OAuthValueError) -> OAuthError {
     OAuthError::InvalidRequest(e.0)
 }
 
-/// Validates the rest and stores the transaction. Returns the new interaction handle.
-pub async fn start(state: &AppState, server: AuthServer, flow: &str, client: &ClientRecord, p: &Params<'_>) -> Result<BearerToken, OAuthError> {
+/// Validates the rest and stores the transaction. Returns the new interaction handle and record.
+pub async fn start(state: &AppState, server: AuthServer, flow: &str, client: &ClientRecord, p: &Params<'_>) -> Result<(BearerToken, InteractionRecord), OAuthError> {
     let grant = if flow == "authorize" { "authorization_code" } else { "interaction_code" };
     if !client.grant_types.iter().any(|g| g == grant) {
         return Err(OAuthError::UnauthorizedClient("The client is not allowed this grant type."));
@@ -49,7 +49,7 @@ pub async fn start(state: &AppState, server: AuthServer, flow: &str, client: &Cl
     let now = state.store.now().await?;
     let handle = BearerToken::generate();
     let state_handle = state.keys().await.state_handle_for(handle.expose());
-    state
+    let record = state
         .store
         .insert_interaction(
             &NewInteraction {
@@ -68,5 +68,5 @@ pub async fn start(state: &AppState, server: AuthServer, flow: &str, client: &Cl
             now,
         )
         .await?;
-    Ok(handle)
+    Ok((handle, record))
 }
