@@ -20,17 +20,10 @@ pub async fn redeem(state: &AppState, server: AuthServer, client: &ClientRecord,
         .get("refresh_token")
         .filter(|t| !t.is_empty() && t.len() <= 512)
         .ok_or_else(|| OAuthError::InvalidRequest("refresh_token is required".to_owned()))?;
-    let now = state.store.now().await?;
-    let successor = BearerToken::generate();
-    let outcome = state
-        .store
-        .rotate_refresh_token(&sha256_hex(presented), &client.client_id, server.as_str(), &successor.digest(), &state.refresh, now)
-        .await?;
-    let previous = match outcome {
-        RotateOutcome::Rotated(previous) => previous,
-        RotateOutcome::FamilyRevoked | RotateOutcome::Refused => return Err(REFUSED),
-    };
-    let granted = Scopes::parse(&previous.scopes).map_err(|e| OAuthError::Internal(anyhow::anyhow!(e.0)))?;
+    let digest = sha256_hex(presented);
+    // The scope is checked before the token is spent, so a refused request changes nothing.
+    let family_scopes = state.store.refresh_token(&digest).await?.map(|r| r.scopes).ok_or(REFUSED)?;
+    let granted = Scopes::parse(&family_scopes).map_err(|e| OAuthError::Internal(anyhow::anyhow!(e.0)))?;
     let scopes = match params.get("scope").filter(|s| !s.is_empty()) {
         Some(requested) => {
             let requested = Scopes::parse(requested).map_err(|_| OAuthError::InvalidScope)?;
@@ -40,6 +33,16 @@ pub async fn redeem(state: &AppState, server: AuthServer, client: &ClientRecord,
             requested
         }
         None => granted,
+    };
+    let now = state.store.now().await?;
+    let successor = BearerToken::generate();
+    let outcome = state
+        .store
+        .rotate_refresh_token(&digest, &client.client_id, server.as_str(), &successor.digest(), &state.refresh, now)
+        .await?;
+    let previous = match outcome {
+        RotateOutcome::Rotated(previous) => previous,
+        RotateOutcome::FamilyRevoked | RotateOutcome::Refused => return Err(REFUSED),
     };
     let account = state.store.user_by_id(&previous.user_id).await?.ok_or(REFUSED)?;
     if !account.user.status.can_sign_in() {

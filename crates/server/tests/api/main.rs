@@ -4,11 +4,17 @@
 mod helpers;
 
 mod admin;
+mod clients;
+mod endpoints;
 mod enumeration;
 mod health;
 mod hosted;
 mod input;
+mod key_rotation;
+mod oidc_support;
 mod recovery;
 mod recovery_codes;
+mod refresh;
+mod sessions;
 mod signin;
 mod tokens;
