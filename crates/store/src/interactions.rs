@@ -162,31 +162,24 @@ impl Store {
         code_expires_at: Millis,
         now: Millis,
     ) -> Result<bool> {
-        let mut tx = self.write_tx().await?;
-        let moved = advance(&mut tx, id, expected_version, &Step::Success { user_id: user_id.clone() }).await?;
-        if moved {
-            set_interaction_code(&mut tx, id, code_digest, code_expires_at, now).await?;
-            sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2").bind(now).bind(user_id.as_str()).execute(&mut *tx).await?;
-            tx.commit().await?;
-        }
-        Ok(moved)
+        self.complete(id, expected_version, user_id, (code_digest, code_expires_at), now, true).await
     }
 
     /// Completes a fresh `/v1/authorize` transaction from the browser's live session: no new
     /// authentication happened, so `auth_time` is the session's and `last_login_at` is untouched.
-    pub async fn complete_from_session(
-        &self,
-        id: &str,
-        expected_version: i64,
-        user_id: &UserId,
-        code_digest: &str,
-        code_expires_at: Millis,
-        auth_time: Millis,
-    ) -> Result<bool> {
+    /// `code` is the digest of the new code and its expiry.
+    pub async fn complete_from_session(&self, id: &str, expected_version: i64, user_id: &UserId, code: (&str, Millis), auth_time: Millis) -> Result<bool> {
+        self.complete(id, expected_version, user_id, code, auth_time, false).await
+    }
+
+    async fn complete(&self, id: &str, version: i64, user_id: &UserId, (digest, expires_at): (&str, Millis), auth_time: Millis, signed_in: bool) -> Result<bool> {
         let mut tx = self.write_tx().await?;
-        let moved = advance(&mut tx, id, expected_version, &Step::Success { user_id: user_id.clone() }).await?;
+        let moved = advance(&mut tx, id, version, &Step::Success { user_id: user_id.clone() }).await?;
         if moved {
-            set_interaction_code(&mut tx, id, code_digest, code_expires_at, auth_time).await?;
+            set_interaction_code(&mut tx, id, digest, expires_at, auth_time).await?;
+            if signed_in {
+                sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2").bind(auth_time).bind(user_id.as_str()).execute(&mut *tx).await?;
+            }
             tx.commit().await?;
         }
         Ok(moved)

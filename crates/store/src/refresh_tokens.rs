@@ -50,7 +50,7 @@ pub struct NewRefreshToken<'a> {
 #[derive(Debug)]
 pub enum RotateOutcome {
     /// The presented token is now rotated; the successor (same family) is stored.
-    Rotated(RefreshRecord),
+    Rotated(Box<RefreshRecord>),
     /// The token had already been rotated: the whole family is now revoked.
     FamilyRevoked,
     /// Unknown, expired, revoked, or not this client's: nothing changed.
@@ -161,7 +161,7 @@ impl Store {
                 };
                 insert(&mut tx, &successor, &current.family_id, now).await?;
                 tx.commit().await?;
-                Ok(RotateOutcome::Rotated(current))
+                Ok(RotateOutcome::Rotated(Box::new(current)))
             }
         }
     }

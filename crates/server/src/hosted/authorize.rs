@@ -57,16 +57,7 @@ pub async fn handle(State(state): State<AppState>, server: AuthServer, headers: 
     if decision == AuthorizeDecision::LoginRequired {
         return fail("login_required", "The user must sign in.");
     }
-    let p = Params {
-        client_id: &client.client_id,
-        redirect_uri,
-        scope: get("scope"),
-        state: get("state"),
-        nonce: get("nonce"),
-        code_challenge: get("code_challenge").unwrap_or_default(),
-        code_challenge_method: get("code_challenge_method").unwrap_or_default(),
-    };
-    let (handle, record) = match start(&state, server, "authorize", &client, &p).await {
+    let (handle, record) = match start(&state, server, "authorize", &client, &Params::from_request(&client, &params)).await {
         Ok(started) => started,
         Err(OAuthError::Internal(e)) => return OAuthError::Internal(e).into_response(),
         Err(error) => {
@@ -95,7 +86,7 @@ async fn current_session(state: &AppState, headers: &HeaderMap) -> Result<(i64, 
 async fn code_from_session(state: &AppState, record: &latchkey_store::InteractionRecord, session: &SessionRecord, now: i64) -> Result<BearerToken, OAuthError> {
     let code = BearerToken::generate();
     let expires = now + crate::config::ms(state.settings.tokens.code_secs);
-    let done = state.store.complete_from_session(&record.id, record.version, &session.user_id, &code.digest(), expires, session.auth_time).await?;
+    let done = state.store.complete_from_session(&record.id, record.version, &session.user_id, (&code.digest(), expires), session.auth_time).await?;
     if !done {
         return Err(OAuthError::Internal(anyhow::anyhow!("a new transaction moved before it was completed")));
     }

@@ -13,9 +13,8 @@ use crate::state::{AppState, AuthServer};
 
 #[tracing::instrument(name = "oauth.revoke", skip_all, fields(server = server.as_str()))]
 pub async fn handle(State(state): State<AppState>, server: AuthServer, headers: HeaderMap, body: Bytes) -> Result<Response, OAuthError> {
-    let params = crate::http::form::parse(&body).map_err(OAuthError::InvalidRequest)?;
-    let client = super::client_auth::authenticate(&state, &headers, &params).await?;
-    let token = params.get("token").filter(|t| !t.is_empty()).ok_or_else(|| OAuthError::InvalidRequest("token is required".to_owned()))?;
+    let (client, token) = super::client_auth::token_request(&state, &headers, &body).await?;
+    let token = token.as_str();
     let now = state.store.now().await?;
     if token.contains('.') {
         let keys = state.keys().await;

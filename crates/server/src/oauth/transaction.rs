@@ -20,6 +20,22 @@ pub struct Params<'a> {
     pub code_challenge_method: &'a str,
 }
 
+impl<'a> Params<'a> {
+    /// The parameters of an `interact` body or an `authorize` query, for a verified client.
+    pub fn from_request(client: &'a ClientRecord, params: &'a std::collections::HashMap<String, String>) -> Self {
+        let get = |name: &str| params.get(name).map(String::as_str);
+        Self {
+            client_id: &client.client_id,
+            redirect_uri: get("redirect_uri").unwrap_or_default(),
+            scope: get("scope"),
+            state: get("state"),
+            nonce: get("nonce"),
+            code_challenge: get("code_challenge").unwrap_or_default(),
+            code_challenge_method: get("code_challenge_method").unwrap_or_default(),
+        }
+    }
+}
+
 /// The client and redirect URI, checked before anything else: until both are known to be
 /// right, errors must not be sent to the redirect URI (security-checklist OA-1).
 pub async fn client_and_redirect(state: &AppState, client_id: &str, redirect_uri: &str) -> Result<ClientRecord, OAuthError> {

@@ -55,7 +55,7 @@ pub async fn hosted_sign_in(app: &TestApp, login: &str, cookies: &str) -> (Strin
     (query_of(&callback)["code"].clone(), sid)
 }
 
-pub fn code_form<'a>(code: &'a str) -> [(&'a str, &'a str); 5] {
+pub fn code_form(code: &str) -> [(&str, &str); 5] {
     [("grant_type", "authorization_code"), ("client_id", PUBLIC_CLIENT), ("code", code), ("code_verifier", VERIFIER), ("redirect_uri", REDIRECT_URI)]
 }
 
