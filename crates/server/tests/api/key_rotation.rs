@@ -10,7 +10,7 @@ both_backends!(a_rotated_key_is_published_first_and_the_old_one_stays_for_its_to
 
 async fn a_rotated_key_is_published_first_and_the_old_one_stays_for_its_tokens(backend: latchkey_store::testing::Backend) {
     let app = spawn_app_with(backend, |s| {
-        s.keys.publish_delay_secs = 2;
+        s.keys.publish_delay_secs = 4;
         s.keys.jwks_cache_secs = 1;
         s.keys.reload_secs = 1;
     })
@@ -27,11 +27,17 @@ async fn a_rotated_key_is_published_first_and_the_old_one_stays_for_its_tokens(b
     let kids: Vec<String> = jwks(&app).await.iter().filter_map(|k| k["kid"].as_str().map(str::to_owned)).collect();
     assert!(kids.contains(&new.id) && kids.contains(&old_kid), "both keys are published at once: {kids:?}");
 
+    let ring = state.keys().await;
+    let signer = ring.active_signing_key(now).expect("a signing key");
+    assert_eq!(signer.kid, old_kid, "the new key does not sign before its publication delay");
     let during = tokens_for(&app, "keys@example.com", "openid").await;
     let (kid, _) = verify_with_jwks(&app, during["id_token"].as_str().expect("id"), PUBLIC_CLIENT).await;
-    assert_eq!(kid, old_kid, "the new key does not sign before its publication delay");
+    if state.store.now().await.expect("now") < new.sign_from {
+        assert_eq!(kid, old_kid, "tokens issued before sign_from use the old key");
+    }
 
-    tokio::time::sleep(Duration::from_millis(2300)).await;
+    let wait = new.sign_from - state.store.now().await.expect("now") + 300;
+    tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(0))).await;
     latchkey_server::crypto::rotation::reload(state).await.expect("reload");
     let after = tokens_for(&app, "keys@example.com", "openid").await;
     let (kid, _) = verify_with_jwks(&app, after["id_token"].as_str().expect("id"), PUBLIC_CLIENT).await;
