@@ -59,6 +59,20 @@ for backend in "${backends[@]}"; do
   status=0
   LATCHKEY_URL="http://127.0.0.1:$port" LATCHKEY_ADMIN_TOKEN="$token" \
     "$venv/bin/pytest" -q -p no:cacheprovider "$here" || status=$?
+  if [[ $status -eq 0 ]]; then
+    echo "== the latchkey CLI against $backend"
+    cli_env=(LATCHKEY_URL="http://127.0.0.1:$port" LATCHKEY_ADMIN_TOKEN="$token" LATCHKEY_DATA_DIR="$data"
+      LATCHKEY_DATABASE_URL="$db_url" LATCHKEY_MASTER_KEY_FILE="$work/master-$backend.key")
+    env "${cli_env[@]}" "$bin" clients create --name cli --redirect-uri https://cli.example/cb >"$work/cli.json" || status=$?
+    id="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_id"])' "$work/cli.json")"
+    env "${cli_env[@]}" "$bin" clients rotate-secret "$id" | grep -q '"client_secret"' || status=1
+    env "${cli_env[@]}" "$bin" clients update "$id" --name renamed | grep -q '"renamed"' || status=1
+    env "${cli_env[@]}" "$bin" clients list | grep -q "$id" || status=1
+    env "${cli_env[@]}" "$bin" clients delete "$id" || status=1
+    env "${cli_env[@]}" "$bin" keys rotate | grep -q "signs from" || status=1
+    [[ "$(env "${cli_env[@]}" "$bin" keys list | wc -l)" -ge 2 ]] || status=1
+    [[ $status -eq 0 ]] && echo "clients create/rotate-secret/update/list/delete and keys rotate/list: ok"
+  fi
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
   if [[ -n "$db_name" ]]; then psql "$pg_admin" -qc "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" >/dev/null; db_name=""; fi
   if [[ $status -ne 0 ]]; then tail -n 40 "$work/server-$backend.log"; exit "$status"; fi
