@@ -7,26 +7,22 @@ use latchkey_domain::{UserId, DAY, HOUR, MINUTE, SECOND};
 use latchkey_store::testing::{fresh, Backend};
 use latchkey_store::{NewRefreshToken, RotateOutcome, Store};
 
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() { super::$name(latchkey_store::testing::Backend::Sqlite).await }
-            )*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() { super::$name(latchkey_store::testing::Backend::Postgres).await }
-            )*
-        }
-    };
+// One test per backend runs every scenario in turn (each on its own fresh database).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_sessions_and_refresh_lifetimes() {
+    scenarios(Backend::Sqlite).await;
 }
 
-both_backends!(
-    sessions_end_after_an_idle_hour_or_a_day_whatever_the_activity,
-    refresh_families_end_at_their_absolute_lifetime,
-    twenty_parallel_refreshes_rotate_once,
-);
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_sessions_and_refresh_lifetimes() {
+    scenarios(Backend::Postgres).await;
+}
+
+async fn scenarios(backend: Backend) {
+    sessions_end_after_an_idle_hour_or_a_day_whatever_the_activity(backend).await;
+    refresh_families_end_at_their_absolute_lifetime(backend).await;
+    twenty_parallel_refreshes_rotate_once(backend).await;
+}
 
 const T0: i64 = 1_800_000_000_000;
 

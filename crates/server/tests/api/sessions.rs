@@ -13,6 +13,7 @@ both_backends!(
     prompt_login_and_max_age_force_the_page,
     a_planted_session_id_is_never_adopted,
     a_reset_ends_sessions_refresh_tokens_and_earlier_access_tokens,
+    revoke_sessions_also_ends_the_resetting_browsers_session,
 );
 
 async fn prompt_none_without_a_session_is_login_required(backend: latchkey_store::testing::Backend) {
@@ -107,12 +108,7 @@ async fn a_reset_ends_sessions_refresh_tokens_and_earlier_access_tokens(backend:
     // Access tokens carry second-precision `iat`; let a second pass so "earlier" is observable.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
 
-    let (flow, _) = app.start_recovery(login, "reset-state").await;
-    let otp = app.code_from_mail(login, 1).await;
-    let (status, body) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": otp}})).await;
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": "a brand new passphrase for the test"}})).await;
-    assert_eq!(status, 200, "{body}");
+    reset_in_browser(&app, login, "", false).await;
 
     for sid in [s1, s2] {
         let cookie = format!("{SID}={}", sid.expect("session"));
@@ -121,4 +117,34 @@ async fn a_reset_ends_sessions_refresh_tokens_and_earlier_access_tokens(backend:
     let (status, body) = refresh(&app, &refresh_token).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "refresh tokens end with the reset");
     assert_eq!(userinfo(&app, &access).await.status(), 401, "earlier access tokens are refused");
+}
+
+/// Resets `login`'s password through IDX in a browser holding `cookie`.
+async fn reset_in_browser(app: &crate::helpers::TestApp, login: &str, cookie: &str, revoke_sessions: bool) {
+    let (flow, _) = app.start_recovery(login, "reset-state").await;
+    let otp = app.code_from_mail(login, 1).await;
+    let (status, _) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": otp}})).await;
+    assert_eq!(status, 200);
+    let body = json!({"stateHandle": flow.state_handle, "credentials": {"passcode": "a brand new passphrase for the test", "revokeSessions": revoke_sessions}});
+    let mut request = app.http.post(format!("{}/idp/idx/challenge/answer", app.base)).header("Content-Type", "application/ion+json; okta-version=1.0.0");
+    if !cookie.is_empty() {
+        request = request.header("Cookie", cookie);
+    }
+    let response = request.json(&body).send().await.expect("answer");
+    assert_eq!(response.status(), 200);
+}
+
+async fn revoke_sessions_also_ends_the_resetting_browsers_session(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    for (login, revoke, survives) in [("keepsession@example.com", false, true), ("revokesessions@example.com", true, false)] {
+        app.create_user(login).await;
+        let (_, this_browser) = hosted_sign_in(&app, login, "").await;
+        let (_, other_browser) = hosted_sign_in(&app, login, "").await;
+        let this_cookie = format!("{SID}={}", this_browser.expect("session"));
+        reset_in_browser(&app, login, &this_cookie, revoke).await;
+        let other = authorize(&app, &[("prompt", "none")], &format!("{SID}={}", other_browser.expect("session"))).await;
+        assert_eq!(query_of(&other)["error"], "login_required", "{login}: other sessions always end");
+        let this = query_of(&authorize(&app, &[("prompt", "none")], &this_cookie).await);
+        assert_eq!(this.contains_key("code"), survives, "{login}: revokeSessions={revoke}");
+    }
 }
