@@ -14,6 +14,7 @@ both_backends!(
     a_planted_session_id_is_never_adopted,
     a_reset_ends_sessions_refresh_tokens_and_earlier_access_tokens,
     revoke_sessions_also_ends_the_resetting_browsers_session,
+    idx_on_our_own_origin_starts_a_session_and_other_origins_do_not,
 );
 
 async fn prompt_none_without_a_session_is_login_required(backend: latchkey_store::testing::Backend) {
@@ -146,5 +147,25 @@ async fn revoke_sessions_also_ends_the_resetting_browsers_session(backend: latch
         assert_eq!(query_of(&other)["error"], "login_required", "{login}: other sessions always end");
         let this = query_of(&authorize(&app, &[("prompt", "none")], &this_cookie).await);
         assert_eq!(this.contains_key("code"), survives, "{login}: revokeSessions={revoke}");
+    }
+}
+
+async fn idx_on_our_own_origin_starts_a_session_and_other_origins_do_not(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    app.create_user("ownorigin@example.com").await;
+    for (origin, starts) in [(app.base.clone(), true), ("http://127.0.0.1:7777".to_owned(), false), (String::new(), false)] {
+        let flow = app.interact("origin-state").await;
+        let body = json!({"identifier": "ownorigin@example.com", "credentials": {"passcode": crate::helpers::PASSWORD}, "stateHandle": flow.state_handle});
+        let mut request = app.http.post(format!("{}/idp/idx/identify", app.base)).header("Content-Type", "application/ion+json; okta-version=1.0.0");
+        if !origin.is_empty() {
+            request = request.header("Origin", &origin);
+        }
+        let response = request.json(&body).send().await.expect("identify");
+        assert_eq!(response.status(), 200);
+        let sid = set_cookie(&response, SID);
+        assert_eq!(sid.is_some(), starts, "Origin {origin:?}");
+        if let Some(sid) = sid {
+            assert!(query_of(&authorize(&app, &[("prompt", "none")], &format!("{SID}={sid}")).await).contains_key("code"));
+        }
     }
 }
