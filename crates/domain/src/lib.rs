@@ -13,10 +13,13 @@
 pub mod email;
 pub mod identifier;
 pub mod interaction;
+pub mod keys;
 pub mod oauth;
 pub mod otp;
 pub mod password;
+pub mod refresh;
 pub mod secret;
+pub mod session;
 pub mod throttle;
 pub mod user;
 

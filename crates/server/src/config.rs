@@ -53,6 +53,8 @@ pub struct Settings {
     pub signin: SignInSettings,
     pub password: PasswordSettings,
     pub tokens: TokenSettings,
+    pub sessions: SessionSettings,
+    pub keys: KeySettings,
     pub outbox: OutboxSettings,
     pub clients: Vec<ClientSettings>,
     /// Set from `LATCHKEY_UNSAFE_TEST_SETTINGS`; never from the file.
@@ -76,6 +78,8 @@ impl Default for Settings {
             signin: SignInSettings::default(),
             password: PasswordSettings::default(),
             tokens: TokenSettings::default(),
+            sessions: SessionSettings::default(),
+            keys: KeySettings::default(),
             outbox: OutboxSettings::default(),
             clients: Vec::new(),
             unsafe_test_settings: false,
@@ -292,11 +296,53 @@ pub struct TokenSettings {
     pub access_token_secs: u64,
     /// Interaction and authorization codes (§2: 60 s, single use).
     pub code_secs: u64,
+    /// A refresh token unused this long is dead (§2, OA-7: 7 days).
+    pub refresh_idle_secs: u64,
+    /// A refresh-token family ends this long after the sign-in that started it (§2: 30 days).
+    pub refresh_absolute_secs: u64,
 }
 
 impl Default for TokenSettings {
     fn default() -> Self {
-        Self { access_token_secs: 600, code_secs: 60 }
+        let r = latchkey_domain::refresh::RefreshPolicy::default();
+        Self { access_token_secs: 600, code_secs: 60, refresh_idle_secs: secs(r.idle), refresh_absolute_secs: secs(r.absolute) }
+    }
+}
+
+/// Identity-provider sessions (security-checklist SES-4).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionSettings {
+    /// A session unused this long ends (§2: 1 h).
+    pub idle_secs: u64,
+    /// A session ends this long after sign-in, however active (§2: 24 h).
+    pub absolute_secs: u64,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        let p = latchkey_domain::session::SessionPolicy::default();
+        Self { idle_secs: secs(p.idle), absolute_secs: secs(p.absolute) }
+    }
+}
+
+/// Token signing keys (shared/README "Keys shared by all processes").
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeySettings {
+    /// Scheduled rotation: a new signing key when the newest is this many days old (0: never).
+    pub rotate_after_days: u64,
+    /// From JWKS publication to first signature; at least `jwks_cache_secs + reload_secs`.
+    pub publish_delay_secs: u64,
+    /// `Cache-Control: max-age` of the JWKS responses.
+    pub jwks_cache_secs: u64,
+    /// How often each process re-reads the key ring, picking up other processes' keys.
+    pub reload_secs: u64,
+}
+
+impl Default for KeySettings {
+    fn default() -> Self {
+        Self { rotate_after_days: 90, publish_delay_secs: 900, jwks_cache_secs: 300, reload_secs: 60 }
     }
 }
 
@@ -453,6 +499,21 @@ impl Settings {
             if self.tokens.code_secs > 600 || self.tokens.access_token_secs > 3600 {
                 return Err(invalid("tokens: code_secs at most 600 and access_token_secs at most 3600"));
             }
+            let t = &self.tokens;
+            if t.refresh_idle_secs < 60 || t.refresh_idle_secs > t.refresh_absolute_secs || t.refresh_absolute_secs > 90 * 86_400 {
+                return Err(invalid("tokens.refresh_idle_secs must be at least 60 and at most tokens.refresh_absolute_secs, which is at most 90 days"));
+            }
+            let s = &self.sessions;
+            if s.idle_secs < 60 || s.idle_secs > s.absolute_secs || s.absolute_secs > 30 * 86_400 {
+                return Err(invalid("sessions.idle_secs must be at least 60 and at most sessions.absolute_secs, which is at most 30 days"));
+            }
+            let k = &self.keys;
+            if k.publish_delay_secs < k.jwks_cache_secs.saturating_add(k.reload_secs) {
+                return Err(invalid("keys.publish_delay_secs must be at least keys.jwks_cache_secs + keys.reload_secs, so every verifier has the new key before it signs"));
+            }
+            if k.reload_secs == 0 {
+                return Err(invalid("keys.reload_secs must be at least 1"));
+            }
         }
         for client in &self.clients {
             latchkey_domain::oauth::ClientId::parse(&client.client_id).map_err(|e| invalid(format!("clients: {e}")))?;
@@ -516,6 +577,23 @@ impl Settings {
             min_gap: ms(self.recovery.mail_min_gap_secs),
             per_hour: self.recovery.mail_per_hour,
             per_day: self.recovery.mail_per_day,
+        }
+    }
+
+    pub fn session_policy(&self) -> latchkey_domain::session::SessionPolicy {
+        latchkey_domain::session::SessionPolicy { idle: ms(self.sessions.idle_secs), absolute: ms(self.sessions.absolute_secs) }
+    }
+
+    pub fn refresh_policy(&self) -> latchkey_domain::refresh::RefreshPolicy {
+        latchkey_domain::refresh::RefreshPolicy { idle: ms(self.tokens.refresh_idle_secs), absolute: ms(self.tokens.refresh_absolute_secs) }
+    }
+
+    pub fn rotation_policy(&self) -> latchkey_domain::keys::RotationPolicy {
+        let k = &self.keys;
+        latchkey_domain::keys::RotationPolicy {
+            rotate_after: (k.rotate_after_days > 0).then(|| ms(k.rotate_after_days.saturating_mul(86_400))),
+            publish_delay: ms(k.publish_delay_secs),
+            token_lifetime: ms(self.tokens.access_token_secs),
         }
     }
 

@@ -18,6 +18,7 @@ pub mod http;
 pub mod idx;
 pub mod mail;
 pub mod oauth;
+pub mod session;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

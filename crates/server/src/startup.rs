@@ -101,7 +101,7 @@ impl Application {
             }
         };
         let dkim = load_dkim(&settings.smtp)?;
-        let state = AppState::new(settings, public_url, store, keys, hasher, Arc::new(Notify::new()))?;
+        let state = AppState::new(settings, public_url, store, (keys, master_key), hasher, Arc::new(Notify::new()))?;
         let app = Self { listener, state, transport: Arc::new(transport), mailbox, dkim };
         worker_settings(&app.state).validate(app.transport.timeout()).map_err(|e| StartupError::Mail(e.to_string()))?;
         Ok(app)
@@ -138,6 +138,7 @@ impl Application {
             tasks.push(tokio::spawn(async move { worker.run(async move { token.cancelled().await }).await }));
         }
         tasks.push(tokio::spawn(purge_loop(self.state.clone(), stop.clone())));
+        tasks.push(tokio::spawn(crate::crypto::rotation::key_loop(self.state.clone(), stop.clone())));
         let app = crate::http::router(self.state.clone());
         let grace = Duration::from_secs(self.state.settings.server.shutdown_grace_secs);
         let signalled = CancellationToken::new();

@@ -20,6 +20,8 @@ pub struct Inner {
     pub public_url: String,
     pub store: Store,
     pub keys: RwLock<Arc<KeyRing>>,
+    /// Opens the keys other processes add, when the ring is reloaded.
+    pub master_key: crate::crypto::master::MasterKey,
     pub hasher: PasswordHasher,
     /// Wakes the outbox worker when a message was queued.
     pub outbox_wake: Arc<Notify>,
@@ -28,6 +30,8 @@ pub struct Inner {
     pub renderer: Arc<latchkey_email::Renderer>,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub policies: Policies,
+    pub sessions: latchkey_domain::session::SessionPolicy,
+    pub refresh: latchkey_domain::refresh::RefreshPolicy,
     origins: RwLock<(Option<Instant>, Arc<HashSet<String>>)>,
 }
 
@@ -71,10 +75,22 @@ impl From<&Settings> for Policies {
 const ORIGINS_TTL: Duration = Duration::from_secs(5);
 
 impl AppState {
-    pub fn new(settings: Settings, public_url: String, store: Store, keys: KeyRing, hasher: PasswordHasher, outbox_wake: Arc<Notify>) -> Result<Self, crate::config::ConfigError> {
+    pub fn new(
+        settings: Settings,
+        public_url: String,
+        store: Store,
+        (keys, master_key): (KeyRing, crate::crypto::master::MasterKey),
+        hasher: PasswordHasher,
+        outbox_wake: Arc<Notify>,
+    ) -> Result<Self, crate::config::ConfigError> {
         let trusted_proxies = settings.trusted_proxies()?;
         let policies = Policies::from(&settings);
+        let sessions = settings.session_policy();
+        let refresh = settings.refresh_policy();
         Ok(Self(Arc::new(Inner {
+            master_key,
+            sessions,
+            refresh,
             settings,
             public_url,
             store,
@@ -132,6 +148,19 @@ impl AppState {
             AuthServer::Org => self.public_url.clone(),
             AuthServer::Default => format!("{}/oauth2/default", self.public_url),
         }
+    }
+
+    /// The `aud` of this server's access tokens (Okta's: `api://default` on the default server).
+    pub fn audience(&self, server: AuthServer) -> String {
+        match server {
+            AuthServer::Default => "api://default".to_owned(),
+            AuthServer::Org => self.public_url.clone(),
+        }
+    }
+
+    /// Cookies get the `__Host-` prefix and `Secure` over https (security-checklist WEB-3).
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
     }
 
     /// Where the OAuth endpoints of an authorization server live.

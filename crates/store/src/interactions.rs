@@ -22,6 +22,8 @@ pub struct InteractionRecord {
     pub code_challenge: String,
     pub step: Step,
     pub version: i64,
+    /// When the user authenticated for this transaction (the ID token's `auth_time`).
+    pub auth_time: Option<Millis>,
     pub created_at: Millis,
     pub expires_at: Millis,
 }
@@ -41,7 +43,7 @@ pub struct NewInteraction<'a> {
 }
 
 const COLUMNS: &str = "id, auth_server, flow, client_id, redirect_uri, scopes, oauth_state, nonce, code_challenge, step, \
-    subject_key, user_id, grant_expires_at, version, created_at, expires_at";
+    subject_key, user_id, grant_expires_at, version, auth_time, created_at, expires_at";
 
 /// The columns a step is stored in: kind, subject key, user id, grant expiry.
 pub(crate) fn step_columns(step: &Step) -> (&'static str, Option<String>, Option<String>, Option<Millis>) {
@@ -90,6 +92,7 @@ fn from_row(row: &AnyRow) -> Result<InteractionRecord> {
         code_challenge: get_str(row, "code_challenge")?,
         step: step_from_row(row)?,
         version: get_i64(row, "version")?,
+        auth_time: get_opt_i64(row, "auth_time")?,
         created_at: get_i64(row, "created_at")?,
         expires_at: get_i64(row, "expires_at")?,
     })
@@ -159,11 +162,24 @@ impl Store {
         code_expires_at: Millis,
         now: Millis,
     ) -> Result<bool> {
+        self.complete(id, expected_version, user_id, (code_digest, code_expires_at), now, true).await
+    }
+
+    /// Completes a fresh `/v1/authorize` transaction from the browser's live session: no new
+    /// authentication happened, so `auth_time` is the session's and `last_login_at` is untouched.
+    /// `code` is the digest of the new code and its expiry.
+    pub async fn complete_from_session(&self, id: &str, expected_version: i64, user_id: &UserId, code: (&str, Millis), auth_time: Millis) -> Result<bool> {
+        self.complete(id, expected_version, user_id, code, auth_time, false).await
+    }
+
+    async fn complete(&self, id: &str, version: i64, user_id: &UserId, (digest, expires_at): (&str, Millis), auth_time: Millis, signed_in: bool) -> Result<bool> {
         let mut tx = self.write_tx().await?;
-        let moved = advance(&mut tx, id, expected_version, &Step::Success { user_id: user_id.clone() }).await?;
+        let moved = advance(&mut tx, id, version, &Step::Success { user_id: user_id.clone() }).await?;
         if moved {
-            set_interaction_code(&mut tx, id, code_digest, code_expires_at).await?;
-            sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2").bind(now).bind(user_id.as_str()).execute(&mut *tx).await?;
+            set_interaction_code(&mut tx, id, digest, expires_at, auth_time).await?;
+            if signed_in {
+                sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2").bind(auth_time).bind(user_id.as_str()).execute(&mut *tx).await?;
+            }
             tx.commit().await?;
         }
         Ok(moved)
@@ -229,11 +245,12 @@ pub(crate) async fn advance(tx: &mut Tx, id: &str, expected_version: i64, step: 
     Ok(moved == 1)
 }
 
-pub(crate) async fn set_interaction_code(tx: &mut Tx, id: &str, code_digest: &str, code_expires_at: Millis) -> Result<()> {
-    sqlx::query("UPDATE interactions SET interaction_code_digest = $1, code_expires_at = $2 WHERE id = $3")
+pub(crate) async fn set_interaction_code(tx: &mut Tx, id: &str, code_digest: &str, code_expires_at: Millis, auth_time: Millis) -> Result<()> {
+    sqlx::query("UPDATE interactions SET interaction_code_digest = $1, code_expires_at = $2, auth_time = $4 WHERE id = $3")
         .bind(code_digest)
         .bind(code_expires_at)
         .bind(id)
+        .bind(auth_time)
         .execute(&mut **tx)
         .await?;
     Ok(())

@@ -78,4 +78,10 @@ impl Store {
             .await?;
         Ok(())
     }
+
+    /// When the newest key of `kind` was created (the rotation schedule counts from it).
+    pub async fn newest_key_created_at(&self, kind: &str) -> Result<Option<Millis>> {
+        let row = sqlx::query("SELECT MAX(created_at) AS newest FROM keys WHERE kind = $1").bind(kind).fetch_one(self.pool()).await?;
+        get_opt_i64(&row, "newest")
+    }
 }

@@ -23,6 +23,9 @@ mod outbox;
 mod password_tokens;
 mod rate;
 mod recovery;
+mod refresh_tokens;
+mod revocations;
+mod sessions;
 mod users;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -36,6 +39,8 @@ pub use keys::KeyRecord;
 pub use outbox::{NewMessage, OutboxMessage, OutboxStatus};
 pub use password_tokens::{NewPasswordToken, PasswordTokenRecord};
 pub use recovery::{ChallengeOutcome, CodeAttempt, NewChallenge, ResetCompletion, SignInGate};
+pub use refresh_tokens::{NewRefreshToken, RefreshRecord, RotateOutcome};
+pub use sessions::SessionRecord;
 pub use users::{NewUser, UserRecord};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -181,12 +186,15 @@ impl Store {
     pub async fn purge_expired(&self, now: Millis) -> Result<u64> {
         let day = latchkey_domain::DAY;
         let mut removed = 0;
-        let statements: [(&str, Millis); 5] = [
+        let statements: [(&str, Millis); 8] = [
             ("DELETE FROM interactions WHERE expires_at < $1", now - day),
             ("DELETE FROM recovery_codes WHERE expires_at < $1", now - day),
             ("DELETE FROM recovery_mail_log WHERE sent_at < $1", now - day),
             ("DELETE FROM rate_buckets WHERE window_start < $1", now - day),
             ("DELETE FROM outbox WHERE status IN ('sent','failed','expired') AND updated_at < $1", now - 7 * day),
+            ("DELETE FROM sessions WHERE expires_at < $1 OR ended_at < $1", now - day),
+            ("DELETE FROM refresh_tokens WHERE family_expires_at < $1", now - day),
+            ("DELETE FROM revoked_tokens WHERE expires_at < $1", now),
         ];
         for (sql, cutoff) in statements {
             removed += sqlx::query(sql).bind(cutoff).execute(&self.pool).await?.rows_affected();

@@ -7,7 +7,11 @@ use crate::{Dialect, Result, Store};
 
 /// Each entry is applied once, in order. Add a new file for every schema change; never edit
 /// one that has shipped.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initial.sql")), (2, include_str!("../migrations/0002_email_customizations.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_initial.sql")),
+    (2, include_str!("../migrations/0002_email_customizations.sql")),
+    (3, include_str!("../migrations/0003_sessions_tokens.sql")),
+];
 
 /// Arbitrary constant shared by every Latchkey process: "LK" in ASCII.
 const ADVISORY_LOCK_ID: i64 = 0x4c4b;

@@ -57,6 +57,9 @@ pub struct ResetCompletion<'a> {
     pub interaction_code_digest: &'a str,
     pub interaction_code_expires_at: Millis,
     pub message: Option<NewMessage>,
+    /// The session of the browser completing the reset, kept alive; `None` ends every session
+    /// of the account (the client's `revokeSessions`).
+    pub keep_session_digest: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,7 +206,8 @@ impl Store {
     /// Sets the new password and finishes the transaction in one commit: the hash, the status
     /// (a locked-out account is unlocked by a completed recovery, RL-2), cleared counters, every
     /// other live code and recovery transaction of the account ended (OTP-5), the interaction
-    /// code, and the PasswordChanged notice.
+    /// code, the PasswordChanged notice, and the account's other sessions and every refresh
+    /// token ended (SES-1).
     pub async fn complete_reset(&self, req: ResetCompletion<'_>, now: Millis) -> Result<bool> {
         let mut tx = self.write_tx().await?;
         let step = Step::Success { user_id: req.user_id.clone() };
@@ -224,7 +228,11 @@ impl Store {
         let key = Subject::new("", Some(req.user_id.clone())).key;
         clear_counters(&mut tx, &key).await?;
         invalidate_account_recovery(&mut tx, req.user_id, now, Some(req.interaction_id)).await?;
-        set_interaction_code(&mut tx, req.interaction_id, req.interaction_code_digest, req.interaction_code_expires_at).await?;
+        set_interaction_code(&mut tx, req.interaction_id, req.interaction_code_digest, req.interaction_code_expires_at, now).await?;
+        // In the same commit as the new password, so a crash can never leave a session or
+        // refresh token minted with the old credential alive (security-checklist SES-1, §3.10).
+        crate::sessions::end_user_sessions(&mut tx, req.user_id, req.keep_session_digest, now).await?;
+        crate::refresh_tokens::revoke_user_refresh_tokens(&mut tx, req.user_id, now).await?;
         if let Some(message) = &req.message {
             enqueue(&mut tx, message, now).await?;
         }

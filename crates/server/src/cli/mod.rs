@@ -1,5 +1,7 @@
 //! The `latchkey` command line: one file per subcommand.
 mod demo;
+mod clients;
+mod keys;
 mod migrate;
 mod serve;
 mod template;
@@ -25,6 +27,12 @@ enum Command {
     Demo,
     /// Email templates of a running server (through its admin API).
     Template(template::Args),
+    /// Token signing keys in the database.
+    #[command(subcommand)]
+    Keys(keys::Command),
+    /// OAuth clients, through the management API (LATCHKEY_URL, LATCHKEY_ADMIN_TOKEN).
+    #[command(subcommand)]
+    Clients(clients::Command),
 }
 
 impl Cli {
@@ -35,6 +43,8 @@ impl Cli {
             Command::Migrate => migrate::run(load()?).await,
             Command::Demo => demo::run(load()?).await,
             Command::Template(args) => template::run(args).await,
+            Command::Keys(command) => keys::run(load()?, command).await,
+            Command::Clients(command) => clients::run(command).await,
         }
     }
 }

@@ -20,7 +20,7 @@ use super::master::MasterKey;
 
 const CODE_MAC_KEY_ID: &str = "code-mac";
 const OUTBOX_KEY_ID: &str = "outbox";
-const SIGNING_KIND: &str = "signing";
+pub const SIGNING_KIND: &str = "signing";
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyRingError {
@@ -41,6 +41,7 @@ pub struct SigningKey {
     pub n: String,
     pub e: String,
     pub sign_from: Millis,
+    pub publish_at: Millis,
 }
 
 pub struct KeyRing {
@@ -81,8 +82,14 @@ impl KeyRing {
         self.signing.iter().filter(|k| k.sign_from <= now).max_by_key(|k| k.sign_from).cloned()
     }
 
-    pub fn published_keys(&self) -> &[Arc<SigningKey>] {
-        &self.signing
+    /// Every key published at `now` and not retired (JWKS).
+    pub fn published_keys(&self, now: Millis) -> Vec<Arc<SigningKey>> {
+        self.signing.iter().filter(|k| k.publish_at <= now).cloned().collect()
+    }
+
+    /// The published key with this `kid`, for verifying our own tokens.
+    pub fn verifying_key(&self, kid: &str, now: Millis) -> Option<Arc<SigningKey>> {
+        self.signing.iter().find(|k| k.kid == kid && k.publish_at <= now).cloned()
     }
 
     /// Derives the public state handle from the interaction handle, so only the digests of both
@@ -147,5 +154,5 @@ fn open_signing_key(master: &MasterKey, record: &KeyRecord) -> Result<SigningKey
     let e = URL_SAFE_NO_PAD.encode(private.e().to_bytes_be());
     let encoding = jsonwebtoken::EncodingKey::from_rsa_pem(pem_str.as_bytes()).map_err(|e| KeyRingError::Generate(e.to_string()))?;
     let decoding = jsonwebtoken::DecodingKey::from_rsa_components(&n, &e).map_err(|e| KeyRingError::Generate(e.to_string()))?;
-    Ok(SigningKey { kid: record.id.clone(), encoding, decoding, n, e, sign_from: record.sign_from })
+    Ok(SigningKey { kid: record.id.clone(), encoding, decoding, n, e, sign_from: record.sign_from, publish_at: record.publish_at })
 }

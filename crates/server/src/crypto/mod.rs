@@ -3,4 +3,6 @@
 pub mod keyring;
 pub mod master;
 pub mod password;
+pub mod rotation;
 pub mod tokens;
+pub mod verify;

@@ -72,7 +72,14 @@ struct IdClaims<'a> {
 pub struct IssuedTokens {
     pub access_token: String,
     pub id_token: Option<String>,
+    /// The access token's `jti` and `exp` (seconds), to revoke it later (OA-2, RFC 7009).
+    pub access_jti: String,
+    pub access_exp: i64,
 }
+
+/// The JWT `typ` of access tokens (RFC 9068). Userinfo and introspection accept only this, so
+/// an ID token (plain `JWT`) is never taken for an access token (security-checklist OA-8).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
 pub fn issue(keys: &KeyRing, req: &TokenRequest<'_>) -> Result<IssuedTokens, TokenError> {
     let key = keys.active_signing_key(req.now).ok_or(TokenError::NoKey)?;
@@ -83,9 +90,10 @@ pub fn issue(keys: &KeyRing, req: &TokenRequest<'_>) -> Result<IssuedTokens, Tok
     let user_id = req.user.id.as_str();
     let joined_scopes = req.scopes.joined();
     let scopes: Vec<&str> = joined_scopes.split(' ').collect();
+    let access_jti = latchkey_domain::secret::okta_style_id("AT.");
     let access = AccessClaims {
         ver: 1,
-        jti: latchkey_domain::secret::okta_style_id("AT."),
+        jti: access_jti.clone(),
         iss: req.issuer,
         aud: req.audience,
         sub: req.user.profile.login.as_str(),
@@ -96,7 +104,9 @@ pub fn issue(keys: &KeyRing, req: &TokenRequest<'_>) -> Result<IssuedTokens, Tok
         scp: scopes,
         auth_time: req.auth_time / 1000,
     };
-    let access_token = jsonwebtoken::encode(&header, &access, &key.encoding)?;
+    let mut access_header = header.clone();
+    access_header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
+    let access_token = jsonwebtoken::encode(&access_header, &access, &key.encoding)?;
     let id_token = if req.scopes.contains("openid") {
         let profile = &req.user.profile;
         let with_profile = req.scopes.contains("profile");
@@ -131,5 +141,5 @@ pub fn issue(keys: &KeyRing, req: &TokenRequest<'_>) -> Result<IssuedTokens, Tok
     } else {
         None
     };
-    Ok(IssuedTokens { access_token, id_token })
+    Ok(IssuedTokens { access_token, id_token, access_jti, access_exp: exp })
 }

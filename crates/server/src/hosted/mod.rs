@@ -9,8 +9,10 @@ mod authorize;
 mod callback;
 mod cookies;
 mod language;
+mod logout;
 mod mailbox;
 mod page;
+mod redirect;
 mod reset_password;
 mod set_password;
 
@@ -33,6 +35,8 @@ pub fn router() -> Router<AppState> {
         .route("/oauth2/default/v1/authorize", get(|s, h, q| authorize::handle(s, AuthServer::Default, h, q)))
         .route("/oauth2/v1/authorize", get(|s, h, q| authorize::handle(s, AuthServer::Org, h, q)))
         .route("/signin/callback", get(callback::handle))
+        .route("/oauth2/default/v1/logout", get(|s, h, q| logout::handle(s, AuthServer::Default, h, q)))
+        .route("/oauth2/v1/logout", get(|s, h, q| logout::handle(s, AuthServer::Org, h, q)))
         .route("/signin/reset-password", get(reset_password::handle))
         .route("/signin/set-password", get(set_password::show).post(set_password::submit))
 }

@@ -31,7 +31,7 @@ pub async fn handle(
             let bucket = format!("otp-failures:{}", client_key(&state, peer, &headers));
             verify_code(&state, tx, &body, &bucket, now).await
         }
-        Step::RecoveryReset { .. } => set_password(&state, tx, &body, now).await,
+        Step::RecoveryReset { .. } => set_password(&state, tx, &body, &headers, now).await,
         _ => Err(stale(&state, &tx)),
     }
 }
@@ -86,7 +86,7 @@ async fn verify_code(state: &AppState, mut tx: Transaction, body: &IdxBody, ip_b
     }
 }
 
-async fn set_password(state: &AppState, mut tx: Transaction, body: &IdxBody, now: i64) -> Result<Response, IdxError> {
+async fn set_password(state: &AppState, mut tx: Transaction, body: &IdxBody, headers: &HeaderMap, now: i64) -> Result<Response, IdxError> {
     let user_id = match tx.record.step.reset_grant(now) {
         Ok(user_id) => user_id.clone(),
         // The reset window ran out: the transaction is over; the user starts again.
@@ -127,6 +127,10 @@ async fn set_password(state: &AppState, mut tx: Transaction, body: &IdxBody, now
     let keys = state.keys().await;
     let message = crate::mail::password_changed(state, &keys, &account, now).map_err(IdxError::Internal)?;
     let code = BearerToken::generate();
+    // SES-1: every other session and every refresh token of the account ends with the reset;
+    // `revokeSessions` ends this browser's session too.
+    let revoke_all = body.nested_bool("credentials", "revokeSessions");
+    let this_browser = if revoke_all { None } else { crate::session::presented_digest(headers) };
     let completed = state
         .store
         .complete_reset(
@@ -138,6 +142,7 @@ async fn set_password(state: &AppState, mut tx: Transaction, body: &IdxBody, now
                 interaction_code_digest: &code.digest(),
                 interaction_code_expires_at: now + crate::config::ms(state.settings.tokens.code_secs),
                 message: Some(message),
+                keep_session_digest: this_browser.as_deref(),
             },
             now,
         )
@@ -145,12 +150,12 @@ async fn set_password(state: &AppState, mut tx: Transaction, body: &IdxBody, now
     if !completed {
         return Err(stale(state, &tx));
     }
-    // `revokeSessions` asks to end the user's other sessions; every other recovery transaction
-    // and code of the account was already ended by `complete_reset` (OTP-5). Identity-provider
-    // sessions and refresh tokens (issue "OpenID Connect provider") will be revoked here too.
-    let _revoke_sessions = body.nested_bool("credentials", "revokeSessions");
     state.outbox_wake.notify_one();
     tracing::info!(event = "recovery.password_reset", user_id = %user_id.as_str(), "password reset completed");
-    tx.record.step = Step::Success { user_id };
-    Ok(respond(view(state, &tx).success(code.expose())))
+    tx.record.step = Step::Success { user_id: user_id.clone() };
+    let mut response = respond(view(state, &tx).success(code.expose()));
+    if crate::session::from_own_origin(state, headers) {
+        crate::session::start(state, headers, &user_id, now, now, &mut response).await?;
+    }
+    Ok(response)
 }

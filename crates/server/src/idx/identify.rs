@@ -26,7 +26,7 @@ pub async fn handle(
     let tx = Transaction::from_body(&state, &body, now).await?;
     let client = client_key(&state, peer, &headers);
     match tx.record.step {
-        Step::Identify => sign_in(&state, tx, &body, &client, now).await,
+        Step::Identify => sign_in(&state, tx, &body, &client, &headers, now).await,
         Step::RecoveryIdentify => identify_recovery(&state, tx, &body, &client, now).await,
         _ => Err(stale(&state, &tx)),
     }
@@ -45,7 +45,7 @@ fn authentication_failed(state: &AppState, tx: &Transaction) -> IdxError {
     refuse(state, tx, StatusCode::UNAUTHORIZED, Problem::Global(Message::error("errors.E0000004", "Authentication failed", vec![])))
 }
 
-async fn sign_in(state: &AppState, tx: Transaction, body: &IdxBody, client: &str, now: i64) -> Result<Response, IdxError> {
+async fn sign_in(state: &AppState, tx: Transaction, body: &IdxBody, client: &str, headers: &HeaderMap, now: i64) -> Result<Response, IdxError> {
     let identifier = parse_identifier(state, &tx, body)?;
     let raw_password = body.nested_string("credentials", "passcode")?.unwrap_or_default();
     let password = Password::parse(raw_password).map_err(|e| {
@@ -94,8 +94,13 @@ async fn sign_in(state: &AppState, tx: Transaction, body: &IdxBody, client: &str
     }
     tracing::info!(event = "signin.success", user_id = %account.user.id.as_str(), "signed in");
     let mut tx = tx;
-    tx.record.step = Step::Success { user_id: account.user.id };
-    Ok(respond(view(state, &tx).success(code.expose())))
+    tx.record.step = Step::Success { user_id: account.user.id.clone() };
+    let mut response = respond(view(state, &tx).success(code.expose()));
+    // The widget on our own pages: this browser is now signed in to Latchkey itself.
+    if crate::session::from_own_origin(state, headers) {
+        crate::session::start(state, headers, &account.user.id, now, now, &mut response).await?;
+    }
+    Ok(response)
 }
 
 async fn identify_recovery(state: &AppState, mut tx: Transaction, body: &IdxBody, client: &str, now: i64) -> Result<Response, IdxError> {

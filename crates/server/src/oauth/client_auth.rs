@@ -32,6 +32,15 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap, params: &HashMa
     }
 }
 
+/// The body of a revocation or introspection request (RFC 7009 §2.1, RFC 7662 §2.1): the
+/// authenticated client and the `token` it asks about.
+pub async fn token_request(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(ClientRecord, String), OAuthError> {
+    let params = crate::http::form::parse(body).map_err(OAuthError::InvalidRequest)?;
+    let client = authenticate(state, headers, &params).await?;
+    let token = params.get("token").filter(|t| !t.is_empty() && t.len() <= 4096).ok_or_else(|| OAuthError::InvalidRequest("token is required".to_owned()))?;
+    Ok((client, token.clone()))
+}
+
 fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
     let Some(value) = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
         return Ok(None);

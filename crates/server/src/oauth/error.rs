@@ -10,6 +10,7 @@ pub enum OAuthError {
     InvalidGrant(&'static str),
     UnauthorizedClient(&'static str),
     UnsupportedGrantType,
+    InvalidScope,
     Internal(anyhow::Error),
 }
 
@@ -30,6 +31,7 @@ impl OAuthError {
             Self::UnsupportedGrantType => {
                 (StatusCode::BAD_REQUEST, "unsupported_grant_type", "The grant type is not supported.".to_owned())
             }
+            Self::InvalidScope => (StatusCode::BAD_REQUEST, "invalid_scope", "The requested scope is not allowed.".to_owned()),
             Self::Internal(error) => {
                 tracing::error!(error.message = %error, error.cause_chain = ?error, "OAuth request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Internal Server Error".to_owned())

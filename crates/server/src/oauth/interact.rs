@@ -21,22 +21,7 @@ pub async fn handle(State(state): State<AppState>, server: AuthServer, body: Byt
     if get("state").unwrap_or_default().is_empty() {
         return Err(OAuthError::InvalidRequest("state is required".to_owned()));
     }
-    let handle = start(
-        &state,
-        server,
-        "idx",
-        &client,
-        &Params {
-            client_id: &client.client_id,
-            redirect_uri,
-            scope: get("scope"),
-            state: get("state"),
-            nonce: get("nonce"),
-            code_challenge: get("code_challenge").unwrap_or_default(),
-            code_challenge_method: get("code_challenge_method").unwrap_or_default(),
-        },
-    )
-    .await?;
+    let (handle, _) = start(&state, server, "idx", &client, &Params::from_request(&client, &params)).await?;
     let mut response = axum::Json(InteractResponse { interaction_handle: handle.expose().to_owned() }).into_response();
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Ok(response)

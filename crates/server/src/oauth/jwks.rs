@@ -1,15 +1,20 @@
-//! JWKS: every published, unretired RS256 signing key.
+//! JWKS: every published, unretired RS256 signing key. Caches may keep the answer for
+//! `keys.jwks_cache_secs`; a new key is published at least that long before it signs.
 use axum::extract::State;
+use axum::http::header::{HeaderValue, CACHE_CONTROL};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use latchkey_proto::oauth::{Jwk, Jwks};
 
+use super::OAuthError;
 use crate::state::AppState;
 
-pub async fn handle(State(state): State<AppState>) -> Json<Jwks> {
+pub async fn handle(State(state): State<AppState>) -> Result<Response, OAuthError> {
     let keys = state.keys().await;
-    Json(Jwks {
+    let now = state.store.now().await?;
+    let body = Json(Jwks {
         keys: keys
-            .published_keys()
+            .published_keys(now)
             .iter()
             .map(|k| Jwk {
                 kty: "RSA".to_owned(),
@@ -20,5 +25,10 @@ pub async fn handle(State(state): State<AppState>) -> Json<Jwks> {
                 e: k.e.clone(),
             })
             .collect(),
-    })
+    });
+    let mut response = body.into_response();
+    if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={}", state.settings.keys.jwks_cache_secs)) {
+        response.headers_mut().insert(CACHE_CONTROL, value);
+    }
+    Ok(response)
 }

@@ -4,7 +4,7 @@
 use latchkey_domain::oauth::{ClientId, CodeChallenge, Nonce, OAuthState, OAuthValueError, Scopes};
 use latchkey_domain::secret::sha256_hex;
 use latchkey_domain::BearerToken;
-use latchkey_store::{ClientRecord, NewInteraction};
+use latchkey_store::{ClientRecord, InteractionRecord, NewInteraction};
 
 use super::OAuthError;
 use crate::state::{AppState, AuthServer};
@@ -18,6 +18,22 @@ pub struct Params<'a> {
     pub nonce: Option<&'a str>,
     pub code_challenge: &'a str,
     pub code_challenge_method: &'a str,
+}
+
+impl<'a> Params<'a> {
+    /// The parameters of an `interact` body or an `authorize` query, for a verified client.
+    pub fn from_request(client: &'a ClientRecord, params: &'a std::collections::HashMap<String, String>) -> Self {
+        let get = |name: &str| params.get(name).map(String::as_str);
+        Self {
+            client_id: &client.client_id,
+            redirect_uri: get("redirect_uri").unwrap_or_default(),
+            scope: get("scope"),
+            state: get("state"),
+            nonce: get("nonce"),
+            code_challenge: get("code_challenge").unwrap_or_default(),
+            code_challenge_method: get("code_challenge_method").unwrap_or_default(),
+        }
+    }
 }
 
 /// The client and redirect URI, checked before anything else: until both are known to be
@@ -36,8 +52,8 @@ pub fn invalid(e: OAuthValueError) -> OAuthError {
     OAuthError::InvalidRequest(e.0)
 }
 
-/// Validates the rest and stores the transaction. Returns the new interaction handle.
-pub async fn start(state: &AppState, server: AuthServer, flow: &str, client: &ClientRecord, p: &Params<'_>) -> Result<BearerToken, OAuthError> {
+/// Validates the rest and stores the transaction. Returns the new interaction handle and record.
+pub async fn start(state: &AppState, server: AuthServer, flow: &str, client: &ClientRecord, p: &Params<'_>) -> Result<(BearerToken, InteractionRecord), OAuthError> {
     let grant = if flow == "authorize" { "authorization_code" } else { "interaction_code" };
     if !client.grant_types.iter().any(|g| g == grant) {
         return Err(OAuthError::UnauthorizedClient("The client is not allowed this grant type."));
@@ -49,7 +65,7 @@ pub async fn start(state: &AppState, server: AuthServer, flow: &str, client: &Cl
     let now = state.store.now().await?;
     let handle = BearerToken::generate();
     let state_handle = state.keys().await.state_handle_for(handle.expose());
-    state
+    let record = state
         .store
         .insert_interaction(
             &NewInteraction {
@@ -68,5 +84,5 @@ pub async fn start(state: &AppState, server: AuthServer, flow: &str, client: &Cl
             now,
         )
         .await?;
-    Ok(handle)
+    Ok((handle, record))
 }

@@ -12,7 +12,7 @@ both_backends!(
     the_reset_link_page_continues_only_in_the_browser_that_started,
 );
 
-fn authorize_url(app: &TestApp, extra: &[(&str, &str)]) -> String {
+pub fn authorize_url(app: &TestApp, extra: &[(&str, &str)]) -> String {
     let challenge = challenge_for(VERIFIER);
     let mut url = url::Url::parse(&format!("{}/v1/authorize", app.issuer())).expect("url");
     {
@@ -42,7 +42,7 @@ fn authorize_url(app: &TestApp, extra: &[(&str, &str)]) -> String {
     url.to_string()
 }
 
-fn page_config(html: &str) -> Value {
+pub fn page_config(html: &str) -> Value {
     let start = html.find("id=\"latchkey-config\">").expect("config script") + "id=\"latchkey-config\">".len();
     let end = html[start..].find("</script>").expect("end") + start;
     serde_json::from_str(&html[start..end]).expect("config JSON")

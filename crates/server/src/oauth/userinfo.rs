@@ -1,0 +1,67 @@
+//! `GET/POST {baseUrl}/v1/userinfo` (OIDC Core §5.3): the signed-in user's claims by scope,
+//! for a live access token of this server that was granted `openid`. Errors follow RFC 6750
+//! §3: 401 with `WWW-Authenticate: Bearer error="invalid_token"`; an ID token, an expired,
+//! revoked or foreign token all land there (security-checklist OA-8).
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header::{HeaderValue, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value};
+
+use super::bearer::{from_header, live_access_token};
+use super::OAuthError;
+use crate::state::{AppState, AuthServer};
+
+#[tracing::instrument(name = "oauth.userinfo", skip_all, fields(server = server.as_str()))]
+pub async fn handle(State(state): State<AppState>, server: AuthServer, headers: HeaderMap, body: Bytes) -> Result<Response, OAuthError> {
+    // RFC 6750 §2.2 also allows the token in a form body; the header wins when both are sent.
+    let form = crate::http::form::parse(&body).unwrap_or_default();
+    let Some(token) = from_header(&headers).map(str::to_owned).or_else(|| form.get("access_token").cloned()) else {
+        return Ok(bearer_error(StatusCode::UNAUTHORIZED, None));
+    };
+    let now = state.store.now().await?;
+    let Some((claims, account)) = live_access_token(&state, server, &token, now).await? else {
+        return Ok(bearer_error(StatusCode::UNAUTHORIZED, Some("invalid_token")));
+    };
+    if !claims.scp.iter().any(|s| s == "openid") {
+        return Ok(bearer_error(StatusCode::FORBIDDEN, Some("insufficient_scope")));
+    }
+    let user = &account.user;
+    let profile = &user.profile;
+    let mut out = Map::new();
+    out.insert("sub".to_owned(), json!(user.id.as_str()));
+    if claims.scp.iter().any(|s| s == "profile") {
+        let name = [profile.first_name.as_deref(), profile.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+        if !name.is_empty() {
+            out.insert("name".to_owned(), json!(name));
+        }
+        out.insert("preferred_username".to_owned(), json!(profile.login.as_str()));
+        for (claim, value) in [("given_name", &profile.first_name), ("family_name", &profile.last_name), ("locale", &profile.locale)] {
+            if let Some(v) = value {
+                out.insert(claim.to_owned(), json!(v));
+            }
+        }
+        out.insert("updated_at".to_owned(), json!(user.last_updated_at / 1000));
+    }
+    if claims.scp.iter().any(|s| s == "email") {
+        out.insert("email".to_owned(), json!(profile.email.as_str()));
+        out.insert("email_verified".to_owned(), json!(true));
+    }
+    let mut response = axum::Json(Value::Object(out)).into_response();
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(response)
+}
+
+fn bearer_error(status: StatusCode, error: Option<&str>) -> Response {
+    let challenge = match error {
+        Some(e) => format!("Bearer realm=\"latchkey\", error=\"{e}\""),
+        None => "Bearer realm=\"latchkey\"".to_owned(),
+    };
+    let body = json!({"error": error.unwrap_or("invalid_request"), "error_description": "The access token is missing, invalid or not allowed here."});
+    let mut response = (status, axum::Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response.headers_mut().insert(WWW_AUTHENTICATE, value);
+    }
+    response
+}

@@ -1,0 +1,84 @@
+//! Revoked access tokens and the tokens an authorization code produced. Access tokens are JWTs
+//! and cannot be recalled, so a revoked one is remembered by `jti` until it expires; userinfo and
+//! introspection consult this list.
+use latchkey_domain::Millis;
+use sqlx::Row;
+
+use crate::{get_opt_i64, get_opt_str, refresh_tokens::revoke_family, Result, Store, Tx};
+
+async fn revoke_jti_in(tx: &mut Tx, jti: &str, expires_at: Millis) -> Result<()> {
+    sqlx::query("INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
+        .bind(jti)
+        .bind(expires_at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    pub async fn revoke_jti(&self, jti: &str, expires_at: Millis) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        revoke_jti_in(&mut tx, jti, expires_at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn is_jti_revoked(&self, jti: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM revoked_tokens WHERE jti = $1").bind(jti).fetch_one(self.pool()).await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
+    /// Records what a redeemed code produced. Returns `false` when the code was replayed
+    /// meanwhile: the tokens are then revoked at once and must not be handed out.
+    pub async fn record_code_tokens(&self, interaction_id: &str, jti: &str, jti_expires_at: Millis, family: Option<&str>, now: Millis) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("UPDATE interactions SET issued_jti = $1, issued_jti_expires_at = $2, issued_family = $3 WHERE id = $4")
+            .bind(jti)
+            .bind(jti_expires_at)
+            .bind(family)
+            .bind(interaction_id)
+            .execute(&mut *tx)
+            .await?;
+        let row = sqlx::query("SELECT code_replayed_at FROM interactions WHERE id = $1").bind(interaction_id).fetch_one(&mut *tx).await?;
+        let replayed = get_opt_i64(&row, "code_replayed_at")?.is_some();
+        if replayed {
+            revoke_jti_in(&mut tx, jti, jti_expires_at).await?;
+            if let Some(family) = family {
+                revoke_family(&mut tx, family, now).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(!replayed)
+    }
+
+    /// A redeemed code was presented again (security-checklist OA-2): marks it replayed and
+    /// revokes the access token and refresh family it produced. Returns whether it was a code
+    /// we had redeemed.
+    pub async fn replay_code(&self, code_digest: &str, now: Millis) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        let marked = sqlx::query(
+            "UPDATE interactions SET code_replayed_at = $1 WHERE interaction_code_digest = $2 AND code_redeemed_at IS NOT NULL",
+        )
+        .bind(now)
+        .bind(code_digest)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if marked == 0 {
+            return Ok(false);
+        }
+        let row = sqlx::query("SELECT issued_jti, issued_jti_expires_at, issued_family FROM interactions WHERE interaction_code_digest = $1")
+            .bind(code_digest)
+            .fetch_one(&mut *tx)
+            .await?;
+        if let (Some(jti), Some(expires_at)) = (get_opt_str(&row, "issued_jti")?, get_opt_i64(&row, "issued_jti_expires_at")?) {
+            revoke_jti_in(&mut tx, &jti, expires_at).await?;
+        }
+        if let Some(family) = get_opt_str(&row, "issued_family")? {
+            revoke_family(&mut tx, &family, now).await?;
+        }
+        tx.commit().await?;
+        tracing::warn!("an authorization code was replayed: the tokens issued from it are revoked");
+        Ok(true)
+    }
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Runs the authlib suite against a real `latchkey serve` on SQLite and on PostgreSQL.
+#   tests/oidc-authlib/run.sh [sqlite|postgres]...   (default: both)
+# PostgreSQL: LATCHKEY_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres);
+# a throwaway database is created and dropped. VENV overrides where the virtualenv lives.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+backends=("${@:-sqlite postgres}")
+read -r -a backends <<<"${backends[*]}"
+venv="${VENV:-$root/target/oidc-authlib-venv}"
+pg_admin="${LATCHKEY_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+
+if [[ ! -x "$venv/bin/pytest" ]] || ! cmp -s "$here/requirements.txt" "$venv/requirements.txt"; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+  cp "$here/requirements.txt" "$venv/requirements.txt"
+fi
+(cd "$root" && cargo build --quiet -p latchkey-server --bin latchkey)
+bin="$root/target/debug/latchkey"
+
+work="$(mktemp -d)"
+server_pid=""
+db_name=""
+cleanup() {
+  if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  if [[ -n "$db_name" ]]; then psql "$pg_admin" -qc "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" >/dev/null 2>&1 || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+for backend in "${backends[@]}"; do
+  data="$work/$backend"
+  mkdir -p "$data"
+  head -c 32 /dev/urandom >"$work/master-$backend.key"
+  case "$backend" in
+    sqlite) db_url="sqlite://$data/latchkey.db" ;;
+    postgres)
+      db_name="latchkey_authlib_$$"
+      psql "$pg_admin" -qc "CREATE DATABASE $db_name" >/dev/null
+      db_url="${pg_admin%/*}/$db_name"
+      ;;
+    *) echo "unknown backend $backend" >&2; exit 2 ;;
+  esac
+  port="$(free_port)"
+  token="authlib-admin-$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+  LATCHKEY_LISTEN="127.0.0.1:$port" LATCHKEY_DATA_DIR="$data" LATCHKEY_DATABASE_URL="$db_url" \
+    LATCHKEY_MASTER_KEY_FILE="$work/master-$backend.key" LATCHKEY_ADMIN_TOKEN="$token" \
+    "$bin" serve --dev >"$work/server-$backend.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 100); do
+    grep -q "listening on" "$work/server-$backend.log" && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server-$backend.log"; exit 1; }
+    sleep 0.1
+  done
+  echo "== authlib against $backend (http://127.0.0.1:$port)"
+  status=0
+  LATCHKEY_URL="http://127.0.0.1:$port" LATCHKEY_ADMIN_TOKEN="$token" \
+    "$venv/bin/pytest" -q -p no:cacheprovider "$here" || status=$?
+  if [[ $status -eq 0 ]]; then
+    echo "== the latchkey CLI against $backend"
+    cli_env=(LATCHKEY_URL="http://127.0.0.1:$port" LATCHKEY_ADMIN_TOKEN="$token" LATCHKEY_DATA_DIR="$data"
+      LATCHKEY_DATABASE_URL="$db_url" LATCHKEY_MASTER_KEY_FILE="$work/master-$backend.key")
+    env "${cli_env[@]}" "$bin" clients create --name cli --redirect-uri https://cli.example/cb >"$work/cli.json" || status=$?
+    id="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_id"])' "$work/cli.json")"
+    env "${cli_env[@]}" "$bin" clients rotate-secret "$id" | grep -q '"client_secret"' || status=1
+    env "${cli_env[@]}" "$bin" clients update "$id" --name renamed | grep -q '"renamed"' || status=1
+    env "${cli_env[@]}" "$bin" clients list | grep -q "$id" || status=1
+    env "${cli_env[@]}" "$bin" clients delete "$id" || status=1
+    env "${cli_env[@]}" "$bin" keys rotate | grep -q "signs from" || status=1
+    [[ "$(env "${cli_env[@]}" "$bin" keys list | wc -l)" -ge 2 ]] || status=1
+    [[ $status -eq 0 ]] && echo "clients create/rotate-secret/update/list/delete and keys rotate/list: ok"
+  fi
+  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+  if [[ -n "$db_name" ]]; then psql "$pg_admin" -qc "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" >/dev/null; db_name=""; fi
+  if [[ $status -ne 0 ]]; then tail -n 40 "$work/server-$backend.log"; exit "$status"; fi
+done
