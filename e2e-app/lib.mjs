@@ -8,15 +8,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { freshContext } from '../testkit/browser.mjs';
 import { startMailSink } from '../testkit/mail-sink.mjs';
 
 export { extractCode, extractLinks } from '../testkit/mail-sink.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LATCHKEY = process.env.LATCHKEY_BIN ?? join(ROOT, 'target', 'debug', 'latchkey');
-const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const KEYS = ['app', 'mailbox', 'issuer', 'user', 'password', 'admin-token'];
 
 async function freePort() {
@@ -84,13 +82,7 @@ export async function startDemo() {
 
 /** A browser with its own fresh profile: its own cookies and storage. */
 export async function newContext() {
-  const dir = await mkdtemp(join(tmpdir(), 'lk-app-chromium-'));
-  const context = await chromium.launchPersistentContext(dir, {
-    executablePath: CHROMIUM, headless: true, args: ARGS, locale: 'en-US',
-  });
-  const close = context.close.bind(context);
-  context.close = async () => { await close().catch(() => {}); await rm(dir, { recursive: true, force: true }); };
-  return context;
+  return freshContext(chromium, { locale: 'en-US' });
 }
 
 /** A page that fails the test on any script error or dialog (an XSS would open one). */

@@ -10,23 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { freshContext } from '../testkit/browser.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
 export const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
-const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** A browser context with its own fresh user-data directory (its own storage, cookies, cache). */
 export async function newContext({ locale = 'en-US', viewport = { width: 900, height: 1000 }, ...rest } = {}) {
-  const dir = await mkdtemp(join(tmpdir(), 'lk-chromium-'));
-  const context = await chromium.launchPersistentContext(dir, {
-    executablePath: CHROMIUM, headless: true, args: ARGS, locale, viewport, ...rest,
-  });
-  const close = context.close.bind(context);
-  context.close = async () => { await close().catch(() => {}); await rm(dir, { recursive: true, force: true }); };
-  return context;
+  return freshContext(chromium, { locale, viewport, ...rest });
 }
 
 /** A fresh page (persistent contexts open with one blank page: reuse it first). */

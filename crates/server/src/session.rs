@@ -5,7 +5,7 @@
 //! a value the browser presented before is ended, never adopted (security-checklist SES-3).
 //! `__Host-latchkey_sid` over https, `latchkey_sid` on loopback http; HttpOnly, SameSite=Lax so
 //! the top-level redirect back from an app still carries it, Path=/ (WEB-3).
-use axum::http::header::{self, HeaderValue};
+use axum::http::header;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use latchkey_domain::secret::sha256_hex;
@@ -16,22 +16,9 @@ use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "latchkey_sid";
 
-/// The value of cookie `name` (with or without the `__Host-` prefix).
-pub fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| n.trim_start_matches("__Host-") == name)
-        .map(|(_, value)| value.to_owned())
-        .filter(|v| !v.is_empty() && v.len() <= 256)
-}
-
 /// The digest of the session id this browser presents, live or not.
 pub fn presented_digest(headers: &HeaderMap) -> Option<String> {
-    read_cookie(headers, SESSION_COOKIE).map(|v| sha256_hex(&v))
+    crate::http::cookies::read(headers, SESSION_COOKIE).map(|v| sha256_hex(&v))
 }
 
 /// The browser's live session, its idle deadline extended.
@@ -69,12 +56,8 @@ pub fn from_own_origin(state: &AppState, headers: &HeaderMap) -> bool {
     own.is_some() && origin == own.as_deref()
 }
 
-/// `name=value` with the attributes every Latchkey cookie carries; `max_age` 0 deletes it.
+/// A Latchkey cookie with SameSite=Lax (the top-level redirect back from an app must carry it);
+/// `max_age` 0 deletes it.
 pub fn set_cookie(state: &AppState, response: &mut Response, name: &str, value: &str, max_age: i64) {
-    let secure = state.secure_cookies();
-    let name = if secure { format!("__Host-{name}") } else { name.to_owned() };
-    let cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}", if secure { "; Secure" } else { "" });
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
+    crate::http::cookies::set(response, state.secure_cookies(), name, value, max_age, "Lax");
 }

@@ -19,7 +19,7 @@ pub(crate) fn percent_encode(s: &str) -> String {
 
 /// HTML text and quoted-attribute escaping: the five chars that can end a text run, a tag or
 /// an attribute value, or start an entity.
-pub(crate) fn escape_html(s: &str) -> String {
+pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {

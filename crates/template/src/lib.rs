@@ -69,6 +69,9 @@ use std::sync::Arc;
 
 pub use error::{CheckError, ParseError, RenderError};
 pub use value::{Context, Value};
+/// HTML-escapes text for element content and quoted attributes (`& < > " '`), for callers
+/// that build HTML outside a template.
+pub use escape::escape_html;
 
 /// Largest template source accepted by [`parse`].
 pub const MAX_SOURCE_BYTES: usize = 1024 * 1024;

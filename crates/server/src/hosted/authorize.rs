@@ -125,5 +125,5 @@ fn sign_in_page(
 
 /// The transaction handle this browser holds, if any.
 pub fn transaction_cookie(headers: &HeaderMap) -> Option<String> {
-    crate::session::read_cookie(headers, super::TRANSACTION_COOKIE)
+    crate::http::cookies::read(headers, super::TRANSACTION_COOKIE)
 }

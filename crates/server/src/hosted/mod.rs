@@ -7,7 +7,6 @@
 //! anything: opening the emailed link only renders a page (shared/README).
 mod authorize;
 mod callback;
-mod cookies;
 mod language;
 mod logout;
 mod mailbox;

@@ -8,20 +8,7 @@ use rand::RngCore;
 use serde_json::Value;
 
 /// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use latchkey_template::escape_html as escape;
 
 /// JSON that is safe inside `<script type="application/json">`: `<` can never close the tag.
 fn inert_json(value: &Value) -> String {

@@ -19,13 +19,13 @@ use latchkey_domain::secret::{constant_time_eq, sha256_hex};
 use latchkey_domain::{BearerToken, Password};
 use latchkey_store::{PasswordTokenRecord, UserRecord};
 
-use super::cookies;
+use crate::http::cookies;
 use super::page::{content_page, escape, message_page};
 use crate::state::AppState;
 
 const CSRF_COOKIE: &str = "latchkey_csrf";
 /// Long enough to type a password, short enough that a stale form is not kept around.
-const CSRF_MAX_AGE_SECS: u64 = 3600;
+const CSRF_MAX_AGE_SECS: i64 = 3600;
 /// Largest form accepted (token, CSRF token, two passwords of at most 128 characters).
 const MAX_FORM_BYTES: usize = 16 * 1024;
 
@@ -163,6 +163,6 @@ fn form(state: &AppState, headers: &HeaderMap, token: &str, account: &UserRecord
         max = policy.max_length,
     );
     let mut response = content_page(status, lang, &format!("Set your password – {}", state.settings.org.name), &content, None);
-    cookies::set(&mut response, state.public_url.starts_with("https://"), CSRF_COOKIE, csrf.expose(), CSRF_MAX_AGE_SECS, "Strict");
+    cookies::set(&mut response, state.secure_cookies(), CSRF_COOKIE, csrf.expose(), CSRF_MAX_AGE_SECS, "Strict");
     response.into_response()
 }

@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every adapter: the router, request ids and tracing, limits, CORS,
 //! security headers, client IP resolution and strict JSON.
 pub mod client_ip;
+pub mod cookies;
 pub mod cors;
 pub mod form;
 pub mod headers;
