@@ -26,6 +26,9 @@ use super::{AdminAuth, AdminError};
 use crate::state::AppState;
 
 /// `POST …/customizations` and `PUT …/customizations/{id}` body (strict: unknown members refused).
+///
+/// Okta's read-only members are accepted and ignored: the management SDK sends back the object
+/// it read (with `id`, `created`, `lastUpdated`, `_links`) when an app edits and saves it.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CustomizationBody {
@@ -34,6 +37,14 @@ struct CustomizationBody {
     body: String,
     #[serde(default)]
     is_default: Option<bool>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default, rename = "created")]
+    _created: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "lastUpdated")]
+    _last_updated: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "_links")]
+    _links: Option<serde::de::IgnoredAny>,
 }
 
 fn template(name: &str) -> Result<EmailKind, AdminError> {
@@ -240,6 +251,9 @@ pub async fn get_customization(_: AdminAuth, State(state): State<AppState>, Path
 pub async fn replace(_: AdminAuth, State(state): State<AppState>, Path((brand, name, id)): Path<(String, String, String)>, bytes: Bytes) -> Result<Response, AdminError> {
     let (brand, kind) = target(&brand, &name)?;
     let (body, key) = parse_body(kind, &bytes)?;
+    if body.id.as_deref().is_some_and(|given| given != id) {
+        return Err(AdminError::Validation(vec!["id: does not match the customization in the path".to_owned()]));
+    }
     let now = state.store.now().await?;
     let write = CustomizationWrite { language: &body.language, language_key: &key, subject: &body.subject, body: &body.body, is_default: body.is_default };
     let replaced = state.store.replace_email_customization(brand, kind.as_str(), &id, &write, now).await.map_err(conflict)?;
