@@ -133,6 +133,9 @@ pub struct AdminSettings {
     #[serde(serialize_with = "serialize_secret_opt")]
     pub token: Option<SecretString>,
     pub email: Option<String>,
+    /// Allow `sendEmail=false` on activation and admin reset, which hands a set-password link
+    /// to the administrator instead of the user. Off by default (security-checklist ADM-3).
+    pub return_links: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -199,18 +199,26 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces the stored hash (transparent rehash after a sign-in with old parameters, or an
-    /// admin-set password). Recovery-driven changes go through `complete_reset` instead.
+    /// Replaces the stored hash. `changed` distinguishes an administrator-set password (a new
+    /// credential: every session, refresh token and live recovery of the account ends in the
+    /// same commit, as after a reset: security-checklist SES-1, OTP-5) from the transparent
+    /// rehash after a sign-in with old Argon2 parameters (same password, nothing ends).
     pub async fn set_password_hash(&self, id: &UserId, hash: &str, now: Millis, changed: bool) -> Result<()> {
-        let query = if changed {
-            sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2, last_updated_at = $2 WHERE id = $3")
-                .bind(hash)
-                .bind(now)
-                .bind(id.as_str())
-        } else {
-            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(id.as_str())
-        };
-        query.execute(self.pool()).await?;
+        if !changed {
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(id.as_str()).execute(self.pool()).await?;
+            return Ok(());
+        }
+        let mut tx = self.write_tx().await?;
+        sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2, last_updated_at = $2 WHERE id = $3")
+            .bind(hash)
+            .bind(now)
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        crate::recovery::invalidate_account_recovery(&mut tx, id, now, None).await?;
+        crate::sessions::end_user_sessions(&mut tx, id, None, now).await?;
+        crate::refresh_tokens::revoke_user_refresh_tokens(&mut tx, id, now).await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -8,6 +8,8 @@ use latchkey_proto::management::{ErrorCause, OktaError};
 #[derive(Debug)]
 pub enum AdminError {
     Unauthorized,
+    /// E0000006: authenticated, but this operation is not allowed.
+    Forbidden(String),
     NotFound(String),
     /// E0000001 with one cause per problem, e.g. `password: …`.
     Validation(Vec<String>),
@@ -50,6 +52,9 @@ impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         let (status, code, summary, causes) = match self {
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "E0000011", "Invalid token provided".to_owned(), vec![]),
+            Self::Forbidden(reason) => {
+                (StatusCode::FORBIDDEN, "E0000006", "You do not have permission to perform the requested action".to_owned(), vec![reason])
+            }
             Self::NotFound(what) => (StatusCode::NOT_FOUND, "E0000007", format!("Not found: {what}"), vec![]),
             Self::Validation(causes) => {
                 let first = causes.first().and_then(|c| c.split(':').next()).unwrap_or("request").to_owned();

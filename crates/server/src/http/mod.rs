@@ -30,7 +30,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::idx::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), cors::cors))
         .layer(DefaultBodyLimit::max(PUBLIC_BODY_LIMIT));
-    let admin = crate::admin::router().layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT));
+    let admin = crate::admin::router().merge(crate::oauth::management_router()).layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT));
     // Development pages exist only in dev mode: outside it they are not routed at all.
     let dev = if state.settings.dev { crate::hosted::dev_router() } else { Router::new() };
     Router::new()

@@ -25,13 +25,20 @@ use axum::Router;
 
 use crate::state::{AppState, AuthServer};
 
+/// Client registration and management (RFC 7591/7592, SSWS): an admin API, so it is served
+/// without CORS, beside `/api/v1` (security-checklist WEB-6).
+pub fn management_router() -> Router<AppState> {
+    Router::new()
+        .route("/oauth2/v1/clients", post(registration::register).get(clients::list))
+        .route("/oauth2/v1/clients/{client_id}", get(clients::get).put(clients::update).delete(clients::delete))
+        .route("/oauth2/v1/clients/{client_id}/lifecycle/newSecret", post(clients::new_secret))
+}
+
+/// The protocol endpoints browsers call across origins (CORS applies).
 pub fn router() -> Router<AppState> {
     let mut router = Router::new()
         .route("/.well-known/openid-configuration", get(|s| discovery::handle(s, AuthServer::Org)))
-        .route("/oauth2/default/.well-known/openid-configuration", get(|s| discovery::handle(s, AuthServer::Default)))
-        .route("/oauth2/v1/clients", post(registration::register).get(clients::list))
-        .route("/oauth2/v1/clients/{client_id}", get(clients::get).put(clients::update).delete(clients::delete))
-        .route("/oauth2/v1/clients/{client_id}/lifecycle/newSecret", post(clients::new_secret));
+        .route("/oauth2/default/.well-known/openid-configuration", get(|s| discovery::handle(s, AuthServer::Default)));
     for (prefix, server) in [("/oauth2/default", AuthServer::Default), ("/oauth2", AuthServer::Org)] {
         router = router
             .route(&format!("{prefix}/v1/interact"), post(move |s, b| interact::handle(s, server, b)))

@@ -64,6 +64,7 @@ pub fn test_settings(db_url: &str, data_dir: &std::path::Path, smtp_url: &str) -
     settings.database.url = Some(db_url.to_owned().into());
     settings.admin.token = Some(ADMIN_TOKEN.to_owned().into());
     settings.admin.email = Some("admin@example.com".to_owned());
+    settings.admin.return_links = true;
     settings.smtp.url = Some(smtp_url.to_owned().into());
     settings.smtp.from = "Latchkey Test <no-reply@latchkey.test>".to_owned();
     settings.outbox.poll_interval_ms = 50;

@@ -15,6 +15,7 @@ both_backends!(
     a_reset_ends_sessions_refresh_tokens_and_earlier_access_tokens,
     revoke_sessions_also_ends_the_resetting_browsers_session,
     idx_on_our_own_origin_starts_a_session_and_other_origins_do_not,
+    an_admin_set_password_ends_refresh_tokens_and_live_codes,
 );
 
 async fn prompt_none_without_a_session_is_login_required(backend: latchkey_store::testing::Backend) {
@@ -168,4 +169,22 @@ async fn idx_on_our_own_origin_starts_a_session_and_other_origins_do_not(backend
             assert!(query_of(&authorize(&app, &[("prompt", "none")], &format!("{SID}={sid}")).await).contains_key("code"));
         }
     }
+}
+
+async fn an_admin_set_password_ends_refresh_tokens_and_live_codes(backend: latchkey_store::testing::Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let user = app.create_user("adminset@example.com").await;
+    let tokens = crate::oidc_support::tokens_for(&app, "adminset@example.com", "openid offline_access").await;
+    let refresh_token = tokens["refresh_token"].as_str().expect("a refresh token").to_owned();
+    let (flow, _) = app.start_recovery("adminset@example.com", "s").await;
+    let code = app.code_from_mail("adminset@example.com", 1).await;
+
+    let id = user["id"].as_str().expect("id");
+    let response = app.admin_post(&format!("/api/v1/users/{id}"), serde_json::json!({"profile": {}, "credentials": {"password": {"value": "an administrator chose this passphrase"}}})).await;
+    assert_eq!(response.status(), 200);
+
+    let (status, body) = crate::oidc_support::refresh(&app, &refresh_token).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "refresh tokens end with the old credential");
+    let (status, _) = app.step(&flow, "challenge/answer", serde_json::json!({"credentials": {"passcode": code}})).await;
+    assert!(status == 401 || status == 400, "a live recovery ends with the old credential: {status}");
 }

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::helpers::{extract_link, spawn_app, TestApp, PASSWORD};
+use crate::helpers::{extract_link, spawn_app, spawn_app_with, TestApp, PASSWORD};
 
 const NEW_PASSWORD: &str = "a freshly chosen passphrase for spring";
 
@@ -13,6 +13,7 @@ both_backends!(
     the_set_password_form_refuses_cross_site_posts_and_weak_passwords,
     a_user_created_without_a_password_is_emailed_an_activation_link,
     an_emailed_admin_reset_uses_the_password_reset_by_admin_template,
+    returning_links_is_refused_unless_enabled,
 );
 
 /// Opens the link: the page, and the CSRF cookie and field it set.
@@ -156,4 +157,23 @@ async fn an_emailed_admin_reset_uses_the_password_reset_by_admin_template(backen
     assert!(extract_link(&text, &format!("{}/signin/set-password?token=", app.base)).is_some());
     let kinds: Vec<String> = app.state.store.outbox_messages(None, 10).await.expect("outbox").into_iter().map(|m| m.kind).collect();
     assert!(kinds.contains(&"PasswordResetByAdmin".to_owned()), "{kinds:?}");
+}
+
+async fn returning_links_is_refused_unless_enabled(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app_with(backend, |s| s.admin.return_links = false).await;
+    let active = app.create_user("nolinks@example.com").await;
+    let staged: Value = app
+        .admin_post("/api/v1/users?activate=false", json!({"profile": {"login": "staged@example.com", "email": "staged@example.com"}}))
+        .await
+        .json()
+        .await
+        .expect("json");
+    for (user, action) in [(&active, "reset_password"), (&staged, "activate")] {
+        let id = user["id"].as_str().expect("id");
+        let response = app.admin_post(&format!("/api/v1/users/{id}/lifecycle/{action}?sendEmail=false"), json!({})).await;
+        assert_eq!(response.status(), 403, "{action}");
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["errorCode"], "E0000006");
+        assert!(body.to_string().find("/signin/set-password").is_none(), "no link leaks");
+    }
 }
