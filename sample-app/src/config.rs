@@ -34,11 +34,20 @@ impl Config {
             &public_url,
             &var("APP_ISSUER").ok_or(ConfigError::Missing("APP_ISSUER", "the issuer URL, e.g. http://127.0.0.1:8080/oauth2/default"))?,
             var("APP_CLIENT_ID").ok_or(ConfigError::Missing("APP_CLIENT_ID", "the client id the identity server registered"))?,
-            SecretString::from(var("APP_CLIENT_SECRET").ok_or(ConfigError::Missing("APP_CLIENT_SECRET", "the client secret the identity server issued"))?),
+            SecretString::from(
+                var("APP_CLIENT_SECRET")
+                    .ok_or(ConfigError::Missing("APP_CLIENT_SECRET", "the client secret the identity server issued"))?,
+            ),
         )
     }
 
-    pub fn new(listen: String, public_url: &str, issuer: &str, client_id: String, client_secret: SecretString) -> Result<Self, ConfigError> {
+    pub fn new(
+        listen: String,
+        public_url: &str,
+        issuer: &str,
+        client_id: String,
+        client_secret: SecretString,
+    ) -> Result<Self, ConfigError> {
         let public_url = parse_url("APP_PUBLIC_URL", public_url)?;
         let issuer = parse_url("APP_ISSUER", issuer)?;
         Ok(Self { listen, public_url, issuer, client_id, client_secret, scopes: vec!["openid".into(), "profile".into(), "email".into()] })

@@ -74,8 +74,8 @@ fn router(state: AppState) -> Router {
         .route("/magic-link/callback", get(routes::magic_link::open))
         .route("/logout", post(routes::logout::submit))
         // Paths only: the query string of the callbacks carries codes (shared/README "Logs").
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
-        }))
+        .layer(TraceLayer::new_for_http().make_span_with(
+            |request: &Request<_>| tracing::info_span!("request", method = %request.method(), path = %request.uri().path()),
+        ))
         .with_state(state)
 }

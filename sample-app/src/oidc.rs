@@ -139,7 +139,8 @@ impl Provider {
     /// the page; a real app would pin the version and hashes it tested with.
     pub async fn widget_assets(&self) -> Result<WidgetAssets, OidcError> {
         let origin = self.config.issuer_origin();
-        let hashes: HashMap<String, String> = self.http.get(format!("{origin}/widget/v1/sri.json")).send().await?.error_for_status()?.json().await?;
+        let hashes: HashMap<String, String> =
+            self.http.get(format!("{origin}/widget/v1/sri.json")).send().await?.error_for_status()?.json().await?;
         let hash = |name: &str| hashes.get(name).cloned().ok_or_else(|| OidcError::Discovery(format!("sri.json has no entry for {name}")));
         Ok(WidgetAssets {
             script_url: format!("{origin}/widget/v1/latchkey-sign-in.js"),

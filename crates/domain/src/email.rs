@@ -23,7 +23,10 @@ impl EmailAddress {
         if value.len() > 254 {
             return Err(EmailError::TooLong);
         }
-        if value.chars().any(|c| c.is_control() || c.is_whitespace() || matches!(c, ',' | ';' | '<' | '>' | '"' | '(' | ')' | '[' | ']' | '\\')) {
+        if value
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || matches!(c, ',' | ';' | '<' | '>' | '"' | '(' | ')' | '[' | ']' | '\\'))
+        {
             return Err(EmailError::ForbiddenCharacter);
         }
         let (local, domain) = value.rsplit_once('@').ok_or(EmailError::Malformed)?;

@@ -26,7 +26,11 @@ pub struct RotationPlan {
 impl RotationPolicy {
     pub fn plan(&self, now: Millis) -> RotationPlan {
         let sign_from = now.saturating_add(self.publish_delay);
-        RotationPlan { publish_at: now, sign_from, retire_old_at: sign_from.saturating_add(self.token_lifetime).saturating_add(crate::MINUTE) }
+        RotationPlan {
+            publish_at: now,
+            sign_from,
+            retire_old_at: sign_from.saturating_add(self.token_lifetime).saturating_add(crate::MINUTE),
+        }
     }
 
     /// Whether the schedule asks for a new key, given when the newest one was created.

@@ -191,8 +191,8 @@ pub struct CodeVerifier(String);
 
 impl CodeVerifier {
     pub fn parse(raw: &str) -> Result<Self, OAuthValueError> {
-        let ok = (43..=128).contains(&raw.len())
-            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+        let ok =
+            (43..=128).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
         if ok {
             Ok(Self(raw.to_owned()))
         } else {

@@ -86,9 +86,7 @@ impl std::fmt::Display for PolicyViolation {
         match self {
             Self::TooShort { min } => write!(f, "At least {min} characters"),
             Self::TooLong { max } => write!(f, "At most {max} characters"),
-            Self::TooGuessable { reason } if reason.is_empty() => {
-                f.write_str("Not a common password or one that is easy to guess")
-            }
+            Self::TooGuessable { reason } if reason.is_empty() => f.write_str("Not a common password or one that is easy to guess"),
             Self::TooGuessable { reason } => write!(f, "Not a common password or one that is easy to guess: {reason}"),
             Self::ContainsLogin => f.write_str("Does not contain your username"),
         }
@@ -143,11 +141,7 @@ impl PasswordPolicy {
         let estimate = zxcvbn::zxcvbn(password.expose(), &inputs);
         let score = u8::from(estimate.score());
         if score < self.min_strength {
-            let reason = estimate
-                .feedback()
-                .and_then(|f| f.warning())
-                .map(|w| w.to_string())
-                .unwrap_or_default();
+            let reason = estimate.feedback().and_then(|f| f.warning()).map(|w| w.to_string()).unwrap_or_default();
             violations.push(PolicyViolation::TooGuessable { reason });
         }
         violations

@@ -135,9 +135,8 @@ pub mod seal {
         let cipher = XChaCha20Poly1305::new_from_slice(key).map_err(|_| SealError::BadKey)?;
         let mut nonce = [0u8; 24];
         OsRng.fill_bytes(&mut nonce);
-        let ciphertext = cipher
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: context.as_bytes() })
-            .map_err(|_| SealError::Open)?;
+        let ciphertext =
+            cipher.encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: context.as_bytes() }).map_err(|_| SealError::Open)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ciphertext);
         Ok(STANDARD.encode(out))

@@ -45,7 +45,9 @@ impl Default for MailLimits {
 pub enum MailDecision {
     Send,
     /// Refused: nothing is sent and the live code stays; `retry_after` is when one would be.
-    Refuse { retry_after: Millis },
+    Refuse {
+        retry_after: Millis,
+    },
 }
 
 impl MailLimits {

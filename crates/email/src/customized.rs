@@ -137,7 +137,9 @@ impl Customizations {
                     }
                     entry.by_language.insert(key, Parsed { lang, templates });
                 }
-                Err(problems) => tracing::warn!(id = %row.id, template = %row.template_name, problems = problems.len(), "stored email customization is invalid; using the built-in"),
+                Err(problems) => {
+                    tracing::warn!(id = %row.id, template = %row.template_name, problems = problems.len(), "stored email customization is invalid; using the built-in")
+                }
             }
         }
         set
@@ -152,7 +154,8 @@ mod tests {
     fn save_time_rules() {
         let ok = check_customization(EmailKind::ForgotPassword, "en", "Reset", "<a href=\"x?otp=${oneTimePassword}\">go</a>");
         assert!(ok.is_ok());
-        let missing = check_customization(EmailKind::ForgotPassword, "en", "Reset", "<p>Hello ${user.profile.firstName}</p>").expect_err("missing");
+        let missing =
+            check_customization(EmailKind::ForgotPassword, "en", "Reset", "<p>Hello ${user.profile.firstName}</p>").expect_err("missing");
         assert!(missing[0].message.contains("${oneTimePassword}"), "{missing:?}");
         let typo = check_customization(EmailKind::PasswordChanged, "en", "Hi", "<p>${user.profile.fristName}</p>").expect_err("typo");
         assert!(typo[0].message.contains("line 1, column 4"), "{typo:?}");

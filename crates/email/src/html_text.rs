@@ -12,8 +12,30 @@
 const HIDDEN: &[&str] = &["head", "style", "script", "title", "template", "noscript"];
 /// Elements that start and end a paragraph-like block.
 const BLOCKS: &[&str] = &[
-    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr", "ul", "ol", "blockquote", "pre", "section", "article",
-    "header", "footer", "hr", "body", "html", "center", "main", "address",
+    "p",
+    "div",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "table",
+    "tr",
+    "ul",
+    "ol",
+    "blockquote",
+    "pre",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "hr",
+    "body",
+    "html",
+    "center",
+    "main",
+    "address",
 ];
 
 /// Converts rendered HTML into readable text with link URLs kept.
@@ -322,7 +344,8 @@ mod tests {
 
     #[test]
     fn odd_input_never_panics_and_keeps_text() {
-        for input in ["", "<", "a < b", "<a href=", "&#xFFFFFFFF; &#0; &bogus; &", "<p>é<br/>ü</p>", "<a>no href</a>", "<style>unclosed"] {
+        for input in ["", "<", "a < b", "<a href=", "&#xFFFFFFFF; &#0; &bogus; &", "<p>é<br/>ü</p>", "<a>no href</a>", "<style>unclosed"]
+        {
             let _ = html_to_text(input);
         }
         assert_eq!(html_to_text("a < b &lt; c"), "a < b < c\n");

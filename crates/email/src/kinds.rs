@@ -50,10 +50,7 @@ impl EmailKind {
 
     /// Whether the message carries a secret (code or link) and must expire with it.
     pub fn carries_secret(self) -> bool {
-        matches!(
-            self,
-            EmailKind::ForgotPassword | EmailKind::UserActivation | EmailKind::PasswordResetByAdmin
-        )
+        matches!(self, EmailKind::ForgotPassword | EmailKind::UserActivation | EmailKind::PasswordResetByAdmin)
     }
 }
 

@@ -46,18 +46,14 @@ pub(crate) fn normalize(locale: &str) -> Option<String> {
     plausible.then_some(tag)
 }
 
-const EN_MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",
-];
-const FR_MONTHS: [&str; 12] = [
-    "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-];
-const DE_MONTHS: [&str; 12] = [
-    "Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember",
-];
-const ES_MONTHS: [&str; 12] = [
-    "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
-];
+const EN_MONTHS: [&str; 12] =
+    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+const FR_MONTHS: [&str; 12] =
+    ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"];
+const DE_MONTHS: [&str; 12] =
+    ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"];
+const ES_MONTHS: [&str; 12] =
+    ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"];
 
 /// A moment in the template language. The recipient's time zone is unknown, so it is UTC and
 /// says so.
@@ -90,21 +86,93 @@ pub(crate) fn format_duration(lang: &str, minutes: i64) -> String {
     };
     let one = n == 1;
     let word = match (lang, unit) {
-        ("fr", Unit::Minute) => if one { "minute" } else { "minutes" },
-        ("fr", Unit::Hour) => if one { "heure" } else { "heures" },
-        ("fr", Unit::Day) => if one { "jour" } else { "jours" },
-        ("de", Unit::Minute) => if one { "Minute" } else { "Minuten" },
-        ("de", Unit::Hour) => if one { "Stunde" } else { "Stunden" },
-        ("de", Unit::Day) => if one { "Tag" } else { "Tage" },
-        ("es", Unit::Minute) => if one { "minuto" } else { "minutos" },
-        ("es", Unit::Hour) => if one { "hora" } else { "horas" },
-        ("es", Unit::Day) => if one { "día" } else { "días" },
+        ("fr", Unit::Minute) => {
+            if one {
+                "minute"
+            } else {
+                "minutes"
+            }
+        }
+        ("fr", Unit::Hour) => {
+            if one {
+                "heure"
+            } else {
+                "heures"
+            }
+        }
+        ("fr", Unit::Day) => {
+            if one {
+                "jour"
+            } else {
+                "jours"
+            }
+        }
+        ("de", Unit::Minute) => {
+            if one {
+                "Minute"
+            } else {
+                "Minuten"
+            }
+        }
+        ("de", Unit::Hour) => {
+            if one {
+                "Stunde"
+            } else {
+                "Stunden"
+            }
+        }
+        ("de", Unit::Day) => {
+            if one {
+                "Tag"
+            } else {
+                "Tage"
+            }
+        }
+        ("es", Unit::Minute) => {
+            if one {
+                "minuto"
+            } else {
+                "minutos"
+            }
+        }
+        ("es", Unit::Hour) => {
+            if one {
+                "hora"
+            } else {
+                "horas"
+            }
+        }
+        ("es", Unit::Day) => {
+            if one {
+                "día"
+            } else {
+                "días"
+            }
+        }
         ("ja", Unit::Minute) => return format!("{n}分"),
         ("ja", Unit::Hour) => return format!("{n}時間"),
         ("ja", Unit::Day) => return format!("{n}日"),
-        (_, Unit::Minute) => if one { "minute" } else { "minutes" },
-        (_, Unit::Hour) => if one { "hour" } else { "hours" },
-        (_, Unit::Day) => if one { "day" } else { "days" },
+        (_, Unit::Minute) => {
+            if one {
+                "minute"
+            } else {
+                "minutes"
+            }
+        }
+        (_, Unit::Hour) => {
+            if one {
+                "hour"
+            } else {
+                "hours"
+            }
+        }
+        (_, Unit::Day) => {
+            if one {
+                "day"
+            } else {
+                "days"
+            }
+        }
     };
     format!("{n} {word}")
 }

@@ -28,13 +28,7 @@ pub enum ComposeError {
 ///
 /// # Errors
 /// [`ComposeError`] naming the invalid input.
-pub fn compose(
-    rendered: &RenderedEmail,
-    from: &str,
-    to: &str,
-    message_id: &str,
-    message_id_domain: &str,
-) -> Result<Message, ComposeError> {
+pub fn compose(rendered: &RenderedEmail, from: &str, to: &str, message_id: &str, message_id_domain: &str) -> Result<Message, ComposeError> {
     let from = Mailbox::from_str(from).map_err(|_| ComposeError::BadFrom(from.to_owned()))?;
     let to = Address::from_str(to).map_err(|_| ComposeError::BadRecipient)?;
     let safe = |s: &str| !s.is_empty() && s.len() <= 200 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
@@ -110,7 +104,10 @@ mod tests {
             compose(&rendered(), "a@b.example", "jane@example.com\r\nBcc: x@evil.test", "id", "d.example").err(),
             Some(ComposeError::BadRecipient)
         );
-        assert!(matches!(compose(&rendered(), "a@b.example", "j@example.com", "id>\r\nX: y", "d.example"), Err(ComposeError::BadMessageId(_))));
+        assert!(matches!(
+            compose(&rendered(), "a@b.example", "j@example.com", "id>\r\nX: y", "d.example"),
+            Err(ComposeError::BadMessageId(_))
+        ));
         assert!(matches!(compose(&rendered(), "nobody", "j@example.com", "id", "d.example"), Err(ComposeError::BadFrom(_))));
     }
 

@@ -91,12 +91,7 @@ impl EmailPayload {
     }
 
     pub fn to_json(&self) -> String {
-        let wire = Wire {
-            v: VERSION,
-            kind: self.kind.as_str().to_owned(),
-            locale: self.locale.clone(),
-            vars: self.vars.clone(),
-        };
+        let wire = Wire { v: VERSION, kind: self.kind.as_str().to_owned(), locale: self.locale.clone(), vars: self.vars.clone() };
         let json = serde_json::to_string(&wire).expect("a map of strings always serializes");
         zeroize_map(wire.vars);
         json
@@ -245,10 +240,7 @@ mod tests {
     #[test]
     fn from_json_refuses_bad_input() {
         assert_eq!(EmailPayload::from_json("{"), Err(PayloadError::Malformed));
-        assert_eq!(
-            EmailPayload::from_json(r#"{"v":1,"kind":"Nope","vars":{}}"#),
-            Err(PayloadError::UnknownKind("Nope".into()))
-        );
+        assert_eq!(EmailPayload::from_json(r#"{"v":1,"kind":"Nope","vars":{}}"#), Err(PayloadError::UnknownKind("Nope".into())));
         assert_eq!(EmailPayload::from_json(r#"{"v":9,"kind":"ForgotPassword","vars":{}}"#), Err(PayloadError::Version(9)));
         assert!(matches!(
             EmailPayload::from_json(r#"{"v":1,"kind":"ForgotPassword","vars":{"a..b":"x"}}"#),

@@ -164,10 +164,7 @@ impl Renderer {
         if let Some(parsed) = kind_set.and_then(|k| k.default.as_ref().and_then(|d| k.by_language.get(d))) {
             return self.render_in(&parsed.templates, &parsed.lang, payload, now);
         }
-        let templates = self
-            .builtin
-            .get(&(payload.kind, locale::FALLBACK))
-            .expect("every kind has an English built-in (checked by tests)");
+        let templates = self.builtin.get(&(payload.kind, locale::FALLBACK)).expect("every kind has an English built-in (checked by tests)");
         self.render_in(templates, locale::FALLBACK, payload, now)
     }
 
@@ -316,7 +313,10 @@ mod tests {
     #[test]
     fn customizations_win_per_language_and_never_hide_other_built_ins() {
         let renderer = Renderer::with_defaults();
-        let rows = [row("en", true, "<p>EN <a href=\"https://app.example/cb?otp=${oneTimePassword}\">go</a></p>"), row("de-AT", false, "<p>AT ${oneTimePassword}</p>")];
+        let rows = [
+            row("en", true, "<p>EN <a href=\"https://app.example/cb?otp=${oneTimePassword}\">go</a></p>"),
+            row("de-AT", false, "<p>AT ${oneTimePassword}</p>"),
+        ];
         *renderer.custom.write().expect("lock") = Arc::new(Customizations::from_rows(&rows, 1));
         let subject = |locale: Option<&str>| {
             let mut payload = EmailPayload::new(EmailKind::ForgotPassword).with("oneTimePassword", "123456");
@@ -331,7 +331,8 @@ mod tests {
         assert!(!subject(Some("fr")).starts_with("custom"), "French built-in: customizing English hides nothing");
         assert_eq!(subject(Some("pt-BR")), "custom en", "no built-in: the default customization");
         assert_eq!(subject(None), "custom en", "no locale: the default customization");
-        let out = renderer.render(&EmailPayload::new(EmailKind::ForgotPassword).with("oneTimePassword", "123456"), Utc::now()).expect("render");
+        let out =
+            renderer.render(&EmailPayload::new(EmailKind::ForgotPassword).with("oneTimePassword", "123456"), Utc::now()).expect("render");
         assert_eq!(out.text, "EN go (https://app.example/cb?otp=123456)\n", "text part derived from the HTML");
         let other = renderer.render(&EmailPayload::new(EmailKind::PasswordChanged), Utc::now()).expect("render");
         assert!(!other.subject.starts_with("custom"), "other templates keep their built-ins");

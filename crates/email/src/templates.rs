@@ -70,10 +70,7 @@ impl BuiltinSource {
 }
 
 fn compose_html(lang: &str, subject: &str, body: &str) -> String {
-    LAYOUT
-        .replace("{{lang}}", lang)
-        .replace("{{title}}", subject.trim_end())
-        .replace("{{content}}", body.trim_end())
+    LAYOUT.replace("{{lang}}", lang).replace("{{title}}", subject.trim_end()).replace("{{content}}", body.trim_end())
 }
 
 #[cfg(test)]

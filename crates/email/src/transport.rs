@@ -134,9 +134,7 @@ impl Transport {
         }
         let port = parsed.port().unwrap_or(if implicit_tls { 465 } else { 587 });
         let description = format!("{}://{}:{port}", parsed.scheme(), parsed.host_str().unwrap_or_default());
-        let tls_params = || {
-            TlsParameters::new(host.clone()).map_err(|e| TransportError::Tls { host: host.clone(), reason: e.to_string() })
-        };
+        let tls_params = || TlsParameters::new(host.clone()).map_err(|e| TransportError::Tls { host: host.clone(), reason: e.to_string() });
         let tls = match (implicit_tls, tls_mode.as_deref()) {
             (true, Some("none")) => return Err(bad("smtps:// is always TLS; use smtp://…?tls=none for plaintext")),
             (true, _) => Tls::Wrapper(tls_params()?),
@@ -185,12 +183,9 @@ impl Transport {
     /// [`SendError::Permanent`] for an SMTP 5xx, [`SendError::Transient`] for everything else.
     pub async fn send(&self, message: &Message, envelope_id: &str) -> Result<(), SendError> {
         match self {
-            Transport::Smtp(relay) => relay
-                .client
-                .send_raw(message.envelope(), &message.formatted())
-                .await
-                .map(drop)
-                .map_err(|e| classify(&e)),
+            Transport::Smtp(relay) => {
+                relay.client.send_raw(message.envelope(), &message.formatted()).await.map(drop).map_err(|e| classify(&e))
+            }
             Transport::Mailbox(dir) => write_mailbox(dir, message, envelope_id).await.map_err(|e| SendError::Transient {
                 code: None,
                 reason: clean_reason(&format!("writing to the mailbox directory {}: {e}", dir.display())),

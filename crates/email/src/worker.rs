@@ -58,7 +58,9 @@ impl WorkerSettings {
     pub fn validate(&self, smtp_timeout: Option<Duration>) -> Result<(), String> {
         let probe = crate::RenderedEmail { subject: String::new(), html: String::new(), text: String::new() };
         match compose(&probe, &self.from, "probe@example.com", "probe", &self.message_id_domain) {
-            Err(ComposeError::BadFrom(_)) => return Err(format!("the sender address `{}` is not valid; use \"Name <address>\"", self.from)),
+            Err(ComposeError::BadFrom(_)) => {
+                return Err(format!("the sender address `{}` is not valid; use \"Name <address>\"", self.from))
+            }
             Err(ComposeError::BadMessageId(_)) => {
                 return Err(format!("the Message-ID domain `{}` must be a plain host name", self.message_id_domain))
             }
@@ -233,7 +235,9 @@ impl OutboxWorker {
 
         let sent = match tokio::time::timeout(remaining, self.transport.send(&message, &row.id)).await {
             Ok(result) => result,
-            Err(_) => Err(SendError::Transient { code: None, reason: "the send did not finish before the claim's lease ran out".to_owned() }),
+            Err(_) => {
+                Err(SendError::Transient { code: None, reason: "the send did not finish before the claim's lease ran out".to_owned() })
+            }
         };
         drop(message);
 

@@ -51,11 +51,7 @@ async fn clear(State(app): State<AppState>) -> StatusCode {
 }
 
 fn not_found(id: u64) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Json(json!({ "error": format!("no message with id {id}") })),
-    )
-        .into_response()
+    (StatusCode::NOT_FOUND, Json(json!({ "error": format!("no message with id {id}") }))).into_response()
 }
 
 async fn one(State(app): State<AppState>, Path(id): Path<u64>) -> Response {
@@ -68,11 +64,7 @@ async fn one(State(app): State<AppState>, Path(id): Path<u64>) -> Response {
 async fn raw(State(app): State<AppState>, Path(id): Path<u64>) -> Response {
     match app.store.get(id) {
         // text/plain rather than message/rfc822 so a browser shows it instead of downloading it.
-        Some(message) => (
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            message.raw,
-        )
-            .into_response(),
+        Some(message) => ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message.raw).into_response(),
         None => not_found(id),
     }
 }
@@ -86,10 +78,7 @@ struct WaitQuery {
 
 async fn wait(State(mut app): State<AppState>, Query(q): Query<WaitQuery>) -> Response {
     let count = q.count.unwrap_or(1);
-    let timeout = q
-        .timeout_ms
-        .map_or(DEFAULT_WAIT, Duration::from_millis)
-        .min(MAX_WAIT);
+    let timeout = q.timeout_ms.map_or(DEFAULT_WAIT, Duration::from_millis).min(MAX_WAIT);
     let waited = tokio::select! {
         waited = app.store.wait_for_count(q.to.as_deref(), count, timeout) => waited,
         _ = app.shutdown.changed() => {
@@ -117,10 +106,7 @@ async fn get_behavior(State(app): State<AppState>) -> Json<Behavior> {
     Json(app.store.behavior())
 }
 
-async fn put_behavior(
-    State(app): State<AppState>,
-    Json(behavior): Json<Behavior>,
-) -> Json<Behavior> {
+async fn put_behavior(State(app): State<AppState>, Json(behavior): Json<Behavior>) -> Json<Behavior> {
     app.store.set_behavior(behavior.clone());
     Json(behavior)
 }

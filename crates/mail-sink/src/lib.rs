@@ -44,10 +44,7 @@ pub struct SinkOptions {
 
 impl Default for SinkOptions {
     fn default() -> Self {
-        SinkOptions {
-            smtp: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            http: None,
-        }
+        SinkOptions { smtp: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), http: None }
     }
 }
 
@@ -86,21 +83,13 @@ impl MailSink {
         let store = Arc::new(Store::default());
         let (shutdown, shutdown_rx) = watch::channel(false);
 
-        let smtp_listener = TcpListener::bind(opts.smtp)
-            .await
-            .with_context(|| format!("binding the SMTP listener on {}", opts.smtp))?;
+        let smtp_listener = TcpListener::bind(opts.smtp).await.with_context(|| format!("binding the SMTP listener on {}", opts.smtp))?;
         let smtp_addr = smtp_listener.local_addr()?;
-        let mut tasks = vec![tokio::spawn(smtp::serve(
-            smtp_listener,
-            store.clone(),
-            shutdown_rx.clone(),
-        ))];
+        let mut tasks = vec![tokio::spawn(smtp::serve(smtp_listener, store.clone(), shutdown_rx.clone()))];
 
         let http_addr = match opts.http {
             Some(addr) => {
-                let listener = TcpListener::bind(addr)
-                    .await
-                    .with_context(|| format!("binding the HTTP listener on {addr}"))?;
+                let listener = TcpListener::bind(addr).await.with_context(|| format!("binding the HTTP listener on {addr}"))?;
                 let http_addr = listener.local_addr()?;
                 let app = http::router(store.clone(), shutdown_rx.clone());
                 let mut stop = shutdown_rx.clone();
@@ -119,15 +108,7 @@ impl MailSink {
             None => None,
         };
         tracing::info!(%smtp_addr, ?http_addr, "mail sink listening");
-        Ok(MailSink {
-            inner: Arc::new(Inner {
-                store,
-                smtp_addr,
-                http_addr,
-                shutdown,
-                tasks: Mutex::new(tasks),
-            }),
-        })
+        Ok(MailSink { inner: Arc::new(Inner { store, smtp_addr, http_addr, shutdown, tasks: Mutex::new(tasks) }) })
     }
 
     pub fn smtp_addr(&self) -> SocketAddr {
@@ -156,12 +137,7 @@ impl MailSink {
 
     /// Waits until at least `count` messages exist (to `address`, if given) and
     /// returns them all; wakes on arrival rather than polling.
-    pub async fn wait_for_count(
-        &self,
-        address: Option<&str>,
-        count: usize,
-        timeout: Duration,
-    ) -> anyhow::Result<Vec<ReceivedMessage>> {
+    pub async fn wait_for_count(&self, address: Option<&str>, count: usize, timeout: Duration) -> anyhow::Result<Vec<ReceivedMessage>> {
         match self.inner.store.wait_for_count(address, count, timeout).await {
             Ok(messages) => Ok(messages),
             Err(found) => bail!(
@@ -197,13 +173,9 @@ impl MailSink {
     /// finish (bounded by a grace period). Stops the server for every clone.
     pub async fn shutdown(self) {
         let _ = self.inner.shutdown.send(true);
-        let tasks =
-            std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        let tasks = std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()));
         for mut task in tasks {
-            if tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await.is_err() {
                 task.abort();
             }
         }

@@ -18,10 +18,7 @@ use clap::Parser;
 use latchkey_mail_sink::{MailSink, SinkOptions};
 
 #[derive(Parser)]
-#[command(
-    version,
-    about = "A loopback SMTP server that keeps what it receives, with a JSON API to read it."
-)]
+#[command(version, about = "A loopback SMTP server that keeps what it receives, with a JSON API to read it.")]
 struct Args {
     /// SMTP listen address (loopback only; port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -39,16 +36,10 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .init();
     let args = Args::parse();
-    let sink = MailSink::start_with(SinkOptions {
-        smtp: args.smtp,
-        http: Some(args.http),
-    })
-    .await?;
+    let sink = MailSink::start_with(SinkOptions { smtp: args.smtp, http: Some(args.http) }).await?;
     let http_url = sink.http_url().expect("the HTTP API was requested above");
 
     let mut stdout = std::io::stdout().lock();

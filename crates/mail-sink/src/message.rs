@@ -36,13 +36,7 @@ pub struct ReceivedMessage {
 
 impl ReceivedMessage {
     /// Decodes `raw` into a message. Never fails: undecodable parts stay `None`.
-    pub(crate) fn parse(
-        id: u64,
-        mail_from: String,
-        rcpt_to: Vec<String>,
-        raw: &[u8],
-        received_at_ms: u64,
-    ) -> Self {
+    pub(crate) fn parse(id: u64, mail_from: String, rcpt_to: Vec<String>, raw: &[u8], received_at_ms: u64) -> Self {
         let mut message = ReceivedMessage {
             id,
             mail_from,
@@ -59,15 +53,8 @@ impl ReceivedMessage {
             return message;
         };
         message.subject = parsed.headers.get_first_value("Subject");
-        message.message_id = parsed
-            .headers
-            .get_first_value("Message-ID")
-            .map(|v| v.trim().to_owned());
-        message.headers = parsed
-            .headers
-            .iter()
-            .map(|h| (h.get_key(), h.get_value()))
-            .collect();
+        message.message_id = parsed.headers.get_first_value("Message-ID").map(|v| v.trim().to_owned());
+        message.headers = parsed.headers.iter().map(|h| (h.get_key(), h.get_value())).collect();
         message.text = first_inline_body(&parsed, "text/plain");
         message.html = first_inline_body(&parsed, "text/html");
         message

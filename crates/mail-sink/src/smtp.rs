@@ -33,11 +33,7 @@ const GREETING_NAME: &str = "localhost";
 
 /// Accepts connections until `shutdown` changes or its sender is dropped, then
 /// aborts the sessions still running.
-pub(crate) async fn serve(
-    listener: TcpListener,
-    store: Arc<Store>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+pub(crate) async fn serve(listener: TcpListener, store: Arc<Store>, mut shutdown: watch::Receiver<bool>) {
     let mut sessions = JoinSet::new();
     loop {
         tokio::select! {
@@ -80,16 +76,10 @@ async fn session(stream: TcpStream, store: Arc<Store>) -> io::Result<()> {
     if store.behavior().refuse_connections {
         // A reply rather than a bare close makes the failure unambiguous in the
         // client's error (lettre reports the 421 text).
-        write
-            .write_all(b"421 4.3.2 Service not available, closing channel\r\n")
-            .await?;
+        write.write_all(b"421 4.3.2 Service not available, closing channel\r\n").await?;
         return Ok(());
     }
-    reply(
-        &mut write,
-        &format!("220 {GREETING_NAME} latchkey-mail-sink ESMTP ready"),
-    )
-    .await?;
+    reply(&mut write, &format!("220 {GREETING_NAME} latchkey-mail-sink ESMTP ready")).await?;
 
     let mut greeted = false;
     let mut tx = Transaction::default();
@@ -102,9 +92,7 @@ async fn session(stream: TcpStream, store: Arc<Store>) -> io::Result<()> {
                 reply(&mut write, "500 5.5.2 Line too long").await?;
                 continue;
             }
-            Line::Complete(bytes) => String::from_utf8_lossy(&bytes)
-                .trim_end_matches(['\r', '\n'])
-                .to_owned(),
+            Line::Complete(bytes) => String::from_utf8_lossy(&bytes).trim_end_matches(['\r', '\n']).to_owned(),
         };
         let (verb, arg) = match line.split_once(' ') {
             Some((verb, arg)) => (verb.to_ascii_uppercase(), arg.trim()),
@@ -127,11 +115,7 @@ async fn session(stream: TcpStream, store: Arc<Store>) -> io::Result<()> {
             }
             "MAIL" => {
                 if store.behavior().refuse_connections {
-                    reply(
-                        &mut write,
-                        "421 4.3.2 Service not available, closing channel",
-                    )
-                    .await?;
+                    reply(&mut write, "421 4.3.2 Service not available, closing channel").await?;
                     return Ok(());
                 }
                 mail_from(greeted, &mut tx, arg)
@@ -145,12 +129,8 @@ async fn session(stream: TcpStream, store: Arc<Store>) -> io::Result<()> {
                 let tx = std::mem::take(&mut tx);
                 match outcome {
                     Data::Eof => return Ok(()),
-                    Data::LineTooLong => {
-                        "500 5.5.2 Line too long (limit 1000 octets including CRLF)".to_owned()
-                    }
-                    Data::TooBig => {
-                        "552 5.3.4 Message size exceeds fixed maximum message size".to_owned()
-                    }
+                    Data::LineTooLong => "500 5.5.2 Line too long (limit 1000 octets including CRLF)".to_owned(),
+                    Data::TooBig => "552 5.3.4 Message size exceeds fixed maximum message size".to_owned(),
                     Data::Complete(raw) => {
                         let delay = store.behavior().delay_per_message;
                         if !delay.is_zero() {
@@ -174,9 +154,7 @@ async fn session(stream: TcpStream, store: Arc<Store>) -> io::Result<()> {
             "VRFY" => "252 2.1.5 Cannot VRFY user, but will accept message".to_owned(),
             // Known commands this sink deliberately does not offer. STARTTLS is
             // not advertised: lettre's builder_dangerous never asks for it.
-            "EXPN" | "HELP" | "TURN" | "ETRN" | "STARTTLS" | "AUTH" | "BDAT" | "ATRN" => {
-                "502 5.5.1 Command not implemented".to_owned()
-            }
+            "EXPN" | "HELP" | "TURN" | "ETRN" | "STARTTLS" | "AUTH" | "BDAT" | "ATRN" => "502 5.5.1 Command not implemented".to_owned(),
             _ => "500 5.5.2 Command unrecognized".to_owned(),
         };
         if response.starts_with('5') {
@@ -204,9 +182,7 @@ fn mail_from(greeted: bool, tx: &mut Transaction, arg: &str) -> String {
         let (key, value) = param.split_once('=').unwrap_or((param, ""));
         if key.eq_ignore_ascii_case("SIZE") {
             match value.parse::<usize>() {
-                Ok(size) if size > MAX_MESSAGE_SIZE => {
-                    return "552 5.3.4 Message size exceeds fixed maximum message size".to_owned()
-                }
+                Ok(size) if size > MAX_MESSAGE_SIZE => return "552 5.3.4 Message size exceeds fixed maximum message size".to_owned(),
                 Ok(_) => {}
                 Err(_) => return "501 5.5.4 Invalid SIZE parameter".to_owned(),
             }
@@ -262,10 +238,7 @@ fn parse_path<'a>(arg: &'a str, keyword: &str) -> Option<(String, &'a str)> {
         Some(routed) => routed.split_once(':').map_or(path, |(_, a)| a),
         None => path,
     };
-    if address
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
-    {
+    if address.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>') {
         return None;
     }
     Some((address.to_owned(), params.trim()))
@@ -343,11 +316,7 @@ struct LineReader<R> {
 
 impl<R: AsyncRead + Unpin> LineReader<R> {
     fn new(inner: R) -> Self {
-        LineReader {
-            inner,
-            buf: Vec::with_capacity(8192),
-            start: 0,
-        }
+        LineReader { inner, buf: Vec::with_capacity(8192), start: 0 }
     }
 
     async fn next_line(&mut self, max: usize) -> io::Result<Line> {
@@ -356,11 +325,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             let pending = &self.buf[self.start..];
             if let Some(pos) = pending.iter().position(|&b| b == b'\n') {
                 let line = &pending[..=pos];
-                let result = if discarding || line.len() > max {
-                    Line::TooLong
-                } else {
-                    Line::Complete(line.to_vec())
-                };
+                let result = if discarding || line.len() > max { Line::TooLong } else { Line::Complete(line.to_vec()) };
                 self.start += pos + 1;
                 return Ok(result);
             }
@@ -373,12 +338,7 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             let mut chunk = [0u8; 8192];
             let n = match tokio::time::timeout(IDLE_TIMEOUT, self.inner.read(&mut chunk)).await {
                 Ok(read) => read?,
-                Err(_) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "client idle too long",
-                    ))
-                }
+                Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, "client idle too long")),
             };
             if n == 0 {
                 return Ok(Line::Eof);
@@ -394,19 +354,10 @@ mod tests {
 
     #[test]
     fn parse_path_handles_brackets_params_routes_and_garbage() {
-        assert_eq!(
-            parse_path("FROM:<a@x.test> SIZE=10 BODY=8BITMIME", "FROM:"),
-            Some(("a@x.test".into(), "SIZE=10 BODY=8BITMIME"))
-        );
+        assert_eq!(parse_path("FROM:<a@x.test> SIZE=10 BODY=8BITMIME", "FROM:"), Some(("a@x.test".into(), "SIZE=10 BODY=8BITMIME")));
         assert_eq!(parse_path("from: <>", "FROM:"), Some((String::new(), "")));
-        assert_eq!(
-            parse_path("TO:<@relay.test:b@x.test>", "TO:"),
-            Some(("b@x.test".into(), ""))
-        );
-        assert_eq!(
-            parse_path("TO:b@x.test", "TO:"),
-            Some(("b@x.test".into(), ""))
-        );
+        assert_eq!(parse_path("TO:<@relay.test:b@x.test>", "TO:"), Some(("b@x.test".into(), "")));
+        assert_eq!(parse_path("TO:b@x.test", "TO:"), Some(("b@x.test".into(), "")));
         assert_eq!(parse_path("TO:<unterminated", "TO:"), None);
         assert_eq!(parse_path("T", "TO:"), None);
         assert_eq!(parse_path("ÿÿÿ", "TO:"), None);
@@ -416,27 +367,15 @@ mod tests {
     async fn line_reader_joins_split_reads_and_discards_long_lines() {
         let (mut client, server) = tokio::io::duplex(64);
         let writer = tokio::spawn(async move {
-            for chunk in [
-                &b"EH"[..],
-                b"LO x\r",
-                b"\nNOOP\r\n",
-                &[b'a'; 300],
-                b"\r\nQUIT\r\n",
-            ] {
+            for chunk in [&b"EH"[..], b"LO x\r", b"\nNOOP\r\n", &[b'a'; 300], b"\r\nQUIT\r\n"] {
                 client.write_all(chunk).await.unwrap();
             }
         });
         let mut lines = LineReader::new(server);
-        assert!(
-            matches!(lines.next_line(100).await.unwrap(), Line::Complete(l) if l == b"EHLO x\r\n")
-        );
-        assert!(
-            matches!(lines.next_line(100).await.unwrap(), Line::Complete(l) if l == b"NOOP\r\n")
-        );
+        assert!(matches!(lines.next_line(100).await.unwrap(), Line::Complete(l) if l == b"EHLO x\r\n"));
+        assert!(matches!(lines.next_line(100).await.unwrap(), Line::Complete(l) if l == b"NOOP\r\n"));
         assert!(matches!(lines.next_line(100).await.unwrap(), Line::TooLong));
-        assert!(
-            matches!(lines.next_line(100).await.unwrap(), Line::Complete(l) if l == b"QUIT\r\n")
-        );
+        assert!(matches!(lines.next_line(100).await.unwrap(), Line::Complete(l) if l == b"QUIT\r\n"));
         writer.await.unwrap();
         assert!(matches!(lines.next_line(100).await.unwrap(), Line::Eof));
     }

@@ -26,11 +26,7 @@ pub struct Behavior {
     pub refuse_connections: bool,
     /// Sleep this long after the end of DATA before accepting the message
     /// (slow relay, client timeouts). JSON: milliseconds.
-    #[serde(
-        rename = "delay_per_message_ms",
-        alias = "delay_per_message",
-        with = "duration_ms"
-    )]
+    #[serde(rename = "delay_per_message_ms", alias = "delay_per_message", with = "duration_ms")]
     pub delay_per_message: Duration,
     /// `RCPT TO` whose address contains this (case-insensitive) gets `550` (permanent).
     pub reject_recipients_matching: Option<String>,
@@ -48,11 +44,7 @@ pub(crate) enum RecipientVerdict {
 impl Behavior {
     pub(crate) fn judge_recipient(&self, address: &str) -> RecipientVerdict {
         let address = address.to_lowercase();
-        let matches = |pattern: &Option<String>| {
-            pattern
-                .as_deref()
-                .is_some_and(|p| !p.is_empty() && address.contains(&p.to_lowercase()))
-        };
+        let matches = |pattern: &Option<String>| pattern.as_deref().is_some_and(|p| !p.is_empty() && address.contains(&p.to_lowercase()));
         // A permanent rejection wins: a real server would not defer an address it refuses.
         if matches(&self.reject_recipients_matching) {
             RecipientVerdict::Reject
@@ -100,9 +92,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Store {
     pub(crate) fn push(&self, mail_from: String, rcpt_to: Vec<String>, raw: &[u8]) -> u64 {
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
         // Parse outside the lock: a large message must not stall readers.
         let mut message = ReceivedMessage::parse(0, mail_from, rcpt_to, raw, now_ms);
         let id = {
@@ -124,22 +114,13 @@ impl Store {
     pub(crate) fn list(&self, to: Option<&str>) -> Vec<ReceivedMessage> {
         let messages = lock(&self.messages);
         match to {
-            Some(to) => messages
-                .list
-                .iter()
-                .filter(|m| m.is_to(to))
-                .cloned()
-                .collect(),
+            Some(to) => messages.list.iter().filter(|m| m.is_to(to)).cloned().collect(),
             None => messages.list.clone(),
         }
     }
 
     pub(crate) fn get(&self, id: u64) -> Option<ReceivedMessage> {
-        lock(&self.messages)
-            .list
-            .iter()
-            .find(|m| m.id == id)
-            .cloned()
+        lock(&self.messages).list.iter().find(|m| m.id == id).cloned()
     }
 
     pub(crate) fn count_connection(&self) {
@@ -195,16 +176,10 @@ mod tests {
 
     #[test]
     fn behavior_json_uses_milliseconds_and_defaults_missing_fields() {
-        let b: Behavior = serde_json::from_str(
-            r#"{"delay_per_message_ms": 250, "reject_recipients_matching": "bad"}"#,
-        )
-        .unwrap();
+        let b: Behavior = serde_json::from_str(r#"{"delay_per_message_ms": 250, "reject_recipients_matching": "bad"}"#).unwrap();
         assert_eq!(b.delay_per_message, Duration::from_millis(250));
         assert!(!b.refuse_connections);
-        assert!(matches!(
-            b.judge_recipient("BAD@x.test"),
-            RecipientVerdict::Reject
-        ));
+        assert!(matches!(b.judge_recipient("BAD@x.test"), RecipientVerdict::Reject));
         let b: Behavior = serde_json::from_str(r#"{"delay_per_message": 5}"#).unwrap();
         assert_eq!(b.delay_per_message, Duration::from_millis(5));
     }
@@ -213,20 +188,10 @@ mod tests {
     async fn wait_wakes_on_push_and_times_out_otherwise() {
         let store = std::sync::Arc::new(Store::default());
         let s2 = store.clone();
-        let waiter = tokio::spawn(async move {
-            s2.wait_for_count(Some("a@x"), 1, Duration::from_secs(5))
-                .await
-        });
+        let waiter = tokio::spawn(async move { s2.wait_for_count(Some("a@x"), 1, Duration::from_secs(5)).await });
         tokio::task::yield_now().await;
-        store.push(
-            "f@x".into(),
-            vec!["A@x".into()],
-            b"Subject: hi\r\n\r\nbody\r\n",
-        );
+        store.push("f@x".into(), vec!["A@x".into()], b"Subject: hi\r\n\r\nbody\r\n");
         assert_eq!(waiter.await.unwrap().unwrap().len(), 1);
-        assert!(store
-            .wait_for_count(Some("b@x"), 1, Duration::from_millis(20))
-            .await
-            .is_err());
+        assert!(store.wait_for_count(Some("b@x"), 1, Duration::from_millis(20)).await.is_err());
     }
 }

@@ -59,7 +59,11 @@ async fn main() {
         for existing in order {
             let who = if existing { format!("exists{i:05}@example.com") } else { format!("nobody{i:05}@example.com") };
             let t = recovery_start(&http, &base, &who).await;
-            if existing { e.push(t) } else { u.push(t) }
+            if existing {
+                e.push(t)
+            } else {
+                u.push(t)
+            }
         }
     }
     report("recovery start (identify + select Email)", &e, &u);
@@ -70,7 +74,11 @@ async fn main() {
         for existing in order {
             let who = if existing { format!("exists{i:05}@example.com") } else { format!("nobody{i:05}@example.com") };
             let t = sign_in(&http, &base, &who).await;
-            if existing { e.push(t) } else { u.push(t) }
+            if existing {
+                e.push(t)
+            } else {
+                u.push(t)
+            }
         }
     }
     report("password sign-in with a wrong password", &e, &u);
@@ -80,7 +88,14 @@ async fn main() {
 async fn state_handle(http: &reqwest::Client, base: &str) -> String {
     let r: Value = http
         .post(format!("{base}/oauth2/default/v1/interact"))
-        .form(&[("client_id", CLIENT), ("scope", "openid"), ("redirect_uri", REDIRECT), ("code_challenge", CHALLENGE), ("code_challenge_method", "S256"), ("state", "s")])
+        .form(&[
+            ("client_id", CLIENT),
+            ("scope", "openid"),
+            ("redirect_uri", REDIRECT),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+            ("state", "s"),
+        ])
         .send()
         .await
         .expect("interact")
@@ -88,7 +103,15 @@ async fn state_handle(http: &reqwest::Client, base: &str) -> String {
         .await
         .expect("json");
     let h = r["interaction_handle"].as_str().expect("handle");
-    let r: Value = http.post(format!("{base}/idp/idx/introspect")).json(&json!({"interactionHandle": h})).send().await.expect("introspect").json().await.expect("json");
+    let r: Value = http
+        .post(format!("{base}/idp/idx/introspect"))
+        .json(&json!({"interactionHandle": h}))
+        .send()
+        .await
+        .expect("introspect")
+        .json()
+        .await
+        .expect("json");
     r["stateHandle"].as_str().expect("sh").to_owned()
 }
 
@@ -103,13 +126,21 @@ async fn recovery_start(http: &reqwest::Client, base: &str, who: &str) -> f64 {
     let sh = state_handle(http, base).await;
     timed(http, format!("{base}/idp/idx/recover"), json!({"stateHandle": sh})).await;
     let a = timed(http, format!("{base}/idp/idx/identify"), json!({"stateHandle": sh, "identifier": who})).await;
-    let b = timed(http, format!("{base}/idp/idx/challenge"), json!({"stateHandle": sh, "authenticator": {"id": "aut0lkemail000000001"}})).await;
+    let b =
+        timed(http, format!("{base}/idp/idx/challenge"), json!({"stateHandle": sh, "authenticator": {"id": "aut0lkemail000000001"}})).await;
     (a + b).as_secs_f64() * 1000.0
 }
 
 async fn sign_in(http: &reqwest::Client, base: &str, who: &str) -> f64 {
     let sh = state_handle(http, base).await;
-    timed(http, format!("{base}/idp/idx/identify"), json!({"stateHandle": sh, "identifier": who, "credentials": {"passcode": "a wrong password of some length"}})).await.as_secs_f64() * 1000.0
+    timed(
+        http,
+        format!("{base}/idp/idx/identify"),
+        json!({"stateHandle": sh, "identifier": who, "credentials": {"passcode": "a wrong password of some length"}}),
+    )
+    .await
+    .as_secs_f64()
+        * 1000.0
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -137,7 +168,13 @@ fn report(name: &str, e: &[f64], u: &[f64]) {
         let ce: Vec<f64> = es.iter().copied().filter(|x| *x <= percentile(&es, crop)).collect();
         let cu: Vec<f64> = us.iter().copied().filter(|x| *x <= percentile(&us, crop)).collect();
         let t = welch(&ce, &cu);
-        let verdict = if t.abs() <= 4.5 { "pass" } else if t.abs() <= 10.0 { "investigate" } else { "FAIL" };
+        let verdict = if t.abs() <= 4.5 {
+            "pass"
+        } else if t.abs() <= 10.0 {
+            "investigate"
+        } else {
+            "FAIL"
+        };
         println!("  Welch t (cropped at p{:>3}): {t:7.2}  {verdict}", (crop * 100.0) as u32);
     }
 }

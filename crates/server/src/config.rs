@@ -34,13 +34,10 @@ pub const SHORT_NAMES: &[(&str, &str)] = &[
 ];
 
 /// Secrets that may be given as a file path in `<NAME>_FILE`.
-const FILE_SECRETS: &[(&str, &str)] = &[
-    ("LATCHKEY_ADMIN_TOKEN_FILE", "admin.token"),
-    ("LATCHKEY_SMTP_URL_FILE", "smtp.url"),
-    ("LATCHKEY_DATABASE_URL_FILE", "database.url"),
-];
+const FILE_SECRETS: &[(&str, &str)] =
+    &[("LATCHKEY_ADMIN_TOKEN_FILE", "admin.token"), ("LATCHKEY_SMTP_URL_FILE", "smtp.url"), ("LATCHKEY_DATABASE_URL_FILE", "database.url")];
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub server: ServerSettings,
@@ -63,29 +60,6 @@ pub struct Settings {
     /// Set by `serve --dev` / `demo`; never from the file.
     #[serde(skip)]
     pub dev: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            server: ServerSettings::default(),
-            database: DatabaseSettings::default(),
-            admin: AdminSettings::default(),
-            smtp: SmtpSettings::default(),
-            org: OrgSettings::default(),
-            otp: OtpSettings::default(),
-            recovery: RecoverySettings::default(),
-            signin: SignInSettings::default(),
-            password: PasswordSettings::default(),
-            tokens: TokenSettings::default(),
-            sessions: SessionSettings::default(),
-            keys: KeySettings::default(),
-            outbox: OutboxSettings::default(),
-            clients: Vec::new(),
-            unsafe_test_settings: false,
-            dev: false,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -155,7 +129,14 @@ pub struct SmtpSettings {
 
 impl Default for SmtpSettings {
     fn default() -> Self {
-        Self { url: None, from: "Latchkey <no-reply@localhost>".to_owned(), timeout_secs: 30, dkim_key_file: None, dkim_selector: None, dkim_domain: None }
+        Self {
+            url: None,
+            from: "Latchkey <no-reply@localhost>".to_owned(),
+            timeout_secs: 30,
+            dkim_key_file: None,
+            dkim_selector: None,
+            dkim_domain: None,
+        }
     }
 }
 
@@ -422,18 +403,17 @@ impl Settings {
         let default_file = Path::new("latchkey.toml");
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         match &file {
-            Some(path) if !path.exists() => {
-                return Err(invalid(format!("LATCHKEY_CONFIG names {}, which does not exist", path.display())))
-            }
+            Some(path) if !path.exists() => return Err(invalid(format!("LATCHKEY_CONFIG names {}, which does not exist", path.display()))),
             Some(path) => figment = figment.merge(Toml::file(path)),
             None if default_file.exists() => figment = figment.merge(Toml::file(default_file)),
             None => {}
         }
         let sectioned = Env::prefixed("LATCHKEY_").filter(|key| key.as_str().contains("__")).split("__");
         figment = figment.merge(sectioned);
-        figment = figment.merge(Env::raw().filter_map(|key| {
-            SHORT_NAMES.iter().find(|(env, _)| key.as_str().eq_ignore_ascii_case(env)).map(|(_, path)| (*path).into())
-        }));
+        figment =
+            figment.merge(Env::raw().filter_map(|key| {
+                SHORT_NAMES.iter().find(|(env, _)| key.as_str().eq_ignore_ascii_case(env)).map(|(_, path)| (*path).into())
+            }));
         let mut settings: Settings = figment.extract().map_err(|e| ConfigError::Load(Box::new(e)))?;
         for (env, path) in FILE_SECRETS {
             if let Ok(file) = std::env::var(env) {
@@ -454,7 +434,8 @@ impl Settings {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.listen_addr()?;
         if let Some(url) = &self.server.public_url {
-            let parsed = url::Url::parse(url).map_err(|_| invalid(format!("server.public_url (LATCHKEY_PUBLIC_URL) is not a URL: {url}")))?;
+            let parsed =
+                url::Url::parse(url).map_err(|_| invalid(format!("server.public_url (LATCHKEY_PUBLIC_URL) is not a URL: {url}")))?;
             let loopback = latchkey_domain::oauth::is_loopback_host(parsed.host_str().unwrap_or_default());
             if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
                 return Err(invalid("server.public_url must use https (plain http is allowed only on loopback)"));
@@ -466,7 +447,9 @@ impl Settings {
         self.trusted_proxies()?;
         if let Some(token) = &self.admin.token {
             if token.expose_secret().chars().count() < 32 {
-                return Err(invalid("admin.token (LATCHKEY_ADMIN_TOKEN) must be at least 32 characters; generate one with `openssl rand -base64 32`"));
+                return Err(invalid(
+                    "admin.token (LATCHKEY_ADMIN_TOKEN) must be at least 32 characters; generate one with `openssl rand -base64 32`",
+                ));
             }
         }
         if let Some(email) = &self.admin.email {
@@ -504,7 +487,9 @@ impl Settings {
             }
             let t = &self.tokens;
             if t.refresh_idle_secs < 60 || t.refresh_idle_secs > t.refresh_absolute_secs || t.refresh_absolute_secs > 90 * 86_400 {
-                return Err(invalid("tokens.refresh_idle_secs must be at least 60 and at most tokens.refresh_absolute_secs, which is at most 90 days"));
+                return Err(invalid(
+                    "tokens.refresh_idle_secs must be at least 60 and at most tokens.refresh_absolute_secs, which is at most 90 days",
+                ));
             }
             let s = &self.sessions;
             if s.idle_secs < 60 || s.idle_secs > s.absolute_secs || s.absolute_secs > 30 * 86_400 {

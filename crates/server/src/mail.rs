@@ -50,7 +50,14 @@ fn seal(keys: &KeyRing, account: &UserRecord, payload: &EmailPayload, expires_at
 /// ForgotPassword: the code, the link to continue, and the interact `state` as
 /// `${request.relayState}` so a customized link can point at the application (the recipe).
 /// The message expires with the code.
-pub fn forgot_password(state: &AppState, keys: &KeyRing, account: &UserRecord, code: &Otp, tx: &Transaction, now: Millis) -> anyhow::Result<NewMessage> {
+pub fn forgot_password(
+    state: &AppState,
+    keys: &KeyRing,
+    account: &UserRecord,
+    code: &Otp,
+    tx: &Transaction,
+    now: Millis,
+) -> anyhow::Result<NewMessage> {
     let lifetime = state.policies.otp.lifetime;
     let payload = base(state, EmailKind::ForgotPassword, account, now)
         .with("oneTimePassword", code.expose())
@@ -86,7 +93,14 @@ fn minutes_left(expires_at: Millis, now: Millis) -> String {
 }
 
 /// UserActivation: the link to choose a first password (`${activationLink}`). Expires with it.
-pub fn user_activation(state: &AppState, keys: &KeyRing, account: &UserRecord, link: &str, expires_at: Millis, now: Millis) -> anyhow::Result<NewMessage> {
+pub fn user_activation(
+    state: &AppState,
+    keys: &KeyRing,
+    account: &UserRecord,
+    link: &str,
+    expires_at: Millis,
+    now: Millis,
+) -> anyhow::Result<NewMessage> {
     let payload = base(state, EmailKind::UserActivation, account, now)
         .with("activationLink", link)
         .with("request.expiresInMinutes", minutes_left(expires_at, now));
@@ -96,7 +110,14 @@ pub fn user_activation(state: &AppState, keys: &KeyRing, account: &UserRecord, l
 /// PasswordResetByAdmin: the link to choose a new password (`${resetPasswordLink}`).
 /// `${oneTimePassword}` stays empty: the link is the only way in, so the default template
 /// shows its link-only variant.
-pub fn password_reset_by_admin(state: &AppState, keys: &KeyRing, account: &UserRecord, link: &str, expires_at: Millis, now: Millis) -> anyhow::Result<NewMessage> {
+pub fn password_reset_by_admin(
+    state: &AppState,
+    keys: &KeyRing,
+    account: &UserRecord,
+    link: &str,
+    expires_at: Millis,
+    now: Millis,
+) -> anyhow::Result<NewMessage> {
     let payload = base(state, EmailKind::PasswordResetByAdmin, account, now)
         .with("resetPasswordLink", link)
         .with("request.expiresInMinutes", minutes_left(expires_at, now));

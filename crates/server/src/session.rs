@@ -38,7 +38,14 @@ pub async fn current(state: &AppState, headers: &HeaderMap, now: Millis) -> Resu
 }
 
 /// Starts a session for `user_id` and puts its cookie on `response`.
-pub async fn start(state: &AppState, headers: &HeaderMap, user_id: &UserId, auth_time: Millis, now: Millis, response: &mut Response) -> Result<(), StoreError> {
+pub async fn start(
+    state: &AppState,
+    headers: &HeaderMap,
+    user_id: &UserId,
+    auth_time: Millis,
+    now: Millis,
+    response: &mut Response,
+) -> Result<(), StoreError> {
     let token = BearerToken::generate();
     let deadlines = state.sessions.new_session(now);
     let replaced = presented_digest(headers);

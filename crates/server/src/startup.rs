@@ -57,7 +57,9 @@ impl Application {
             ));
         }
         if settings.unsafe_test_settings {
-            tracing::warn!("LATCHKEY_UNSAFE_TEST_SETTINGS is on: limits below their safe floors are accepted. Never use this in production.");
+            tracing::warn!(
+                "LATCHKEY_UNSAFE_TEST_SETTINGS is on: limits below their safe floors are accepted. Never use this in production."
+            );
         }
         let data_dir = settings.server.data_dir.clone();
         std::fs::create_dir_all(&data_dir).map_err(|e| StartupError::DataDir(data_dir.display().to_string(), e))?;
@@ -91,7 +93,8 @@ impl Application {
         sync_configured_clients(&store, &settings, now).await?;
         let (transport, mailbox) = match &settings.smtp.url {
             Some(url) => (
-                Transport::smtp(url.expose_secret(), Duration::from_secs(settings.smtp.timeout_secs)).map_err(|e| StartupError::Mail(e.to_string()))?,
+                Transport::smtp(url.expose_secret(), Duration::from_secs(settings.smtp.timeout_secs))
+                    .map_err(|e| StartupError::Mail(e.to_string()))?,
                 None,
             ),
             None => {
@@ -163,7 +166,8 @@ impl Application {
 
 fn outbox_worker(state: &AppState, transport: Arc<Transport>, dkim: Option<Arc<lettre::message::dkim::DkimConfig>>) -> OutboxWorker {
     let keys = state.keys.try_read().map(|k| k.outbox_key()).unwrap_or([0u8; 32]);
-    OutboxWorker::new(state.store.clone(), transport, state.renderer.clone(), keys, worker_settings(state), state.outbox_wake.clone()).with_dkim(dkim)
+    OutboxWorker::new(state.store.clone(), transport, state.renderer.clone(), keys, worker_settings(state), state.outbox_wake.clone())
+        .with_dkim(dkim)
 }
 
 /// The DKIM signing configuration, when `smtp.dkim_key_file` is set (with its selector and
@@ -182,16 +186,19 @@ fn load_dkim(smtp: &crate::config::SmtpSettings) -> Result<Option<Arc<lettre::me
 
 fn worker_settings(state: &AppState) -> WorkerSettings {
     let s = &state.settings;
-    let domain = url::Url::parse(&state.public_url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| "latchkey.local".to_owned());
+    let domain = url::Url::parse(&state.public_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "latchkey.local".to_owned());
     WorkerSettings {
-            from: s.smtp.from.clone(),
-            max_attempts: s.outbox.max_attempts,
-            retry_base: Duration::from_secs(s.outbox.retry_base_secs),
-            retry_max: Duration::from_secs(s.outbox.retry_max_secs),
-            // The lease must outlive a whole SMTP exchange, so a slow send is never claimed twice.
-            lease: Duration::from_secs(s.smtp.timeout_secs.saturating_mul(3).max(60)),
-            poll_interval: Duration::from_millis(s.outbox.poll_interval_ms),
-            message_id_domain: domain,
+        from: s.smtp.from.clone(),
+        max_attempts: s.outbox.max_attempts,
+        retry_base: Duration::from_secs(s.outbox.retry_base_secs),
+        retry_max: Duration::from_secs(s.outbox.retry_max_secs),
+        // The lease must outlive a whole SMTP exchange, so a slow send is never claimed twice.
+        lease: Duration::from_secs(s.smtp.timeout_secs.saturating_mul(3).max(60)),
+        poll_interval: Duration::from_millis(s.outbox.poll_interval_ms),
+        message_id_domain: domain,
     }
 }
 

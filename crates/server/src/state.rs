@@ -53,7 +53,11 @@ pub struct Policies {
 impl Policies {
     /// The password policy applied to `password` for the account `profile` (its login, email
     /// and names are context words). Every path that sets a password uses this (PWD-4).
-    pub fn password_violations(&self, password: &latchkey_domain::Password, profile: &latchkey_domain::Profile) -> Vec<latchkey_domain::PolicyViolation> {
+    pub fn password_violations(
+        &self,
+        password: &latchkey_domain::Password,
+        profile: &latchkey_domain::Profile,
+    ) -> Vec<latchkey_domain::PolicyViolation> {
         let context = latchkey_domain::password::PasswordContext {
             login: profile.login.as_str(),
             email: profile.email.as_str(),
@@ -170,7 +174,6 @@ impl AppState {
             AuthServer::Default => format!("{}/oauth2/default", self.public_url),
         }
     }
-
 }
 
 /// The two authorization servers Latchkey has (shared/README "Paths").

@@ -53,22 +53,20 @@ fn from_row(row: &AnyRow) -> Result<ClientRecord> {
 
 impl Store {
     pub async fn insert_client(&self, client: &ClientRecord, source: ClientSource, now: Millis) -> Result<()> {
-        sqlx::query(&format!(
-            "INSERT INTO clients ({COLUMNS}, source, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9)"
-        ))
-        .bind(&client.client_id)
-        .bind(&client.client_name)
-        .bind(client.secret_digest.clone())
-        .bind(&client.auth_method)
-        .bind(json_list(&client.redirect_uris))
-        .bind(json_list(&client.trusted_origins))
-        .bind(json_list(&client.post_logout_redirect_uris))
-        .bind(json_list(&client.grant_types))
-        .bind(now)
-        .bind(source.as_str())
-        .execute(self.pool())
-        .await
-        .map_err(|e| conflict_on_unique(e, "a client with this client_id"))?;
+        sqlx::query(&format!("INSERT INTO clients ({COLUMNS}, source, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9)"))
+            .bind(&client.client_id)
+            .bind(&client.client_name)
+            .bind(client.secret_digest.clone())
+            .bind(&client.auth_method)
+            .bind(json_list(&client.redirect_uris))
+            .bind(json_list(&client.trusted_origins))
+            .bind(json_list(&client.post_logout_redirect_uris))
+            .bind(json_list(&client.grant_types))
+            .bind(now)
+            .bind(source.as_str())
+            .execute(self.pool())
+            .await
+            .map_err(|e| conflict_on_unique(e, "a client with this client_id"))?;
         Ok(())
     }
 
@@ -97,10 +95,8 @@ impl Store {
     }
 
     pub async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM clients WHERE client_id = $1"))
-            .bind(client_id)
-            .fetch_optional(self.pool())
-            .await?;
+        let row =
+            sqlx::query(&format!("SELECT {COLUMNS} FROM clients WHERE client_id = $1")).bind(client_id).fetch_optional(self.pool()).await?;
         row.as_ref().map(from_row).transpose()
     }
 

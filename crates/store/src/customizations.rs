@@ -81,7 +81,16 @@ async fn rows_of(tx: &mut Tx, store: &Store, brand: &str, template: &str) -> Res
 /// flag, the time, then id, brand and template. A second customization in one language is a
 /// conflict; every write bumps the version counter.
 #[allow(clippy::too_many_arguments)]
-async fn write_row(tx: &mut Tx, sql: &str, write: &CustomizationWrite<'_>, is_default: bool, now: Millis, id: &str, brand: &str, template: &str) -> Result<()> {
+async fn write_row(
+    tx: &mut Tx,
+    sql: &str,
+    write: &CustomizationWrite<'_>,
+    is_default: bool,
+    now: Millis,
+    id: &str,
+    brand: &str,
+    template: &str,
+) -> Result<()> {
     sqlx::query(sql)
         .bind(write.language)
         .bind(write.language_key)
@@ -99,39 +108,45 @@ async fn write_row(tx: &mut Tx, sql: &str, write: &CustomizationWrite<'_>, is_de
 }
 
 async fn clear_default(tx: &mut Tx, brand: &str, template: &str, now: Millis) -> Result<()> {
-    sqlx::query("UPDATE email_customizations SET is_default = 0, updated_at = $1 WHERE brand_id = $2 AND template_name = $3 AND is_default = 1")
-        .bind(now)
-        .bind(brand)
-        .bind(template)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "UPDATE email_customizations SET is_default = 0, updated_at = $1 WHERE brand_id = $2 AND template_name = $3 AND is_default = 1",
+    )
+    .bind(now)
+    .bind(brand)
+    .bind(template)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
 impl Store {
     /// The customizations of one template, oldest first.
     pub async fn email_customizations(&self, brand: &str, template: &str) -> Result<Vec<Customization>> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM email_customizations WHERE brand_id = $1 AND template_name = $2 ORDER BY created_at, id"))
-            .bind(brand)
-            .bind(template)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM email_customizations WHERE brand_id = $1 AND template_name = $2 ORDER BY created_at, id"
+        ))
+        .bind(brand)
+        .bind(template)
+        .fetch_all(self.pool())
+        .await?;
         rows.iter().map(from_row).collect()
     }
 
     /// Every customization of every template (what the renderer's cache loads).
     pub async fn all_email_customizations(&self) -> Result<Vec<Customization>> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM email_customizations ORDER BY created_at, id")).fetch_all(self.pool()).await?;
+        let rows =
+            sqlx::query(&format!("SELECT {COLUMNS} FROM email_customizations ORDER BY created_at, id")).fetch_all(self.pool()).await?;
         rows.iter().map(from_row).collect()
     }
 
     pub async fn email_customization(&self, brand: &str, template: &str, id: &str) -> Result<Option<Customization>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM email_customizations WHERE brand_id = $1 AND template_name = $2 AND id = $3"))
-            .bind(brand)
-            .bind(template)
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
+        let row =
+            sqlx::query(&format!("SELECT {COLUMNS} FROM email_customizations WHERE brand_id = $1 AND template_name = $2 AND id = $3"))
+                .bind(brand)
+                .bind(template)
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
         row.as_ref().map(from_row).transpose()
     }
 
@@ -144,7 +159,13 @@ impl Store {
     /// Creates a customization. The first of a template is the default whatever was asked;
     /// asking for a second default is a conflict (Okta answers 409), as is a second
     /// customization in the same language.
-    pub async fn create_email_customization(&self, brand: &str, template: &str, write: &CustomizationWrite<'_>, now: Millis) -> Result<Customization> {
+    pub async fn create_email_customization(
+        &self,
+        brand: &str,
+        template: &str,
+        write: &CustomizationWrite<'_>,
+        now: Millis,
+    ) -> Result<Customization> {
         let mut tx = self.write_tx().await?;
         let existing = rows_of(&mut tx, self, brand, template).await?;
         if write.is_default == Some(true) && existing.iter().any(|c| c.is_default) {
@@ -175,14 +196,17 @@ impl Store {
         let current = existing.iter().find(|c| c.id == id).ok_or(StoreError::NotFound)?;
         let is_default = match write.is_default {
             Some(true) => true,
-            Some(false) if current.is_default => return Err(StoreError::Conflict("a default customization is required; make another one the default")),
+            Some(false) if current.is_default => {
+                return Err(StoreError::Conflict("a default customization is required; make another one the default"))
+            }
             Some(false) => false,
             None => current.is_default,
         };
         if is_default && !current.is_default {
             clear_default(&mut tx, brand, template, now).await?;
         }
-        let sql = "UPDATE email_customizations SET language = $1, language_key = $2, subject = $3, body = $4, is_default = $5, updated_at = $6 \
+        let sql =
+            "UPDATE email_customizations SET language = $1, language_key = $2, subject = $3, body = $4, is_default = $5, updated_at = $6 \
                    WHERE id = $7 AND brand_id = $8 AND template_name = $9";
         write_row(&mut tx, sql, write, is_default, now, id, brand, template).await?;
         tx.commit().await?;

@@ -168,17 +168,36 @@ impl Store {
     /// Completes a fresh `/v1/authorize` transaction from the browser's live session: no new
     /// authentication happened, so `auth_time` is the session's and `last_login_at` is untouched.
     /// `code` is the digest of the new code and its expiry.
-    pub async fn complete_from_session(&self, id: &str, expected_version: i64, user_id: &UserId, code: (&str, Millis), auth_time: Millis) -> Result<bool> {
+    pub async fn complete_from_session(
+        &self,
+        id: &str,
+        expected_version: i64,
+        user_id: &UserId,
+        code: (&str, Millis),
+        auth_time: Millis,
+    ) -> Result<bool> {
         self.complete(id, expected_version, user_id, code, auth_time, false).await
     }
 
-    async fn complete(&self, id: &str, version: i64, user_id: &UserId, (digest, expires_at): (&str, Millis), auth_time: Millis, signed_in: bool) -> Result<bool> {
+    async fn complete(
+        &self,
+        id: &str,
+        version: i64,
+        user_id: &UserId,
+        (digest, expires_at): (&str, Millis),
+        auth_time: Millis,
+        signed_in: bool,
+    ) -> Result<bool> {
         let mut tx = self.write_tx().await?;
         let moved = advance(&mut tx, id, version, &Step::Success { user_id: user_id.clone() }).await?;
         if moved {
             set_interaction_code(&mut tx, id, digest, expires_at, auth_time).await?;
             if signed_in {
-                sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2").bind(auth_time).bind(user_id.as_str()).execute(&mut *tx).await?;
+                sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
+                    .bind(auth_time)
+                    .bind(user_id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
         }
@@ -245,7 +264,13 @@ pub(crate) async fn advance(tx: &mut Tx, id: &str, expected_version: i64, step: 
     Ok(moved == 1)
 }
 
-pub(crate) async fn set_interaction_code(tx: &mut Tx, id: &str, code_digest: &str, code_expires_at: Millis, auth_time: Millis) -> Result<()> {
+pub(crate) async fn set_interaction_code(
+    tx: &mut Tx,
+    id: &str,
+    code_digest: &str,
+    code_expires_at: Millis,
+    auth_time: Millis,
+) -> Result<()> {
     sqlx::query("UPDATE interactions SET interaction_code_digest = $1, code_expires_at = $2, auth_time = $4 WHERE id = $3")
         .bind(code_digest)
         .bind(code_expires_at)

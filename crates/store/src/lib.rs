@@ -26,9 +26,9 @@ mod recovery;
 mod refresh_tokens;
 mod revocations;
 mod sessions;
-mod users;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod users;
 
 use std::time::Duration;
 
@@ -38,7 +38,7 @@ pub use interactions::{InteractionRecord, NewInteraction};
 pub use keys::KeyRecord;
 pub use outbox::{NewMessage, OutboxMessage, OutboxStatus};
 pub use password_tokens::{NewPasswordToken, PasswordTokenRecord};
-pub use recovery::{ChallengeOutcome, CodeAttempt, NewChallenge, ResetCompletion, SignInGate};
+pub use recovery::{ChallengeOutcome, CodeAttempt, CodeCheck, NewChallenge, ResetCompletion, SignInGate};
 pub use refresh_tokens::{NewRefreshToken, RefreshRecord, RotateOutcome};
 pub use sessions::SessionRecord;
 pub use users::{NewUser, UserRecord};
@@ -122,13 +122,11 @@ impl Store {
         } else {
             return Err(StoreError::Corrupt("database URL must start with sqlite:// or postgres://".to_owned()));
         };
-        let options = AnyPoolOptions::new()
-            .acquire_timeout(Duration::from_secs(10))
-            .max_connections(match dialect {
-                // Readers run in parallel under WAL; writers queue on the database lock.
-                Dialect::Sqlite => 8,
-                Dialect::Postgres => 16,
-            });
+        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10)).max_connections(match dialect {
+            // Readers run in parallel under WAL; writers queue on the database lock.
+            Dialect::Sqlite => 8,
+            Dialect::Postgres => 16,
+        });
         let options = if dialect == Dialect::Sqlite {
             options.after_connect(|conn, _meta| {
                 Box::pin(async move {

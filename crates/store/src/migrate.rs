@@ -46,13 +46,10 @@ async fn apply_pending(store: &Store, conn: &mut sqlx::AnyConnection) -> Result<
         for statement in statements(script) {
             sqlx::query(&statement).execute(&mut *tx).await?;
         }
-        sqlx::query(&format!(
-            "INSERT INTO latchkey_migrations (version, applied_at) VALUES ($1, {})",
-            store.dialect().now_expr()
-        ))
-        .bind(*version)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(&format!("INSERT INTO latchkey_migrations (version, applied_at) VALUES ($1, {})", store.dialect().now_expr()))
+            .bind(*version)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         tracing::info!(version, "applied database migration");
     }
@@ -61,10 +58,6 @@ async fn apply_pending(store: &Store, conn: &mut sqlx::AnyConnection) -> Result<
 
 /// Splits a script on `;`, dropping `--` comment lines.
 fn statements(script: &str) -> Vec<String> {
-    let without_comments: String = script
-        .lines()
-        .filter(|line| !line.trim_start().starts_with("--"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let without_comments: String = script.lines().filter(|line| !line.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
     without_comments.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }

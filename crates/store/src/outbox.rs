@@ -71,7 +71,8 @@ pub struct OutboxMessage {
     pub sent_at: Option<Millis>,
 }
 
-const COLUMNS: &str = "id, message_id, kind, recipient, payload, status, attempts, next_attempt_at, last_error, created_at, expires_at, sent_at";
+const COLUMNS: &str =
+    "id, message_id, kind, recipient, payload, status, attempts, next_attempt_at, last_error, created_at, expires_at, sent_at";
 
 fn from_row(row: &AnyRow) -> Result<OutboxMessage> {
     let status = get_str(row, "status")?;
@@ -175,11 +176,12 @@ impl Store {
     }
 
     pub async fn outbox_messages(&self, status: Option<OutboxStatus>, limit: i64) -> Result<Vec<OutboxMessage>> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM outbox WHERE ($1 IS NULL OR status = $1) ORDER BY created_at DESC, id LIMIT $2"))
-            .bind(status.map(OutboxStatus::as_str))
-            .bind(limit)
-            .fetch_all(self.pool())
-            .await?;
+        let rows =
+            sqlx::query(&format!("SELECT {COLUMNS} FROM outbox WHERE ($1 IS NULL OR status = $1) ORDER BY created_at DESC, id LIMIT $2"))
+                .bind(status.map(OutboxStatus::as_str))
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?;
         rows.iter().map(from_row).collect()
     }
 

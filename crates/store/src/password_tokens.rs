@@ -40,15 +40,17 @@ impl Store {
             .bind(new.user_id.as_str())
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO password_tokens (id, user_id, purpose, token_digest, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(crate::random_id())
-            .bind(new.user_id.as_str())
-            .bind(new.purpose)
-            .bind(new.token_digest)
-            .bind(now)
-            .bind(new.expires_at)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO password_tokens (id, user_id, purpose, token_digest, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(crate::random_id())
+        .bind(new.user_id.as_str())
+        .bind(new.purpose)
+        .bind(new.token_digest)
+        .bind(now)
+        .bind(new.expires_at)
+        .execute(&mut *tx)
+        .await?;
         if let Some(message) = &new.message {
             enqueue(&mut tx, message, now).await?;
         }
@@ -58,11 +60,13 @@ impl Store {
 
     /// The live token with this digest, if any. Reads only: the link's GET uses it.
     pub async fn live_password_token(&self, token_digest: &str, now: Millis) -> Result<Option<PasswordTokenRecord>> {
-        let row = sqlx::query("SELECT id, user_id, purpose, expires_at FROM password_tokens WHERE token_digest = $1 AND used_at IS NULL AND expires_at > $2")
-            .bind(token_digest)
-            .bind(now)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, user_id, purpose, expires_at FROM password_tokens WHERE token_digest = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(token_digest)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?;
         row.map(|r| {
             Ok(PasswordTokenRecord {
                 id: get_str(&r, "id")?,
@@ -79,7 +83,13 @@ impl Store {
     /// failure counters are cleared, every live recovery code and recovery transaction of the
     /// account ends (as `complete_reset` does), and the PasswordChanged notice is queued.
     /// `None` when the token is unknown, used, expired, or its account may not set a password.
-    pub async fn redeem_password_token(&self, token_digest: &str, password_hash: &str, message: Option<NewMessage>, now: Millis) -> Result<Option<UserId>> {
+    pub async fn redeem_password_token(
+        &self,
+        token_digest: &str,
+        password_hash: &str,
+        message: Option<NewMessage>,
+        now: Millis,
+    ) -> Result<Option<UserId>> {
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(&format!(
             "SELECT id, user_id FROM password_tokens WHERE token_digest = $1 AND used_at IS NULL AND expires_at > $2{}",

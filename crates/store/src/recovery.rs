@@ -36,6 +36,18 @@ pub enum ChallengeOutcome {
     Stale,
 }
 
+/// A submitted code, checked against the transaction's live code.
+pub struct CodeCheck<'a> {
+    pub interaction_id: &'a str,
+    pub expected_version: i64,
+    pub submitted_mac: &'a str,
+    /// The step a right answer moves to; `None` for an unknown subject (never verifiable).
+    pub verified_step: Option<&'a Step>,
+    pub policy: &'a OtpPolicy,
+    /// Queued once when the account starts backing off.
+    pub lockout_notice: Option<NewMessage>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodeAttempt {
     /// The code was right; the transaction moved to the reset step.
@@ -45,7 +57,9 @@ pub enum CodeAttempt {
     /// No live code: expired, used, superseded, or out of attempts.
     Dead,
     /// The account is backing off after too many failures.
-    Blocked { retry_after: Millis },
+    Blocked {
+        retry_after: Millis,
+    },
     Stale,
 }
 
@@ -129,16 +143,8 @@ impl Store {
     }
 
     /// Checks a submitted code MAC against the transaction's live code, atomically.
-    pub async fn attempt_recovery_code(
-        &self,
-        interaction_id: &str,
-        expected_version: i64,
-        submitted_mac: &str,
-        verified_step: Option<&Step>,
-        policy: &OtpPolicy,
-        lockout_notice: Option<NewMessage>,
-        now: Millis,
-    ) -> Result<CodeAttempt> {
+    pub async fn attempt_recovery_code(&self, check: CodeCheck<'_>, now: Millis) -> Result<CodeAttempt> {
+        let CodeCheck { interaction_id, expected_version, submitted_mac, verified_step, policy, lockout_notice } = check;
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(&format!(
             "SELECT id, subject_key, user_id, code_mac, attempts, expires_at FROM recovery_codes \
@@ -185,15 +191,13 @@ impl Store {
         let backoff = policy.account_backoff(failures);
         let notice_due = backoff > 0 && !counters.otp_notice_sent;
         sqlx::query("UPDATE recovery_codes SET attempts = attempts + 1 WHERE id = $1").bind(&code_id).execute(&mut *tx).await?;
-        sqlx::query(
-            "UPDATE subject_counters SET otp_failures = $1, otp_blocked_until = $2, otp_notice_sent = $3 WHERE subject_key = $4",
-        )
-        .bind(failures)
-        .bind(if backoff > 0 { now + backoff } else { 0 })
-        .bind(i64::from(counters.otp_notice_sent || notice_due))
-        .bind(&subject_key)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("UPDATE subject_counters SET otp_failures = $1, otp_blocked_until = $2, otp_notice_sent = $3 WHERE subject_key = $4")
+            .bind(failures)
+            .bind(if backoff > 0 { now + backoff } else { 0 })
+            .bind(i64::from(counters.otp_notice_sent || notice_due))
+            .bind(&subject_key)
+            .execute(&mut *tx)
+            .await?;
         if notice_due {
             if let Some(message) = lockout_notice.filter(|_| has_user) {
                 enqueue(&mut tx, &message, now).await?;
@@ -365,7 +369,12 @@ async fn insert_code(tx: &mut Tx, interaction_id: &str, subject: &Subject, mac: 
 
 /// Ends every live code and every other recovery transaction of an account: after a password
 /// change, an email change, a suspension or a deletion (security-checklist OTP-5).
-pub(crate) async fn invalidate_account_recovery(tx: &mut Tx, user_id: &UserId, now: Millis, except_interaction: Option<&str>) -> Result<()> {
+pub(crate) async fn invalidate_account_recovery(
+    tx: &mut Tx,
+    user_id: &UserId,
+    now: Millis,
+    except_interaction: Option<&str>,
+) -> Result<()> {
     supersede_codes(tx, &Subject::new("", Some(user_id.clone())).key).await?;
     sqlx::query(
         "UPDATE interactions SET expires_at = $1 WHERE user_id = $2 AND id <> $3 AND expires_at > $1 \
@@ -378,4 +387,3 @@ pub(crate) async fn invalidate_account_recovery(tx: &mut Tx, user_id: &UserId, n
     .await?;
     Ok(())
 }
-

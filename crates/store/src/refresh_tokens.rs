@@ -148,7 +148,11 @@ impl Store {
                 Ok(RotateOutcome::FamilyRevoked)
             }
             RefreshDecision::Rotate { idle_expires_at } => {
-                sqlx::query("UPDATE refresh_tokens SET rotated_at = $1 WHERE id = $2").bind(now).bind(&current.id).execute(&mut *tx).await?;
+                sqlx::query("UPDATE refresh_tokens SET rotated_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(&current.id)
+                    .execute(&mut *tx)
+                    .await?;
                 let successor = NewRefreshToken {
                     token_digest: successor_digest,
                     auth_server: &current.auth_server,

@@ -30,7 +30,14 @@ impl Store {
 
     /// Records what a redeemed code produced. Returns `false` when the code was replayed
     /// meanwhile: the tokens are then revoked at once and must not be handed out.
-    pub async fn record_code_tokens(&self, interaction_id: &str, jti: &str, jti_expires_at: Millis, family: Option<&str>, now: Millis) -> Result<bool> {
+    pub async fn record_code_tokens(
+        &self,
+        interaction_id: &str,
+        jti: &str,
+        jti_expires_at: Millis,
+        family: Option<&str>,
+        now: Millis,
+    ) -> Result<bool> {
         let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE interactions SET issued_jti = $1, issued_jti_expires_at = $2, issued_family = $3 WHERE id = $4")
             .bind(jti)
@@ -67,10 +74,11 @@ impl Store {
         if marked == 0 {
             return Ok(false);
         }
-        let row = sqlx::query("SELECT issued_jti, issued_jti_expires_at, issued_family FROM interactions WHERE interaction_code_digest = $1")
-            .bind(code_digest)
-            .fetch_one(&mut *tx)
-            .await?;
+        let row =
+            sqlx::query("SELECT issued_jti, issued_jti_expires_at, issued_family FROM interactions WHERE interaction_code_digest = $1")
+                .bind(code_digest)
+                .fetch_one(&mut *tx)
+                .await?;
         if let (Some(jti), Some(expires_at)) = (get_opt_str(&row, "issued_jti")?, get_opt_i64(&row, "issued_jti_expires_at")?) {
             revoke_jti_in(&mut tx, &jti, expires_at).await?;
         }

@@ -81,10 +81,7 @@ impl Store {
     }
 
     pub async fn user_by_id(&self, id: &UserId) -> Result<Option<UserRecord>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
-            .bind(id.as_str())
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1")).bind(id.as_str()).fetch_optional(self.pool()).await?;
         row.as_ref().map(from_row).transpose()
     }
 

@@ -33,7 +33,10 @@ async fn sessions_end_after_an_idle_hour_or_a_day_whatever_the_activity(backend:
     let user = UserId::generate();
     store.create_session("idle", &user, T0, policy.new_session(T0), None, T0).await.expect("create");
     assert!(store.touch_session("idle", policy.touched(T0 + 59 * MINUTE, i64::MAX), T0 + 59 * MINUTE).await.expect("touch").is_some());
-    assert!(store.touch_session("idle", policy.touched(T0 + 2 * HOUR, i64::MAX), T0 + 2 * HOUR).await.expect("touch").is_none(), "61 min idle after the last use");
+    assert!(
+        store.touch_session("idle", policy.touched(T0 + 2 * HOUR, i64::MAX), T0 + 2 * HOUR).await.expect("touch").is_none(),
+        "61 min idle after the last use"
+    );
 
     store.create_session("active", &user, T0, policy.new_session(T0), None, T0).await.expect("create");
     let mut now = T0;
@@ -47,7 +50,16 @@ async fn sessions_end_after_an_idle_hour_or_a_day_whatever_the_activity(backend:
 
 fn new_token<'a>(digest: &'a str, user: &'a UserId, policy: &RefreshPolicy) -> NewRefreshToken<'a> {
     let (idle_expires_at, family_expires_at) = policy.new_family(T0);
-    NewRefreshToken { token_digest: digest, auth_server: "default", client_id: "c", user_id: user, scopes: "openid offline_access", auth_time: T0, idle_expires_at, family_expires_at }
+    NewRefreshToken {
+        token_digest: digest,
+        auth_server: "default",
+        client_id: "c",
+        user_id: user,
+        scopes: "openid offline_access",
+        auth_time: T0,
+        idle_expires_at,
+        family_expires_at,
+    }
 }
 
 async fn refresh_families_end_at_their_absolute_lifetime(backend: Backend) {

@@ -7,7 +7,10 @@ use latchkey_domain::interaction::{Step, Subject};
 use latchkey_domain::throttle::MailLimits;
 use latchkey_domain::{EmailAddress, OtpPolicy, Profile, UserId, UserStatus};
 use latchkey_store::testing::{fresh, Backend, TestDatabase};
-use latchkey_store::{ChallengeOutcome, CodeAttempt, CustomizationWrite, NewChallenge, NewInteraction, NewMessage, NewPasswordToken, OutboxStatus, Store, StoreError};
+use latchkey_store::{
+    ChallengeOutcome, CodeAttempt, CodeCheck, CustomizationWrite, NewChallenge, NewInteraction, NewMessage, NewPasswordToken, OutboxStatus,
+    Store, StoreError,
+};
 
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
@@ -57,7 +60,10 @@ async fn user(store: &Store, login: &str) -> UserId {
     };
     let now = store.now().await.expect("now");
     store
-        .insert_user(&latchkey_store::NewUser { id: id.clone(), status: UserStatus::Active, profile, password_hash: Some("$argon2id$x".into()) }, now)
+        .insert_user(
+            &latchkey_store::NewUser { id: id.clone(), status: UserStatus::Active, profile, password_hash: Some("$argon2id$x".into()) },
+            now,
+        )
         .await
         .expect("insert user");
     id
@@ -171,7 +177,20 @@ async fn fifty_parallel_right_answers_verify_exactly_once(backend: Backend) {
         tokio::spawn(async move {
             barrier.wait().await;
             let now = store.now().await.expect("now");
-            store.attempt_recovery_code(&tx.id, tx.version, "right", Some(&verified), &OtpPolicy::default(), None, now).await.expect("attempt")
+            store
+                .attempt_recovery_code(
+                    CodeCheck {
+                        interaction_id: &tx.id,
+                        expected_version: tx.version,
+                        submitted_mac: "right",
+                        verified_step: Some(&verified),
+                        policy: &OtpPolicy::default(),
+                        lockout_notice: None,
+                    },
+                    now,
+                )
+                .await
+                .expect("attempt")
         })
     });
     let outcomes: Vec<CodeAttempt> = futures::future::join_all(attempts).await.into_iter().map(|r| r.expect("join")).collect();
@@ -189,7 +208,20 @@ async fn hundred_parallel_wrong_answers_count_exactly_the_limit(backend: Backend
         tokio::spawn(async move {
             barrier.wait().await;
             let now = store.now().await.expect("now");
-            store.attempt_recovery_code(&tx.id, tx.version, &format!("wrong{i}"), None, &OtpPolicy::default(), None, now).await.expect("attempt")
+            store
+                .attempt_recovery_code(
+                    CodeCheck {
+                        interaction_id: &tx.id,
+                        expected_version: tx.version,
+                        submitted_mac: &format!("wrong{i}"),
+                        verified_step: None,
+                        policy: &OtpPolicy::default(),
+                        lockout_notice: None,
+                    },
+                    now,
+                )
+                .await
+                .expect("attempt")
         })
     });
     let outcomes: Vec<CodeAttempt> = futures::future::join_all(attempts).await.into_iter().map(|r| r.expect("join")).collect();
@@ -199,7 +231,20 @@ async fn hundred_parallel_wrong_answers_count_exactly_the_limit(backend: Backend
     assert_eq!(store.otp_failures(&Subject::new("", Some(user_id.clone())).key).await.expect("failures"), 5);
     let verified = Step::RecoveryReset { user_id, grant_expires_at: i64::MAX };
     let now = store.now().await.expect("now");
-    let late = store.attempt_recovery_code(&tx.id, tx.version, "right", Some(&verified), &OtpPolicy::default(), None, now).await.expect("attempt");
+    let late = store
+        .attempt_recovery_code(
+            CodeCheck {
+                interaction_id: &tx.id,
+                expected_version: tx.version,
+                submitted_mac: "right",
+                verified_step: Some(&verified),
+                policy: &OtpPolicy::default(),
+                lockout_notice: None,
+            },
+            now,
+        )
+        .await
+        .expect("attempt");
     assert_eq!(late, CodeAttempt::Dead, "the right code after five wrong ones must fail");
 }
 
@@ -210,7 +255,20 @@ async fn a_new_code_supersedes_the_live_one(backend: Backend) {
     let _second = challenged(&store, &user_id, "second").await;
     let verified = Step::RecoveryReset { user_id, grant_expires_at: i64::MAX };
     let now = store.now().await.expect("now");
-    let outcome = store.attempt_recovery_code(&first.id, first.version, "first", Some(&verified), &OtpPolicy::default(), None, now).await.expect("attempt");
+    let outcome = store
+        .attempt_recovery_code(
+            CodeCheck {
+                interaction_id: &first.id,
+                expected_version: first.version,
+                submitted_mac: "first",
+                verified_step: Some(&verified),
+                policy: &OtpPolicy::default(),
+                lockout_notice: None,
+            },
+            now,
+        )
+        .await
+        .expect("attempt");
     assert_eq!(outcome, CodeAttempt::Dead);
 }
 
@@ -236,7 +294,16 @@ async fn parallel_recovery_requests_respect_the_mail_limit(backend: Backend) {
             let now = store.now().await.expect("now");
             store
                 .issue_recovery_code(
-                    NewChallenge { interaction_id: &tx.id, expected_version: tx.version, next_step: Some(&step), subject: &subject, code_mac: "m".into(), code_lifetime: 600_000, limits: &limits, message: None },
+                    NewChallenge {
+                        interaction_id: &tx.id,
+                        expected_version: tx.version,
+                        next_step: Some(&step),
+                        subject: &subject,
+                        code_mac: "m".into(),
+                        code_lifetime: 600_000,
+                        limits: &limits,
+                        message: None,
+                    },
                     now,
                 )
                 .await
@@ -267,7 +334,14 @@ async fn outbox_claims_never_overlap(backend: Backend) {
     let (_db, store) = setup(backend).await;
     let now = store.now().await.expect("now");
     for i in 0..60 {
-        let message = NewMessage { id: format!("m{i}"), message_id: format!("mid{i}"), kind: "ForgotPassword".into(), recipient: "a@example.com".into(), payload: "sealed".into(), expires_at: None };
+        let message = NewMessage {
+            id: format!("m{i}"),
+            message_id: format!("mid{i}"),
+            kind: "ForgotPassword".into(),
+            recipient: "a@example.com".into(),
+            payload: "sealed".into(),
+            expires_at: None,
+        };
         store.enqueue_message(&message, now).await.expect("enqueue");
     }
     let store = Arc::new(store);
@@ -334,9 +408,11 @@ async fn a_password_token_redeems_once_in_parallel(backend: Backend) {
     let store = Arc::new(store);
     let user_id = user(&store, "token@example.com").await;
     let now = store.now().await.expect("now");
-    let older = NewPasswordToken { user_id: &user_id, purpose: "admin_reset", token_digest: "older", expires_at: now + 60_000, message: None };
+    let older =
+        NewPasswordToken { user_id: &user_id, purpose: "admin_reset", token_digest: "older", expires_at: now + 60_000, message: None };
     store.issue_password_token(older, now).await.expect("issue");
-    let newer = NewPasswordToken { user_id: &user_id, purpose: "admin_reset", token_digest: "newer", expires_at: now + 60_000, message: None };
+    let newer =
+        NewPasswordToken { user_id: &user_id, purpose: "admin_reset", token_digest: "newer", expires_at: now + 60_000, message: None };
     store.issue_password_token(newer, now).await.expect("issue");
     assert!(store.live_password_token("older", now).await.expect("read").is_none(), "a newer token ends the older");
     assert!(store.live_password_token("newer", now).await.expect("read").is_some());

@@ -19,14 +19,7 @@ pub(crate) struct Cursor<'s> {
 
 impl<'s> Cursor<'s> {
     pub fn new(chars: &'s [char]) -> Self {
-        Self {
-            chars,
-            pos: 0,
-            end: chars.len(),
-            line: 1,
-            column: 1,
-            line_has_content: false,
-        }
+        Self { chars, pos: 0, end: chars.len(), line: 1, column: 1, line_has_content: false }
     }
 
     /// A cursor over `self`'s next `len` chars only, starting at the current position.
@@ -75,9 +68,7 @@ impl<'s> Cursor<'s> {
     }
 
     pub fn starts_with(&self, s: &str) -> bool {
-        s.chars()
-            .enumerate()
-            .all(|(k, ch)| self.peek_at(k) == Some(ch))
+        s.chars().enumerate().all(|(k, ch)| self.peek_at(k) == Some(ch))
     }
 
     /// Consumes `word` if it is next and not followed by an identifier char
@@ -104,16 +95,11 @@ impl<'s> Cursor<'s> {
 
     /// Source text between an earlier index and the current position.
     pub fn text_since(&self, start: usize) -> String {
-        self.chars
-            .get(start..self.pos)
-            .map_or_else(String::new, |s| s.iter().collect())
+        self.chars.get(start..self.pos).map_or_else(String::new, |s| s.iter().collect())
     }
 
     pub fn loc(&self) -> Pos {
-        Pos {
-            line: self.line,
-            column: self.column,
-        }
+        Pos { line: self.line, column: self.column }
     }
 
     pub fn line_has_content(&self) -> bool {

@@ -14,11 +14,7 @@ pub struct ParseError {
 
 impl ParseError {
     pub(crate) fn new(line: usize, column: usize, message: impl Into<String>) -> Self {
-        Self {
-            line,
-            column,
-            message: message.into(),
-        }
+        Self { line, column, message: message.into() }
     }
 }
 
@@ -40,21 +36,12 @@ pub enum RenderError {
     /// A single `#foreach` list is longer than [`crate::MAX_LOOP_ITERATIONS`], or all loops
     /// together ran more than [`crate::MAX_TOTAL_ITERATIONS`] times.
     #[error("line {line}, column {column}: #foreach exceeds {limit} iterations")]
-    TooManyIterations {
-        limit: usize,
-        line: usize,
-        column: usize,
-    },
+    TooManyIterations { limit: usize, line: usize, column: usize },
     /// The render evaluated more than [`crate::MAX_RENDER_STEPS`] nodes (guards against
     /// nested loops that produce no output but burn CPU).
     #[error("template needs more than {limit} evaluation steps")]
     TooMuchWork { limit: usize },
     /// A `$f` helper received an argument it cannot interpret (e.g. a date helper given "soon").
     #[error("line {line}, column {column}: $f.{function}: {message}")]
-    BadArgument {
-        function: &'static str,
-        message: String,
-        line: usize,
-        column: usize,
-    },
+    BadArgument { function: &'static str, message: String, line: usize, column: usize },
 }

@@ -7,11 +7,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// Everything except RFC 3986 "unreserved" chars (`A-Z a-z 0-9 - . _ ~`) is percent-encoded,
 /// so a value can never add `&name=` parameters, end the attribute, or start a fragment.
-const QUERY_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+const QUERY_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 pub(crate) fn percent_encode(s: &str) -> String {
     utf8_percent_encode(s, QUERY_COMPONENT).to_string()

@@ -49,18 +49,8 @@ impl Val {
     }
 }
 
-pub(crate) fn render(
-    nodes: &[Node],
-    ctx: &Context,
-    mode: OutputMode,
-) -> Result<String, RenderError> {
-    let mut r = Renderer {
-        ctx,
-        locals: HashMap::new(),
-        out: Output::new(mode),
-        iterations: 0,
-        steps: 0,
-    };
+pub(crate) fn render(nodes: &[Node], ctx: &Context, mode: OutputMode) -> Result<String, RenderError> {
+    let mut r = Renderer { ctx, locals: HashMap::new(), out: Output::new(mode), iterations: 0, steps: 0 };
     r.nodes(nodes)?;
     Ok(r.out.finish())
 }
@@ -84,9 +74,7 @@ impl Renderer<'_> {
     fn step(&mut self) -> Result<(), RenderError> {
         self.steps += 1;
         if self.steps > MAX_RENDER_STEPS {
-            return Err(RenderError::TooMuchWork {
-                limit: MAX_RENDER_STEPS,
-            });
+            return Err(RenderError::TooMuchWork { limit: MAX_RENDER_STEPS });
         }
         Ok(())
     }
@@ -103,10 +91,7 @@ impl Renderer<'_> {
                 Val::Value(v) => self.out.value(&v.to_string(), None),
                 Val::Safe { html, raw } => self.out.value(&html, Some(&raw)),
             },
-            Node::If {
-                branches,
-                otherwise,
-            } => {
+            Node::If { branches, otherwise } => {
                 for (cond, body) in branches {
                     if self.expr(cond)?.truthy() {
                         return self.nodes(body);
@@ -122,32 +107,20 @@ impl Renderer<'_> {
                 self.locals.insert(var.clone(), v);
                 Ok(())
             }
-            Node::Foreach {
-                var,
-                list,
-                body,
-                pos,
-            } => {
+            Node::Foreach { var, list, body, pos } => {
                 let items = match self.lookup(list) {
                     Some(Value::List(items)) => items,
                     Some(Value::Map(map)) => map.into_values().collect(),
                     // Velocity skips a loop over null or a scalar.
                     _ => Vec::new(),
                 };
-                let too_many = |limit| RenderError::TooManyIterations {
-                    limit,
-                    line: pos.line,
-                    column: pos.column,
-                };
+                let too_many = |limit| RenderError::TooManyIterations { limit, line: pos.line, column: pos.column };
                 if items.len() > MAX_LOOP_ITERATIONS {
                     return Err(too_many(MAX_LOOP_ITERATIONS));
                 }
                 // Loop variables are scoped to the loop; restore what they shadowed.
                 let saved: Vec<(String, Option<Value>)> =
-                    [var.as_str(), "foreach", "velocityCount"]
-                        .iter()
-                        .map(|k| ((*k).to_owned(), self.locals.get(*k).cloned()))
-                        .collect();
+                    [var.as_str(), "foreach", "velocityCount"].iter().map(|k| ((*k).to_owned(), self.locals.get(*k).cloned())).collect();
                 let n = items.len();
                 for (i, item) in items.into_iter().enumerate() {
                     self.iterations += 1;
@@ -163,8 +136,7 @@ impl Renderer<'_> {
                         ("last".to_owned(), Value::Bool(i + 1 == n)),
                     ]);
                     self.locals.insert("foreach".to_owned(), Value::Map(info));
-                    self.locals
-                        .insert("velocityCount".to_owned(), Value::Int(count));
+                    self.locals.insert("velocityCount".to_owned(), Value::Int(count));
                     self.locals.insert(var.clone(), item);
                     self.nodes(body)?;
                 }
@@ -223,9 +195,7 @@ impl Renderer<'_> {
                         },
                     }
                     if s.len() > crate::MAX_OUTPUT_BYTES {
-                        return Err(RenderError::OutputTooLarge {
-                            limit: crate::MAX_OUTPUT_BYTES,
-                        });
+                        return Err(RenderError::OutputTooLarge { limit: crate::MAX_OUTPUT_BYTES });
                     }
                 }
                 Val::Value(Value::Str(s))
@@ -276,14 +246,8 @@ fn compare(op: CmpOp, a: &Val, b: &Val) -> bool {
         CmpOp::Eq => ord == Some(std::cmp::Ordering::Equal),
         CmpOp::Ne => ord != Some(std::cmp::Ordering::Equal),
         CmpOp::Lt => ord == Some(std::cmp::Ordering::Less),
-        CmpOp::Le => matches!(
-            ord,
-            Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
-        ),
+        CmpOp::Le => matches!(ord, Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)),
         CmpOp::Gt => ord == Some(std::cmp::Ordering::Greater),
-        CmpOp::Ge => matches!(
-            ord,
-            Some(std::cmp::Ordering::Greater | std::cmp::Ordering::Equal)
-        ),
+        CmpOp::Ge => matches!(ord, Some(std::cmp::Ordering::Greater | std::cmp::Ordering::Equal)),
     }
 }

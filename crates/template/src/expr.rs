@@ -33,10 +33,7 @@ pub(crate) fn parse_reference(c: &mut Cursor<'_>, depth: usize) -> PResult<Optio
     let seg_pos = c.loc();
     let Some(first) = c.ident() else {
         if braced {
-            return Err(error_at(
-                pos,
-                "expected a variable name after `${` (write `\\$` for a literal dollar sign)",
-            ));
+            return Err(error_at(pos, "expected a variable name after `${` (write `\\$` for a literal dollar sign)"));
         }
         *c = start;
         return Ok(None);
@@ -67,10 +64,7 @@ pub(crate) fn parse_reference(c: &mut Cursor<'_>, depth: usize) -> PResult<Optio
         }
     }
     if call.is_none() && segments[0] == "f" {
-        return Err(error_at(
-            seg_pos,
-            "`$f` holds the helper functions: call one, e.g. `$f.escapeHtml($x)`",
-        ));
+        return Err(error_at(seg_pos, "`$f` holds the helper functions: call one, e.g. `$f.escapeHtml($x)`"));
     }
     if braced && !c.eat('}') {
         return Err(error_at(pos, "unterminated `${`: expected `}`"));
@@ -79,23 +73,13 @@ pub(crate) fn parse_reference(c: &mut Cursor<'_>, depth: usize) -> PResult<Optio
         Some(call) => Target::Call(call),
         None => Target::Var(Path { segments, pos }),
     };
-    Ok(Some(RefExpr {
-        target,
-        quiet,
-        source: c.text_since(start_index),
-    }))
+    Ok(Some(RefExpr { target, quiet, source: c.text_since(start_index) }))
 }
 
 /// At the `(` after `$f.name`: the arguments, checked against the helper's arity.
 fn parse_call(c: &mut Cursor<'_>, name: &str, pos: crate::ast::Pos, depth: usize) -> PResult<Call> {
     let Some(helper) = Helper::from_name(name) else {
-        return Err(error_at(
-            pos,
-            format!(
-                "unknown helper `$f.{name}`; available: {}",
-                Helper::names().join(", ")
-            ),
-        ));
+        return Err(error_at(pos, format!("unknown helper `$f.{name}`; available: {}", Helper::names().join(", "))));
     };
     c.bump(); // '('
     let mut args = Vec::new();
@@ -111,25 +95,15 @@ fn parse_call(c: &mut Cursor<'_>, name: &str, pos: crate::ast::Pos, depth: usize
                 break;
             }
             if c.eof() {
-                return Err(error_at(
-                    pos,
-                    format!("unterminated call to `$f.{name}(`: expected `)`"),
-                ));
+                return Err(error_at(pos, format!("unterminated call to `$f.{name}(`: expected `)`")));
             }
             return Err(c.error("expected `,` or `)` in helper arguments"));
         }
     }
     let (min, max) = helper.arity();
     if args.len() < min || args.len() > max {
-        let want = if min == max {
-            format!("{min}")
-        } else {
-            format!("{min} to {max}")
-        };
-        return Err(error_at(
-            pos,
-            format!("`$f.{name}` takes {want} argument(s), got {}", args.len()),
-        ));
+        let want = if min == max { format!("{min}") } else { format!("{min} to {max}") };
+        return Err(error_at(pos, format!("`$f.{name}` takes {want} argument(s), got {}", args.len())));
     }
     Ok(Call { helper, args, pos })
 }
@@ -148,11 +122,7 @@ pub(crate) fn parse_expr(c: &mut Cursor<'_>, depth: usize) -> PResult<Expr> {
         }
         items.push(parse_and(c, depth)?);
     }
-    Ok(if items.len() == 1 {
-        items.remove(0)
-    } else {
-        Expr::Or(items)
-    })
+    Ok(if items.len() == 1 { items.remove(0) } else { Expr::Or(items) })
 }
 
 fn parse_and(c: &mut Cursor<'_>, depth: usize) -> PResult<Expr> {
@@ -167,11 +137,7 @@ fn parse_and(c: &mut Cursor<'_>, depth: usize) -> PResult<Expr> {
         }
         items.push(parse_not(c, depth)?);
     }
-    Ok(if items.len() == 1 {
-        items.remove(0)
-    } else {
-        Expr::And(items)
-    })
+    Ok(if items.len() == 1 { items.remove(0) } else { Expr::And(items) })
 }
 
 fn parse_not(c: &mut Cursor<'_>, depth: usize) -> PResult<Expr> {
@@ -205,18 +171,8 @@ fn parse_cmp(c: &mut Cursor<'_>, depth: usize) -> PResult<Expr> {
     } else if c.starts_with(">") {
         Some((CmpOp::Gt, 1))
     } else {
-        let words = [
-            ("eq", CmpOp::Eq),
-            ("ne", CmpOp::Ne),
-            ("lt", CmpOp::Lt),
-            ("le", CmpOp::Le),
-            ("gt", CmpOp::Gt),
-            ("ge", CmpOp::Ge),
-        ];
-        words
-            .iter()
-            .find(|(w, _)| c.eat_word(w))
-            .map(|(_, op)| (*op, 0))
+        let words = [("eq", CmpOp::Eq), ("ne", CmpOp::Ne), ("lt", CmpOp::Lt), ("le", CmpOp::Le), ("gt", CmpOp::Gt), ("ge", CmpOp::Ge)];
+        words.iter().find(|(w, _)| c.eat_word(w)).map(|(_, op)| (*op, 0))
     };
     let Some((op, len)) = op else {
         return Ok(left);
@@ -261,10 +217,7 @@ fn parse_operand(c: &mut Cursor<'_>, depth: usize) -> PResult<Expr> {
             } else if c.eat_word("null") {
                 Ok(Expr::Null)
             } else if let Some(word) = c.ident() {
-                Err(error_at(
-                    pos,
-                    format!("unexpected `{word}` in expression (variables start with `$`)"),
-                ))
+                Err(error_at(pos, format!("unexpected `{word}` in expression (variables start with `$`)")))
             } else {
                 Err(error_at(pos, format!("unexpected `{ch}` in expression")))
             }
@@ -285,9 +238,7 @@ fn parse_int(c: &mut Cursor<'_>) -> PResult<Expr> {
             break;
         }
     }
-    s.parse::<i64>()
-        .map(Expr::Int)
-        .map_err(|_| error_at(pos, "invalid integer"))
+    s.parse::<i64>().map(Expr::Int).map_err(|_| error_at(pos, "invalid integer"))
 }
 
 /// `'literal'` or `"interpolated $x"`; a doubled quote inside stands for one quote.

@@ -59,19 +59,9 @@ const TABLE: &[(&str, Helper, usize, usize)] = &[
     ("escapeHtml", Helper::EscapeHtml, 1, 1),
     ("escapeHtmlAttr", Helper::EscapeHtmlAttr, 1, 1),
     ("formatTimeDiffHoursNow", Helper::HoursNow, 1, 1),
-    (
-        "formatTimeDiffHoursNowInUserLocale",
-        Helper::HoursNowLocale,
-        1,
-        1,
-    ),
+    ("formatTimeDiffHoursNowInUserLocale", Helper::HoursNowLocale, 1, 1),
     ("formatTimeDiffDateNow", Helper::DateNow, 1, 1),
-    (
-        "formatTimeDiffDateNowInUserLocale",
-        Helper::DateNowLocale,
-        1,
-        1,
-    ),
+    ("formatTimeDiffDateNowInUserLocale", Helper::DateNowLocale, 1, 1),
 ];
 
 impl Helper {
@@ -84,34 +74,18 @@ impl Helper {
     }
 
     pub fn name(self) -> &'static str {
-        TABLE
-            .iter()
-            .find(|(_, h, ..)| *h == self)
-            .map_or("?", |(n, ..)| *n)
+        TABLE.iter().find(|(_, h, ..)| *h == self).map_or("?", |(n, ..)| *n)
     }
 
     /// (minimum, maximum) number of arguments.
     pub fn arity(self) -> (usize, usize) {
-        TABLE
-            .iter()
-            .find(|(_, h, ..)| *h == self)
-            .map_or((0, 0), |(_, _, lo, hi)| (*lo, *hi))
+        TABLE.iter().find(|(_, h, ..)| *h == self).map_or((0, 0), |(_, _, lo, hi)| (*lo, *hi))
     }
 }
 
 /// Calls a helper. `pos` is the call's position, for error messages.
-pub(crate) fn call(
-    helper: Helper,
-    args: &[Val],
-    ctx: &Context,
-    pos: crate::ast::Pos,
-) -> Result<Val, RenderError> {
-    let bad = |message: String| RenderError::BadArgument {
-        function: helper.name(),
-        message,
-        line: pos.line,
-        column: pos.column,
-    };
+pub(crate) fn call(helper: Helper, args: &[Val], ctx: &Context, pos: crate::ast::Pos) -> Result<Val, RenderError> {
+    let bad = |message: String| RenderError::BadArgument { function: helper.name(), message, line: pos.line, column: pos.column };
     let s = |i: usize| args.get(i).and_then(Val::as_string);
     let (Some(arg0), Some(first)) = (args.first(), s(0)) else {
         // Null (or undefined) input: StringUtils returns null, dates have nothing to format.
@@ -127,12 +101,9 @@ pub(crate) fn call(
             text(first.replace(&target, &s(2).unwrap_or_default()))
         }
         Helper::Substring => {
-            let begin =
-                int_arg(args.get(1)).ok_or_else(|| bad("begin index must be an integer".into()))?;
+            let begin = int_arg(args.get(1)).ok_or_else(|| bad("begin index must be an integer".into()))?;
             let end = match args.get(2) {
-                Some(v) => Some(
-                    int_arg(Some(v)).ok_or_else(|| bad("end index must be an integer".into()))?,
-                ),
+                Some(v) => Some(int_arg(Some(v)).ok_or_else(|| bad("end index must be an integer".into()))?),
                 None => None,
             };
             text(substring(&first, begin, end))
@@ -142,30 +113,16 @@ pub(crate) fn call(
             if sep.is_empty() {
                 return text(String::new());
             }
-            text(
-                first
-                    .split_once(&sep)
-                    .map_or(first.clone(), |(a, _)| a.to_owned()),
-            )
+            text(first.split_once(&sep).map_or(first.clone(), |(a, _)| a.to_owned()))
         }
         Helper::SubstringAfter => {
             let sep = s(1).unwrap_or_default();
-            text(
-                first
-                    .split_once(&sep)
-                    .map_or_else(String::new, |(_, b)| b.to_owned()),
-            )
+            text(first.split_once(&sep).map_or_else(String::new, |(_, b)| b.to_owned()))
         }
         Helper::ToLowerCase => text(first.to_lowercase()),
         Helper::ToUpperCase => text(first.to_uppercase()),
-        Helper::EscapeHtml => Ok(Val::Safe {
-            html: escape_html(&first),
-            raw: first,
-        }),
-        Helper::EscapeHtmlAttr => Ok(Val::Safe {
-            html: escape_html_attr_strict(&first),
-            raw: first,
-        }),
+        Helper::EscapeHtml => Ok(Val::Safe { html: escape_html(&first), raw: first }),
+        Helper::EscapeHtmlAttr => Ok(Val::Safe { html: escape_html_attr_strict(&first), raw: first }),
         Helper::HoursNow | Helper::HoursNowLocale => {
             let date = date_arg(arg0).ok_or_else(|| bad(format!("not a date: {first:?}")))?;
             Ok(Val::Value(Value::Int(hours_until(ctx.now(), date))))
@@ -211,9 +168,7 @@ fn date_arg(v: &Val) -> Option<DateTime<Utc>> {
         Val::Value(Value::Int(secs)) => Utc.timestamp_opt(*secs, 0).single(),
         other => {
             let s = other.as_string()?;
-            DateTime::parse_from_rfc3339(s.trim())
-                .ok()
-                .map(|d| d.with_timezone(&Utc))
+            DateTime::parse_from_rfc3339(s.trim()).ok().map(|d| d.with_timezone(&Utc))
         }
     }
 }

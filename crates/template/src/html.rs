@@ -98,15 +98,8 @@ impl HtmlScanner {
         match self.state {
             State::Data => (Spot::Text, self.url.in_query()),
             State::Value(q) => {
-                let spot = if q.is_some() {
-                    Spot::QuotedAttr
-                } else {
-                    Spot::Unquoted
-                };
-                (
-                    spot,
-                    (self.url_attr && self.attr_query) || self.url.in_query(),
-                )
+                let spot = if q.is_some() { Spot::QuotedAttr } else { Spot::Unquoted };
+                (spot, (self.url_attr && self.attr_query) || self.url.in_query())
             }
             State::TagOpen
             | State::EndTagOpen
@@ -115,11 +108,7 @@ impl HtmlScanner {
             | State::AttrName
             | State::AfterAttrName
             | State::BeforeValue => (Spot::Unquoted, false),
-            State::MarkupDecl
-            | State::MarkupDash
-            | State::Comment(_)
-            | State::Bogus
-            | State::RawText(_) => (Spot::Text, false),
+            State::MarkupDecl | State::MarkupDash | State::Comment(_) | State::Bogus | State::RawText(_) => (Spot::Text, false),
         }
     }
 
@@ -345,15 +334,8 @@ impl UrlTracker {
             }
         }
         self.tail.rotate_left(1);
-        self.tail[7] = if ch.is_ascii() {
-            ch.to_ascii_lowercase() as u8
-        } else {
-            0
-        };
-        if !self.in_url
-            && ch == '/'
-            && (self.tail.ends_with(b"http://") || self.tail.ends_with(b"https://"))
-        {
+        self.tail[7] = if ch.is_ascii() { ch.to_ascii_lowercase() as u8 } else { 0 };
+        if !self.in_url && ch == '/' && (self.tail.ends_with(b"http://") || self.tail.ends_with(b"https://")) {
             self.in_url = true;
             self.query = false;
         }
@@ -363,9 +345,7 @@ impl UrlTracker {
     pub fn note_value(&mut self, raw: &str) {
         let lower = raw.get(..8).unwrap_or(raw).to_ascii_lowercase();
         if !self.in_url {
-            if (lower.starts_with("http://") || lower.starts_with("https://"))
-                && !raw.contains(char::is_whitespace)
-            {
+            if (lower.starts_with("http://") || lower.starts_with("https://")) && !raw.contains(char::is_whitespace) {
                 self.in_url = true;
                 self.query = raw.contains('?');
             }

@@ -68,10 +68,10 @@ mod value;
 use std::sync::Arc;
 
 pub use error::{CheckError, ParseError, RenderError};
-pub use value::{Context, Value};
 /// HTML-escapes text for element content and quoted attributes (`& < > " '`), for callers
 /// that build HTML outside a template.
 pub use escape::escape_html;
+pub use value::{Context, Value};
 
 /// Largest template source accepted by [`parse`].
 pub const MAX_SOURCE_BYTES: usize = 1024 * 1024;
@@ -123,9 +123,7 @@ pub struct Template {
 /// than [`MAX_DEPTH`] or a source larger than [`MAX_SOURCE_BYTES`].
 pub fn parse(source: &str) -> Result<Template, ParseError> {
     let nodes = parser::parse_template(source)?;
-    Ok(Template {
-        nodes: nodes.into(),
-    })
+    Ok(Template { nodes: nodes.into() })
 }
 
 impl Template {
@@ -143,16 +141,8 @@ impl Template {
     /// # Errors
     /// [`CheckError`] naming the first refused variable and where it is.
     pub fn check_names(&self, is_allowed: impl Fn(&str) -> bool) -> Result<(), CheckError> {
-        match self
-            .referenced_names()
-            .into_iter()
-            .find(|r| !is_allowed(&r.name))
-        {
-            Some(r) => Err(CheckError {
-                name: r.name,
-                line: r.line,
-                column: r.column,
-            }),
+        match self.referenced_names().into_iter().find(|r| !is_allowed(&r.name)) {
+            Some(r) => Err(CheckError { name: r.name, line: r.line, column: r.column }),
             None => Ok(()),
         }
     }

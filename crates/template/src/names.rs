@@ -33,10 +33,7 @@ impl Walker {
             match node {
                 Node::Text(_) => {}
                 Node::Interp(r) => self.reference(r),
-                Node::If {
-                    branches,
-                    otherwise,
-                } => {
+                Node::If { branches, otherwise } => {
                     for (cond, body) in branches {
                         self.expr(cond);
                         self.nodes(body);
@@ -49,9 +46,7 @@ impl Walker {
                     self.expr(value);
                     self.bind(var.clone());
                 }
-                Node::Foreach {
-                    var, list, body, ..
-                } => {
+                Node::Foreach { var, list, body, .. } => {
                     self.path(list);
                     // Scoped: truncating afterwards forgets the loop names but keeps any
                     // `#set` locals pushed before the loop.
@@ -98,11 +93,7 @@ impl Walker {
         }
         let name = p.dotted();
         if self.seen.insert(name.clone()) {
-            self.out.push(Reference {
-                name,
-                line: p.pos.line,
-                column: p.pos.column,
-            });
+            self.out.push(Reference { name, line: p.pos.line, column: p.pos.column });
         }
     }
 

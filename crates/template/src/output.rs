@@ -30,19 +30,12 @@ pub(crate) struct Output {
 
 impl Output {
     pub fn new(mode: OutputMode) -> Self {
-        Self {
-            buf: String::new(),
-            mode,
-            html: HtmlScanner::default(),
-            text_url: UrlTracker::default(),
-        }
+        Self { buf: String::new(), mode, html: HtmlScanner::default(), text_url: UrlTracker::default() }
     }
 
     fn check_size(&self) -> Result<(), RenderError> {
         if self.buf.len() > MAX_OUTPUT_BYTES {
-            Err(RenderError::OutputTooLarge {
-                limit: MAX_OUTPUT_BYTES,
-            })
+            Err(RenderError::OutputTooLarge { limit: MAX_OUTPUT_BYTES })
         } else {
             Ok(())
         }
@@ -70,11 +63,7 @@ impl Output {
                     // for HTML escaping to do.
                     self.buf.push_str(&percent_encode(raw));
                 } else {
-                    let escaped = if safe_raw.is_some() {
-                        text.to_owned()
-                    } else {
-                        escape_html(text)
-                    };
+                    let escaped = if safe_raw.is_some() { text.to_owned() } else { escape_html(text) };
                     if spot == Spot::Unquoted {
                         self.buf.push_str(&escape_unquoted_extra(&escaped));
                     } else {
@@ -97,11 +86,7 @@ impl Output {
 
     pub fn finish(self) -> String {
         match self.mode {
-            OutputMode::Subject => self
-                .buf
-                .chars()
-                .filter(|c| !matches!(c, '\r' | '\n' | '\0'))
-                .collect(),
+            OutputMode::Subject => self.buf.chars().filter(|c| !matches!(c, '\r' | '\n' | '\0')).collect(),
             OutputMode::Html | OutputMode::Text => self.buf,
         }
     }

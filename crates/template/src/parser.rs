@@ -24,23 +24,14 @@ enum Term {
 }
 
 /// Directives that would let a template reach outside its sandbox or define code.
-const FORBIDDEN: &[&str] = &[
-    "macro", "include", "parse", "evaluate", "define", "stop", "break",
-];
+const FORBIDDEN: &[&str] = &["macro", "include", "parse", "evaluate", "define", "stop", "break"];
 
 pub(crate) fn parse_template(source: &str) -> PResult<Vec<Node>> {
     if source.len() > MAX_SOURCE_BYTES {
-        return Err(ParseError::new(
-            1,
-            1,
-            format!("template is larger than {MAX_SOURCE_BYTES} bytes"),
-        ));
+        return Err(ParseError::new(1, 1, format!("template is larger than {MAX_SOURCE_BYTES} bytes")));
     }
     let chars: Vec<char> = source.chars().collect();
-    let mut p = Parser {
-        c: Cursor::new(&chars),
-        text: String::new(),
-    };
+    let mut p = Parser { c: Cursor::new(&chars), text: String::new() };
     let (nodes, term) = p.block(0)?;
     match term {
         Term::Eof => Ok(nodes),
@@ -125,10 +116,7 @@ impl Parser<'_> {
                 self.c.bump();
                 loop {
                     if self.c.eof() {
-                        return Err(error_at(
-                            pos,
-                            "unterminated block comment: `#*` needs a closing `*#`",
-                        ));
+                        return Err(error_at(pos, "unterminated block comment: `#*` needs a closing `*#`"));
                     }
                     if self.c.starts_with("*#") {
                         self.c.bump();
@@ -184,11 +172,7 @@ impl Parser<'_> {
             "end" | "else" => {
                 self.gobble(alone);
                 self.flush(nodes);
-                Ok(Some(if name == "end" {
-                    Term::End(pos)
-                } else {
-                    Term::Else(pos)
-                }))
+                Ok(Some(if name == "end" { Term::End(pos) } else { Term::Else(pos) }))
             }
             "elseif" => {
                 self.open_paren("elseif")?;
@@ -234,10 +218,7 @@ impl Parser<'_> {
 
     fn check_depth(depth: usize, pos: Pos) -> PResult<()> {
         if depth >= MAX_DEPTH {
-            Err(error_at(
-                pos,
-                format!("blocks nested more than {MAX_DEPTH} levels deep"),
-            ))
+            Err(error_at(pos, format!("blocks nested more than {MAX_DEPTH} levels deep")))
         } else {
             Ok(())
         }
@@ -282,9 +263,7 @@ impl Parser<'_> {
         } else if self.c.eof() {
             Err(self.c.error("unexpected end of template: expected `)`"))
         } else {
-            Err(self
-                .c
-                .error("expected `)` to close the directive's expression"))
+            Err(self.c.error("expected `)` to close the directive's expression"))
         }
     }
 
@@ -295,20 +274,12 @@ impl Parser<'_> {
             let (body, term) = self.block(depth + 1)?;
             branches.push((cond, body));
             match term {
-                Term::End(_) => {
-                    return Ok(Node::If {
-                        branches,
-                        otherwise: None,
-                    })
-                }
+                Term::End(_) => return Ok(Node::If { branches, otherwise: None }),
                 Term::ElseIf(_, next) => cond = next,
                 Term::Else(_) => {
                     let (body, term) = self.block(depth + 1)?;
                     return match term {
-                        Term::End(_) => Ok(Node::If {
-                            branches,
-                            otherwise: Some(body),
-                        }),
+                        Term::End(_) => Ok(Node::If { branches, otherwise: Some(body) }),
                         Term::Eof => Err(error_at(pos, "`#if` is never closed: add `#end`")),
                         Term::Else(p) => Err(error_at(p, "second `#else` in the same `#if`")),
                         Term::ElseIf(p, _) => Err(error_at(p, "`#elseif` after `#else`")),
@@ -319,13 +290,7 @@ impl Parser<'_> {
         }
     }
 
-    fn foreach(
-        &mut self,
-        depth: usize,
-        pos: Pos,
-        alone: bool,
-        nodes: &mut Vec<Node>,
-    ) -> PResult<Node> {
+    fn foreach(&mut self, depth: usize, pos: Pos, alone: bool, nodes: &mut Vec<Node>) -> PResult<Node> {
         self.open_paren("foreach")?;
         self.c.skip_ws();
         let var = self.plain_variable("#foreach")?;
@@ -338,35 +303,18 @@ impl Parser<'_> {
         let list = match parse_reference(&mut self.c, 0)? {
             Some(r) => match r.target {
                 Target::Var(path) => path,
-                Target::Call(_) => {
-                    return Err(error_at(
-                        list_pos,
-                        "`#foreach` iterates over a list variable, not a helper call",
-                    ))
-                }
+                Target::Call(_) => return Err(error_at(list_pos, "`#foreach` iterates over a list variable, not a helper call")),
             },
-            None => {
-                return Err(error_at(
-                    list_pos,
-                    "`#foreach` needs a list variable such as `$items`",
-                ))
-            }
+            None => return Err(error_at(list_pos, "`#foreach` needs a list variable such as `$items`")),
         };
         self.close_paren()?;
         self.gobble(alone);
         self.flush(nodes);
         let (body, term) = self.block(depth + 1)?;
         match term {
-            Term::End(_) => Ok(Node::Foreach {
-                var,
-                list,
-                body,
-                pos,
-            }),
+            Term::End(_) => Ok(Node::Foreach { var, list, body, pos }),
             Term::Eof => Err(error_at(pos, "`#foreach` is never closed: add `#end`")),
-            Term::Else(p) | Term::ElseIf(p, _) => {
-                Err(error_at(p, "`#else` inside `#foreach` is not supported"))
-            }
+            Term::Else(p) | Term::ElseIf(p, _) => Err(error_at(p, "`#else` inside `#foreach` is not supported")),
         }
     }
 
@@ -387,10 +335,7 @@ impl Parser<'_> {
     fn plain_variable(&mut self, directive: &str) -> PResult<String> {
         let pos = self.c.loc();
         if !self.c.eat('$') {
-            return Err(error_at(
-                pos,
-                format!("expected a variable like `$name` in `{directive}`"),
-            ));
+            return Err(error_at(pos, format!("expected a variable like `$name` in `{directive}`")));
         }
         self.c.eat('!');
         let braced = self.c.eat('{');
@@ -402,15 +347,10 @@ impl Parser<'_> {
             return Err(error_at(pos, "unterminated `${`: expected `}`"));
         }
         if self.c.peek() == Some('.') {
-            return Err(self.c.error(format!(
-                "`{directive}` can only bind a plain variable, not a property"
-            )));
+            return Err(self.c.error(format!("`{directive}` can only bind a plain variable, not a property")));
         }
         if name == "f" {
-            return Err(error_at(
-                pos,
-                "`$f` holds the helper functions and cannot be rebound",
-            ));
+            return Err(error_at(pos, "`$f` holds the helper functions and cannot be rebound"));
         }
         Ok(name)
     }

@@ -123,11 +123,7 @@ impl Context {
     /// An empty context at `now` with locale `en-US`.
     #[must_use]
     pub fn new(now: DateTime<Utc>) -> Self {
-        Self {
-            vars: BTreeMap::new(),
-            now,
-            locale: "en-US".to_owned(),
-        }
+        Self { vars: BTreeMap::new(), now, locale: "en-US".to_owned() }
     }
 
     /// Builder form of [`Context::set_locale`].

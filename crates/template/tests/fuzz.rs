@@ -128,30 +128,20 @@ fn well_formed() -> impl Strategy<Value = String> {
     leaf.prop_recursive(6, 200, 6, |inner| {
         let body = prop::collection::vec(inner, 0..6).prop_map(|v| v.concat());
         prop_oneof![
-            (body.clone(), body.clone())
-                .prop_map(|(a, b)| format!("#if($a && $x != 'y')\n{a}#else\n{b}#{{end}}")),
-            (body.clone(), body.clone())
-                .prop_map(|(a, b)| format!("#if($nope)x#elseif(!$a){a}#{{else}}{b}#{{end}}")),
-            body.clone()
-                .prop_map(|a| format!("#foreach($i in $items){a}#{{end}}")),
+            (body.clone(), body.clone()).prop_map(|(a, b)| format!("#if($a && $x != 'y')\n{a}#else\n{b}#{{end}}")),
+            (body.clone(), body.clone()).prop_map(|(a, b)| format!("#if($nope)x#elseif(!$a){a}#{{else}}{b}#{{end}}")),
+            body.clone().prop_map(|a| format!("#foreach($i in $items){a}#{{end}}")),
             body,
         ]
     })
 }
 
 fn ctx() -> Context {
-    Context::new(
-        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
-            .single()
-            .expect("valid date"),
-    )
-    .with("x", "<&\"'>")
-    .with("user.profile.firstName", "Ann")
-    .with(
-        "items",
-        Value::List(vec!["a".into(), Value::Null, Value::Int(3)]),
-    )
-    .with("a", true)
+    Context::new(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("valid date"))
+        .with("x", "<&\"'>")
+        .with("user.profile.firstName", "Ann")
+        .with("items", Value::List(vec!["a".into(), Value::Null, Value::Int(3)]))
+        .with("a", true)
 }
 
 proptest! {

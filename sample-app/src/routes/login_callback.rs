@@ -49,7 +49,8 @@ pub async fn finish(State(app): State<AppState>, headers: HeaderMap, Query(param
     app.sessions.save(&id, session.clone());
     let outcome = async {
         let tokens = app.provider.exchange(grant, &pending.code_verifier).await?;
-        let id_token = tokens.id_token.ok_or_else(|| crate::oidc::OidcError::InvalidIdToken("the token response has no id_token".into()))?;
+        let id_token =
+            tokens.id_token.ok_or_else(|| crate::oidc::OidcError::InvalidIdToken("the token response has no id_token".into()))?;
         app.provider.validate_id_token(&id_token, &pending.nonce).await
     };
     let user = match outcome.await {

@@ -39,7 +39,9 @@ pub async fn open(State(app): State<AppState>, headers: HeaderMap, Query(link): 
         (Some(from_link), _) => from_link,
         // A reload: the page already removed otp and state from the address bar.
         (None, Some(saved)) => saved,
-        (None, None) => return views::problem(StatusCode::BAD_REQUEST, "This link is incomplete: it needs both otp and state.").into_response(),
+        (None, None) => {
+            return views::problem(StatusCode::BAD_REQUEST, "This link is incomplete: it needs both otp and state.").into_response()
+        }
     };
     if otp.is_empty() || otp.len() > MAX_OTP || state.len() > MAX_STATE {
         return views::problem(StatusCode::BAD_REQUEST, "This link is malformed.").into_response();
@@ -52,7 +54,9 @@ pub async fn open(State(app): State<AppState>, headers: HeaderMap, Query(link): 
             app.sessions.save(&id, session);
             return match app.provider.widget_assets().await {
                 Ok(assets) => views::widget(&widget, Some(&otp), &assets, app.provider.config.issuer_origin()).into_response(),
-                Err(error) => views::problem(StatusCode::BAD_GATEWAY, &format!("The sign-in widget is unavailable: {error}")).into_response(),
+                Err(error) => {
+                    views::problem(StatusCode::BAD_GATEWAY, &format!("The sign-in widget is unavailable: {error}")).into_response()
+                }
             };
         }
     }

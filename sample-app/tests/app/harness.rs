@@ -145,7 +145,8 @@ impl TestEnv {
     /// identify with the password → the interaction code.
     pub async fn sign_in_with_password(&self, page: &LoginPage, login: &str) -> String {
         let state_handle = self.introspect(page).await;
-        let (status, body) = self.idx("identify", json!({"identifier": login, "credentials": {"passcode": PASSWORD}, "stateHandle": state_handle})).await;
+        let (status, body) =
+            self.idx("identify", json!({"identifier": login, "credentials": {"passcode": PASSWORD}, "stateHandle": state_handle})).await;
         assert_eq!(status, 200, "identify: {body}");
         interaction_code(&body)
     }
@@ -195,7 +196,8 @@ impl TestEnv {
     pub async fn finish_recovery(&self, state_handle: &str, otp: &str) -> String {
         let (status, body) = self.idx("challenge/answer", json!({"credentials": {"passcode": otp}, "stateHandle": state_handle})).await;
         assert_eq!(status, 200, "the code is accepted: {body}");
-        let (status, body) = self.idx("challenge/answer", json!({"credentials": {"passcode": NEW_PASSWORD}, "stateHandle": state_handle})).await;
+        let (status, body) =
+            self.idx("challenge/answer", json!({"credentials": {"passcode": NEW_PASSWORD}, "stateHandle": state_handle})).await;
         assert_eq!(status, 200, "the new password is accepted: {body}");
         interaction_code(&body)
     }

@@ -17,10 +17,8 @@ async fn mailbox_transport_writes_a_parseable_eml_with_both_parts() {
     let message = compose(&rendered, "Example <no-reply@id.example>", "jane@example.com", "lkMailboxTest", "id.example").expect("compose");
     transport.send(&message, "obxMailbox1").await.expect("written");
 
-    let names: Vec<String> = std::fs::read_dir(&dir)
-        .expect("mailbox directory")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
+    let names: Vec<String> =
+        std::fs::read_dir(&dir).expect("mailbox directory").map(|e| e.expect("entry").file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(names.len(), 1, "one file and no temporary left: {names:?}");
     let name = &names[0];
     let (millis, rest) = name.split_once('-').expect("{created-ms}-{id}.eml");

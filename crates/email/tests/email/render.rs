@@ -38,7 +38,10 @@ fn every_kind_renders_in_every_language_with_code_and_link_in_both_parts() {
                 assert!(out.text.contains(CODE), "{at}: text lacks the code");
             }
             for part in [&out.subject, &out.html, &out.text] {
-                assert!(!part.contains("${") && !part.contains("#if") && !part.contains("#end") && !part.contains("#{"), "{at}: template syntax left in\n{part}");
+                assert!(
+                    !part.contains("${") && !part.contains("#if") && !part.contains("#end") && !part.contains("#{"),
+                    "{at}: template syntax left in\n{part}"
+                );
                 assert!(!part.contains("{{"), "{at}: layout slot left in");
             }
             for external in ["<img", "<link", "@import", "<script"] {

@@ -138,8 +138,8 @@ async fn unopenable_payload_fails_instead_of_retrying(backend: Backend) {
     let h = Harness::start(backend, settings()).await;
     let now = h.store.now().await.expect("db time");
     // Sealed under another key, as after a botched key rotation.
-    let message = latchkey_email::new_outbox_message(&[7; 32], "jane@example.com", &sample(EmailKind::ForgotPassword, "en"), None)
-        .expect("seal");
+    let message =
+        latchkey_email::new_outbox_message(&[7; 32], "jane@example.com", &sample(EmailKind::ForgotPassword, "en"), None).expect("seal");
     h.store.enqueue_message(&message, now).await.expect("enqueue");
     assert_eq!(h.worker.run_once().await.expect("round"), 1);
     let row = h.store.outbox_message(&message.id).await.expect("read").expect("row");
@@ -157,8 +157,9 @@ async fn two_workers_drain_a_thousand_messages_without_duplicates(backend: Backe
     let payload = sample(EmailKind::ForgotPassword, "en");
     let mut ids = HashSet::new();
     for i in 0..N {
-        let message = latchkey_email::new_outbox_message(&crate::support::KEY, &format!("user{i}@example.com"), &payload, Some(now + 600_000))
-            .expect("seal");
+        let message =
+            latchkey_email::new_outbox_message(&crate::support::KEY, &format!("user{i}@example.com"), &payload, Some(now + 600_000))
+                .expect("seal");
         ids.insert(message.message_id.clone());
         h.store.enqueue_message(&message, now).await.expect("enqueue");
     }
@@ -217,7 +218,8 @@ async fn run_wakes_on_notify_and_stops_on_shutdown(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let now = store.now().await.expect("db time");
     let message =
-        latchkey_email::new_outbox_message(&crate::support::KEY, "jane@example.com", &sample(EmailKind::UserActivation, "es"), None).expect("seal");
+        latchkey_email::new_outbox_message(&crate::support::KEY, "jane@example.com", &sample(EmailKind::UserActivation, "es"), None)
+            .expect("seal");
     store.enqueue_message(&message, now).await.expect("enqueue");
     wake.notify_one();
     let mail = sink.wait_for_count(Some("jane@example.com"), 1, WAIT).await.expect("woken and delivered");
@@ -231,15 +233,10 @@ async fn relay_without_starttls_keeps_the_message_queued(backend: Backend) {
     // security-checklist EML-3: the sink offers no STARTTLS; with TLS required there is no
     // plaintext fallback, the message stays queued and the reason is recorded.
     let h = Harness::start(backend, settings()).await;
-    let transport = latchkey_email::Transport::smtp(&format!("{}?tls=starttls", h.sink.smtp_url()), Duration::from_secs(5)).expect("transport");
-    let worker = OutboxWorker::new(
-        h.store.clone(),
-        Arc::new(transport),
-        h.renderer.clone(),
-        crate::support::KEY,
-        settings(),
-        h.wake.clone(),
-    );
+    let transport =
+        latchkey_email::Transport::smtp(&format!("{}?tls=starttls", h.sink.smtp_url()), Duration::from_secs(5)).expect("transport");
+    let worker =
+        OutboxWorker::new(h.store.clone(), Arc::new(transport), h.renderer.clone(), crate::support::KEY, settings(), h.wake.clone());
     let queued = h.enqueue("jane@example.com", &sample(EmailKind::ForgotPassword, "en")).await;
     assert_eq!(worker.run_once().await.expect("round"), 1);
     let row = h.store.outbox_message(&queued.id).await.expect("read").expect("row");

@@ -111,7 +111,8 @@ fn customization_json(state: &AppState, kind: EmailKind, c: &Customization) -> V
 /// The built-in language `?language=` names (exact, else its primary subtag), else English.
 fn builtin_language(query: &HashMap<String, String>) -> Result<&'static str, AdminError> {
     let Some(requested) = query.get("language") else { return Ok("en") };
-    let key = language_key(requested).ok_or_else(|| AdminError::Validation(vec![format!("language: {requested:?} is not a valid BCP 47 language tag")]))?;
+    let key = language_key(requested)
+        .ok_or_else(|| AdminError::Validation(vec![format!("language: {requested:?} is not a valid BCP 47 language tag")]))?;
     let primary = key.split('-').next().unwrap_or("en");
     Ok(LANGUAGES.iter().find(|l| **l == primary).copied().unwrap_or("en"))
 }
@@ -153,9 +154,10 @@ fn conflict(error: StoreError) -> AdminError {
         StoreError::Conflict("a default customization") => {
             AdminError::Conflict { code: "E0000182", summary: "A default email customization already exists for this template.".to_owned() }
         }
-        StoreError::Conflict("a customization in this language") => {
-            AdminError::Conflict { code: "E0000183", summary: "An email customization already exists for this template in this language.".to_owned() }
-        }
+        StoreError::Conflict("a customization in this language") => AdminError::Conflict {
+            code: "E0000183",
+            summary: "An email customization already exists for this template in this language.".to_owned(),
+        },
         StoreError::Conflict(what) => AdminError::Conflict { code: "E0000184", summary: format!("Conflict: {what}.") },
         other => other.into(),
     }
@@ -196,10 +198,13 @@ pub async fn default_content(
     let (lang, source) = builtin(kind, &query)?;
     let base = template_href(&state, brand, kind);
     if preview {
-        let templates = latchkey_email::EmailTemplates::parse(source.subject, &source.html_document(), source.text).map_err(|e| AdminError::Internal(e.into()))?;
+        let templates = latchkey_email::EmailTemplates::parse(source.subject, &source.html_document(), source.text)
+            .map_err(|e| AdminError::Internal(e.into()))?;
         let (payload, now) = sample(&state, kind, Some(lang)).await?;
         let rendered = state.renderer.render_in(&templates, lang, &payload, now).map_err(|e| AdminError::Internal(e.into()))?;
-        return Ok(Json(preview_json(&state, brand, kind, rendered.subject, rendered.html, format!("{base}/default-content"))).into_response());
+        return Ok(
+            Json(preview_json(&state, brand, kind, rendered.subject, rendered.html, format!("{base}/default-content"))).into_response()
+        );
     }
     Ok(Json(json!({
         "subject": source.subject.trim_end(),
@@ -215,18 +220,33 @@ pub async fn default_content(
 }
 
 #[tracing::instrument(name = "admin.email_customizations.list", skip_all)]
-pub async fn list_customizations(_: AdminAuth, State(state): State<AppState>, Path((brand, name)): Path<(String, String)>) -> Result<Response, AdminError> {
+pub async fn list_customizations(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path((brand, name)): Path<(String, String)>,
+) -> Result<Response, AdminError> {
     let (brand, kind) = target(&brand, &name)?;
     let rows = state.store.email_customizations(brand, kind.as_str()).await?;
     Ok(Json(rows.iter().map(|c| customization_json(&state, kind, c)).collect::<Vec<_>>()).into_response())
 }
 
 #[tracing::instrument(name = "admin.email_customizations.create", skip_all)]
-pub async fn create(_: AdminAuth, State(state): State<AppState>, Path((brand, name)): Path<(String, String)>, bytes: Bytes) -> Result<Response, AdminError> {
+pub async fn create(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path((brand, name)): Path<(String, String)>,
+    bytes: Bytes,
+) -> Result<Response, AdminError> {
     let (brand, kind) = target(&brand, &name)?;
     let (body, key) = parse_body(kind, &bytes)?;
     let now = state.store.now().await?;
-    let write = CustomizationWrite { language: &body.language, language_key: &key, subject: &body.subject, body: &body.body, is_default: body.is_default };
+    let write = CustomizationWrite {
+        language: &body.language,
+        language_key: &key,
+        subject: &body.subject,
+        body: &body.body,
+        is_default: body.is_default,
+    };
     let created = state.store.create_email_customization(brand, kind.as_str(), &write, now).await.map_err(conflict)?;
     reload(&state).await;
     tracing::info!(event = "admin.email_customization_created", template = kind.as_str(), id = %created.id, "email customization created");
@@ -242,20 +262,35 @@ async fn find(state: &AppState, brand: &str, kind: EmailKind, id: &str) -> Resul
 }
 
 #[tracing::instrument(name = "admin.email_customizations.get", skip_all)]
-pub async fn get_customization(_: AdminAuth, State(state): State<AppState>, Path((brand, name, id)): Path<(String, String, String)>) -> Result<Response, AdminError> {
+pub async fn get_customization(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path((brand, name, id)): Path<(String, String, String)>,
+) -> Result<Response, AdminError> {
     let (brand, kind) = target(&brand, &name)?;
     Ok(Json(customization_json(&state, kind, &find(&state, brand, kind, &id).await?)).into_response())
 }
 
 #[tracing::instrument(name = "admin.email_customizations.replace", skip_all)]
-pub async fn replace(_: AdminAuth, State(state): State<AppState>, Path((brand, name, id)): Path<(String, String, String)>, bytes: Bytes) -> Result<Response, AdminError> {
+pub async fn replace(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path((brand, name, id)): Path<(String, String, String)>,
+    bytes: Bytes,
+) -> Result<Response, AdminError> {
     let (brand, kind) = target(&brand, &name)?;
     let (body, key) = parse_body(kind, &bytes)?;
     if body.id.as_deref().is_some_and(|given| given != id) {
         return Err(AdminError::Validation(vec!["id: does not match the customization in the path".to_owned()]));
     }
     let now = state.store.now().await?;
-    let write = CustomizationWrite { language: &body.language, language_key: &key, subject: &body.subject, body: &body.body, is_default: body.is_default };
+    let write = CustomizationWrite {
+        language: &body.language,
+        language_key: &key,
+        subject: &body.subject,
+        body: &body.body,
+        is_default: body.is_default,
+    };
     let replaced = state.store.replace_email_customization(brand, kind.as_str(), &id, &write, now).await.map_err(conflict)?;
     reload(&state).await;
     tracing::info!(event = "admin.email_customization_replaced", template = kind.as_str(), id = %replaced.id, "email customization replaced");
@@ -263,7 +298,11 @@ pub async fn replace(_: AdminAuth, State(state): State<AppState>, Path((brand, n
 }
 
 #[tracing::instrument(name = "admin.email_customizations.delete", skip_all)]
-pub async fn delete_customization(_: AdminAuth, State(state): State<AppState>, Path((brand, name, id)): Path<(String, String, String)>) -> Result<Response, AdminError> {
+pub async fn delete_customization(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path((brand, name, id)): Path<(String, String, String)>,
+) -> Result<Response, AdminError> {
     let (brand, kind) = target(&brand, &name)?;
     state.store.delete_email_customization(brand, kind.as_str(), &id).await.map_err(conflict)?;
     reload(&state).await;
@@ -272,17 +311,29 @@ pub async fn delete_customization(_: AdminAuth, State(state): State<AppState>, P
 }
 
 #[tracing::instrument(name = "admin.email_customizations.delete_all", skip_all)]
-pub async fn delete_all(_: AdminAuth, State(state): State<AppState>, Path((brand, name)): Path<(String, String)>) -> Result<Response, AdminError> {
+pub async fn delete_all(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path((brand, name)): Path<(String, String)>,
+) -> Result<Response, AdminError> {
     let (brand, kind) = target(&brand, &name)?;
     state.store.delete_email_customizations(brand, kind.as_str()).await?;
     reload(&state).await;
-    tracing::info!(event = "admin.email_customizations_deleted", template = kind.as_str(), "all email customizations of a template deleted");
+    tracing::info!(
+        event = "admin.email_customizations_deleted",
+        template = kind.as_str(),
+        "all email customizations of a template deleted"
+    );
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// The customization rendered with sample data (the text part is what the email would carry).
 #[tracing::instrument(name = "admin.email_customizations.preview", skip_all)]
-pub async fn preview(_: AdminAuth, State(state): State<AppState>, Path((brand, name, id)): Path<(String, String, String)>) -> Result<Response, AdminError> {
+pub async fn preview(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path((brand, name, id)): Path<(String, String, String)>,
+) -> Result<Response, AdminError> {
     let (brand, kind) = target(&brand, &name)?;
     let c = find(&state, brand, kind, &id).await?;
     let templates = check_customization(kind, &c.language, &c.subject, &c.body)
@@ -308,13 +359,16 @@ pub async fn test(
         return Err(AdminError::Validation(vec!["recipient: no test recipient is configured; set LATCHKEY_ADMIN_EMAIL".to_owned()]));
     };
     let language = match query.get("language") {
-        Some(l) => Some(language_key(l).ok_or_else(|| AdminError::Validation(vec![format!("language: {l:?} is not a valid BCP 47 language tag")]))?),
+        Some(l) => Some(
+            language_key(l).ok_or_else(|| AdminError::Validation(vec![format!("language: {l:?} is not a valid BCP 47 language tag")]))?,
+        ),
         None => None,
     };
     // The outbox worker renders it with the customizations current at send time.
     let (payload, _) = sample(&state, kind, language.as_deref()).await?;
     let keys = state.keys().await;
-    let message = latchkey_email::new_outbox_message(&keys.outbox_key(), &recipient, &payload, None).map_err(|e| AdminError::Internal(e.into()))?;
+    let message =
+        latchkey_email::new_outbox_message(&keys.outbox_key(), &recipient, &payload, None).map_err(|e| AdminError::Internal(e.into()))?;
     let now = state.store.now().await?;
     state.store.enqueue_message(&message, now).await?;
     state.outbox_wake.notify_one();

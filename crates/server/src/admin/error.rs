@@ -16,7 +16,10 @@ pub enum AdminError {
     /// A body that is not JSON of the expected shape.
     Malformed(String),
     /// 409: the change conflicts with the current state (Okta's code and summary).
-    Conflict { code: &'static str, summary: String },
+    Conflict {
+        code: &'static str,
+        summary: String,
+    },
     Unavailable,
     Internal(anyhow::Error),
 }
@@ -60,7 +63,9 @@ impl IntoResponse for AdminError {
                 let first = causes.first().and_then(|c| c.split(':').next()).unwrap_or("request").to_owned();
                 (StatusCode::BAD_REQUEST, "E0000001", format!("Api validation failed: {first}"), causes)
             }
-            Self::Malformed(reason) => (StatusCode::BAD_REQUEST, "E0000003", "The request body was not well-formed.".to_owned(), vec![reason]),
+            Self::Malformed(reason) => {
+                (StatusCode::BAD_REQUEST, "E0000003", "The request body was not well-formed.".to_owned(), vec![reason])
+            }
             Self::Conflict { code, summary } => (StatusCode::CONFLICT, code, summary, vec![]),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "E0000010", "Service is temporarily unavailable.".to_owned(), vec![]),
             Self::Internal(error) => {

@@ -28,14 +28,14 @@ pub async fn handle(
     Path((id, action)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, AdminError> {
-    let record = state.store.user_by_id_or_login(&id).await?.ok_or_else(|| AdminError::NotFound(format!("Resource not found: {id} (User)")))?;
+    let record =
+        state.store.user_by_id_or_login(&id).await?.ok_or_else(|| AdminError::NotFound(format!("Resource not found: {id} (User)")))?;
     if action == "reset_password" {
         return reset_password(&state, &record, send_email(&query)).await;
     }
     let lifecycle = Lifecycle::parse(&action).ok_or_else(|| AdminError::NotFound(format!("Resource not found: lifecycle/{action}")))?;
-    let next = lifecycle
-        .apply(record.user.status, record.user.has_password)
-        .map_err(|e| AdminError::Validation(vec![format!("status: {e}")]))?;
+    let next =
+        lifecycle.apply(record.user.status, record.user.has_password).map_err(|e| AdminError::Validation(vec![format!("status: {e}")]))?;
     let now = state.store.now().await?;
     // Unlocking and reactivating give the account a clean slate of failure counters.
     let clear_counters = matches!(lifecycle, Lifecycle::Unlock | Lifecycle::Activate | Lifecycle::Unsuspend);
@@ -53,7 +53,10 @@ pub async fn handle(
 /// the link, which an administrator can never see unless they asked for it (ADM-3).
 async fn reset_password(state: &AppState, record: &latchkey_store::UserRecord, send_email: bool) -> Result<Response, AdminError> {
     if !matches!(record.user.status, UserStatus::Active | UserStatus::LockedOut) {
-        return Err(AdminError::Validation(vec![format!("status: cannot reset the password of a user whose status is {}", record.user.status.as_str())]));
+        return Err(AdminError::Validation(vec![format!(
+            "status: cannot reset the password of a user whose status is {}",
+            record.user.status.as_str()
+        )]));
     }
     match links::issue(state, record, LinkPurpose::AdminReset, send_email).await? {
         Some(link) => Ok(Json(json!({"summary": "Reset password without sending email", "resetPasswordUrl": link.url})).into_response()),

@@ -32,7 +32,12 @@ pub struct ReturnedLink {
 
 /// Creates the link (ending older ones of the user) and either queues its email in the same
 /// transaction (`send_email`) or returns it.
-pub async fn issue(state: &AppState, account: &UserRecord, purpose: LinkPurpose, send_email: bool) -> Result<Option<ReturnedLink>, AdminError> {
+pub async fn issue(
+    state: &AppState,
+    account: &UserRecord,
+    purpose: LinkPurpose,
+    send_email: bool,
+) -> Result<Option<ReturnedLink>, AdminError> {
     if !send_email && !state.settings.admin.return_links {
         return Err(AdminError::Forbidden(
             "sendEmail=false would return the user's set-password link to the caller; enable admin.return_links (LATCHKEY_ADMIN__RETURN_LINKS=true) to allow it".to_owned(),

@@ -29,13 +29,18 @@ fn message_json(m: &OutboxMessage) -> Value {
 }
 
 #[tracing::instrument(name = "admin.mail.list", skip_all)]
-pub async fn list(_: AdminAuth, State(state): State<AppState>, Query(query): Query<HashMap<String, String>>) -> Result<Response, AdminError> {
-    let status = match query.get("status") {
-        Some(s) => Some(OutboxStatus::parse(s).ok_or_else(|| {
-            AdminError::Validation(vec![format!("status: {s:?} is not one of queued, deferred, sent, failed, expired")])
-        })?),
-        None => None,
-    };
+pub async fn list(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, AdminError> {
+    let status =
+        match query.get("status") {
+            Some(s) => Some(OutboxStatus::parse(s).ok_or_else(|| {
+                AdminError::Validation(vec![format!("status: {s:?} is not one of queued, deferred, sent, failed, expired")])
+            })?),
+            None => None,
+        };
     let limit = match query.get("limit") {
         Some(l) => l.parse::<i64>().map_err(|_| AdminError::Validation(vec![format!("limit: {l:?} is not a number")]))?.clamp(1, 200),
         None => 50,

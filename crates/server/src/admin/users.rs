@@ -75,7 +75,12 @@ async fn find(state: &AppState, key: &str) -> Result<UserRecord, AdminError> {
 }
 
 #[tracing::instrument(name = "admin.users.create", skip_all)]
-pub async fn create(_: AdminAuth, State(state): State<AppState>, Query(query): Query<HashMap<String, String>>, body: Bytes) -> Result<Response, AdminError> {
+pub async fn create(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Response, AdminError> {
     let write: UserWrite = crate::http::json::parse_into(&body)?;
     let profile = profile_from(&write.profile, None)?;
     let password_hash = match write.credentials.as_ref().and_then(|c| c.password.as_ref()) {
@@ -106,7 +111,11 @@ pub async fn get(_: AdminAuth, State(state): State<AppState>, Path(id): Path<Str
 /// `?q=` prefix search over login, email and names; `?search=` supports Okta's
 /// `status eq "ACTIVE"`, `profile.login eq "…"`, `profile.email eq "…"` (and `sw`).
 #[tracing::instrument(name = "admin.users.list", skip_all)]
-pub async fn list(_: AdminAuth, State(state): State<AppState>, Query(query): Query<HashMap<String, String>>) -> Result<Response, AdminError> {
+pub async fn list(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, AdminError> {
     let limit = query.get("limit").and_then(|l| l.parse::<i64>().ok()).unwrap_or(200).clamp(1, 200);
     let (prefix, status, exact) = match (query.get("q"), query.get("search").or_else(|| query.get("filter"))) {
         (Some(q), _) => (Some(q.clone()), None, None),
@@ -117,7 +126,11 @@ pub async fn list(_: AdminAuth, State(state): State<AppState>, Query(query): Que
     if let Some((attribute, value)) = exact {
         let wanted = latchkey_domain::identifier::canonicalize(&value);
         records.retain(|r| {
-            let have = if attribute == "login" { r.user.profile.login.canonical().to_owned() } else { latchkey_domain::identifier::canonicalize(r.user.profile.email.as_str()) };
+            let have = if attribute == "login" {
+                r.user.profile.login.canonical().to_owned()
+            } else {
+                latchkey_domain::identifier::canonicalize(r.user.profile.email.as_str())
+            };
             have == wanted
         });
     }
@@ -128,7 +141,11 @@ pub async fn list(_: AdminAuth, State(state): State<AppState>, Query(query): Que
 type Search = (Option<String>, Option<UserStatus>, Option<(String, String)>);
 
 fn parse_search(search: &str) -> Result<Search, AdminError> {
-    let invalid = || AdminError::Validation(vec![format!("search: unsupported expression {search:?}; use status eq \"ACTIVE\", profile.login eq \"…\", profile.email eq \"…\" or sw")]);
+    let invalid = || {
+        AdminError::Validation(vec![format!(
+            "search: unsupported expression {search:?}; use status eq \"ACTIVE\", profile.login eq \"…\", profile.email eq \"…\" or sw"
+        )])
+    };
     let mut parts = search.trim().splitn(3, ' ');
     let (Some(attribute), Some(op), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(invalid());

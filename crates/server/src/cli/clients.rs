@@ -65,7 +65,8 @@ impl Metadata {
 }
 
 pub async fn run(command: Command) -> Result<(), String> {
-    let base = std::env::var("LATCHKEY_URL").map_err(|_| "set LATCHKEY_URL to the server's address, e.g. https://id.example.com".to_owned())?;
+    let base =
+        std::env::var("LATCHKEY_URL").map_err(|_| "set LATCHKEY_URL to the server's address, e.g. https://id.example.com".to_owned())?;
     let token = std::env::var("LATCHKEY_ADMIN_TOKEN").map_err(|_| "set LATCHKEY_ADMIN_TOKEN to the server's admin token".to_owned())?;
     let api = Api { http: reqwest::Client::new(), base: format!("{}/oauth2/v1/clients", base.trim_end_matches('/')), token };
     let out = match command {
@@ -104,7 +105,11 @@ struct Api {
 
 impl Api {
     async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
-        let mut request = self.http.request(method, format!("{}{path}", self.base)).header("Authorization", format!("SSWS {}", self.token)).header("Accept", "application/json");
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("Authorization", format!("SSWS {}", self.token))
+            .header("Accept", "application/json");
         if let Some(body) = body {
             request = request.json(&body);
         }

@@ -53,8 +53,9 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
         provision::ensure_user(&admin, &mut demo).await?;
         // Validates APP_PUBLIC_URL before anything is registered; the client id and secret
         // are filled in once the registration below has issued them.
-        let app_config = magic_link_app::Config::new(app_listen.clone(), &app_public_url, &issuer, String::new(), SecretString::from(String::new()))
-            .map_err(|e| e.to_string())?;
+        let app_config =
+            magic_link_app::Config::new(app_listen.clone(), &app_public_url, &issuer, String::new(), SecretString::from(String::new()))
+                .map_err(|e| e.to_string())?;
         let origin = app_config.public_url.origin().ascii_serialization();
         provision::ensure_client(&admin, &store, &mut demo, &app_config.redirect_uri(), &origin).await?;
         demo.save(&demo_file)?;
@@ -65,7 +66,9 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
             return Err("demo.json lost its values while provisioning".to_owned());
         };
         let config = magic_link_app::Config { client_id, client_secret: SecretString::from(secret), ..app_config };
-        let app = magic_link_app::App::build(config).await.map_err(|e| format!("the sample app cannot listen on {app_listen} ({e}); set APP_LISTEN"))?;
+        let app = magic_link_app::App::build(config)
+            .await
+            .map_err(|e| format!("the sample app cannot listen on {app_listen} ({e}); set APP_LISTEN"))?;
         Ok((app, password))
     }
     .await;

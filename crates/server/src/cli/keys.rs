@@ -28,12 +28,19 @@ pub async fn run(settings: Settings, command: Command) -> Result<(), String> {
         Command::List => {
             for key in store.live_keys(SIGNING_KIND, now).await.map_err(|e| e.to_string())? {
                 let retire = key.retire_at.map_or_else(|| "-".to_owned(), format_ms);
-                println!("{}\tpublished {}\tsigns from {}\tretires {}", key.id, format_ms(key.publish_at), format_ms(key.sign_from), retire);
+                println!(
+                    "{}\tpublished {}\tsigns from {}\tretires {}",
+                    key.id,
+                    format_ms(key.publish_at),
+                    format_ms(key.sign_from),
+                    retire
+                );
             }
         }
         Command::Rotate => {
             let is_postgres = store.dialect() == latchkey_store::Dialect::Postgres;
-            let master_key = master::load(settings.database.master_key_file.as_deref(), &settings.server.data_dir, is_postgres).map_err(|e| e.to_string())?;
+            let master_key = master::load(settings.database.master_key_file.as_deref(), &settings.server.data_dir, is_postgres)
+                .map_err(|e| e.to_string())?;
             let record = rotation::rotate(&store, &master_key, &settings.rotation_policy(), now).await.map_err(|e| e.to_string())?;
             println!("new signing key {} is published now and signs from {}", record.id, format_ms(record.sign_from));
         }

@@ -1,6 +1,6 @@
 //! The `latchkey` command line: one file per subcommand.
-mod demo;
 mod clients;
+mod demo;
 mod keys;
 mod migrate;
 mod serve;

@@ -137,7 +137,11 @@ pub async fn run(args: Args) -> Result<(), String> {
             if customizations.is_empty() {
                 let query = language.map(|l| format!("?language={l}")).unwrap_or_default();
                 let default = api.get(&format!("/{name}/default-content{query}")).await?;
-                println!("# {name}: built-in content\nSubject: {}\n\n{}", default["subject"].as_str().unwrap_or_default(), default["body"].as_str().unwrap_or_default());
+                println!(
+                    "# {name}: built-in content\nSubject: {}\n\n{}",
+                    default["subject"].as_str().unwrap_or_default(),
+                    default["body"].as_str().unwrap_or_default()
+                );
             }
             for c in customizations {
                 println!(
@@ -183,7 +187,10 @@ pub async fn run(args: Args) -> Result<(), String> {
             };
             let preview = match customization.as_ref().and_then(|c| c["id"].as_str()) {
                 Some(id) => api.get(&format!("/{name}/customizations/{id}/preview")).await?,
-                None => api.get(&format!("/{name}/default-content/preview{}", language.map(|l| format!("?language={l}")).unwrap_or_default())).await?,
+                None => {
+                    api.get(&format!("/{name}/default-content/preview{}", language.map(|l| format!("?language={l}")).unwrap_or_default()))
+                        .await?
+                }
             };
             println!("Subject: {}\n\n{}", preview["subject"].as_str().unwrap_or_default(), preview["body"].as_str().unwrap_or_default());
         }

@@ -132,15 +132,8 @@ pub async fn create_signing_key(store: &Store, master: &MasterKey, now: Millis, 
     let pem = private.to_pkcs8_pem(LineEnding::LF).map_err(|e| KeyRingError::Generate(e.to_string()))?;
     let kid = latchkey_domain::secret::okta_style_id("lk");
     let material = seal::seal(master.as_ref(), &format!("key:{kid}"), pem.as_bytes()).map_err(|_| KeyRingError::WrongMasterKey)?;
-    let record = KeyRecord {
-        id: kid,
-        kind: SIGNING_KIND.to_owned(),
-        material,
-        created_at: now,
-        publish_at: now,
-        sign_from,
-        retire_at: None,
-    };
+    let record =
+        KeyRecord { id: kid, kind: SIGNING_KIND.to_owned(), material, created_at: now, publish_at: now, sign_from, retire_at: None };
     Ok(store.insert_key_if_absent(&record).await?)
 }
 

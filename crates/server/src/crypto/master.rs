@@ -52,9 +52,8 @@ fn read(path: &Path) -> Result<MasterKey, MasterKeyError> {
     }
     let text = String::from_utf8_lossy(&bytes);
     let text = text.trim();
-    let decoded = Zeroizing::new(
-        STANDARD.decode(text).ok().filter(|d| d.len() == 32).or_else(|| hex::decode(text).ok().filter(|d| d.len() == 32)),
-    );
+    let decoded =
+        Zeroizing::new(STANDARD.decode(text).ok().filter(|d| d.len() == 32).or_else(|| hex::decode(text).ok().filter(|d| d.len() == 32)));
     match decoded.as_ref() {
         Some(d) => {
             key.copy_from_slice(d);

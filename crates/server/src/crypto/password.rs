@@ -63,7 +63,9 @@ impl PasswordHasher {
         let outcome = run_blocking(move || {
             let parsed = PasswordHash::new(&hash).map_err(|e| HashError::Internal(e.to_string()))?;
             let matches = argon2(&params).verify_password(password.expose().as_bytes(), &parsed).is_ok();
-            let needs_rehash = Params::try_from(&parsed).map(|p| p.m_cost() < params.m_cost() || p.t_cost() < params.t_cost() || p.p_cost() < params.p_cost()).unwrap_or(true)
+            let needs_rehash = Params::try_from(&parsed)
+                .map(|p| p.m_cost() < params.m_cost() || p.t_cost() < params.t_cost() || p.p_cost() < params.p_cost())
+                .unwrap_or(true)
                 || parsed.algorithm.as_str() != "argon2id";
             Ok(Verification { matches, needs_rehash })
         })
@@ -85,10 +87,7 @@ fn argon2(params: &Params) -> Argon2<'static> {
 
 fn hash_now(params: &Params, password: &Password) -> Result<String, HashError> {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    argon2(params)
-        .hash_password(password.expose().as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| HashError::Internal(e.to_string()))
+    argon2(params).hash_password(password.expose().as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| HashError::Internal(e.to_string()))
 }
 
 async fn run_blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, HashError> + Send + 'static) -> Result<T, HashError> {

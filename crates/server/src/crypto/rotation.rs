@@ -28,7 +28,12 @@ pub async fn rotate(store: &Store, master: &MasterKey, policy: &RotationPolicy, 
     Ok(record)
 }
 
-pub async fn rotate_if_due(store: &Store, master: &MasterKey, policy: &RotationPolicy, now: Millis) -> Result<Option<KeyRecord>, KeyRingError> {
+pub async fn rotate_if_due(
+    store: &Store,
+    master: &MasterKey,
+    policy: &RotationPolicy,
+    now: Millis,
+) -> Result<Option<KeyRecord>, KeyRingError> {
     let newest = store.newest_key_created_at(SIGNING_KIND).await?;
     if !policy.is_due(newest, now) {
         return Ok(None);

@@ -30,7 +30,14 @@ pub struct IdTokenClaims {
 }
 
 /// Checks the header and signature (not `exp`) and returns the claims, or `None`.
-fn verified<T: serde::de::DeserializeOwned>(keys: &KeyRing, token: &str, typ: Option<&str>, issuer: &str, audience: Option<&str>, now: Millis) -> Option<T> {
+fn verified<T: serde::de::DeserializeOwned>(
+    keys: &KeyRing,
+    token: &str,
+    typ: Option<&str>,
+    issuer: &str,
+    audience: Option<&str>,
+    now: Millis,
+) -> Option<T> {
     let header = decode_header(token).ok()?;
     if header.alg != Algorithm::RS256 {
         return None;

@@ -66,12 +66,10 @@ pub async fn handle(State(state): State<AppState>, server: AuthServer, headers: 
         }
     };
     match (decision, session) {
-        (AuthorizeDecision::UseSession, Some(session)) => {
-            match code_from_session(&state, &record, &session, now).await {
-                Ok(code) => redirect::with_code(redirect_uri, code.expose(), get("state").unwrap_or_default(), &issuer),
-                Err(error) => error.into_response(),
-            }
-        }
+        (AuthorizeDecision::UseSession, Some(session)) => match code_from_session(&state, &record, &session, now).await {
+            Ok(code) => redirect::with_code(redirect_uri, code.expose(), get("state").unwrap_or_default(), &issuer),
+            Err(error) => error.into_response(),
+        },
         _ => sign_in_page(&state, server, &headers, &client, &handle, &params),
     }
 }
@@ -83,10 +81,18 @@ async fn current_session(state: &AppState, headers: &HeaderMap) -> Result<(i64, 
 
 /// Completes the new transaction for the session's user; the code is single use and short-lived
 /// like any other, and carries the session's `auth_time`.
-async fn code_from_session(state: &AppState, record: &latchkey_store::InteractionRecord, session: &SessionRecord, now: i64) -> Result<BearerToken, OAuthError> {
+async fn code_from_session(
+    state: &AppState,
+    record: &latchkey_store::InteractionRecord,
+    session: &SessionRecord,
+    now: i64,
+) -> Result<BearerToken, OAuthError> {
     let code = BearerToken::generate();
     let expires = now + crate::config::ms(state.settings.tokens.code_secs);
-    let done = state.store.complete_from_session(&record.id, record.version, &session.user_id, (&code.digest(), expires), session.auth_time).await?;
+    let done = state
+        .store
+        .complete_from_session(&record.id, record.version, &session.user_id, (&code.digest(), expires), session.auth_time)
+        .await?;
     if !done {
         return Err(OAuthError::Internal(anyhow::anyhow!("a new transaction moved before it was completed")));
     }

@@ -24,7 +24,13 @@ use crate::state::{AppState, AuthServer};
 
 #[tracing::instrument(name = "hosted.callback", skip_all)]
 pub async fn handle(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<HashMap<String, String>>) -> Response {
-    let expired = || message_page(StatusCode::BAD_REQUEST, "Sign-in expired", "This sign-in has expired or was already used. Return to the application and sign in again.");
+    let expired = || {
+        message_page(
+            StatusCode::BAD_REQUEST,
+            "Sign-in expired",
+            "This sign-in has expired or was already used. Return to the application and sign in again.",
+        )
+    };
     let Some(code) = query.get("interaction_code").filter(|c| !c.is_empty() && c.len() <= 512) else {
         return expired();
     };
@@ -45,7 +51,13 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, Query(que
     response
 }
 
-async fn sign_in_this_browser(state: &AppState, headers: &HeaderMap, record: &InteractionRecord, now: i64, response: &mut Response) -> Result<(), OAuthError> {
+async fn sign_in_this_browser(
+    state: &AppState,
+    headers: &HeaderMap,
+    record: &InteractionRecord,
+    now: i64,
+    response: &mut Response,
+) -> Result<(), OAuthError> {
     let Step::Success { user_id } = &record.step else {
         return Ok(());
     };

@@ -24,10 +24,7 @@ const MESSAGE_CSP: &str = "sandbox; default-src 'none'; img-src data: https:; st
 const COPY_SCRIPT: &str = "document.querySelectorAll('button[data-link]').forEach(function (b) { b.addEventListener('click', function () { navigator.clipboard.writeText(b.getAttribute('data-link')).then(function () { b.textContent = 'Copied'; }); }); });";
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/dev/mailbox", get(list))
-        .route("/dev/mailbox/{name}", get(show))
-        .route("/dev/mailbox/{name}/html", get(html))
+    Router::new().route("/dev/mailbox", get(list)).route("/dev/mailbox/{name}", get(show)).route("/dev/mailbox/{name}/html", get(html))
 }
 
 fn mailbox_dir(state: &AppState) -> PathBuf {
@@ -61,7 +58,8 @@ struct Mail {
 fn read(path: &Path) -> Option<Mail> {
     let raw = std::fs::read(path).ok()?;
     let parsed = mailparse::parse_mail(&raw).ok()?;
-    let header = |name: &str| parsed.headers.iter().find(|h| h.get_key().eq_ignore_ascii_case(name)).map(|h| h.get_value()).unwrap_or_default();
+    let header =
+        |name: &str| parsed.headers.iter().find(|h| h.get_key().eq_ignore_ascii_case(name)).map(|h| h.get_value()).unwrap_or_default();
     let mut mail = Mail { date: header("Date"), to: header("To"), subject: header("Subject"), text: None, html: None };
     let mut parts = vec![&parsed];
     while let Some(part) = parts.pop() {
@@ -84,7 +82,13 @@ async fn list(State(state): State<AppState>) -> Response {
     let dir = mailbox_dir(&state);
     let rows = tokio::task::spawn_blocking(move || {
         let mut names: Vec<String> = std::fs::read_dir(&dir)
-            .map(|entries| entries.filter_map(|e| e.ok()).filter_map(|e| e.file_name().into_string().ok()).filter(|n| resolve(&dir, n).is_some()).collect())
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .filter_map(|e| e.file_name().into_string().ok())
+                    .filter(|n| resolve(&dir, n).is_some())
+                    .collect()
+            })
             .unwrap_or_default();
         // Names start with the delivery time in milliseconds: the newest sort last.
         names.sort_unstable_by(|a, b| b.cmp(a));
@@ -152,7 +156,8 @@ async fn show(State(state): State<AppState>, UrlPath(name): UrlPath<String>) -> 
     );
     let mut response = content_page(StatusCode::OK, "en", &mail.subject, &content, Some(COPY_SCRIPT));
     // The page frames its own message route, and nothing else.
-    let csp = response.headers().get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()).map(|v| format!("{v}; frame-src 'self'"));
+    let csp =
+        response.headers().get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()).map(|v| format!("{v}; frame-src 'self'"));
     if let Some(value) = csp.and_then(|c| HeaderValue::from_str(&c).ok()) {
         response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
     }

@@ -40,7 +40,11 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, Query(que
 }
 
 /// The live hosted transaction this browser's cookie names, if its `state` is the link's.
-async fn this_browsers_transaction(state: &AppState, headers: &HeaderMap, oauth_state: &str) -> Option<(latchkey_store::InteractionRecord, String)> {
+async fn this_browsers_transaction(
+    state: &AppState,
+    headers: &HeaderMap,
+    oauth_state: &str,
+) -> Option<(latchkey_store::InteractionRecord, String)> {
     let handle = transaction_cookie(headers)?;
     let now = state.store.now().await.ok()?;
     let record = state.store.interaction_by_handle(&sha256_hex(&handle), now).await.ok()??;

@@ -19,8 +19,8 @@ use latchkey_domain::secret::{constant_time_eq, sha256_hex};
 use latchkey_domain::{BearerToken, Password};
 use latchkey_store::{PasswordTokenRecord, UserRecord};
 
-use crate::http::cookies;
 use super::page::{content_page, escape, message_page};
+use crate::http::cookies;
 use crate::state::AppState;
 
 const CSRF_COOKIE: &str = "latchkey_csrf";
@@ -38,7 +38,11 @@ fn expired() -> Response {
 }
 
 fn refused() -> Response {
-    message_page(StatusCode::FORBIDDEN, "Request refused", "This form can only be sent from its own page. Open the link from your email again.")
+    message_page(
+        StatusCode::FORBIDDEN,
+        "Request refused",
+        "This form can only be sent from its own page. Open the link from your email again.",
+    )
 }
 
 fn internal(error: impl Into<anyhow::Error>) -> Response {
@@ -67,7 +71,8 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap, Query(query
 
 #[tracing::instrument(name = "hosted.set_password.submit", skip_all)]
 pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let is_form = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let is_form =
+        headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
         return message_page(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Request refused", "This form must be sent as a web form.");
     }
@@ -101,7 +106,14 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
     let hash = match state.hasher.hash(password).await {
         Ok(hash) => hash,
         Err(crate::crypto::password::HashError::Busy) => {
-            return form(&state, &headers, raw, &account, StatusCode::SERVICE_UNAVAILABLE, &["The server is busy. Please try again in a moment.".to_owned()])
+            return form(
+                &state,
+                &headers,
+                raw,
+                &account,
+                StatusCode::SERVICE_UNAVAILABLE,
+                &["The server is busy. Please try again in a moment.".to_owned()],
+            )
         }
         Err(e) => return internal(e),
     };
@@ -146,7 +158,10 @@ fn form(state: &AppState, headers: &HeaderMap, token: &str, account: &UserRecord
     let errors: String = if errors.is_empty() {
         String::new()
     } else {
-        format!("<div class=\"latchkey-error\" role=\"alert\"><ul>{}</ul></div>", errors.iter().map(|e| format!("<li>{}</li>", escape(e))).collect::<String>())
+        format!(
+            "<div class=\"latchkey-error\" role=\"alert\"><ul>{}</ul></div>",
+            errors.iter().map(|e| format!("<li>{}</li>", escape(e))).collect::<String>()
+        )
     };
     let login = escape(account.user.profile.login.as_str());
     let content = format!(

@@ -7,7 +7,8 @@ use axum::response::Response;
 /// Sets cookie `name` (prefixed `__Host-` when `secure`); a `max_age_secs` of 0 deletes it.
 pub fn set(response: &mut Response, secure: bool, name: &str, value: &str, max_age_secs: i64, same_site: &str) {
     let name = if secure { format!("__Host-{name}") } else { name.to_owned() };
-    let cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age_secs}{}", if secure { "; Secure" } else { "" });
+    let cookie =
+        format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age_secs}{}", if secure { "; Secure" } else { "" });
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }

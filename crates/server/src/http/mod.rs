@@ -51,12 +51,15 @@ pub fn router(state: AppState) -> Router {
 
 async fn not_found() -> axum::response::Response {
     use axum::response::IntoResponse;
-    (axum::http::StatusCode::NOT_FOUND, axum::Json(serde_json::json!({
-        "errorCode": "E0000022",
-        "errorSummary": "The endpoint does not exist.",
-        "errorLink": "E0000022",
-        "errorId": "not-found",
-        "errorCauses": []
-    })))
+    (
+        axum::http::StatusCode::NOT_FOUND,
+        axum::Json(serde_json::json!({
+            "errorCode": "E0000022",
+            "errorSummary": "The endpoint does not exist.",
+            "errorLink": "E0000022",
+            "errorId": "not-found",
+            "errorCauses": []
+        })),
+    )
         .into_response()
 }

@@ -9,7 +9,7 @@ use latchkey_domain::interaction::Step;
 use latchkey_domain::password::PasswordContext;
 use latchkey_domain::{BearerToken, Password, HOUR};
 use latchkey_proto::idx::Message;
-use latchkey_store::{CodeAttempt, ResetCompletion};
+use latchkey_store::{CodeAttempt, CodeCheck, ResetCompletion};
 use serde_json::Value;
 
 use super::error::Problem;
@@ -63,7 +63,17 @@ async fn verify_code(state: &AppState, mut tx: Transaction, body: &IdxBody, ip_b
     };
     let attempt = state
         .store
-        .attempt_recovery_code(&tx.record.id, tx.record.version, &mac, verified_step.as_ref(), &state.policies.otp, notice, now)
+        .attempt_recovery_code(
+            CodeCheck {
+                interaction_id: &tx.record.id,
+                expected_version: tx.record.version,
+                submitted_mac: &mac,
+                verified_step: verified_step.as_ref(),
+                policy: &state.policies.otp,
+                lockout_notice: notice,
+            },
+            now,
+        )
         .await?;
     match attempt {
         CodeAttempt::Verified => {

@@ -9,7 +9,13 @@ use crate::state::AppState;
 /// Generates a code, and for a real account composes the ForgotPassword email; the store then
 /// applies the mail limits and writes code, email and step together. For an unknown account
 /// the same code generation and MAC run, and the code is simply never sent.
-pub async fn issue(state: &AppState, tx: &Transaction, subject: &Subject, next_step: Option<&Step>, now: i64) -> Result<ChallengeOutcome, IdxError> {
+pub async fn issue(
+    state: &AppState,
+    tx: &Transaction,
+    subject: &Subject,
+    next_step: Option<&Step>,
+    now: i64,
+) -> Result<ChallengeOutcome, IdxError> {
     let code = state.policies.otp.generate();
     let keys = state.keys().await;
     let mac = code.mac(keys.code_mac_key(), &tx.record.id, crate::mail::RECOVERY_PURPOSE);
@@ -38,7 +44,9 @@ pub async fn issue(state: &AppState, tx: &Transaction, subject: &Subject, next_s
         .await?;
     match outcome {
         ChallengeOutcome::Issued { mailed: true } => state.outbox_wake.notify_one(),
-        ChallengeOutcome::Throttled { .. } => tracing::info!(event = "recovery.mail_throttled", "recovery email limit reached; nothing sent"),
+        ChallengeOutcome::Throttled { .. } => {
+            tracing::info!(event = "recovery.mail_throttled", "recovery email limit reached; nothing sent")
+        }
         _ => {}
     }
     Ok(outcome)

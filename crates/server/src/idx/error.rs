@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use latchkey_proto::idx::{IdxResponse, Message, Wrapped, IDX_VERSION};
 
-
 #[derive(Debug)]
 pub enum Problem {
     /// A field message, e.g. on `credentials.passcode` or `identifier`.
@@ -20,8 +19,15 @@ pub enum IdxError {
     BadRequest(String),
     PayloadTooLarge,
     /// A refused step on a known transaction: `status` with the current state and a message.
-    Step { status: StatusCode, state: Box<IdxResponse>, problem: Problem },
-    TooManyRequests { retry_after_secs: i64, state: Option<Box<IdxResponse>> },
+    Step {
+        status: StatusCode,
+        state: Box<IdxResponse>,
+        problem: Problem,
+    },
+    TooManyRequests {
+        retry_after_secs: i64,
+        state: Option<Box<IdxResponse>>,
+    },
     Unavailable,
     Internal(anyhow::Error),
 }
@@ -56,11 +62,7 @@ impl From<crate::crypto::password::HashError> for IdxError {
 }
 
 pub fn session_expired_message() -> Message {
-    Message::error(
-        "idx.session.expired",
-        "You have been logged out due to inactivity. Refresh or return to the sign in screen.",
-        vec![],
-    )
+    Message::error("idx.session.expired", "You have been logged out due to inactivity. Refresh or return to the sign in screen.", vec![])
 }
 
 fn bare(messages: Vec<Message>) -> IdxResponse {
@@ -76,11 +78,9 @@ impl IntoResponse for IdxError {
                 bare(vec![Message::error("E0000001", &format!("The request is not valid: {reason}"), vec![])]),
                 None,
             ),
-            Self::PayloadTooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                bare(vec![Message::error("E0000001", "The request body is too large.", vec![])]),
-                None,
-            ),
+            Self::PayloadTooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, bare(vec![Message::error("E0000001", "The request body is too large.", vec![])]), None)
+            }
             Self::Step { status, state, problem } => (status, attach(*state, problem), None),
             Self::TooManyRequests { retry_after_secs, state } => {
                 let message = Message::error("tooManyRequests", "Too many requests. Try again later.", vec![]);
@@ -97,11 +97,7 @@ impl IntoResponse for IdxError {
             ),
             Self::Internal(error) => {
                 tracing::error!(error.message = %error, error.cause_chain = ?error, "IDX request failed");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    bare(vec![Message::error("E0000009", "Internal Server Error", vec![])]),
-                    None,
-                )
+                (StatusCode::INTERNAL_SERVER_ERROR, bare(vec![Message::error("E0000009", "Internal Server Error", vec![])]), None)
             }
         };
         let mut response = (status, axum::Json(body)).into_response();

@@ -34,9 +34,8 @@ pub async fn handle(
 
 fn parse_identifier(state: &AppState, tx: &Transaction, body: &IdxBody) -> Result<Identifier, IdxError> {
     let raw = body.string("identifier")?.unwrap_or_default();
-    Identifier::parse(raw).map_err(|e| {
-        refuse(state, tx, StatusCode::BAD_REQUEST, field("identifier", "E0000001", &format!("Username {e}.")))
-    })
+    Identifier::parse(raw)
+        .map_err(|e| refuse(state, tx, StatusCode::BAD_REQUEST, field("identifier", "E0000001", &format!("Username {e}."))))
 }
 
 /// Wrong password, unknown user, suspended or locked account: one answer for all
@@ -45,12 +44,18 @@ fn authentication_failed(state: &AppState, tx: &Transaction) -> IdxError {
     refuse(state, tx, StatusCode::UNAUTHORIZED, Problem::Global(Message::error("errors.E0000004", "Authentication failed", vec![])))
 }
 
-async fn sign_in(state: &AppState, tx: Transaction, body: &IdxBody, client: &str, headers: &HeaderMap, now: i64) -> Result<Response, IdxError> {
+async fn sign_in(
+    state: &AppState,
+    tx: Transaction,
+    body: &IdxBody,
+    client: &str,
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<Response, IdxError> {
     let identifier = parse_identifier(state, &tx, body)?;
     let raw_password = body.nested_string("credentials", "passcode")?.unwrap_or_default();
-    let password = Password::parse(raw_password).map_err(|e| {
-        refuse(state, &tx, StatusCode::BAD_REQUEST, field("credentials.passcode", "E0000001", &format!("Password: {e}.")))
-    })?;
+    let password = Password::parse(raw_password)
+        .map_err(|e| refuse(state, &tx, StatusCode::BAD_REQUEST, field("credentials.passcode", "E0000001", &format!("Password: {e}."))))?;
     let ip_bucket = format!("signin-failures:{client}");
     if state.store.rate_bucket_hits(&ip_bucket, HOUR, now).await? >= state.settings.signin.per_ip_failures_per_hour {
         return Err(too_many(state, &tx, HOUR - now.rem_euclid(HOUR)));

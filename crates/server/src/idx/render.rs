@@ -10,9 +10,7 @@
 //!   unknown identifier render byte-identically apart from the handles (shared/README).
 use latchkey_domain::interaction::Step;
 use latchkey_domain::PasswordPolicy;
-use latchkey_proto::idx::{
-    Authenticator, FieldOption, FormField, IdxResponse, Method, Remediation, Wrapped, IDX_VERSION,
-};
+use latchkey_proto::idx::{Authenticator, FieldOption, FormField, IdxResponse, Method, Remediation, Wrapped, IDX_VERSION};
 use latchkey_store::InteractionRecord;
 use serde_json::{json, Value};
 
@@ -89,11 +87,8 @@ impl View<'_> {
     }
 
     fn recovery_identify(&self) -> IdxResponse {
-        let form = Remediation::form(
-            "identify-recovery",
-            self.href("identify"),
-            vec![FormField::text("identifier", "Username", true), self.sh()],
-        );
+        let form =
+            Remediation::form("identify-recovery", self.href("identify"), vec![FormField::text("identifier", "Username", true), self.sh()]);
         IdxResponse { remediation: Some(Wrapped::array(vec![form])), ..self.envelope() }
     }
 
@@ -124,8 +119,12 @@ impl View<'_> {
 
     fn recovery_challenge(&self) -> IdxResponse {
         let passcode = FormField::text("passcode", "Enter code", true);
-        let form = Remediation::form("challenge-authenticator", self.href("challenge/answer"), vec![FormField::credentials(vec![passcode]), self.sh()])
-            .relates_to("$.currentAuthenticatorEnrollment");
+        let form = Remediation::form(
+            "challenge-authenticator",
+            self.href("challenge/answer"),
+            vec![FormField::credentials(vec![passcode]), self.sh()],
+        )
+        .relates_to("$.currentAuthenticatorEnrollment");
         let mut enrollment = email_enrollment();
         enrollment.resend = Some(self.action("resend", "challenge/resend"));
         IdxResponse {
@@ -139,9 +138,14 @@ impl View<'_> {
 
     fn recovery_reset(&self) -> IdxResponse {
         let password = FormField { secret: Some(true), ..FormField::text("passcode", "New password", true) };
-        let revoke = FormField { kind: Some("boolean".to_owned()), ..FormField::text("revokeSessions", "Sign me out of all other devices", false) };
-        let form = Remediation::form("reset-authenticator", self.href("challenge/answer"), vec![FormField::credentials(vec![password, revoke]), self.sh()])
-            .relates_to("$.currentAuthenticator");
+        let revoke =
+            FormField { kind: Some("boolean".to_owned()), ..FormField::text("revokeSessions", "Sign me out of all other devices", false) };
+        let form = Remediation::form(
+            "reset-authenticator",
+            self.href("challenge/answer"),
+            vec![FormField::credentials(vec![password, revoke]), self.sh()],
+        )
+        .relates_to("$.currentAuthenticator");
         let mut authenticator = password_authenticator();
         authenticator.settings = Some(password_settings(self.policy));
         IdxResponse {
@@ -222,4 +226,3 @@ fn password_settings(policy: &PasswordPolicy) -> Value {
         "age": {"minAgeMinutes": 0, "historyCount": 0}
     })
 }
-

@@ -87,11 +87,8 @@ impl Transaction {
 
     /// Re-reads the transaction after a change (version and step moved).
     pub async fn reload(self, state: &AppState, now: Millis) -> Result<Self, IdxError> {
-        let record = state
-            .store
-            .interaction_by_state_handle(&sha256_hex(&self.state_handle), now)
-            .await?
-            .ok_or(IdxError::SessionExpired)?;
+        let record =
+            state.store.interaction_by_state_handle(&sha256_hex(&self.state_handle), now).await?.ok_or(IdxError::SessionExpired)?;
         Ok(Self { record, state_handle: self.state_handle })
     }
 }

@@ -7,7 +7,12 @@ use super::OAuthError;
 use crate::crypto::verify::{access_token, AccessClaims};
 use crate::state::{AppState, AuthServer};
 
-pub async fn live_access_token(state: &AppState, server: AuthServer, token: &str, now: i64) -> Result<Option<(AccessClaims, UserRecord)>, OAuthError> {
+pub async fn live_access_token(
+    state: &AppState,
+    server: AuthServer,
+    token: &str,
+    now: i64,
+) -> Result<Option<(AccessClaims, UserRecord)>, OAuthError> {
     let keys = state.keys().await;
     let Some(claims) = access_token(&keys, token, &state.issuer(server), &state.audience(server), now) else {
         return Ok(None);

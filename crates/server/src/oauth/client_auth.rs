@@ -37,7 +37,10 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap, params: &HashMa
 pub async fn token_request(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(ClientRecord, String), OAuthError> {
     let params = crate::http::form::parse(body).map_err(OAuthError::InvalidRequest)?;
     let client = authenticate(state, headers, &params).await?;
-    let token = params.get("token").filter(|t| !t.is_empty() && t.len() <= 4096).ok_or_else(|| OAuthError::InvalidRequest("token is required".to_owned()))?;
+    let token = params
+        .get("token")
+        .filter(|t| !t.is_empty() && t.len() <= 4096)
+        .ok_or_else(|| OAuthError::InvalidRequest("token is required".to_owned()))?;
     Ok((client, token.clone()))
 }
 

@@ -34,7 +34,12 @@ pub async fn get(_: AdminAuth, State(state): State<AppState>, Path(client_id): P
 /// not changed; a secret cannot be set here (use `newSecret`). Turning a public client into a
 /// confidential one issues its first secret, returned once in this response.
 #[tracing::instrument(name = "oauth.clients.update", skip_all)]
-pub async fn update(_: AdminAuth, State(state): State<AppState>, Path(client_id): Path<String>, body: Bytes) -> Result<Response, AdminError> {
+pub async fn update(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path(client_id): Path<String>,
+    body: Bytes,
+) -> Result<Response, AdminError> {
     let current = existing(&state, &client_id).await?;
     let meta: ClientMetadata = crate::http::json::parse_into(&body)?;
     if meta.client_id.as_deref().is_some_and(|id| id != client_id) {

@@ -14,13 +14,20 @@ use super::issue::{issue, Grant};
 use super::OAuthError;
 use crate::state::{AppState, AuthServer};
 
-pub async fn redeem(state: &AppState, server: AuthServer, client: &ClientRecord, grant: &str, params: &HashMap<String, String>) -> Result<Response, OAuthError> {
+pub async fn redeem(
+    state: &AppState,
+    server: AuthServer,
+    client: &ClientRecord,
+    grant: &str,
+    params: &HashMap<String, String>,
+) -> Result<Response, OAuthError> {
     let (code_param, flow) = if grant == "interaction_code" { ("interaction_code", "idx") } else { ("code", "authorize") };
     let code = params
         .get(code_param)
         .filter(|c| !c.is_empty() && c.len() <= 512)
         .ok_or_else(|| OAuthError::InvalidRequest(format!("{code_param} is required")))?;
-    let verifier = CodeVerifier::parse(params.get("code_verifier").map(String::as_str).unwrap_or_default()).map_err(|e| OAuthError::InvalidRequest(e.0))?;
+    let verifier = CodeVerifier::parse(params.get("code_verifier").map(String::as_str).unwrap_or_default())
+        .map_err(|e| OAuthError::InvalidRequest(e.0))?;
     let now = state.store.now().await?;
     let digest = sha256_hex(code);
     let Some(record) = state.store.redeem_interaction_code(&digest, flow, now).await? else {
@@ -33,7 +40,8 @@ pub async fn redeem(state: &AppState, server: AuthServer, client: &ClientRecord,
     if params.get("redirect_uri") != Some(&record.redirect_uri) {
         return Err(OAuthError::InvalidGrant("The redirect_uri does not match the one used to start the transaction."));
     }
-    let challenge = CodeChallenge::parse(&record.code_challenge, "S256").map_err(|_| OAuthError::InvalidGrant("PKCE verification failed."))?;
+    let challenge =
+        CodeChallenge::parse(&record.code_challenge, "S256").map_err(|_| OAuthError::InvalidGrant("PKCE verification failed."))?;
     if !challenge.is_satisfied_by(&verifier) {
         return Err(OAuthError::InvalidGrant("PKCE verification failed."));
     }

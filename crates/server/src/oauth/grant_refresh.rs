@@ -15,7 +15,12 @@ use crate::state::{AppState, AuthServer};
 
 const REFUSED: OAuthError = OAuthError::InvalidGrant("The refresh token is invalid, expired or revoked.");
 
-pub async fn redeem(state: &AppState, server: AuthServer, client: &ClientRecord, params: &HashMap<String, String>) -> Result<Response, OAuthError> {
+pub async fn redeem(
+    state: &AppState,
+    server: AuthServer,
+    client: &ClientRecord,
+    params: &HashMap<String, String>,
+) -> Result<Response, OAuthError> {
     let presented = params
         .get("refresh_token")
         .filter(|t| !t.is_empty() && t.len() <= 512)
@@ -36,10 +41,8 @@ pub async fn redeem(state: &AppState, server: AuthServer, client: &ClientRecord,
     };
     let now = state.store.now().await?;
     let successor = BearerToken::generate();
-    let outcome = state
-        .store
-        .rotate_refresh_token(&digest, &client.client_id, server.as_str(), &successor.digest(), &state.refresh, now)
-        .await?;
+    let outcome =
+        state.store.rotate_refresh_token(&digest, &client.client_id, server.as_str(), &successor.digest(), &state.refresh, now).await?;
     let previous = match outcome {
         RotateOutcome::Rotated(previous) => previous,
         RotateOutcome::FamilyRevoked | RotateOutcome::Refused => return Err(REFUSED),

@@ -38,7 +38,11 @@ pub async fn handle(State(state): State<AppState>, server: AuthServer, headers: 
         }
     } else {
         match state.store.refresh_token(&sha256_hex(token)).await? {
-            Some(r) if r.client_id == client.client_id && r.auth_server == server.as_str() && matches!(state.refresh.decide(r.state(), now), RefreshDecision::Rotate { .. }) => {
+            Some(r)
+                if r.client_id == client.client_id
+                    && r.auth_server == server.as_str()
+                    && matches!(state.refresh.decide(r.state(), now), RefreshDecision::Rotate { .. }) =>
+            {
                 let username = state.store.user_by_id(&r.user_id).await?.map(|a| a.user.profile.login.as_str().to_owned());
                 json!({
                     "active": true,

@@ -20,7 +20,15 @@ pub enum Grant<'a> {
     Refresh { successor: &'a BearerToken, auth_time: Millis },
 }
 
-pub async fn issue(state: &AppState, server: AuthServer, client: &ClientRecord, user: &User, scopes: &Scopes, grant: Grant<'_>, now: Millis) -> Result<Response, OAuthError> {
+pub async fn issue(
+    state: &AppState,
+    server: AuthServer,
+    client: &ClientRecord,
+    user: &User,
+    scopes: &Scopes,
+    grant: Grant<'_>,
+    now: Millis,
+) -> Result<Response, OAuthError> {
     let (nonce, auth_time) = match &grant {
         Grant::Code { nonce, auth_time, .. } => (*nonce, *auth_time),
         Grant::Refresh { auth_time, .. } => (None, *auth_time),
@@ -29,7 +37,17 @@ pub async fn issue(state: &AppState, server: AuthServer, client: &ClientRecord, 
     let audience = state.audience(server);
     let lifetime = i64::try_from(state.settings.tokens.access_token_secs).unwrap_or(600);
     let keys = state.keys().await;
-    let request = TokenRequest { issuer: &issuer, audience: &audience, client_id: &client.client_id, user, scopes, nonce, auth_time, now, lifetime_secs: lifetime };
+    let request = TokenRequest {
+        issuer: &issuer,
+        audience: &audience,
+        client_id: &client.client_id,
+        user,
+        scopes,
+        nonce,
+        auth_time,
+        now,
+        lifetime_secs: lifetime,
+    };
     let tokens = crate::crypto::tokens::issue(&keys, &request).map_err(|e| OAuthError::Internal(e.into()))?;
     let wants_refresh = scopes.contains("offline_access") && client.grant_types.iter().any(|g| g == "refresh_token");
     let refresh_token = match grant {
@@ -59,7 +77,8 @@ pub async fn issue(state: &AppState, server: AuthServer, client: &ClientRecord, 
                 (None, None)
             };
             // A replay that raced this redemption has revoked these already: never hand them out.
-            if !state.store.record_code_tokens(interaction_id, &tokens.access_jti, tokens.access_exp * 1000, family.as_deref(), now).await? {
+            if !state.store.record_code_tokens(interaction_id, &tokens.access_jti, tokens.access_exp * 1000, family.as_deref(), now).await?
+            {
                 return Err(OAuthError::InvalidGrant("The code is invalid, expired or already used."));
             }
             refresh

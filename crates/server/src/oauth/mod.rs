@@ -15,8 +15,8 @@ mod jwks;
 mod registration;
 mod revoke;
 mod token;
-mod userinfo;
 pub mod transaction;
+mod userinfo;
 
 pub use error::OAuthError;
 
@@ -46,7 +46,8 @@ pub fn router() -> Router<AppState> {
             .route(&format!("{prefix}/v1/keys"), get(jwks::handle))
             .route(
                 &format!("{prefix}/v1/userinfo"),
-                get(move |s, h| userinfo::handle(s, server, h, axum::body::Bytes::new())).post(move |s, h, b| userinfo::handle(s, server, h, b)),
+                get(move |s, h| userinfo::handle(s, server, h, axum::body::Bytes::new()))
+                    .post(move |s, h, b| userinfo::handle(s, server, h, b)),
             )
             .route(&format!("{prefix}/v1/revoke"), post(move |s, h, b| revoke::handle(s, server, h, b)))
             .route(&format!("{prefix}/v1/introspect"), post(move |s, h, b| introspect::handle(s, server, h, b)));

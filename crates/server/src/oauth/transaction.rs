@@ -53,7 +53,13 @@ pub fn invalid(e: OAuthValueError) -> OAuthError {
 }
 
 /// Validates the rest and stores the transaction. Returns the new interaction handle and record.
-pub async fn start(state: &AppState, server: AuthServer, flow: &str, client: &ClientRecord, p: &Params<'_>) -> Result<(BearerToken, InteractionRecord), OAuthError> {
+pub async fn start(
+    state: &AppState,
+    server: AuthServer,
+    flow: &str,
+    client: &ClientRecord,
+    p: &Params<'_>,
+) -> Result<(BearerToken, InteractionRecord), OAuthError> {
     let grant = if flow == "authorize" { "authorization_code" } else { "interaction_code" };
     if !client.grant_types.iter().any(|g| g == grant) {
         return Err(OAuthError::UnauthorizedClient("The client is not allowed this grant type."));

@@ -30,14 +30,17 @@ async fn users_are_created_read_searched_and_updated_in_okta_shapes(backend: lat
     }
     let found: Vec<Value> = app.admin_get("/api/v1/users?q=ada").await.json().await.expect("json");
     assert_eq!(found.len(), 1);
-    let found: Vec<Value> = app.admin_get("/api/v1/users?search=profile.login%20eq%20%22ada@example.com%22").await.json().await.expect("json");
+    let found: Vec<Value> =
+        app.admin_get("/api/v1/users?search=profile.login%20eq%20%22ada@example.com%22").await.json().await.expect("json");
     assert_eq!(found.len(), 1);
 
-    let updated: Value = app.admin_post(&format!("/api/v1/users/{id}"), json!({"profile": {"firstName": "Augusta"}})).await.json().await.expect("json");
+    let updated: Value =
+        app.admin_post(&format!("/api/v1/users/{id}"), json!({"profile": {"firstName": "Augusta"}})).await.json().await.expect("json");
     assert_eq!(updated["profile"]["firstName"], "Augusta");
     assert_eq!(updated["profile"]["lastName"], "Lovelace", "a POST updates only what it names");
 
-    let staged = app.admin_post("/api/v1/users?activate=false", json!({"profile": {"login": "s@example.com", "email": "s@example.com"}})).await;
+    let staged =
+        app.admin_post("/api/v1/users?activate=false", json!({"profile": {"login": "s@example.com", "email": "s@example.com"}})).await;
     assert_eq!(staged.json::<Value>().await.expect("json")["status"], "STAGED");
 }
 
@@ -103,7 +106,10 @@ async fn deleting_deactivates_first_then_removes(backend: latchkey_store::testin
     let url = format!("{}/api/v1/users/{}", app.base, user["id"].as_str().expect("id"));
     let delete = || app.http.delete(&url).header("Authorization", format!("SSWS {ADMIN_TOKEN}")).send();
     assert_eq!(delete().await.expect("req").status(), 204);
-    assert_eq!(app.admin_get(&format!("/api/v1/users/{}", user["id"].as_str().expect("id"))).await.json::<Value>().await.expect("json")["status"], "DEPROVISIONED");
+    assert_eq!(
+        app.admin_get(&format!("/api/v1/users/{}", user["id"].as_str().expect("id"))).await.json::<Value>().await.expect("json")["status"],
+        "DEPROVISIONED"
+    );
     assert_eq!(delete().await.expect("req").status(), 204);
     assert_eq!(app.admin_get("/api/v1/users/gone@example.com").await.status(), 404);
 }
@@ -119,6 +125,12 @@ async fn clients_are_registered_with_rfc7591(backend: latchkey_store::testing::B
     assert_eq!(client["client_secret"].as_str().map(str::len), Some(43));
     let response = app.admin_post("/oauth2/v1/clients", json!({"redirect_uris": ["http://app.example/cb"]})).await;
     assert_eq!(response.status(), 400, "plain http outside loopback is refused");
-    let response = app.http.post(format!("{}/oauth2/v1/clients", app.base)).json(&json!({"redirect_uris": ["https://a.example/cb"]})).send().await.expect("req");
+    let response = app
+        .http
+        .post(format!("{}/oauth2/v1/clients", app.base))
+        .json(&json!({"redirect_uris": ["https://a.example/cb"]}))
+        .send()
+        .await
+        .expect("req");
     assert_eq!(response.status(), 401);
 }

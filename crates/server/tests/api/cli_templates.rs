@@ -24,7 +24,11 @@ async fn latchkey(app: &TestApp, args: &[&str], stdin: Option<&str>) -> (bool, S
             input.write_all(stdin.unwrap_or_default().as_bytes()).expect("stdin");
         }
         let output = child.wait_with_output().expect("latchkey exits");
-        (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
     })
     .await
     .expect("join")
@@ -38,12 +42,21 @@ async fn template_set_and_list_work_against_a_running_server(backend: latchkey_s
     std::fs::write(&body, r#"<p>Code: ${oneTimePassword}</p><a href="https://app.example/magic-link/callback?otp=${oneTimePassword}&state=${request.relayState}">Reset</a>"#).expect("write");
     let body = body.to_str().expect("utf-8 path");
 
-    let (ok, out, err) = latchkey(&app, &["template", "set", "ForgotPassword", "--language", "en", "--subject", "Reset it", "--body-file", body], None).await;
+    let (ok, out, err) =
+        latchkey(&app, &["template", "set", "ForgotPassword", "--language", "en", "--subject", "Reset it", "--body-file", body], None)
+            .await;
     assert!(ok, "{out}{err}");
     assert!(out.contains("created ForgotPassword [en]") && out.contains("(default)"), "{out}");
-    let (ok, out, err) = latchkey(&app, &["template", "set", "ForgotPassword", "--language", "fr", "--subject", "Réinitialiser"], Some("<p>${resetPasswordLink}</p>")).await;
+    let (ok, out, err) = latchkey(
+        &app,
+        &["template", "set", "ForgotPassword", "--language", "fr", "--subject", "Réinitialiser"],
+        Some("<p>${resetPasswordLink}</p>"),
+    )
+    .await;
     assert!(ok, "{out}{err}");
-    let (ok, out, err) = latchkey(&app, &["template", "set", "ForgotPassword", "--language", "en", "--subject", "Reset again", "--body-file", body], None).await;
+    let (ok, out, err) =
+        latchkey(&app, &["template", "set", "ForgotPassword", "--language", "en", "--subject", "Reset again", "--body-file", body], None)
+            .await;
     assert!(ok && out.contains("replaced"), "{out}{err}");
 
     let (ok, out, err) = latchkey(&app, &["template", "list"], None).await;
@@ -55,7 +68,8 @@ async fn template_set_and_list_work_against_a_running_server(backend: latchkey_s
     let (ok, out, _) = latchkey(&app, &["template", "preview", "ForgotPassword", "--language", "en"], None).await;
     assert!(ok && out.contains("Subject: Reset again") && out.contains("otp=123456"), "{out}");
 
-    let (ok, _, err) = latchkey(&app, &["template", "set", "ForgotPassword", "--language", "de", "--subject", "x"], Some("<p>nothing useful</p>")).await;
+    let (ok, _, err) =
+        latchkey(&app, &["template", "set", "ForgotPassword", "--language", "de", "--subject", "x"], Some("<p>nothing useful</p>")).await;
     assert!(!ok, "refused");
     assert!(err.contains("Api validation failed") && err.contains("${oneTimePassword}"), "the API's summary and causes: {err}");
 

@@ -33,7 +33,8 @@ async fn clients_can_be_read_replaced_rotated_and_deleted(backend: latchkey_stor
     let replaced: Value = replaced.json().await.expect("json");
     assert_eq!(replaced["redirect_uris"], json!(["https://app.example/cb2"]));
     assert!(replaced.get("client_secret").is_none(), "an update keeps the secret");
-    let bad = admin(app.http.put(&url)).json(&json!({"client_name": "x", "redirect_uris": ["http://evil.test/cb"]})).send().await.expect("req");
+    let bad =
+        admin(app.http.put(&url)).json(&json!({"client_name": "x", "redirect_uris": ["http://evil.test/cb"]})).send().await.expect("req");
     assert_eq!(bad.status(), 400);
 
     let rotated: Value = admin(app.http.post(format!("{url}/lifecycle/newSecret"))).send().await.expect("req").json().await.expect("json");

@@ -71,7 +71,8 @@ fn interrupt_and_wait(mut demo: Demo) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_prints_its_urls_answers_on_them_stops_on_sigint_and_restarts_the_same() {
-    let data_dir = TempDir(std::env::temp_dir().join(format!("latchkey-demo-{}", latchkey_domain::secret::okta_style_id("").to_lowercase())));
+    let data_dir =
+        TempDir(std::env::temp_dir().join(format!("latchkey-demo-{}", latchkey_domain::secret::okta_style_id("").to_lowercase())));
     let (server_port, app_port) = (free_port(), free_port());
     let demo = start(&data_dir.0, server_port, app_port);
     let lines = demo.lines.clone();

@@ -29,7 +29,9 @@ async fn causes(response: reqwest::Response) -> String {
 
 async fn the_recipes_custom_forgot_password_template_renders_the_code_and_state_url_encoded(backend: latchkey_store::testing::Backend) {
     let app = spawn_app(backend).await;
-    let response = customize(&app, "ForgotPassword", json!({"language": "en", "subject": "Reset your ${org.name} password", "body": RECIPE_BODY})).await;
+    let response =
+        customize(&app, "ForgotPassword", json!({"language": "en", "subject": "Reset your ${org.name} password", "body": RECIPE_BODY}))
+            .await;
     assert_eq!(response.status(), 201);
     let created: Value = response.json().await.expect("json");
     assert_eq!(created["isDefault"], true, "the first customization is the default");
@@ -83,21 +85,52 @@ async fn customization_rules_follow_okta(backend: latchkey_store::testing::Backe
     assert_eq!(german["isDefault"], false);
     assert_eq!(customize(&app, "ForgotPassword", ok("DE", None)).await.status(), 409, "one customization per language");
 
-    let response = customize(&app, "ForgotPassword", json!({"language": "fr", "subject": "s", "body": "<p>Hello ${user.profile.firstName}</p>"})).await;
+    let response =
+        customize(&app, "ForgotPassword", json!({"language": "fr", "subject": "s", "body": "<p>Hello ${user.profile.firstName}</p>"}))
+            .await;
     assert_eq!(response.status(), 400, "no code or link");
     assert!(causes(response).await.contains("${resetPasswordLink}"));
-    let response = customize(&app, "ForgotPassword", json!({"language": "fr", "subject": "s", "body": "<p>${oneTimePassword}</p>\n<p>#if($oneTimePassword)</p>"})).await;
+    let response = customize(
+        &app,
+        "ForgotPassword",
+        json!({"language": "fr", "subject": "s", "body": "<p>${oneTimePassword}</p>\n<p>#if($oneTimePassword)</p>"}),
+    )
+    .await;
     assert_eq!(response.status(), 400, "does not parse");
     let found = causes(response).await;
     assert!(found.contains("line 2, column"), "the position is reported: {found}");
-    let response = customize(&app, "ForgotPassword", json!({"language": "fr", "subject": "s", "body": "<p>${oneTimePassword} ${user.profile.fristName}</p>"})).await;
+    let response = customize(
+        &app,
+        "ForgotPassword",
+        json!({"language": "fr", "subject": "s", "body": "<p>${oneTimePassword} ${user.profile.fristName}</p>"}),
+    )
+    .await;
     assert_eq!(response.status(), 400, "unknown variable");
     assert!(causes(response).await.contains("fristName"));
     let long = "x".repeat(129);
-    assert_eq!(customize(&app, "ForgotPassword", json!({"language": "fr", "subject": long, "body": "<p>${oneTimePassword}</p>"})).await.status(), 400);
-    assert_eq!(customize(&app, "ForgotPassword", json!({"language": "fr", "subject": "s", "body": "x".repeat(65 * 1024) + "${oneTimePassword}"})).await.status(), 400);
-    assert_eq!(customize(&app, "ForgotPassword", json!({"language": "not a tag", "subject": "s", "body": "<p>${oneTimePassword}</p>"})).await.status(), 400);
-    assert_eq!(customize(&app, "ForgotPassword", json!({"language": "fr", "subject": "s", "body": "<p>${oneTimePassword}</p>", "extra": 1})).await.status(), 400, "strict JSON");
+    assert_eq!(
+        customize(&app, "ForgotPassword", json!({"language": "fr", "subject": long, "body": "<p>${oneTimePassword}</p>"})).await.status(),
+        400
+    );
+    assert_eq!(
+        customize(&app, "ForgotPassword", json!({"language": "fr", "subject": "s", "body": "x".repeat(65 * 1024) + "${oneTimePassword}"}))
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        customize(&app, "ForgotPassword", json!({"language": "not a tag", "subject": "s", "body": "<p>${oneTimePassword}</p>"}))
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        customize(&app, "ForgotPassword", json!({"language": "fr", "subject": "s", "body": "<p>${oneTimePassword}</p>", "extra": 1}))
+            .await
+            .status(),
+        400,
+        "strict JSON"
+    );
     assert_eq!(customize(&app, "NoSuchTemplate", ok("fr", None)).await.status(), 404);
 
     // The default cannot be deleted while others exist; it can be moved with PUT.
@@ -110,7 +143,8 @@ async fn customization_rules_follow_okta(backend: latchkey_store::testing::Backe
     assert_eq!(app.http.delete(url(&english)).header("Authorization", &auth).send().await.expect("req").status(), 409);
     let moved = app.http.put(url(german_id)).header("Authorization", &auth).json(&ok("de", Some(true))).send().await.expect("req");
     assert_eq!(moved.status(), 200);
-    let english_now: Value = app.admin_get(&format!("{TEMPLATES}/ForgotPassword/customizations/{english}")).await.json().await.expect("json");
+    let english_now: Value =
+        app.admin_get(&format!("{TEMPLATES}/ForgotPassword/customizations/{english}")).await.json().await.expect("json");
     assert_eq!(english_now["isDefault"], false, "the previous default was cleared");
     assert_eq!(app.http.delete(url(&english)).header("Authorization", &auth).send().await.expect("req").status(), 204);
     let all = format!("{}{TEMPLATES}/ForgotPassword/customizations", app.base);
@@ -121,15 +155,22 @@ async fn customization_rules_follow_okta(backend: latchkey_store::testing::Backe
 
 async fn previews_and_the_test_send_work(backend: latchkey_store::testing::Backend) {
     let app = spawn_app(backend).await;
-    let default: Value = app.admin_get(&format!("{TEMPLATES}/ForgotPassword/default-content?language=de")).await.json().await.expect("json");
+    let default: Value =
+        app.admin_get(&format!("{TEMPLATES}/ForgotPassword/default-content?language=de")).await.json().await.expect("json");
     assert!(default["body"].as_str().expect("body").contains("${oneTimePassword}"), "the source, not a rendering");
     let preview: Value = app.admin_get(&format!("{TEMPLATES}/ForgotPassword/default-content/preview")).await.json().await.expect("json");
     assert!(preview["body"].as_str().expect("body").contains("123456"), "rendered with sample data");
     assert!(!preview["subject"].as_str().expect("subject").contains("#if"));
 
-    let created: Value = customize(&app, "ForgotPassword", json!({"language": "en", "subject": "Hi ${user.profile.firstName}", "body": RECIPE_BODY})).await.json().await.expect("json");
+    let created: Value =
+        customize(&app, "ForgotPassword", json!({"language": "en", "subject": "Hi ${user.profile.firstName}", "body": RECIPE_BODY}))
+            .await
+            .json()
+            .await
+            .expect("json");
     let id = created["id"].as_str().expect("id");
-    let preview: Value = app.admin_get(&format!("{TEMPLATES}/ForgotPassword/customizations/{id}/preview")).await.json().await.expect("json");
+    let preview: Value =
+        app.admin_get(&format!("{TEMPLATES}/ForgotPassword/customizations/{id}/preview")).await.json().await.expect("json");
     assert_eq!(preview["subject"], "Hi Alex");
     assert!(preview["body"].as_str().expect("body").contains("otp=123456&state=sample-state"), "{preview}");
 

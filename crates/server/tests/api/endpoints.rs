@@ -52,7 +52,10 @@ async fn userinfo_answers_by_scope_and_refuses_everything_but_live_access_tokens
     for (what, token) in [
         ("an ID token", id_token.to_owned()),
         ("alg=none", format!("{none_header}.{payload}.")),
-        ("an expired token with a broken signature", format!("{header}.{expired_payload}.{}", access.rsplit('.').next().unwrap_or_default())),
+        (
+            "an expired token with a broken signature",
+            format!("{header}.{expired_payload}.{}", access.rsplit('.').next().unwrap_or_default()),
+        ),
         ("HS256 with the public key", hs),
         ("garbage", "garbage".to_owned()),
     ] {
@@ -87,7 +90,13 @@ async fn revoked_access_tokens_are_refused_until_they_expire(backend: latchkey_s
     assert_eq!(wrong.status(), 401);
 
     for token in [access, refresh_token, "unknown-token"] {
-        let response = app.http.post(format!("{}/v1/revoke", app.issuer())).form(&[("client_id", PUBLIC_CLIENT), ("token", token)]).send().await.expect("revoke");
+        let response = app
+            .http
+            .post(format!("{}/v1/revoke", app.issuer()))
+            .form(&[("client_id", PUBLIC_CLIENT), ("token", token)])
+            .send()
+            .await
+            .expect("revoke");
         assert_eq!(response.status(), 200, "RFC 7009 answers 200 for every token");
     }
     assert_eq!(userinfo(&app, access).await.status(), 401);
@@ -117,7 +126,12 @@ async fn logout_redirects_only_to_registered_uris_and_ends_the_session(backend: 
         let url = url::Url::parse_with_params(&format!("{}/v1/logout", app.issuer()), params).expect("url");
         app.http.get(url).header("Cookie", &cookie).send()
     };
-    for bad in [LOGOUT_URI.to_owned() + "/", "https://evil.test/signed-out".to_owned(), "http://127.0.0.1:7777/signed-out?x=1".to_owned(), "//evil.test".to_owned()] {
+    for bad in [
+        LOGOUT_URI.to_owned() + "/",
+        "https://evil.test/signed-out".to_owned(),
+        "http://127.0.0.1:7777/signed-out?x=1".to_owned(),
+        "//evil.test".to_owned(),
+    ] {
         let response = logout(vec![("id_token_hint", id_token), ("post_logout_redirect_uri", &bad), ("state", "s")]).await.expect("req");
         assert_eq!(response.status(), 400, "{bad}");
         assert!(response.headers().get("location").is_none(), "no redirect to {bad}");
@@ -126,19 +140,28 @@ async fn logout_redirects_only_to_registered_uris_and_ends_the_session(backend: 
     assert!(response.headers().get("location").is_none(), "no id_token_hint, no redirect");
     assert!(query_of(&authorize(&app, &[("prompt", "none")], &cookie).await).contains_key("code"), "refused logouts end nothing");
 
-    let response = logout(vec![("id_token_hint", id_token), ("post_logout_redirect_uri", LOGOUT_URI), ("state", "bye/?&=")]).await.expect("req");
+    let response =
+        logout(vec![("id_token_hint", id_token), ("post_logout_redirect_uri", LOGOUT_URI), ("state", "bye/?&=")]).await.expect("req");
     assert_eq!(response.status(), 303);
     let location = response.headers()["location"].to_str().expect("str").to_owned();
     assert!(location.starts_with(LOGOUT_URI), "{location}");
     assert_eq!(query_of(&response)["state"], "bye/?&=");
     assert_eq!(set_cookie(&response, SID).as_deref(), Some(""), "the cookie is cleared");
-    assert_eq!(query_of(&authorize(&app, &[("prompt", "none")], &cookie).await)["error"], "login_required", "the session ended on the server");
+    assert_eq!(
+        query_of(&authorize(&app, &[("prompt", "none")], &cookie).await)["error"],
+        "login_required",
+        "the session ended on the server"
+    );
 }
 
 async fn discovery_lists_every_oidc_endpoint(backend: latchkey_store::testing::Backend) {
     let app = spawn_app(backend).await;
     for base in [format!("{}/oauth2", app.base), app.issuer()] {
-        let url = if base.ends_with("/oauth2") { format!("{}/.well-known/openid-configuration", app.base) } else { format!("{base}/.well-known/openid-configuration") };
+        let url = if base.ends_with("/oauth2") {
+            format!("{}/.well-known/openid-configuration", app.base)
+        } else {
+            format!("{base}/.well-known/openid-configuration")
+        };
         let doc: Value = app.http.get(url).send().await.expect("req").json().await.expect("json");
         for (key, path) in [
             ("userinfo_endpoint", "userinfo"),

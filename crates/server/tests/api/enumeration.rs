@@ -19,7 +19,8 @@ async fn recovery_bodies(app: &crate::helpers::TestApp, identifier: &str) -> Vec
     bodies.push(normalize(&body, &flow));
     let (_, body) = app.step(&flow, "identify", json!({"identifier": identifier})).await;
     bodies.push(normalize(&body, &flow));
-    let (status, body) = app.step(&flow, "challenge", json!({"authenticator": {"id": email_authenticator_id(&body), "methodType": "email"}})).await;
+    let (status, body) =
+        app.step(&flow, "challenge", json!({"authenticator": {"id": email_authenticator_id(&body), "methodType": "email"}})).await;
     bodies.push(format!("{status} {}", normalize(&body, &flow)));
     bodies
 }

@@ -72,11 +72,22 @@ fn bad_configuration_and_busy_ports_get_clear_messages() {
     let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = busy.local_addr().expect("addr").port();
     let dir = std::env::temp_dir().join(format!("latchkey-bin-{}", latchkey_domain::secret::okta_style_id("")));
-    let output = latchkey().args(["serve", "--dev"]).env("LATCHKEY_DATA_DIR", &dir).env("LATCHKEY_LISTEN", format!("127.0.0.1:{port}")).output().expect("run");
+    let output = latchkey()
+        .args(["serve", "--dev"])
+        .env("LATCHKEY_DATA_DIR", &dir)
+        .env("LATCHKEY_LISTEN", format!("127.0.0.1:{port}"))
+        .output()
+        .expect("run");
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot listen"), "{}", String::from_utf8_lossy(&output.stderr));
 
-    let output = latchkey().args(["serve", "--dev"]).env("LATCHKEY_DATA_DIR", &dir).env("LATCHKEY_LISTEN", "127.0.0.1:0").env("LATCHKEY_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none").output().expect("run");
+    let output = latchkey()
+        .args(["serve", "--dev"])
+        .env("LATCHKEY_DATA_DIR", &dir)
+        .env("LATCHKEY_LISTEN", "127.0.0.1:0")
+        .env("LATCHKEY_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .output()
+        .expect("run");
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("database"), "{}", String::from_utf8_lossy(&output.stderr));
     let _ = std::fs::remove_dir_all(dir);
@@ -85,7 +96,8 @@ fn bad_configuration_and_busy_ports_get_clear_messages() {
 #[test]
 fn dev_mode_prints_the_url_serves_and_stops_on_sigterm() {
     let dir = std::env::temp_dir().join(format!("latchkey-bin-{}", latchkey_domain::secret::okta_style_id("")));
-    let mut child = latchkey().args(["serve", "--dev"]).env("LATCHKEY_DATA_DIR", &dir).env("LATCHKEY_LISTEN", "127.0.0.1:0").spawn().expect("spawn");
+    let mut child =
+        latchkey().args(["serve", "--dev"]).env("LATCHKEY_DATA_DIR", &dir).env("LATCHKEY_LISTEN", "127.0.0.1:0").spawn().expect("spawn");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).expect("read");
@@ -105,15 +117,26 @@ fn dev_mode_prints_the_url_serves_and_stops_on_sigterm() {
 fn the_readme_curl_walkthrough_recovers_and_signs_in() {
     let dir = std::env::temp_dir().join(format!("latchkey-walk-{}", latchkey_domain::secret::okta_style_id("")));
     let token = "walkthrough-admin-token-0123456789abcdef";
-    let mut child = latchkey().args(["serve", "--dev"]).env("LATCHKEY_DATA_DIR", &dir).env("LATCHKEY_LISTEN", "127.0.0.1:0").env("LATCHKEY_ADMIN_TOKEN", token).spawn().expect("spawn");
+    let mut child = latchkey()
+        .args(["serve", "--dev"])
+        .env("LATCHKEY_DATA_DIR", &dir)
+        .env("LATCHKEY_LISTEN", "127.0.0.1:0")
+        .env("LATCHKEY_ADMIN_TOKEN", token)
+        .spawn()
+        .expect("spawn");
     let mut line = String::new();
     BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read");
     let url = line.trim().strip_prefix("listening on ").expect("the ready line").to_owned();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/recovery-with-curl.sh");
-    let output = Command::new("bash").arg(script).arg(&url).arg(&dir).env("LATCHKEY_ADMIN_TOKEN", token).output().expect("run the walkthrough");
+    let output =
+        Command::new("bash").arg(script).arg(&url).arg(&dir).env("LATCHKEY_ADMIN_TOKEN", token).output().expect("run the walkthrough");
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let _ = child.wait();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success() && stdout.contains("signed in with the new password"), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success() && stdout.contains("signed in with the new password"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

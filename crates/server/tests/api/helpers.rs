@@ -107,7 +107,8 @@ pub async fn spawn_app_with(backend: Backend, customize: impl FnOnce(&mut Settin
     // Every process of one deployment shares one master key; each test gets its own.
     std::fs::create_dir_all(&data_dir).expect("data dir");
     let master_key = data_dir.join("master.key");
-    std::fs::write(&master_key, latchkey_domain::BearerToken::generate().expose().as_bytes().get(..32).expect("32 bytes")).expect("write master key");
+    std::fs::write(&master_key, latchkey_domain::BearerToken::generate().expose().as_bytes().get(..32).expect("32 bytes"))
+        .expect("write master key");
     let mut settings = test_settings(&db.url, &data_dir, &sink.smtp_url());
     settings.database.master_key_file = Some(master_key);
     customize(&mut settings);
@@ -191,7 +192,13 @@ impl TestApp {
     }
 
     pub async fn admin_post(&self, path: &str, body: Value) -> reqwest::Response {
-        self.http.post(format!("{}{path}", self.base)).header("Authorization", format!("SSWS {ADMIN_TOKEN}")).json(&body).send().await.expect("request")
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("Authorization", format!("SSWS {ADMIN_TOKEN}"))
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn admin_get(&self, path: &str) -> reqwest::Response {
@@ -199,16 +206,17 @@ impl TestApp {
     }
 
     pub async fn interact(&self, oauth_state: &str) -> Flow {
-        let response = self.interact_raw(&[
-            ("client_id", PUBLIC_CLIENT),
-            ("scope", "openid profile email"),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_challenge", &challenge_for(VERIFIER)),
-            ("code_challenge_method", "S256"),
-            ("state", oauth_state),
-            ("nonce", "test-nonce"),
-        ])
-        .await;
+        let response = self
+            .interact_raw(&[
+                ("client_id", PUBLIC_CLIENT),
+                ("scope", "openid profile email"),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_challenge", &challenge_for(VERIFIER)),
+                ("code_challenge_method", "S256"),
+                ("state", oauth_state),
+                ("nonce", "test-nonce"),
+            ])
+            .await;
         assert_eq!(response.status(), 200, "interact");
         let body: Value = response.json().await.expect("json");
         let handle = body["interaction_handle"].as_str().expect("interaction_handle").to_owned();
@@ -297,11 +305,17 @@ impl TestApp {
 }
 
 pub fn remediation_names(body: &Value) -> Vec<String> {
-    body["remediation"]["value"].as_array().map(|v| v.iter().filter_map(|r| r["name"].as_str().map(str::to_owned)).collect()).unwrap_or_default()
+    body["remediation"]["value"]
+        .as_array()
+        .map(|v| v.iter().filter_map(|r| r["name"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
 }
 
 pub fn email_authenticator_id(body: &Value) -> String {
-    body["remediation"]["value"][0]["value"][0]["options"][0]["value"]["form"]["value"][0]["value"].as_str().expect("email option id").to_owned()
+    body["remediation"]["value"][0]["value"][0]["options"][0]["value"]["form"]["value"][0]["value"]
+        .as_str()
+        .expect("email option id")
+        .to_owned()
 }
 
 pub fn interaction_code(body: &Value) -> String {

@@ -35,7 +35,10 @@ pub fn authorize_url(app: &TestApp, extra: &[(&str, &str)]) -> String {
                 q.append_pair(k, v);
             }
         }
-        for (k, v) in extra.iter().filter(|(k, _)| !["client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge", "code_challenge_method"].contains(k)) {
+        for (k, v) in extra.iter().filter(|(k, _)| {
+            !["client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge", "code_challenge_method"]
+                .contains(k)
+        }) {
             q.append_pair(k, v);
         }
     }
@@ -92,7 +95,12 @@ async fn the_hosted_flow_ends_with_an_authorization_code_for_the_client(backend:
 
     // What the widget does on that page.
     let (_, state) = app.introspect(handle).await;
-    let (status, body) = app.idx("identify", json!({"identifier": "hosted@example.com", "credentials": {"passcode": PASSWORD}, "stateHandle": state["stateHandle"]})).await;
+    let (status, body) = app
+        .idx(
+            "identify",
+            json!({"identifier": "hosted@example.com", "credentials": {"passcode": PASSWORD}, "stateHandle": state["stateHandle"]}),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let code = interaction_code(&body);
     assert_eq!(app.exchange(&code).await.1["error"], "invalid_grant", "an authorize-flow code is not an interaction_code grant");
@@ -104,7 +112,13 @@ async fn the_hosted_flow_ends_with_an_authorization_code_for_the_client(backend:
     let q: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
     assert_eq!(q["state"], "hosted-state/?&=", "the state comes from the transaction, not the URL");
     assert_eq!(q["iss"], app.issuer());
-    let form = [("grant_type", "authorization_code"), ("client_id", PUBLIC_CLIENT), ("code", q["code"].as_str()), ("code_verifier", VERIFIER), ("redirect_uri", REDIRECT_URI)];
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("client_id", PUBLIC_CLIENT),
+        ("code", q["code"].as_str()),
+        ("code_verifier", VERIFIER),
+        ("redirect_uri", REDIRECT_URI),
+    ];
     let (status, tokens) = app.token(&form).await;
     assert_eq!(status, 200, "{tokens}");
     let (status, again) = app.token(&form).await;
@@ -122,9 +136,14 @@ async fn the_reset_link_page_continues_only_in_the_browser_that_started(backend:
     let sh = state["stateHandle"].clone();
     app.idx("recover", json!({"stateHandle": sh})).await;
     app.idx("identify", json!({"identifier": "hostedreset@example.com", "stateHandle": sh})).await;
-    app.idx("challenge", json!({"authenticator": {"id": crate::helpers::email_authenticator_id(&app.introspect(&handle).await.1)}, "stateHandle": sh})).await;
+    app.idx(
+        "challenge",
+        json!({"authenticator": {"id": crate::helpers::email_authenticator_id(&app.introspect(&handle).await.1)}, "stateHandle": sh}),
+    )
+    .await;
     let mail = app.wait_for_mail("hostedreset@example.com", 1).await.remove(0);
-    let link = crate::helpers::extract_link(mail.text.as_deref().expect("text"), &format!("{}/signin/reset-password?", app.base)).expect("link");
+    let link =
+        crate::helpers::extract_link(mail.text.as_deref().expect("text"), &format!("{}/signin/reset-password?", app.base)).expect("link");
 
     // A scanner or another browser: no cookie → the page gets no transaction, only the code.
     for _ in 0..3 {

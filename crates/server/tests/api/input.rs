@@ -14,7 +14,14 @@ both_backends!(
 );
 
 async fn raw_idx(app: &crate::helpers::TestApp, path: &str, body: Vec<u8>) -> (u16, Value) {
-    let response = app.http.post(format!("{}/idp/idx/{path}", app.base)).header("content-type", "application/json").body(body).send().await.expect("request");
+    let response = app
+        .http
+        .post(format!("{}/idp/idx/{path}", app.base))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("request");
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
@@ -83,7 +90,8 @@ async fn oversized_identifiers_and_passwords_are_refused_before_hashing(backend:
     let (status, body) = app.step(&flow, "identify", json!({"identifier": "a".repeat(300), "credentials": {"passcode": "x"}})).await;
     assert_eq!(status, 400);
     assert_eq!(remediation_names(&body), ["identify"]);
-    let (status, _) = app.step(&flow, "identify", json!({"identifier": "a@example.com", "credentials": {"passcode": "p".repeat(600)}})).await;
+    let (status, _) =
+        app.step(&flow, "identify", json!({"identifier": "a@example.com", "credentials": {"passcode": "p".repeat(600)}})).await;
     assert_eq!(status, 400);
 }
 
@@ -91,7 +99,7 @@ async fn interact_refuses_bad_clients_redirects_and_pkce(backend: latchkey_store
     use crate::helpers::{challenge_for, PUBLIC_CLIENT, REDIRECT_URI, VERIFIER};
     let app = spawn_app(backend).await;
     let challenge = challenge_for(VERIFIER);
-    let base = vec![
+    let base = [
         ("client_id", PUBLIC_CLIENT),
         ("scope", "openid"),
         ("redirect_uri", REDIRECT_URI),

@@ -22,7 +22,9 @@ async fn a_rotated_key_is_published_first_and_the_old_one_stays_for_its_tokens(b
 
     let state = &app.state;
     let now = state.store.now().await.expect("now");
-    let new = latchkey_server::crypto::rotation::rotate(&state.store, &state.master_key, &state.settings.rotation_policy(), now).await.expect("rotate");
+    let new = latchkey_server::crypto::rotation::rotate(&state.store, &state.master_key, &state.settings.rotation_policy(), now)
+        .await
+        .expect("rotate");
     latchkey_server::crypto::rotation::reload(state).await.expect("reload");
     let kids: Vec<String> = jwks(&app).await.iter().filter_map(|k| k["kid"].as_str().map(str::to_owned)).collect();
     assert!(kids.contains(&new.id) && kids.contains(&old_kid), "both keys are published at once: {kids:?}");
@@ -46,7 +48,8 @@ async fn a_rotated_key_is_published_first_and_the_old_one_stays_for_its_tokens(b
     assert_eq!(kid, old_kid, "a token signed before the rotation still verifies");
 
     let now = state.store.now().await.expect("now");
-    let old = state.store.live_keys("signing", now).await.expect("keys").into_iter().find(|k| k.id == old_kid).expect("the old key is live");
+    let old =
+        state.store.live_keys("signing", now).await.expect("keys").into_iter().find(|k| k.id == old_kid).expect("the old key is live");
     let lifetime = latchkey_server::config::ms(state.settings.tokens.access_token_secs);
     assert!(old.retire_at.is_some_and(|at| at >= new.sign_from + lifetime), "the old key retires only after its last token expired");
 }

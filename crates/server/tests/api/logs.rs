@@ -35,8 +35,15 @@ async fn a_full_recovery_at_trace_level_logs_no_secret() {
         all
     });
     let http = reqwest::Client::new();
-    let admin = |path: &str, body: Value| http.post(format!("{base}{path}")).header("Authorization", format!("SSWS {ADMIN_TOKEN}")).json(&body).send();
-    admin("/api/v1/users?activate=true", json!({"profile": {"login": "logs@example.com", "email": "logs@example.com"}, "credentials": {"password": {"value": PASSWORD}}})).await.expect("user");
+    let admin = |path: &str, body: Value| {
+        http.post(format!("{base}{path}")).header("Authorization", format!("SSWS {ADMIN_TOKEN}")).json(&body).send()
+    };
+    admin(
+        "/api/v1/users?activate=true",
+        json!({"profile": {"login": "logs@example.com", "email": "logs@example.com"}, "credentials": {"password": {"value": PASSWORD}}}),
+    )
+    .await
+    .expect("user");
     let client: Value = admin("/oauth2/v1/clients", json!({"client_name": "logs", "redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none", "grant_types": ["interaction_code"]}))
         .await
         .expect("client")
@@ -47,7 +54,14 @@ async fn a_full_recovery_at_trace_level_logs_no_secret() {
     let oauth_state = "secret-oauth-state-value-42";
     let interact: Value = http
         .post(format!("{base}/oauth2/default/v1/interact"))
-        .form(&[("client_id", client_id.as_str()), ("scope", "openid email"), ("redirect_uri", "http://127.0.0.1:9/cb"), ("code_challenge", &challenge_for(VERIFIER)), ("code_challenge_method", "S256"), ("state", oauth_state)])
+        .form(&[
+            ("client_id", client_id.as_str()),
+            ("scope", "openid email"),
+            ("redirect_uri", "http://127.0.0.1:9/cb"),
+            ("code_challenge", &challenge_for(VERIFIER)),
+            ("code_challenge_method", "S256"),
+            ("state", oauth_state),
+        ])
         .send()
         .await
         .expect("interact")
@@ -65,11 +79,22 @@ async fn a_full_recovery_at_trace_level_logs_no_secret() {
     let code = extract_code(mail.text.as_deref().unwrap_or_default()).expect("code");
     idx("challenge/answer", json!({"stateHandle": sh, "credentials": {"passcode": code}})).await.expect("answer");
     let new_password = "a different passphrase for the log test";
-    let done: Value = idx("challenge/answer", json!({"stateHandle": sh, "credentials": {"passcode": new_password}})).await.expect("reset").json().await.expect("json");
+    let done: Value = idx("challenge/answer", json!({"stateHandle": sh, "credentials": {"passcode": new_password}}))
+        .await
+        .expect("reset")
+        .json()
+        .await
+        .expect("json");
     let interaction_code = crate::helpers::interaction_code(&done);
     let tokens: Value = http
         .post(format!("{base}/oauth2/default/v1/token"))
-        .form(&[("grant_type", "interaction_code"), ("client_id", client_id.as_str()), ("interaction_code", interaction_code.as_str()), ("code_verifier", VERIFIER), ("redirect_uri", "http://127.0.0.1:9/cb")])
+        .form(&[
+            ("grant_type", "interaction_code"),
+            ("client_id", client_id.as_str()),
+            ("interaction_code", interaction_code.as_str()),
+            ("code_verifier", VERIFIER),
+            ("redirect_uri", "http://127.0.0.1:9/cb"),
+        ])
         .send()
         .await
         .expect("token")

@@ -45,18 +45,26 @@ pub async fn hosted_sign_in(app: &TestApp, login: &str, cookies: &str) -> (Strin
     let config = page_config(&page.text().await.expect("html"));
     let handle = config["interactionHandle"].as_str().expect("handle").to_owned();
     let (_, state) = app.introspect(&handle).await;
-    let (status, body) = app.idx("identify", json!({"identifier": login, "credentials": {"passcode": PASSWORD}, "stateHandle": state["stateHandle"]})).await;
+    let (status, body) =
+        app.idx("identify", json!({"identifier": login, "credentials": {"passcode": PASSWORD}, "stateHandle": state["stateHandle"]})).await;
     assert_eq!(status, 200, "{body}");
     let code = interaction_code(&body);
     let jar = if cookies.is_empty() { format!("latchkey_tx={tx}") } else { format!("{cookies}; latchkey_tx={tx}") };
-    let callback = app.http.get(format!("{}/signin/callback?interaction_code={code}", app.base)).header("Cookie", jar).send().await.expect("callback");
+    let callback =
+        app.http.get(format!("{}/signin/callback?interaction_code={code}", app.base)).header("Cookie", jar).send().await.expect("callback");
     assert_eq!(callback.status(), 303);
     let sid = set_cookie(&callback, SID);
     (query_of(&callback)["code"].clone(), sid)
 }
 
 pub fn code_form(code: &str) -> [(&str, &str); 5] {
-    [("grant_type", "authorization_code"), ("client_id", PUBLIC_CLIENT), ("code", code), ("code_verifier", VERIFIER), ("redirect_uri", REDIRECT_URI)]
+    [
+        ("grant_type", "authorization_code"),
+        ("client_id", PUBLIC_CLIENT),
+        ("code", code),
+        ("code_verifier", VERIFIER),
+        ("redirect_uri", REDIRECT_URI),
+    ]
 }
 
 /// interact → identify with password → `interaction_code` grant, with `scope`.
@@ -75,7 +83,8 @@ pub async fn tokens_for(app: &TestApp, login: &str, scope: &str) -> Value {
     assert_eq!(response.status(), 200);
     let handle = response.json::<Value>().await.expect("json")["interaction_handle"].as_str().expect("handle").to_owned();
     let (_, state) = app.introspect(&handle).await;
-    let (status, body) = app.idx("identify", json!({"identifier": login, "credentials": {"passcode": PASSWORD}, "stateHandle": state["stateHandle"]})).await;
+    let (status, body) =
+        app.idx("identify", json!({"identifier": login, "credentials": {"passcode": PASSWORD}, "stateHandle": state["stateHandle"]})).await;
     assert_eq!(status, 200, "{body}");
     let (status, tokens) = app.exchange(&interaction_code(&body)).await;
     assert_eq!(status, 200, "{tokens}");
@@ -91,7 +100,13 @@ pub async fn userinfo(app: &TestApp, access_token: &str) -> reqwest::Response {
 }
 
 pub async fn introspect_token(app: &TestApp, token: &str) -> Value {
-    let response = app.http.post(format!("{}/v1/introspect", app.issuer())).form(&[("client_id", PUBLIC_CLIENT), ("token", token)]).send().await.expect("introspect");
+    let response = app
+        .http
+        .post(format!("{}/v1/introspect", app.issuer()))
+        .form(&[("client_id", PUBLIC_CLIENT), ("token", token)])
+        .send()
+        .await
+        .expect("introspect");
     assert_eq!(response.status(), 200);
     response.json().await.expect("json")
 }

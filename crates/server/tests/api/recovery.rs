@@ -60,7 +60,11 @@ async fn recovery_with_the_code_from_the_link_works_and_the_link_carries_the_int
     let url = url::Url::parse(&link).expect("a URL");
     let params: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
     assert_eq!(params.get("state").map(String::as_str), Some(state), "the link's state is the interact state");
-    assert!(link.contains("state=state+with+spaces%26and%3Dreserved%2Fchars") || link.contains("state=state%20with%20spaces%26and%3Dreserved%2Fchars"), "{link}");
+    assert!(
+        link.contains("state=state+with+spaces%26and%3Dreserved%2Fchars")
+            || link.contains("state=state%20with%20spaces%26and%3Dreserved%2Fchars"),
+        "{link}"
+    );
     let otp = params.get("otp").expect("otp in the link").clone();
     assert!(html.contains(&otp), "the HTML part carries the code too");
 
@@ -125,7 +129,8 @@ async fn cancel_returns_to_the_sign_in_form_on_the_same_transaction(backend: lat
     let (status, body) = app.step(&flow, "cancel", json!({})).await;
     assert_eq!(status, 200);
     assert_eq!(remediation_names(&body), ["identify"]);
-    let (status, body) = app.step(&flow, "identify", json!({"identifier": "cancel@example.com", "credentials": {"passcode": PASSWORD}})).await;
+    let (status, body) =
+        app.step(&flow, "identify", json!({"identifier": "cancel@example.com", "credentials": {"passcode": PASSWORD}})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(app.exchange(&interaction_code(&body)).await.0, 200, "the original PKCE pair still works");
 }

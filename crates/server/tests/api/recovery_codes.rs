@@ -97,7 +97,13 @@ async fn hundred_parallel_wrong_answers_never_count_past_the_limit(backend: latc
     });
     let statuses: Vec<u16> = futures::future::join_all(answers).await.into_iter().map(|r| r.expect("join")).collect();
     assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
-    let tx = app.state.store.interaction_by_handle(&latchkey_domain::secret::sha256_hex(&flow.interaction_handle), app.state.store.now().await.expect("now")).await.expect("query").expect("tx");
+    let tx = app
+        .state
+        .store
+        .interaction_by_handle(&latchkey_domain::secret::sha256_hex(&flow.interaction_handle), app.state.store.now().await.expect("now"))
+        .await
+        .expect("query")
+        .expect("tx");
     let attempts: i64 = app.state.store.recovery_codes_of(&tx.id).await.expect("codes").iter().map(|(_, a)| *a).sum();
     assert_eq!(attempts, 5, "exactly five attempts were counted");
     let (status, _) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": code}})).await;

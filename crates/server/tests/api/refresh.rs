@@ -28,13 +28,20 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_family(backend: latchkey_st
     assert_eq!(claims["auth_time"], first_claims["auth_time"], "auth_time is the original sign-in's");
     assert!(claims.get("nonce").is_none());
 
-    let (status, narrowed) = app.token(&[("grant_type", "refresh_token"), ("client_id", PUBLIC_CLIENT), ("refresh_token", &rt2), ("scope", "openid email")]).await;
+    let (status, narrowed) = app
+        .token(&[("grant_type", "refresh_token"), ("client_id", PUBLIC_CLIENT), ("refresh_token", &rt2), ("scope", "openid email")])
+        .await;
     assert_eq!((status, narrowed["error"].as_str()), (400, Some("invalid_scope")), "a refresh cannot widen the scopes");
     assert_eq!(introspect_token(&app, &rt2).await["active"], true, "a refused scope does not spend the token");
 
     // Another client cannot use (or burn) the token.
     let (status, _) = app
-        .token(&[("grant_type", "refresh_token"), ("client_id", CONFIDENTIAL_CLIENT), ("client_secret", crate::helpers::CONFIDENTIAL_SECRET), ("refresh_token", &rt2)])
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", CONFIDENTIAL_CLIENT),
+            ("client_secret", crate::helpers::CONFIDENTIAL_SECRET),
+            ("refresh_token", &rt2),
+        ])
         .await;
     assert_eq!(status, 400);
     assert_eq!(introspect_token(&app, &rt2).await["active"], true);
@@ -87,14 +94,27 @@ async fn wrong_verifier_redirect_and_client_are_invalid_grant_for_authorization_
     let wrong = "ffffffffffffffffffffffffffffffffffffffffffff";
     for (verifier, redirect) in [(wrong, REDIRECT_URI), (VERIFIER, "http://127.0.0.1:7777/login/callback/")] {
         let (code, _) = hosted_sign_in(&app, "badgrant@example.com", "").await;
-        let form = [("grant_type", "authorization_code"), ("client_id", PUBLIC_CLIENT), ("code", code.as_str()), ("code_verifier", verifier), ("redirect_uri", redirect)];
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("client_id", PUBLIC_CLIENT),
+            ("code", code.as_str()),
+            ("code_verifier", verifier),
+            ("redirect_uri", redirect),
+        ];
         let (status, body) = app.token(&form).await;
         assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{verifier} {redirect}");
     }
     // PKCE `plain` and a missing challenge are refused at the start (OA-3).
     for (challenge, method) in [(crate::helpers::challenge_for(VERIFIER), "plain"), (String::new(), "S256")] {
         let response = app
-            .interact_raw(&[("client_id", PUBLIC_CLIENT), ("scope", "openid"), ("redirect_uri", REDIRECT_URI), ("code_challenge", &challenge), ("code_challenge_method", method), ("state", "s")])
+            .interact_raw(&[
+                ("client_id", PUBLIC_CLIENT),
+                ("scope", "openid"),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", method),
+                ("state", "s"),
+            ])
             .await;
         assert_eq!(response.status(), 400, "{method}");
     }

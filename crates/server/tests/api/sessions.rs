@@ -5,7 +5,9 @@ use serde_json::json;
 
 use crate::both_backends;
 use crate::helpers::{spawn_app, PUBLIC_CLIENT};
-use crate::oidc_support::{authorize, code_form, hosted_sign_in, query_of, refresh, set_cookie, tokens_for, userinfo, verify_with_jwks, SID};
+use crate::oidc_support::{
+    authorize, code_form, hosted_sign_in, query_of, refresh, set_cookie, tokens_for, userinfo, verify_with_jwks, SID,
+};
 
 both_backends!(
     prompt_none_without_a_session_is_login_required,
@@ -81,7 +83,11 @@ async fn a_planted_session_id_is_never_adopted(backend: latchkey_store::testing:
     let (_, fresh) = hosted_sign_in(&app, "victim@example.com", &planted_cookie).await;
     let fresh = fresh.expect("a new session");
     assert_ne!(fresh, planted);
-    assert_eq!(query_of(&authorize(&app, &[("prompt", "none")], &planted_cookie).await)["error"], "login_required", "the planted id is dead");
+    assert_eq!(
+        query_of(&authorize(&app, &[("prompt", "none")], &planted_cookie).await)["error"],
+        "login_required",
+        "the planted id is dead"
+    );
     assert!(query_of(&authorize(&app, &[("prompt", "none")], &format!("{SID}={fresh}")).await).contains_key("code"));
 
     // A made-up id is not adopted either, and a browser holding only the code gets no session.
@@ -114,7 +120,11 @@ async fn a_reset_ends_sessions_refresh_tokens_and_earlier_access_tokens(backend:
 
     for sid in [s1, s2] {
         let cookie = format!("{SID}={}", sid.expect("session"));
-        assert_eq!(query_of(&authorize(&app, &[("prompt", "none")], &cookie).await)["error"], "login_required", "sessions end with the reset");
+        assert_eq!(
+            query_of(&authorize(&app, &[("prompt", "none")], &cookie).await)["error"],
+            "login_required",
+            "sessions end with the reset"
+        );
     }
     let (status, body) = refresh(&app, &refresh_token).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "refresh tokens end with the reset");
@@ -128,7 +138,8 @@ async fn reset_in_browser(app: &crate::helpers::TestApp, login: &str, cookie: &s
     let (status, _) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": otp}})).await;
     assert_eq!(status, 200);
     let body = json!({"stateHandle": flow.state_handle, "credentials": {"passcode": "a brand new passphrase for the test", "revokeSessions": revoke_sessions}});
-    let mut request = app.http.post(format!("{}/idp/idx/challenge/answer", app.base)).header("Content-Type", "application/ion+json; okta-version=1.0.0");
+    let mut request =
+        app.http.post(format!("{}/idp/idx/challenge/answer", app.base)).header("Content-Type", "application/ion+json; okta-version=1.0.0");
     if !cookie.is_empty() {
         request = request.header("Cookie", cookie);
     }
@@ -157,7 +168,8 @@ async fn idx_on_our_own_origin_starts_a_session_and_other_origins_do_not(backend
     for (origin, starts) in [(app.base.clone(), true), ("http://127.0.0.1:7777".to_owned(), false), (String::new(), false)] {
         let flow = app.interact("origin-state").await;
         let body = json!({"identifier": "ownorigin@example.com", "credentials": {"passcode": crate::helpers::PASSWORD}, "stateHandle": flow.state_handle});
-        let mut request = app.http.post(format!("{}/idp/idx/identify", app.base)).header("Content-Type", "application/ion+json; okta-version=1.0.0");
+        let mut request =
+            app.http.post(format!("{}/idp/idx/identify", app.base)).header("Content-Type", "application/ion+json; okta-version=1.0.0");
         if !origin.is_empty() {
             request = request.header("Origin", &origin);
         }
@@ -180,7 +192,12 @@ async fn an_admin_set_password_ends_refresh_tokens_and_live_codes(backend: latch
     let code = app.code_from_mail("adminset@example.com", 1).await;
 
     let id = user["id"].as_str().expect("id");
-    let response = app.admin_post(&format!("/api/v1/users/{id}"), serde_json::json!({"profile": {}, "credentials": {"password": {"value": "an administrator chose this passphrase"}}})).await;
+    let response = app
+        .admin_post(
+            &format!("/api/v1/users/{id}"),
+            serde_json::json!({"profile": {}, "credentials": {"password": {"value": "an administrator chose this passphrase"}}}),
+        )
+        .await;
     assert_eq!(response.status(), 200);
 
     let (status, body) = crate::oidc_support::refresh(&app, &refresh_token).await;

@@ -40,11 +40,12 @@ fn token_of(link: &str) -> String {
 }
 
 async fn post(app: &TestApp, csrf: &(String, String), token: &str, password: &str, origin: Option<&str>) -> (u16, String) {
-    let mut request = app
-        .http
-        .post(format!("{}/signin/set-password", app.base))
-        .header("Cookie", &csrf.0)
-        .form(&[("token", token), ("csrf", csrf.1.as_str()), ("password", password), ("confirm", password)]);
+    let mut request = app.http.post(format!("{}/signin/set-password", app.base)).header("Cookie", &csrf.0).form(&[
+        ("token", token),
+        ("csrf", csrf.1.as_str()),
+        ("password", password),
+        ("confirm", password),
+    ]);
     if let Some(origin) = origin {
         request = request.header("Origin", origin);
     }
@@ -90,7 +91,12 @@ async fn the_set_password_form_refuses_cross_site_posts_and_weak_passwords(backe
     let app = spawn_app(backend).await;
     let user = app.create_user("csrf@example.com").await;
     let id = user["id"].as_str().expect("id");
-    let body: Value = app.admin_post(&format!("/api/v1/users/{id}/lifecycle/reset_password?sendEmail=false"), json!({})).await.json().await.expect("json");
+    let body: Value = app
+        .admin_post(&format!("/api/v1/users/{id}/lifecycle/reset_password?sendEmail=false"), json!({}))
+        .await
+        .json()
+        .await
+        .expect("json");
     let link = body["resetPasswordUrl"].as_str().expect("url").to_owned();
     let token = token_of(&link);
     let (_, _, csrf) = open(&app, &link).await;
@@ -115,7 +121,12 @@ async fn the_set_password_form_refuses_cross_site_posts_and_weak_passwords(backe
     assert!(page.contains("latchkey-error"));
     assert_eq!(app.sign_in("csrf@example.com", PASSWORD).await.0, 200, "nothing changed");
     // A newer link ends the older one.
-    let newer: Value = app.admin_post(&format!("/api/v1/users/{id}/lifecycle/reset_password?sendEmail=false"), json!({})).await.json().await.expect("json");
+    let newer: Value = app
+        .admin_post(&format!("/api/v1/users/{id}/lifecycle/reset_password?sendEmail=false"), json!({}))
+        .await
+        .json()
+        .await
+        .expect("json");
     assert_ne!(newer["resetPasswordUrl"], body["resetPasswordUrl"]);
     assert_eq!(open(&app, &link).await.0, 400, "superseded");
 }
@@ -140,7 +151,8 @@ async fn a_user_created_without_a_password_is_emailed_an_activation_link(backend
     let other = app.create_user_with(json!({"profile": {"login": "later@example.com", "email": "later@example.com"}})).await;
     let id = other["id"].as_str().expect("id");
     let _ = app.admin_post(&format!("/api/v1/users/{id}/lifecycle/deactivate"), json!({})).await;
-    let body: Value = app.admin_post(&format!("/api/v1/users/{id}/lifecycle/activate?sendEmail=false"), json!({})).await.json().await.expect("json");
+    let body: Value =
+        app.admin_post(&format!("/api/v1/users/{id}/lifecycle/activate?sendEmail=false"), json!({})).await.json().await.expect("json");
     assert!(body["activationUrl"].as_str().expect("activationUrl").contains("/signin/set-password?token="));
 }
 

@@ -3,7 +3,9 @@ use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::helpers::{interaction_code, spawn_app, TestApp, CONFIDENTIAL_CLIENT, CONFIDENTIAL_SECRET, PASSWORD, PUBLIC_CLIENT, REDIRECT_URI, VERIFIER};
+use crate::helpers::{
+    interaction_code, spawn_app, TestApp, CONFIDENTIAL_CLIENT, CONFIDENTIAL_SECRET, PASSWORD, PUBLIC_CLIENT, REDIRECT_URI, VERIFIER,
+};
 
 both_backends!(
     the_id_token_verifies_against_jwks_with_issuer_audience_and_nonce,
@@ -24,8 +26,10 @@ async fn the_id_token_verifies_against_jwks_with_issuer_audience_and_nonce(backe
     let code = signed_in_code(&app, "tokens@example.com").await;
     let (status, tokens) = app.exchange(&code).await;
     assert_eq!(status, 200, "{tokens}");
-    let discovery: Value = app.http.get(format!("{}/.well-known/openid-configuration", app.issuer())).send().await.expect("req").json().await.expect("json");
-    let jwks: Value = app.http.get(discovery["jwks_uri"].as_str().expect("jwks_uri")).send().await.expect("req").json().await.expect("json");
+    let discovery: Value =
+        app.http.get(format!("{}/.well-known/openid-configuration", app.issuer())).send().await.expect("req").json().await.expect("json");
+    let jwks: Value =
+        app.http.get(discovery["jwks_uri"].as_str().expect("jwks_uri")).send().await.expect("req").json().await.expect("json");
     let id_token = tokens["id_token"].as_str().expect("id_token");
     let header = decode_header(id_token).expect("header");
     assert_eq!(header.alg, Algorithm::RS256);
@@ -53,7 +57,13 @@ async fn wrong_verifier_reused_code_and_wrong_redirect_are_invalid_grant(backend
     let wrong_verifier = "ffffffffffffffffffffffffffffffffffffffffffff";
     let code = signed_in_code(&app, "grant1@example.com").await;
     let (status, body) = app
-        .token(&[("grant_type", "interaction_code"), ("client_id", PUBLIC_CLIENT), ("interaction_code", &code), ("code_verifier", wrong_verifier), ("redirect_uri", REDIRECT_URI)])
+        .token(&[
+            ("grant_type", "interaction_code"),
+            ("client_id", PUBLIC_CLIENT),
+            ("interaction_code", &code),
+            ("code_verifier", wrong_verifier),
+            ("redirect_uri", REDIRECT_URI),
+        ])
         .await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
 
@@ -64,7 +74,13 @@ async fn wrong_verifier_reused_code_and_wrong_redirect_are_invalid_grant(backend
 
     let code = signed_in_code(&app, "grant3@example.com").await;
     let (status, body) = app
-        .token(&[("grant_type", "interaction_code"), ("client_id", PUBLIC_CLIENT), ("interaction_code", &code), ("code_verifier", VERIFIER), ("redirect_uri", "http://127.0.0.1:7777/other")])
+        .token(&[
+            ("grant_type", "interaction_code"),
+            ("client_id", PUBLIC_CLIENT),
+            ("interaction_code", &code),
+            ("code_verifier", VERIFIER),
+            ("redirect_uri", "http://127.0.0.1:7777/other"),
+        ])
         .await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "a different redirect URI");
 
@@ -87,7 +103,12 @@ async fn confidential_clients_must_authenticate(backend: latchkey_store::testing
         .await;
     let handle = response.json::<Value>().await.expect("json")["interaction_handle"].as_str().expect("handle").to_owned();
     let (_, state) = app.introspect(&handle).await;
-    let (status, body) = app.idx("identify", json!({"identifier": "conf@example.com", "credentials": {"passcode": PASSWORD}, "stateHandle": state["stateHandle"]})).await;
+    let (status, body) = app
+        .idx(
+            "identify",
+            json!({"identifier": "conf@example.com", "credentials": {"passcode": PASSWORD}, "stateHandle": state["stateHandle"]}),
+        )
+        .await;
     assert_eq!(status, 200);
     let code = interaction_code(&body);
     let form = |secret: &str| {

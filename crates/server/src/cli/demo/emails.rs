@@ -11,21 +11,51 @@ const PATH: &str = "/api/v1/brands/default/templates/email/ForgotPassword/custom
 
 /// (language, subject, greeting, explanation, button, code label, closing).
 const TEXTS: &[(&str, &str, &str, &str, &str, &str, &str)] = &[
-    ("en", "Reset your password", "Hello ${user.profile.firstName},",
-     "Open this link in the browser where you asked to reset your password:", "Reset my password",
-     "Or enter this code:", "If you did not ask for this, you can ignore this email."),
-    ("fr", "Réinitialisez votre mot de passe", "Bonjour ${user.profile.firstName},",
-     "Ouvrez ce lien dans le navigateur où vous avez demandé la réinitialisation :", "Réinitialiser mon mot de passe",
-     "Ou saisissez ce code :", "Si vous n'avez rien demandé, ignorez cet e-mail."),
-    ("de", "Passwort zurücksetzen", "Hallo ${user.profile.firstName},",
-     "Öffnen Sie diesen Link in dem Browser, in dem Sie das Zurücksetzen angefordert haben:", "Passwort zurücksetzen",
-     "Oder geben Sie diesen Code ein:", "Wenn Sie das nicht angefordert haben, ignorieren Sie diese E-Mail."),
-    ("es", "Restablezca su contraseña", "Hola, ${user.profile.firstName}:",
-     "Abra este enlace en el navegador donde solicitó restablecer la contraseña:", "Restablecer mi contraseña",
-     "O introduzca este código:", "Si no lo solicitó, ignore este correo."),
-    ("ja", "パスワードの再設定", "${user.profile.firstName} 様",
-     "パスワードの再設定を申請したブラウザーでこのリンクを開いてください：", "パスワードを再設定する",
-     "または次のコードを入力してください：", "お心当たりがない場合は、このメールを無視してください。"),
+    (
+        "en",
+        "Reset your password",
+        "Hello ${user.profile.firstName},",
+        "Open this link in the browser where you asked to reset your password:",
+        "Reset my password",
+        "Or enter this code:",
+        "If you did not ask for this, you can ignore this email.",
+    ),
+    (
+        "fr",
+        "Réinitialisez votre mot de passe",
+        "Bonjour ${user.profile.firstName},",
+        "Ouvrez ce lien dans le navigateur où vous avez demandé la réinitialisation :",
+        "Réinitialiser mon mot de passe",
+        "Ou saisissez ce code :",
+        "Si vous n'avez rien demandé, ignorez cet e-mail.",
+    ),
+    (
+        "de",
+        "Passwort zurücksetzen",
+        "Hallo ${user.profile.firstName},",
+        "Öffnen Sie diesen Link in dem Browser, in dem Sie das Zurücksetzen angefordert haben:",
+        "Passwort zurücksetzen",
+        "Oder geben Sie diesen Code ein:",
+        "Wenn Sie das nicht angefordert haben, ignorieren Sie diese E-Mail.",
+    ),
+    (
+        "es",
+        "Restablezca su contraseña",
+        "Hola, ${user.profile.firstName}:",
+        "Abra este enlace en el navegador donde solicitó restablecer la contraseña:",
+        "Restablecer mi contraseña",
+        "O introduzca este código:",
+        "Si no lo solicitó, ignore este correo.",
+    ),
+    (
+        "ja",
+        "パスワードの再設定",
+        "${user.profile.firstName} 様",
+        "パスワードの再設定を申請したブラウザーでこのリンクを開いてください：",
+        "パスワードを再設定する",
+        "または次のコードを入力してください：",
+        "お心当たりがない場合は、このメールを無視してください。",
+    ),
 ];
 
 /// The recipe's link: `${oneTimePassword}` and `${request.relayState}` (the `state` the app
@@ -166,10 +196,8 @@ mod tests {
     #[tokio::test]
     async fn customizing_creates_five_once_then_updates_in_place() {
         let mock = Shared::default();
-        let router = Router::new()
-            .route(PATH, get(list).post(create))
-            .route(&format!("{PATH}/{{id}}"), put(update))
-            .with_state(mock.clone());
+        let router =
+            Router::new().route(PATH, get(list).post(create)).route(&format!("{PATH}/{{id}}"), put(update)).with_state(mock.clone());
         let admin = serve(router).await;
 
         customize_forgot_password(&admin, "http://127.0.0.1:3000").await.expect("first run");

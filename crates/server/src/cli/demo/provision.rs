@@ -62,7 +62,13 @@ pub async fn ensure_user(admin: &Admin, demo: &mut DemoState) -> Result<(), Stri
 
 /// Reuses the registered client when it still exists with this redirect URI and origin;
 /// registers a new one otherwise (first run, a new database, or a new `APP_PUBLIC_URL`).
-pub async fn ensure_client(admin: &Admin, store: &latchkey_store::Store, demo: &mut DemoState, redirect_uri: &str, origin: &str) -> Result<(), String> {
+pub async fn ensure_client(
+    admin: &Admin,
+    store: &latchkey_store::Store,
+    demo: &mut DemoState,
+    redirect_uri: &str,
+    origin: &str,
+) -> Result<(), String> {
     if let (Some(id), Some(_)) = (&demo.client_id, &demo.client_secret) {
         let existing = store.client(id).await.map_err(|e| format!("the client table cannot be read: {e}"))?;
         if existing.is_some_and(|c| c.redirect_uris.iter().any(|u| u == redirect_uri) && c.trusted_origins.iter().any(|o| o == origin)) {
