@@ -9,6 +9,40 @@ use crate::crypto::keyring::KeyRing;
 use crate::idx::Transaction;
 use crate::state::AppState;
 
+/// An id no account has: looked up for unknown identifiers so both paths run the same query.
+pub fn decoy_user_id() -> latchkey_domain::UserId {
+    latchkey_domain::UserId::from_trusted("00u0decoy0000000000".to_owned())
+}
+
+/// A stand-in account that mail is composed for when the identifier names none; the store
+/// writes that message as suppressed, never sends it.
+pub fn decoy_account(now: Millis) -> UserRecord {
+    use latchkey_domain::identifier::Login;
+    use latchkey_domain::{EmailAddress, Profile, User, UserStatus};
+    const ADDRESS: &str = "nobody@decoy.latchkey.invalid";
+    UserRecord {
+        user: User {
+            id: decoy_user_id(),
+            status: UserStatus::Active,
+            profile: Profile {
+                login: Login::parse(ADDRESS).expect("a constant, valid login"),
+                email: EmailAddress::parse(ADDRESS).expect("a constant, valid address"),
+                first_name: Some("Decoy".to_owned()),
+                last_name: Some("Account".to_owned()),
+                locale: None,
+            },
+            has_password: true,
+            created_at: now,
+            activated_at: None,
+            status_changed_at: None,
+            last_login_at: None,
+            last_updated_at: now,
+            password_changed_at: None,
+        },
+        password_hash: None,
+    }
+}
+
 /// Bound into every recovery code's MAC (security-checklist OTP-6).
 pub const RECOVERY_PURPOSE: &str = "recovery";
 

@@ -189,7 +189,7 @@ impl Store {
             ("DELETE FROM recovery_codes WHERE expires_at < $1", now - day),
             ("DELETE FROM recovery_mail_log WHERE sent_at < $1", now - day),
             ("DELETE FROM rate_buckets WHERE window_start < $1", now - day),
-            ("DELETE FROM outbox WHERE status IN ('sent','failed','expired') AND updated_at < $1", now - 7 * day),
+            ("DELETE FROM outbox WHERE status IN ('sent','failed','expired','suppressed') AND updated_at < $1", now - 7 * day),
             ("DELETE FROM sessions WHERE expires_at < $1 OR ended_at < $1", now - day),
             ("DELETE FROM refresh_tokens WHERE family_expires_at < $1", now - day),
             ("DELETE FROM revoked_tokens WHERE expires_at < $1", now),

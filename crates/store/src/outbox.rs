@@ -18,6 +18,9 @@ pub enum OutboxStatus {
     Sent,
     Failed,
     Expired,
+    /// Written for an unknown identifier so both kinds of recovery cost the same writes
+    /// (security-checklist §4); never sent, holds no payload.
+    Suppressed,
 }
 
 impl OutboxStatus {
@@ -28,6 +31,7 @@ impl OutboxStatus {
             Self::Sent => "sent",
             Self::Failed => "failed",
             Self::Expired => "expired",
+            Self::Suppressed => "suppressed",
         }
     }
 
@@ -38,6 +42,7 @@ impl OutboxStatus {
             "sent" => Self::Sent,
             "failed" => Self::Failed,
             "expired" => Self::Expired,
+            "suppressed" => Self::Suppressed,
             _ => return None,
         })
     }
@@ -93,17 +98,28 @@ fn from_row(row: &AnyRow) -> Result<OutboxMessage> {
 }
 
 pub(crate) async fn enqueue(tx: &mut Tx, message: &NewMessage, now: Millis) -> Result<()> {
+    insert(tx, message, OutboxStatus::Queued, now).await
+}
+
+/// The decoy of `enqueue` for an unknown identifier: the same insert, never delivered.
+pub(crate) async fn enqueue_suppressed(tx: &mut Tx, message: &NewMessage, now: Millis) -> Result<()> {
+    insert(tx, message, OutboxStatus::Suppressed, now).await
+}
+
+async fn insert(tx: &mut Tx, message: &NewMessage, status: OutboxStatus, now: Millis) -> Result<()> {
+    let payload = (status == OutboxStatus::Queued).then_some(message.payload.as_str());
     sqlx::query(
         "INSERT INTO outbox (id, message_id, kind, recipient, payload, status, attempts, next_attempt_at, created_at, expires_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $6, $7, $6)",
+         VALUES ($1, $2, $3, $4, $5, $8, 0, $6, $6, $7, $6)",
     )
     .bind(&message.id)
     .bind(&message.message_id)
     .bind(&message.kind)
     .bind(&message.recipient)
-    .bind(&message.payload)
+    .bind(payload)
     .bind(now)
     .bind(message.expires_at)
+    .bind(status.as_str())
     .execute(&mut **tx)
     .await?;
     Ok(())

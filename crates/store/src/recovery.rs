@@ -9,7 +9,7 @@ use latchkey_domain::{Millis, OtpPolicy, UserId, UserStatus};
 use sqlx::Row;
 
 use crate::interactions::{advance, set_interaction_code};
-use crate::outbox::{enqueue, NewMessage};
+use crate::outbox::{enqueue, enqueue_suppressed, NewMessage};
 use crate::{get_i64, get_opt_str, get_str, random_id, Result, Store, Tx};
 
 pub struct NewChallenge<'a> {
@@ -22,8 +22,11 @@ pub struct NewChallenge<'a> {
     pub code_mac: String,
     pub code_lifetime: Millis,
     pub limits: &'a MailLimits,
-    /// The email to queue: `Some` only for a real, recoverable account.
+    /// The email to queue for a real, recoverable account; for an unknown subject a decoy of
+    /// the same size, written as a suppressed row so both cost the same (never sent).
     pub message: Option<NewMessage>,
+    /// Whether `message` goes to a real account (else it is the decoy, written suppressed).
+    pub deliver: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,11 +123,15 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 let mailed = match req.message {
-                    Some(message) if req.subject.user_id.is_some() => {
+                    Some(message) if req.deliver && req.subject.user_id.is_some() => {
                         enqueue(&mut tx, &message, now).await?;
                         true
                     }
-                    _ => false,
+                    Some(decoy) => {
+                        enqueue_suppressed(&mut tx, &decoy, now).await?;
+                        false
+                    }
+                    None => false,
                 };
                 ChallengeOutcome::Issued { mailed }
             }

@@ -111,6 +111,7 @@ async fn challenged(store: &Store, user_id: &UserId, mac: &str) -> latchkey_stor
                 code_lifetime: 600_000,
                 limits: &MailLimits { min_gap: 0, per_hour: 1000, per_day: 1000 },
                 message: None,
+                deliver: false,
             },
             now,
         )
@@ -303,6 +304,7 @@ async fn parallel_recovery_requests_respect_the_mail_limit(backend: Backend) {
                         code_lifetime: 600_000,
                         limits: &limits,
                         message: None,
+                        deliver: false,
                     },
                     now,
                 )

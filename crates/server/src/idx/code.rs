@@ -6,9 +6,11 @@ use super::IdxError;
 use super::Transaction;
 use crate::state::AppState;
 
-/// Generates a code, and for a real account composes the ForgotPassword email; the store then
-/// applies the mail limits and writes code, email and step together. For an unknown account
-/// the same code generation and MAC run, and the code is simply never sent.
+/// Generates a code and composes the ForgotPassword email; the store then applies the mail
+/// limits and writes code, email and step together. For an unknown account the same work runs
+/// (the account look-up, the code, its MAC, an email composed and sealed for a decoy account,
+/// one outbox row) and nothing is sent, so neither answers nor timing tell the two apart
+/// (security-checklist REC-1, REC-2, §4).
 pub async fn issue(
     state: &AppState,
     tx: &Transaction,
@@ -19,13 +21,13 @@ pub async fn issue(
     let code = state.policies.otp.generate();
     let keys = state.keys().await;
     let mac = code.mac(keys.code_mac_key(), &tx.record.id, crate::mail::RECOVERY_PURPOSE);
-    let message = match &subject.user_id {
-        Some(user_id) => match state.store.user_by_id(user_id).await? {
-            Some(account) => Some(crate::mail::forgot_password(state, &keys, &account, &code, tx, now).map_err(IdxError::Internal)?),
-            None => None,
-        },
-        None => None,
+    let looked_up = match &subject.user_id {
+        Some(user_id) => state.store.user_by_id(user_id).await?,
+        None => state.store.user_by_id(&crate::mail::decoy_user_id()).await?,
     };
+    let deliver = subject.user_id.is_some() && looked_up.is_some();
+    let account = looked_up.unwrap_or_else(|| crate::mail::decoy_account(now));
+    let message = Some(crate::mail::forgot_password(state, &keys, &account, &code, tx, now).map_err(IdxError::Internal)?);
     let outcome = state
         .store
         .issue_recovery_code(
@@ -38,6 +40,7 @@ pub async fn issue(
                 code_lifetime: state.policies.otp.lifetime,
                 limits: &state.policies.mail,
                 message,
+                deliver,
             },
             now,
         )

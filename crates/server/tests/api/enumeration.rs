@@ -67,6 +67,11 @@ async fn the_mail_limit_applies_to_real_and_unknown_identifiers_alike(backend: l
 async fn codes_for_unknown_identifiers_are_always_refused(backend: latchkey_store::testing::Backend) {
     let app = spawn_app(backend).await;
     let (flow, _) = app.start_recovery("ghost@example.com", "s").await;
+    // The same writes as for a real account: one outbox row, suppressed, without payload.
+    let rows = app.state.store.outbox_messages(None, 10).await.expect("outbox");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].status, latchkey_store::OutboxStatus::Suppressed);
+    assert!(rows[0].payload.is_none());
     for code in ["000000", "123456", "999999"] {
         let (status, _) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": code}})).await;
         assert_eq!(status, 401);
