@@ -122,23 +122,9 @@ pub fn set_password_link(public_url: &str, token: &str) -> String {
     format!("{public_url}/signin/set-password?token={token}")
 }
 
-fn minutes_left(expires_at: Millis, now: Millis) -> String {
-    ((expires_at - now) / latchkey_domain::MINUTE).max(1).to_string()
-}
-
 /// UserActivation: the link to choose a first password (`${activationLink}`). Expires with it.
-pub fn user_activation(
-    state: &AppState,
-    keys: &KeyRing,
-    account: &UserRecord,
-    link: &str,
-    expires_at: Millis,
-    now: Millis,
-) -> anyhow::Result<NewMessage> {
-    let payload = base(state, EmailKind::UserActivation, account, now)
-        .with("activationLink", link)
-        .with("request.expiresInMinutes", minutes_left(expires_at, now));
-    seal(keys, account, &payload, Some(expires_at))
+pub fn user_activation(state: &AppState, keys: &KeyRing, account: &UserRecord, link: &str, expires_at: Millis, now: Millis) -> anyhow::Result<NewMessage> {
+    link_email(state, keys, account, (EmailKind::UserActivation, "activationLink"), link, expires_at, now)
 }
 
 /// PasswordResetByAdmin: the link to choose a new password (`${resetPasswordLink}`).
@@ -152,9 +138,21 @@ pub fn password_reset_by_admin(
     expires_at: Millis,
     now: Millis,
 ) -> anyhow::Result<NewMessage> {
-    let payload = base(state, EmailKind::PasswordResetByAdmin, account, now)
-        .with("resetPasswordLink", link)
-        .with("request.expiresInMinutes", minutes_left(expires_at, now));
+    link_email(state, keys, account, (EmailKind::PasswordResetByAdmin, "resetPasswordLink"), link, expires_at, now)
+}
+
+/// An email whose only content is a set-password link in `variable`, expiring with the link.
+fn link_email(
+    state: &AppState,
+    keys: &KeyRing,
+    account: &UserRecord,
+    (kind, variable): (EmailKind, &str),
+    link: &str,
+    expires_at: Millis,
+    now: Millis,
+) -> anyhow::Result<NewMessage> {
+    let minutes_left = ((expires_at - now) / latchkey_domain::MINUTE).max(1).to_string();
+    let payload = base(state, kind, account, now).with(variable, link).with("request.expiresInMinutes", minutes_left);
     seal(keys, account, &payload, Some(expires_at))
 }
 
