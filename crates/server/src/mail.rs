@@ -123,7 +123,14 @@ pub fn set_password_link(public_url: &str, token: &str) -> String {
 }
 
 /// UserActivation: the link to choose a first password (`${activationLink}`). Expires with it.
-pub fn user_activation(state: &AppState, keys: &KeyRing, account: &UserRecord, link: &str, expires_at: Millis, now: Millis) -> anyhow::Result<NewMessage> {
+pub fn user_activation(
+    state: &AppState,
+    keys: &KeyRing,
+    account: &UserRecord,
+    link: &str,
+    expires_at: Millis,
+    now: Millis,
+) -> anyhow::Result<NewMessage> {
     link_email(state, keys, account, (EmailKind::UserActivation, "activationLink"), link, expires_at, now)
 }
 
