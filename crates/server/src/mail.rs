@@ -122,34 +122,10 @@ pub fn set_password_link(public_url: &str, token: &str) -> String {
     format!("{public_url}/signin/set-password?token={token}")
 }
 
-/// UserActivation: the link to choose a first password (`${activationLink}`). Expires with it.
-pub fn user_activation(
-    state: &AppState,
-    keys: &KeyRing,
-    account: &UserRecord,
-    link: &str,
-    expires_at: Millis,
-    now: Millis,
-) -> anyhow::Result<NewMessage> {
-    link_email(state, keys, account, (EmailKind::UserActivation, "activationLink"), link, expires_at, now)
-}
-
-/// PasswordResetByAdmin: the link to choose a new password (`${resetPasswordLink}`).
-/// `${oneTimePassword}` stays empty: the link is the only way in, so the default template
-/// shows its link-only variant.
-pub fn password_reset_by_admin(
-    state: &AppState,
-    keys: &KeyRing,
-    account: &UserRecord,
-    link: &str,
-    expires_at: Millis,
-    now: Millis,
-) -> anyhow::Result<NewMessage> {
-    link_email(state, keys, account, (EmailKind::PasswordResetByAdmin, "resetPasswordLink"), link, expires_at, now)
-}
-
-/// An email whose only content is a set-password link in `variable`, expiring with the link.
-fn link_email(
+/// An email whose only content is a set-password link in `variable`, expiring with the link:
+/// UserActivation (`${activationLink}`) or PasswordResetByAdmin (`${resetPasswordLink}`, with
+/// `${oneTimePassword}` left empty so the default template shows its link-only variant).
+pub fn link_email(
     state: &AppState,
     keys: &KeyRing,
     account: &UserRecord,

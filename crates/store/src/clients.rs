@@ -51,17 +51,26 @@ fn from_row(row: &AnyRow) -> Result<ClientRecord> {
     })
 }
 
+/// Binds the settings every write stores, in column order: name, secret digest, auth method,
+/// redirect URIs, trusted origins, post-logout URIs, grant types.
+fn bind_settings<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    client: &'q ClientRecord,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(&client.client_name)
+        .bind(client.secret_digest.clone())
+        .bind(&client.auth_method)
+        .bind(json_list(&client.redirect_uris))
+        .bind(json_list(&client.trusted_origins))
+        .bind(json_list(&client.post_logout_redirect_uris))
+        .bind(json_list(&client.grant_types))
+}
+
 impl Store {
     pub async fn insert_client(&self, client: &ClientRecord, source: ClientSource, now: Millis) -> Result<()> {
-        sqlx::query(&format!("INSERT INTO clients ({COLUMNS}, source, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9)"))
-            .bind(&client.client_id)
-            .bind(&client.client_name)
-            .bind(client.secret_digest.clone())
-            .bind(&client.auth_method)
-            .bind(json_list(&client.redirect_uris))
-            .bind(json_list(&client.trusted_origins))
-            .bind(json_list(&client.post_logout_redirect_uris))
-            .bind(json_list(&client.grant_types))
+        let sql = format!("INSERT INTO clients ({COLUMNS}, source, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9)");
+        bind_settings(sqlx::query(&sql).bind(&client.client_id), client)
             .bind(now)
             .bind(source.as_str())
             .execute(self.pool())
@@ -72,22 +81,11 @@ impl Store {
 
     /// Replaces a client's settings (and its secret digest when `Some`).
     pub async fn update_client(&self, client: &ClientRecord, now: Millis) -> Result<()> {
-        let changed = sqlx::query(
+        let query = sqlx::query(
             "UPDATE clients SET client_name = $1, secret_digest = $2, auth_method = $3, redirect_uris = $4, trusted_origins = $5, \
              post_logout_redirect_uris = $6, grant_types = $7, updated_at = $8 WHERE client_id = $9",
-        )
-        .bind(&client.client_name)
-        .bind(client.secret_digest.clone())
-        .bind(&client.auth_method)
-        .bind(json_list(&client.redirect_uris))
-        .bind(json_list(&client.trusted_origins))
-        .bind(json_list(&client.post_logout_redirect_uris))
-        .bind(json_list(&client.grant_types))
-        .bind(now)
-        .bind(&client.client_id)
-        .execute(self.pool())
-        .await?
-        .rows_affected();
+        );
+        let changed = bind_settings(query, client).bind(now).bind(&client.client_id).execute(self.pool()).await?.rows_affected();
         if changed == 0 {
             return Err(StoreError::NotFound);
         }

@@ -124,6 +124,19 @@ async fn challenged(store: &Store, user_id: &UserId, mac: &str) -> latchkey_stor
     tx
 }
 
+/// One code attempt with the default policy and no lockout notice.
+async fn attempt(store: &Store, interaction_id: &str, expected_version: i64, mac: &str, verified: Option<&Step>, now: i64) -> CodeAttempt {
+    let check = CodeCheck {
+        interaction_id,
+        expected_version,
+        submitted_mac: mac,
+        verified_step: verified,
+        policy: &OtpPolicy::default(),
+        lockout_notice: None,
+    };
+    store.attempt_recovery_code(check, now).await.expect("attempt")
+}
+
 async fn migrations_are_idempotent(backend: Backend) {
     let (db, store) = setup(backend).await;
     store.close().await;
@@ -178,20 +191,7 @@ async fn fifty_parallel_right_answers_verify_exactly_once(backend: Backend) {
         tokio::spawn(async move {
             barrier.wait().await;
             let now = store.now().await.expect("now");
-            store
-                .attempt_recovery_code(
-                    CodeCheck {
-                        interaction_id: &tx.id,
-                        expected_version: tx.version,
-                        submitted_mac: "right",
-                        verified_step: Some(&verified),
-                        policy: &OtpPolicy::default(),
-                        lockout_notice: None,
-                    },
-                    now,
-                )
-                .await
-                .expect("attempt")
+            attempt(&store, &tx.id, tx.version, "right", Some(&verified), now).await
         })
     });
     let outcomes: Vec<CodeAttempt> = futures::future::join_all(attempts).await.into_iter().map(|r| r.expect("join")).collect();
@@ -209,20 +209,7 @@ async fn hundred_parallel_wrong_answers_count_exactly_the_limit(backend: Backend
         tokio::spawn(async move {
             barrier.wait().await;
             let now = store.now().await.expect("now");
-            store
-                .attempt_recovery_code(
-                    CodeCheck {
-                        interaction_id: &tx.id,
-                        expected_version: tx.version,
-                        submitted_mac: &format!("wrong{i}"),
-                        verified_step: None,
-                        policy: &OtpPolicy::default(),
-                        lockout_notice: None,
-                    },
-                    now,
-                )
-                .await
-                .expect("attempt")
+            attempt(&store, &tx.id, tx.version, &format!("wrong{i}"), None, now).await
         })
     });
     let outcomes: Vec<CodeAttempt> = futures::future::join_all(attempts).await.into_iter().map(|r| r.expect("join")).collect();
@@ -232,20 +219,7 @@ async fn hundred_parallel_wrong_answers_count_exactly_the_limit(backend: Backend
     assert_eq!(store.otp_failures(&Subject::new("", Some(user_id.clone())).key).await.expect("failures"), 5);
     let verified = Step::RecoveryReset { user_id, grant_expires_at: i64::MAX };
     let now = store.now().await.expect("now");
-    let late = store
-        .attempt_recovery_code(
-            CodeCheck {
-                interaction_id: &tx.id,
-                expected_version: tx.version,
-                submitted_mac: "right",
-                verified_step: Some(&verified),
-                policy: &OtpPolicy::default(),
-                lockout_notice: None,
-            },
-            now,
-        )
-        .await
-        .expect("attempt");
+    let late = attempt(&store, &tx.id, tx.version, "right", Some(&verified), now).await;
     assert_eq!(late, CodeAttempt::Dead, "the right code after five wrong ones must fail");
 }
 
@@ -256,20 +230,7 @@ async fn a_new_code_supersedes_the_live_one(backend: Backend) {
     let _second = challenged(&store, &user_id, "second").await;
     let verified = Step::RecoveryReset { user_id, grant_expires_at: i64::MAX };
     let now = store.now().await.expect("now");
-    let outcome = store
-        .attempt_recovery_code(
-            CodeCheck {
-                interaction_id: &first.id,
-                expected_version: first.version,
-                submitted_mac: "first",
-                verified_step: Some(&verified),
-                policy: &OtpPolicy::default(),
-                lockout_notice: None,
-            },
-            now,
-        )
-        .await
-        .expect("attempt");
+    let outcome = attempt(&store, &first.id, first.version, "first", Some(&verified), now).await;
     assert_eq!(outcome, CodeAttempt::Dead);
 }
 

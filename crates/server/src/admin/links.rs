@@ -8,6 +8,7 @@ use latchkey_store::{NewPasswordToken, UserRecord};
 use super::AdminError;
 use crate::config::ms;
 use crate::state::AppState;
+use latchkey_email::EmailKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkPurpose {
@@ -54,8 +55,18 @@ pub async fn issue(
     let message = if send_email {
         let keys = state.keys().await;
         let built = match purpose {
-            LinkPurpose::Activation => crate::mail::user_activation(state, &keys, account, &link, expires_at, now),
-            LinkPurpose::AdminReset => crate::mail::password_reset_by_admin(state, &keys, account, &link, expires_at, now),
+            LinkPurpose::Activation => {
+                crate::mail::link_email(state, &keys, account, (EmailKind::UserActivation, "activationLink"), &link, expires_at, now)
+            }
+            LinkPurpose::AdminReset => crate::mail::link_email(
+                state,
+                &keys,
+                account,
+                (EmailKind::PasswordResetByAdmin, "resetPasswordLink"),
+                &link,
+                expires_at,
+                now,
+            ),
         };
         Some(built.map_err(AdminError::Internal)?)
     } else {
