@@ -15,22 +15,57 @@
 //! the responses identical is the IDX adapter's job (security-checklist REC-1).
 use crate::{Millis, UserId};
 
-/// Whom a recovery is about. `key` is what per-identifier limits count: the account id when the
-/// identifier names a recoverable account, else the canonical identifier itself, so unknown
-/// identifiers are throttled exactly like real ones (REC-7).
+/// What a counter or a mail log is kept under.
+///
+/// Every limit a client can observe (a 429, a refused sign-in delay) counts the *submitted*
+/// identifier in its canonical form, whether or not it names an account, so a login and an
+/// email of one account get separate counters exactly as two unknown identifiers would
+/// (finding 6: shared counters revealed that two identifiers belong to one account). The
+/// account-wide key backs the protections that never change a response: the lock-out after
+/// `signin.lockout_after` failures, the silent OTP ceiling, and the account's mail budget.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CounterKey {
+    Identifier(String),
+    Account(UserId),
+}
+
+impl CounterKey {
+    /// The text stored in `subject_counters.subject_key` and `recovery_codes.subject_key`.
+    pub fn storage_key(&self) -> String {
+        match self {
+            Self::Identifier(canonical) => format!("identifier:{canonical}"),
+            Self::Account(id) => format!("user:{}", id.as_str()),
+        }
+    }
+}
+
+/// Whom a recovery is about: the canonical identifier that was submitted, and the account it
+/// names when that account may recover (`None` for unknown, suspended or deactivated ones).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subject {
-    pub key: String,
+    pub identifier: String,
     pub user_id: Option<UserId>,
 }
 
 impl Subject {
     pub fn new(canonical_identifier: &str, recoverable_user: Option<UserId>) -> Self {
-        let key = match &recoverable_user {
-            Some(id) => format!("user:{}", id.as_str()),
-            None => format!("identifier:{canonical_identifier}"),
-        };
-        Self { key, user_id: recoverable_user }
+        Self { identifier: canonical_identifier.to_owned(), user_id: recoverable_user }
+    }
+
+    /// Rebuilds a subject from its stored identifier key.
+    pub fn from_storage(identifier_key: &str, user_id: Option<UserId>) -> Self {
+        let identifier = identifier_key.strip_prefix("identifier:").unwrap_or(identifier_key);
+        Self::new(identifier, user_id)
+    }
+
+    /// The key of every visible limit (see `CounterKey`).
+    pub fn identifier_key(&self) -> CounterKey {
+        CounterKey::Identifier(self.identifier.clone())
+    }
+
+    /// The key of the account-wide protections, for a real account.
+    pub fn account_key(&self) -> Option<CounterKey> {
+        self.user_id.clone().map(CounterKey::Account)
     }
 }
 
@@ -125,14 +160,11 @@ impl Step {
         }
     }
 
-    /// After the store confirmed the code for a real account.
-    pub fn code_verified(&self, user_id: UserId, now: Millis, grant_lifetime: Millis) -> Result<Step, StepError> {
-        match self {
-            Self::RecoveryChallenge { subject } if subject.user_id.as_ref() == Some(&user_id) => {
-                Ok(Step::RecoveryReset { user_id, grant_expires_at: now + grant_lifetime })
-            }
-            _ => Err(StepError::NotAvailable),
-        }
+    /// Whether moving to this step ends the transaction's earlier codes. A code belongs to the
+    /// step it was issued for: cancel and every (re-)identify start a new subject's story, so
+    /// nothing mailed before can answer anything after (the account-takeover finding).
+    pub fn ends_codes(&self) -> bool {
+        matches!(self, Self::Identify | Self::RecoveryIdentify | Self::RecoverySelect { .. })
     }
 
     /// Whose password may be set now.
@@ -182,18 +214,21 @@ mod tests {
     fn recovery_walks_to_success() {
         let subject = Subject::new("jane@example.com", Some(user()));
         let step = Step::Identify.recover().and_then(|s| s.identify_recovery(subject)).expect("flow");
-        let (step, _) = step.select_email().expect("select");
-        let step = step.code_verified(user(), 1_000, 600_000).expect("verified");
+        let (step, subject) = step.select_email().expect("select");
+        assert_eq!(step, Step::RecoveryChallenge { subject });
+        let step = Step::RecoveryReset { user_id: user(), grant_expires_at: 600_000 };
         assert_eq!(step.reset_grant(2_000), Ok(&user()));
         assert_eq!(step.password_set(2_000), Ok(Step::Success { user_id: user() }));
     }
 
     #[test]
-    fn an_unknown_subject_can_never_be_verified() {
-        let subject = Subject::new("ghost@example.com", None);
-        assert_eq!(subject.key, "identifier:ghost@example.com");
-        let step = Step::RecoveryChallenge { subject };
-        assert_eq!(step.code_verified(user(), 0, 1), Err(StepError::NotAvailable));
+    fn visible_limits_count_the_identifier_and_the_account_is_separate() {
+        let login = Subject::new("jane", Some(user()));
+        let email = Subject::new("jane@example.com", Some(user()));
+        assert_ne!(login.identifier_key(), email.identifier_key());
+        assert_eq!(login.account_key(), email.account_key());
+        assert_eq!(Subject::new("ghost@example.com", None).identifier_key().storage_key(), "identifier:ghost@example.com");
+        assert_eq!(Subject::from_storage("identifier:ghost@example.com", None), Subject::new("ghost@example.com", None));
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod keys;
 pub mod oauth;
 pub mod otp;
 pub mod password;
+pub mod recovery;
 pub mod refresh;
 pub mod secret;
 pub mod session;

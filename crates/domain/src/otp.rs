@@ -107,14 +107,16 @@ impl Otp {
         self.0.expose_secret()
     }
 
-    /// The stored form: hex HMAC-SHA-256 over the transaction id, the purpose and the code, so
-    /// a code is useless in any other transaction or for any other purpose (OTP-6).
-    pub fn mac(&self, key: &[u8], transaction_id: &str, purpose: &str) -> String {
+    /// The stored form: hex HMAC-SHA-256 over the transaction id, the purpose, the subject the
+    /// code is mailed for and the code, so the same digits are useless in any other
+    /// transaction, for any other purpose or for any other subject (OTP-6; the takeover
+    /// finding answered a transaction with a code mailed for another subject).
+    pub fn mac(&self, key: &[u8], transaction_id: &str, purpose: &str, subject: &str) -> String {
         // HMAC accepts keys of any length; `new_from_slice` cannot fail for HMAC.
         let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
             return String::new();
         };
-        for part in [transaction_id, purpose, self.expose()] {
+        for part in [transaction_id, purpose, subject, self.expose()] {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part.as_bytes());
         }
@@ -170,11 +172,12 @@ mod tests {
     #[test]
     fn the_mac_binds_transaction_and_purpose() {
         let code = OtpPolicy::default().parse("123456").expect("valid");
-        let a = code.mac(b"key", "tx1", "recovery");
-        assert_ne!(a, code.mac(b"key", "tx2", "recovery"));
-        assert_ne!(a, code.mac(b"key", "tx1", "signin"));
-        assert_ne!(a, code.mac(b"other", "tx1", "recovery"));
-        assert_eq!(a, code.mac(b"key", "tx1", "recovery"));
+        let a = code.mac(b"key", "tx1", "recovery", "identifier:a");
+        assert_ne!(a, code.mac(b"key", "tx2", "recovery", "identifier:a"));
+        assert_ne!(a, code.mac(b"key", "tx1", "signin", "identifier:a"));
+        assert_ne!(a, code.mac(b"key", "tx1", "recovery", "identifier:b"));
+        assert_ne!(a, code.mac(b"other", "tx1", "recovery", "identifier:a"));
+        assert_eq!(a, code.mac(b"key", "tx1", "recovery", "identifier:a"));
     }
 
     #[test]

@@ -18,6 +18,12 @@ impl UserId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// An id no account has (generated ids are 20 characters of another alphabet): looked up
+    /// in place of an unknown identifier's account, so both paths run the same queries.
+    pub fn decoy() -> Self {
+        Self("00u0decoy0000000000".to_owned())
+    }
 }
 
 /// Okta's user statuses that Latchkey models.

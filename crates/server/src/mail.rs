@@ -9,11 +9,6 @@ use crate::crypto::keyring::KeyRing;
 use crate::idx::Transaction;
 use crate::state::AppState;
 
-/// An id no account has: looked up for unknown identifiers so both paths run the same query.
-pub fn decoy_user_id() -> latchkey_domain::UserId {
-    latchkey_domain::UserId::from_trusted("00u0decoy0000000000".to_owned())
-}
-
 /// A stand-in account that mail is composed for when the identifier names none; the store
 /// writes that message as suppressed, never sends it.
 pub fn decoy_account(now: Millis) -> UserRecord {
@@ -22,7 +17,7 @@ pub fn decoy_account(now: Millis) -> UserRecord {
     const ADDRESS: &str = "nobody@decoy.latchkey.invalid";
     UserRecord {
         user: User {
-            id: decoy_user_id(),
+            id: latchkey_domain::UserId::decoy(),
             status: UserStatus::Active,
             profile: Profile {
                 login: Login::parse(ADDRESS).expect("a constant, valid login"),

@@ -77,6 +77,8 @@ impl Application {
         };
         let database_url = settings.database_url();
         let store = Store::connect(&database_url).await.map_err(StartupError::Database)?;
+        // Tests move time instead of sleeping (the controllable clock); never in production.
+        let store = if settings.unsafe_test_settings { store.with_test_clock() } else { store };
         let is_postgres = store.dialect() == latchkey_store::Dialect::Postgres;
         let master_key = master::load(settings.database.master_key_file.as_deref(), &data_dir, is_postgres)?;
         let now = store.now().await.map_err(StartupError::Database)?;

@@ -50,24 +50,6 @@ pub struct Policies {
     pub signin: latchkey_domain::throttle::SignInThrottle,
 }
 
-impl Policies {
-    /// The password policy applied to `password` for the account `profile` (its login, email
-    /// and names are context words). Every path that sets a password uses this (PWD-4).
-    pub fn password_violations(
-        &self,
-        password: &latchkey_domain::Password,
-        profile: &latchkey_domain::Profile,
-    ) -> Vec<latchkey_domain::PolicyViolation> {
-        let context = latchkey_domain::password::PasswordContext {
-            login: profile.login.as_str(),
-            email: profile.email.as_str(),
-            first_name: profile.first_name.as_deref().unwrap_or_default(),
-            last_name: profile.last_name.as_deref().unwrap_or_default(),
-        };
-        self.password.check(password, &context)
-    }
-}
-
 impl From<&Settings> for Policies {
     fn from(s: &Settings) -> Self {
         Self { password: s.password_policy(), otp: s.otp_policy(), mail: s.mail_limits(), signin: s.sign_in_throttle() }

@@ -49,9 +49,12 @@ const COLUMNS: &str = "id, auth_server, flow, client_id, redirect_uri, scopes, o
 pub(crate) fn step_columns(step: &Step) -> (&'static str, Option<String>, Option<String>, Option<Millis>) {
     match step {
         Step::Identify | Step::RecoveryIdentify => (step.kind(), None, None, None),
-        Step::RecoverySelect { subject } | Step::RecoveryChallenge { subject } => {
-            (step.kind(), Some(subject.key.clone()), subject.user_id.as_ref().map(|u| u.as_str().to_owned()), None)
-        }
+        Step::RecoverySelect { subject } | Step::RecoveryChallenge { subject } => (
+            step.kind(),
+            Some(subject.identifier_key().storage_key()),
+            subject.user_id.as_ref().map(|u| u.as_str().to_owned()),
+            None,
+        ),
         Step::RecoveryReset { user_id, grant_expires_at } => {
             (step.kind(), None, Some(user_id.as_str().to_owned()), Some(*grant_expires_at))
         }
@@ -64,7 +67,7 @@ fn step_from_row(row: &AnyRow) -> Result<Step> {
     let subject_key = get_opt_str(row, "subject_key")?;
     let user_id = get_opt_str(row, "user_id")?.map(UserId::from_trusted);
     let corrupt = || StoreError::Corrupt(format!("interaction step {kind} is missing its data"));
-    let subject = || -> Result<Subject> { Ok(Subject { key: subject_key.clone().ok_or_else(corrupt)?, user_id: user_id.clone() }) };
+    let subject = || -> Result<Subject> { Ok(Subject::from_storage(subject_key.as_deref().ok_or_else(corrupt)?, user_id.clone())) };
     Ok(match kind.as_str() {
         "identify" => Step::Identify,
         "recovery_identify" => Step::RecoveryIdentify,
@@ -246,6 +249,9 @@ impl Store {
     }
 }
 
+/// Compare-and-set of the step. A move to a step that `ends_codes` (cancel, recover, identify)
+/// ends the transaction's earlier codes in the same transaction: a code never outlives the
+/// step it was issued for.
 pub(crate) async fn advance(tx: &mut Tx, id: &str, expected_version: i64, step: &Step) -> Result<bool> {
     let (kind, subject_key, user_id, grant) = step_columns(step);
     let moved = sqlx::query(
@@ -261,7 +267,43 @@ pub(crate) async fn advance(tx: &mut Tx, id: &str, expected_version: i64, step: 
     .execute(&mut **tx)
     .await?
     .rows_affected();
+    if moved == 1 && step.ends_codes() {
+        crate::recovery::end_transaction_codes(tx, id).await?;
+    }
     Ok(moved == 1)
+}
+
+/// Moves a transaction whose row this write transaction already holds (see `lock_step`).
+pub(crate) async fn set_step(tx: &mut Tx, id: &str, step: &Step) -> Result<()> {
+    let (kind, subject_key, user_id, grant) = step_columns(step);
+    sqlx::query(
+        "UPDATE interactions SET step = $1, subject_key = $2, user_id = $3, grant_expires_at = $4, version = version + 1 WHERE id = $5",
+    )
+    .bind(kind)
+    .bind(subject_key)
+    .bind(user_id)
+    .bind(grant)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    if step.ends_codes() {
+        crate::recovery::end_transaction_codes(tx, id).await?;
+    }
+    Ok(())
+}
+
+/// The live transaction's step and version, locked for the rest of this write transaction:
+/// the snapshot a decision is taken on.
+pub(crate) async fn lock_step(tx: &mut Tx, store: &Store, id: &str, now: Millis) -> Result<Option<(Step, i64)>> {
+    let row = sqlx::query(&format!(
+        "SELECT step, subject_key, user_id, grant_expires_at, version FROM interactions WHERE id = $1 AND expires_at > $2{}",
+        store.dialect().for_update()
+    ))
+    .bind(id)
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|row| Ok((step_from_row(&row)?, get_i64(&row, "version")?))).transpose()
 }
 
 pub(crate) async fn set_interaction_code(

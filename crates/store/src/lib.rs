@@ -15,11 +15,13 @@
 #![deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 mod clients;
+mod counters;
 mod customizations;
 mod interactions;
 mod keys;
 mod migrate;
 mod outbox;
+mod password_change;
 mod password_tokens;
 mod rate;
 mod recovery;
@@ -37,8 +39,10 @@ pub use customizations::{Customization, CustomizationWrite};
 pub use interactions::{InteractionRecord, NewInteraction};
 pub use keys::KeyRecord;
 pub use outbox::{NewMessage, OutboxMessage, OutboxStatus};
+pub use rate::RateTicket;
+pub use password_change::PasswordChange;
 pub use password_tokens::{NewPasswordToken, PasswordTokenRecord};
-pub use recovery::{ChallengeOutcome, CodeAttempt, CodeCheck, NewChallenge, ResetCompletion, SignInGate};
+pub use recovery::{ChallengeOutcome, CodeCheck, NewChallenge, NoticeComposer, ResetCompletion, SignInGate};
 pub use refresh_tokens::{NewRefreshToken, RefreshRecord, RotateOutcome};
 pub use sessions::SessionRecord;
 pub use users::{NewUser, UserRecord};
@@ -56,6 +60,8 @@ pub enum StoreError {
     NotFound,
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    #[error("could not compose a message: {0}")]
+    Compose(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -101,6 +107,8 @@ impl Dialect {
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
+    /// Whether `now` adds the offset in `test_clock` (only with `LATCHKEY_UNSAFE_TEST_SETTINGS`).
+    test_clock: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -146,7 +154,7 @@ impl Store {
             url.to_owned()
         };
         let pool = options.connect(&url).await?;
-        let store = Self { pool, dialect };
+        let store = Self { pool, dialect, test_clock: false };
         migrate::run(&store).await?;
         Ok(store)
     }
@@ -155,10 +163,36 @@ impl Store {
         self.dialect
     }
 
-    /// The database clock, in milliseconds since the epoch.
+    /// The database clock, in milliseconds since the epoch (plus the test clock's offset when
+    /// that is enabled).
     pub async fn now(&self) -> Result<Millis> {
-        let row = sqlx::query(&format!("SELECT {} AS now", self.dialect.now_expr())).fetch_one(&self.pool).await?;
+        let sql = if self.test_clock {
+            format!("SELECT {} + COALESCE((SELECT offset_ms FROM test_clock WHERE id = 1), 0) AS now", self.dialect.now_expr())
+        } else {
+            format!("SELECT {} AS now", self.dialect.now_expr())
+        };
+        let row = sqlx::query(&sql).fetch_one(&self.pool).await?;
         Ok(row.try_get::<i64, _>("now")?)
+    }
+
+    /// The controllable clock for tests: from now on `now` adds the offset stored in the
+    /// database, which every process on the same database shares and `advance_test_clock`
+    /// moves. The server enables it only with `LATCHKEY_UNSAFE_TEST_SETTINGS=1`, so tests move
+    /// time past a mail gap or a code's lifetime instead of sleeping.
+    pub fn with_test_clock(mut self) -> Self {
+        self.test_clock = true;
+        self
+    }
+
+    /// Moves the test clock forward by `by` milliseconds (see `with_test_clock`).
+    pub async fn advance_test_clock(&self, by: Millis) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO test_clock (id, offset_ms) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET offset_ms = test_clock.offset_ms + $1",
+        )
+        .bind(by)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Readiness probe: the database answers.

@@ -2,11 +2,10 @@
 //! (`${activationLink}`) and the admin reset link (`${resetPasswordLink}` of
 //! PasswordResetByAdmin). Only the SHA-256 of each 256-bit token is stored; a token is single
 //! use, expires by the database clock, and a newer token for the same user ends the older ones.
-use latchkey_domain::interaction::Subject;
 use latchkey_domain::{Millis, UserId, UserStatus};
 
 use crate::outbox::{enqueue, NewMessage};
-use crate::recovery::{clear_counters, invalidate_account_recovery};
+use crate::password_change::PasswordChange;
 use crate::{get_i64, get_str, Result, Store};
 
 /// A token to store, with the email that carries it (written in the same transaction).
@@ -78,18 +77,11 @@ impl Store {
         .transpose()
     }
 
-    /// Uses the token and sets the password in one commit: the token (and every other live
-    /// token of the user) is spent, a PROVISIONED or LOCKED_OUT account becomes ACTIVE, the
-    /// failure counters are cleared, every live recovery code and recovery transaction of the
-    /// account ends (as `complete_reset` does), and the PasswordChanged notice is queued.
-    /// `None` when the token is unknown, used, expired, or its account may not set a password.
-    pub async fn redeem_password_token(
-        &self,
-        token_digest: &str,
-        password_hash: &str,
-        message: Option<NewMessage>,
-        now: Millis,
-    ) -> Result<Option<UserId>> {
+    /// Uses the token and sets the password in one commit, through the one password pipeline
+    /// (`password_change::apply`: activation, unlock, counters, live recovery, every session and
+    /// refresh token, the PasswordChanged notice). `None` when the token is unknown, used,
+    /// expired, or its account may not set a password.
+    pub async fn redeem_password_token(&self, token_digest: &str, hash: &str, notice: NewMessage, now: Millis) -> Result<Option<UserId>> {
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(&format!(
             "SELECT id, user_id FROM password_tokens WHERE token_digest = $1 AND used_at IS NULL AND expires_at > $2{}",
@@ -113,27 +105,8 @@ impl Store {
         if !status.is_some_and(|s| REDEEMABLE.contains(&s)) {
             return Ok(None);
         }
-        sqlx::query("UPDATE password_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
-            .bind(now)
-            .bind(user_id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "UPDATE users SET password_hash = $1, password_changed_at = $2, last_updated_at = $2, \
-             status_changed_at = CASE WHEN status <> $3 THEN $2 ELSE status_changed_at END, \
-             activated_at = CASE WHEN activated_at IS NULL THEN $2 ELSE activated_at END, status = $3 WHERE id = $4",
-        )
-        .bind(password_hash)
-        .bind(now)
-        .bind(UserStatus::Active.as_str())
-        .bind(user_id.as_str())
-        .execute(&mut *tx)
-        .await?;
-        clear_counters(&mut tx, &Subject::new("", Some(user_id.clone())).key).await?;
-        invalidate_account_recovery(&mut tx, &user_id, now, None).await?;
-        if let Some(message) = &message {
-            enqueue(&mut tx, message, now).await?;
-        }
+        let change = PasswordChange { user_id: &user_id, hash, notice, keep_session_digest: None, completing_interaction: None };
+        crate::password_change::apply(&mut tx, change, now).await?;
         tx.commit().await?;
         Ok(Some(user_id))
     }

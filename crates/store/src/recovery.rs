@@ -1,31 +1,39 @@
-//! Recovery codes, per-subject failure counters and the recovery-mail log.
+//! Recovery codes and the recovery-mail log: load under lock, let the domain decide, apply.
 //!
-//! Each public operation is one write transaction that reads what it decides on under a lock
-//! (PostgreSQL row locks; SQLite's immediate transaction) and writes the result together with
-//! the outbox row it causes, so a crash leaves all of it or none (security-checklist §3).
+//! Each public operation is one write transaction. It reads what the decision needs under a
+//! lock (PostgreSQL row locks; SQLite's immediate transaction), calls the pure function in
+//! `latchkey_domain::recovery`, and writes the effects together with the outbox rows they cause,
+//! so a crash leaves all of it or none (security-checklist §3).
 use latchkey_domain::interaction::{Step, Subject};
+use latchkey_domain::recovery::{decide_answer, decide_mail, AnswerEffect, AnswerOutcome, AnswerSnapshot, LiveCode, MailHistory};
 use latchkey_domain::throttle::{MailDecision, MailLimits, SignInThrottle};
-use latchkey_domain::{Millis, OtpPolicy, UserId, UserStatus};
+use latchkey_domain::{Millis, OtpPolicy, UserId};
 use sqlx::Row;
 
-use crate::interactions::{advance, set_interaction_code};
+use crate::interactions::{advance, lock_step, set_interaction_code};
 use crate::outbox::{enqueue, enqueue_suppressed, NewMessage};
-use crate::{get_i64, get_opt_str, get_str, random_id, Result, Store, Tx};
+use crate::password_change::PasswordChange;
+use crate::{get_i64, get_opt_str, get_str, random_id, Result, Store, StoreError, Tx, UserRecord};
 
 pub struct NewChallenge<'a> {
     pub interaction_id: &'a str,
+    /// The version the caller read; the step must not have moved since (the code and the email
+    /// were composed for that step's subject).
     pub expected_version: i64,
-    /// `Some` when the request moves the transaction (select → challenge); `None` for a resend.
-    pub next_step: Option<&'a Step>,
+    /// The step after this request: the challenge for `select → challenge`, or the current
+    /// challenge itself for a resend.
+    pub next_step: &'a Step,
+    /// `true` for `select → challenge`, `false` for a resend.
+    pub is_first: bool,
     pub subject: &'a Subject,
-    /// MAC of the code that is mailed, or of a random code nobody knows (decoy).
+    /// MAC of the code that is mailed (bound to transaction, purpose and subject).
     pub code_mac: String,
     pub code_lifetime: Millis,
     pub limits: &'a MailLimits,
-    /// The email to queue for a real, recoverable account; for an unknown subject a decoy of
-    /// the same size, written as a suppressed row so both cost the same (never sent).
-    pub message: Option<NewMessage>,
-    /// Whether `message` goes to a real account (else it is the decoy, written suppressed).
+    /// The ForgotPassword email, composed for the account, or for the decoy account when the
+    /// identifier names none; a decoy or a refused email is written as a suppressed row so
+    /// every path writes the same (security-checklist §4).
+    pub message: NewMessage,
     pub deliver: bool,
 }
 
@@ -33,50 +41,34 @@ pub struct NewChallenge<'a> {
 pub enum ChallengeOutcome {
     /// A new code is live (mailed when the subject is a real account).
     Issued { mailed: bool },
-    /// Over the mail limits: nothing sent, the live code (if any) kept.
+    /// Over the mail limits: nothing sent; a first challenge gets a code nobody knows.
     Throttled { retry_after: Millis },
     /// The transaction moved meanwhile; nothing was written.
     Stale,
 }
 
-/// A submitted code, checked against the transaction's live code.
+/// A submitted code, MAC'd by the caller for this transaction and the step's subject.
 pub struct CodeCheck<'a> {
     pub interaction_id: &'a str,
-    pub expected_version: i64,
+    /// MAC of the submitted code for each subject it could be bound to is not needed: the
+    /// caller MACs with the subject of the step it read, and the store re-reads the step under
+    /// lock and refuses if the subject changed.
     pub submitted_mac: &'a str,
-    /// The step a right answer moves to; `None` for an unknown subject (never verifiable).
-    pub verified_step: Option<&'a Step>,
+    pub subject_key: &'a str,
     pub policy: &'a OtpPolicy,
-    /// Queued once when the account starts backing off.
-    pub lockout_notice: Option<NewMessage>,
+    pub grant_lifetime: Millis,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CodeAttempt {
-    /// The code was right; the transaction moved to the reset step.
-    Verified,
-    /// Wrong code; counted against the code and the account.
-    Wrong,
-    /// No live code: expired, used, superseded, or out of attempts.
-    Dead,
-    /// The account is backing off after too many failures.
-    Blocked {
-        retry_after: Millis,
-    },
-    Stale,
-}
+/// The back-off notice is composed only when the decision asks for it, with the account it is
+/// for (`None`: the decoy, for an unknown identifier).
+pub type NoticeComposer<'a> = &'a (dyn Fn(Option<&UserRecord>) -> std::result::Result<NewMessage, String> + Send + Sync);
 
 pub struct ResetCompletion<'a> {
     pub interaction_id: &'a str,
     pub expected_version: i64,
-    pub user_id: &'a UserId,
-    pub password_hash: &'a str,
+    pub change: PasswordChange<'a>,
     pub interaction_code_digest: &'a str,
     pub interaction_code_expires_at: Millis,
-    pub message: Option<NewMessage>,
-    /// The session of the browser completing the reset, kept alive; `None` ends every session
-    /// of the account (the client's `revokeSessions`).
-    pub keep_session_digest: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,63 +77,63 @@ pub enum SignInGate {
     Wait { retry_after: Millis },
 }
 
-struct Counters {
-    signin_failures: i64,
-    signin_blocked_until: Millis,
-    otp_failures: i64,
-    otp_blocked_until: Millis,
-    otp_notice_sent: bool,
-}
-
 impl Store {
-    /// Issues a recovery code for a transaction, within the subject's mail limits.
+    /// Issues a recovery code for a transaction, within the identifier's and the account's
+    /// mail limits; the previous live code of the account, of the identifier and of this
+    /// transaction ends (one live code, OTP-5).
     pub async fn issue_recovery_code(&self, req: NewChallenge<'_>, now: Millis) -> Result<ChallengeOutcome> {
         let mut tx = self.write_tx().await?;
-        // Serialises concurrent requests for one subject before the limit is read.
-        lock_counters(&mut tx, self, &req.subject.key).await?;
-        let sent: Vec<Millis> = sqlx::query("SELECT sent_at FROM recovery_mail_log WHERE subject_key = $1 AND sent_at > $2")
-            .bind(&req.subject.key)
-            .bind(now - latchkey_domain::DAY)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|row| get_i64(row, "sent_at"))
-            .collect::<Result<_>>()?;
-        let decision = req.limits.decide(&sent, now);
-        if let Some(step) = req.next_step {
-            if !advance(&mut tx, req.interaction_id, req.expected_version, step).await? {
-                return Ok(ChallengeOutcome::Stale);
+        // Serialises concurrent requests for one subject before the limits are read.
+        crate::counters::lock(&mut tx, self, req.subject).await?;
+        if !advance(&mut tx, req.interaction_id, req.expected_version, req.next_step).await? {
+            return Ok(ChallengeOutcome::Stale);
+        }
+        let identifier_key = req.subject.identifier_key().storage_key();
+        let user_id = req.subject.user_id.as_ref().map(UserId::as_str);
+        let mut history = MailHistory::default();
+        for row in sqlx::query(
+            "SELECT subject_key, user_id, sent_at FROM recovery_mail_log WHERE (subject_key = $1 OR user_id = $2) AND sent_at > $3",
+        )
+        .bind(&identifier_key)
+        .bind(user_id)
+        .bind(now - latchkey_domain::DAY)
+        .fetch_all(&mut *tx)
+        .await?
+        {
+            let sent_at = get_i64(&row, "sent_at")?;
+            if get_str(&row, "subject_key")? == identifier_key {
+                history.identifier.push(sent_at);
+            }
+            if user_id.is_some() && get_opt_str(&row, "user_id")?.as_deref() == user_id {
+                history.account.push(sent_at);
             }
         }
-        let outcome = match decision {
+        let outcome = match decide_mail(&history, req.limits, now) {
             MailDecision::Send => {
-                supersede_codes(&mut tx, &req.subject.key).await?;
+                end_live_codes(&mut tx, req.subject, req.interaction_id).await?;
                 insert_code(&mut tx, req.interaction_id, req.subject, &req.code_mac, now, now + req.code_lifetime).await?;
-                sqlx::query("INSERT INTO recovery_mail_log (subject_key, sent_at) VALUES ($1, $2)")
-                    .bind(&req.subject.key)
+                sqlx::query("INSERT INTO recovery_mail_log (subject_key, user_id, sent_at) VALUES ($1, $2, $3)")
+                    .bind(&identifier_key)
+                    .bind(user_id)
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
-                let mailed = match req.message {
-                    Some(message) if req.deliver && req.subject.user_id.is_some() => {
-                        enqueue(&mut tx, &message, now).await?;
-                        true
-                    }
-                    Some(decoy) => {
-                        enqueue_suppressed(&mut tx, &decoy, now).await?;
-                        false
-                    }
-                    None => false,
-                };
+                let mailed = req.deliver && req.subject.user_id.is_some();
+                if mailed {
+                    enqueue(&mut tx, &req.message, now).await?;
+                } else {
+                    enqueue_suppressed(&mut tx, &req.message, now).await?;
+                }
                 ChallengeOutcome::Issued { mailed }
             }
             MailDecision::Refuse { retry_after } => {
                 // A first challenge over the limit still needs a code row so that answers are
-                // evaluated the same way; it gets one nobody knows. The account's live code in
-                // another transaction is left alone, so flooding cannot revoke it.
-                if req.next_step.is_some() {
+                // evaluated the same way; it gets one nobody knows (the code was not mailed).
+                // The account's live code elsewhere is left alone, so flooding cannot revoke it.
+                if req.is_first {
                     insert_code(&mut tx, req.interaction_id, req.subject, &req.code_mac, now, now + req.code_lifetime).await?;
                 }
+                enqueue_suppressed(&mut tx, &req.message, now).await?;
                 ChallengeOutcome::Throttled { retry_after }
             }
         };
@@ -149,139 +141,138 @@ impl Store {
         Ok(outcome)
     }
 
-    /// Checks a submitted code MAC against the transaction's live code, atomically.
-    pub async fn attempt_recovery_code(&self, check: CodeCheck<'_>, now: Millis) -> Result<CodeAttempt> {
-        let CodeCheck { interaction_id, expected_version, submitted_mac, verified_step, policy, lockout_notice } = check;
+    /// Answers a submitted code: loads the step, its live code and the counters under lock,
+    /// lets `decide_answer` decide, applies the effects and commits. Returns the outcome and
+    /// the transaction's step afterwards.
+    pub async fn attempt_recovery_code(&self, check: CodeCheck<'_>, notice: NoticeComposer<'_>, now: Millis) -> Result<(AnswerOutcome, Step)> {
         let mut tx = self.write_tx().await?;
+        let Some((step, _version)) = lock_step(&mut tx, self, check.interaction_id, now).await? else {
+            return Err(StoreError::NotFound);
+        };
+        let Step::RecoveryChallenge { subject } = &step else {
+            return Ok((AnswerOutcome::NotAvailable, step));
+        };
+        let subject = subject.clone();
+        if subject.identifier_key().storage_key() != check.subject_key {
+            // The step moved to another subject after the caller read it: the MAC was computed
+            // for the old one. Nothing is decided on it.
+            return Ok((AnswerOutcome::NotAvailable, step));
+        }
+        // Only a code issued in this transaction for this step's subject is ever considered.
         let row = sqlx::query(&format!(
-            "SELECT id, subject_key, user_id, code_mac, attempts, expires_at FROM recovery_codes \
-             WHERE interaction_id = $1 AND superseded = 0 AND consumed_at IS NULL \
+            "SELECT id, user_id, code_mac, attempts, expires_at FROM recovery_codes \
+             WHERE interaction_id = $1 AND subject_key = $2 AND superseded = 0 AND consumed_at IS NULL \
              ORDER BY created_at DESC LIMIT 1{}",
             self.dialect().for_update()
         ))
-        .bind(interaction_id)
+        .bind(check.interaction_id)
+        .bind(check.subject_key)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(row) = row else {
-            return Ok(CodeAttempt::Dead);
+        let (code_id, code) = match row {
+            Some(row) => (
+                Some(get_str(&row, "id")?),
+                Some(LiveCode {
+                    user_id: get_opt_str(&row, "user_id")?.map(UserId::from_trusted),
+                    mac: get_str(&row, "code_mac")?,
+                    attempts: get_i64(&row, "attempts")?,
+                    expires_at: get_i64(&row, "expires_at")?,
+                }),
+            ),
+            None => (None, None),
         };
-        let code_id = get_str(&row, "id")?;
-        let subject_key = get_str(&row, "subject_key")?;
-        let has_user = get_opt_str(&row, "user_id")?.is_some();
-        let counters = lock_counters(&mut tx, self, &subject_key).await?;
-        if counters.otp_failures >= policy.account_ceiling {
-            return Ok(CodeAttempt::Blocked { retry_after: policy.account_backoff_max });
-        }
-        if counters.otp_blocked_until > now {
-            return Ok(CodeAttempt::Blocked { retry_after: counters.otp_blocked_until - now });
-        }
-        if get_i64(&row, "expires_at")? <= now || get_i64(&row, "attempts")? >= policy.max_attempts_per_code {
-            return Ok(CodeAttempt::Dead);
-        }
-        let matches = latchkey_domain::secret::constant_time_eq(&get_str(&row, "code_mac")?, submitted_mac);
-        if matches && has_user {
-            let Some(step) = verified_step else {
-                return Ok(CodeAttempt::Dead);
-            };
-            if !advance(&mut tx, interaction_id, expected_version, step).await? {
-                return Ok(CodeAttempt::Stale);
-            }
-            sqlx::query("UPDATE recovery_codes SET consumed_at = $1 WHERE id = $2").bind(now).bind(&code_id).execute(&mut *tx).await?;
-            sqlx::query("UPDATE subject_counters SET otp_failures = 0, otp_blocked_until = 0, otp_notice_sent = 0 WHERE subject_key = $1")
-                .bind(&subject_key)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            return Ok(CodeAttempt::Verified);
-        }
-        let failures = counters.otp_failures + 1;
-        let backoff = policy.account_backoff(failures);
-        let notice_due = backoff > 0 && !counters.otp_notice_sent;
-        sqlx::query("UPDATE recovery_codes SET attempts = attempts + 1 WHERE id = $1").bind(&code_id).execute(&mut *tx).await?;
-        sqlx::query("UPDATE subject_counters SET otp_failures = $1, otp_blocked_until = $2, otp_notice_sent = $3 WHERE subject_key = $4")
-            .bind(failures)
-            .bind(if backoff > 0 { now + backoff } else { 0 })
-            .bind(i64::from(counters.otp_notice_sent || notice_due))
-            .bind(&subject_key)
-            .execute(&mut *tx)
-            .await?;
-        if notice_due {
-            if let Some(message) = lockout_notice.filter(|_| has_user) {
-                enqueue(&mut tx, &message, now).await?;
+        let counters = crate::counters::lock(&mut tx, self, &subject).await?;
+        let snapshot = AnswerSnapshot { step: step.clone(), code, identifier: counters.identifier.otp, account: counters.account.map(|c| c.otp) };
+        let decision = decide_answer(&snapshot, check.submitted_mac, check.policy, check.grant_lifetime, now);
+        let mut next = step;
+        for effect in decision.effects {
+            match effect {
+                AnswerEffect::MoveTo(to) => {
+                    crate::interactions::set_step(&mut tx, check.interaction_id, &to).await?;
+                    next = to;
+                }
+                AnswerEffect::ConsumeCode => {
+                    sqlx::query("UPDATE recovery_codes SET consumed_at = $1 WHERE id = $2").bind(now).bind(&code_id).execute(&mut *tx).await?;
+                }
+                AnswerEffect::CountCodeAttempt => {
+                    sqlx::query("UPDATE recovery_codes SET attempts = attempts + 1 WHERE id = $1").bind(&code_id).execute(&mut *tx).await?;
+                }
+                AnswerEffect::SetCounter(key, counter) => crate::counters::set_otp(&mut tx, &key, counter).await?,
+                AnswerEffect::QueueLockoutNotice { to } => {
+                    // The account is read inside the transaction; an unknown identifier reads
+                    // the decoy id, which names nobody, so both cost the same query.
+                    let id = to.unwrap_or_else(UserId::decoy);
+                    let account = crate::users::user_in_tx(&mut tx, &id).await?;
+                    let message = notice(account.as_ref()).map_err(StoreError::Compose)?;
+                    if account.is_some() {
+                        enqueue(&mut tx, &message, now).await?;
+                    } else {
+                        enqueue_suppressed(&mut tx, &message, now).await?;
+                    }
+                }
             }
         }
         tx.commit().await?;
-        Ok(CodeAttempt::Wrong)
+        Ok((decision.outcome, next))
     }
 
-    /// Sets the new password and finishes the transaction in one commit: the hash, the status
-    /// (a locked-out account is unlocked by a completed recovery, RL-2), cleared counters, every
-    /// other live code and recovery transaction of the account ended (OTP-5), the interaction
-    /// code, the PasswordChanged notice, and the account's other sessions and every refresh
-    /// token ended (SES-1).
+    /// Sets the new password and finishes the transaction in one commit, through the one
+    /// password pipeline (`password_change::apply`), with the interaction code to redeem.
     pub async fn complete_reset(&self, req: ResetCompletion<'_>, now: Millis) -> Result<bool> {
         let mut tx = self.write_tx().await?;
-        let step = Step::Success { user_id: req.user_id.clone() };
+        let step = Step::Success { user_id: req.change.user_id.clone() };
         if !advance(&mut tx, req.interaction_id, req.expected_version, &step).await? {
             return Ok(false);
         }
-        sqlx::query(
-            "UPDATE users SET password_hash = $1, password_changed_at = $2, last_updated_at = $2, last_login_at = $2, \
-             status = CASE WHEN status = $3 THEN $4 ELSE status END WHERE id = $5",
-        )
-        .bind(req.password_hash)
-        .bind(now)
-        .bind(UserStatus::LockedOut.as_str())
-        .bind(UserStatus::Active.as_str())
-        .bind(req.user_id.as_str())
-        .execute(&mut *tx)
-        .await?;
-        let key = Subject::new("", Some(req.user_id.clone())).key;
-        clear_counters(&mut tx, &key).await?;
-        invalidate_account_recovery(&mut tx, req.user_id, now, Some(req.interaction_id)).await?;
         set_interaction_code(&mut tx, req.interaction_id, req.interaction_code_digest, req.interaction_code_expires_at, now).await?;
-        // In the same commit as the new password, so a crash can never leave a session or
-        // refresh token minted with the old credential alive (security-checklist SES-1, §3.10).
-        crate::sessions::end_user_sessions(&mut tx, req.user_id, req.keep_session_digest, now).await?;
-        crate::refresh_tokens::revoke_user_refresh_tokens(&mut tx, req.user_id, now).await?;
-        if let Some(message) = &req.message {
-            enqueue(&mut tx, message, now).await?;
-        }
+        sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2").bind(now).bind(req.change.user_id.as_str()).execute(&mut *tx).await?;
+        crate::password_change::apply(&mut tx, req.change, now).await?;
         tx.commit().await?;
         Ok(true)
     }
 
-    /// Whether a password sign-in for this subject may be evaluated now.
-    pub async fn sign_in_gate(&self, subject_key: &str, now: Millis) -> Result<SignInGate> {
+    /// Whether a password sign-in for this identifier may be evaluated now (the visible
+    /// throttle counts the submitted identifier only: finding 6).
+    pub async fn sign_in_gate(&self, subject: &Subject, now: Millis) -> Result<SignInGate> {
         let row = sqlx::query("SELECT signin_blocked_until FROM subject_counters WHERE subject_key = $1")
-            .bind(subject_key)
+            .bind(subject.identifier_key().storage_key())
             .fetch_optional(self.pool())
             .await?;
         let until = row.map(|r| get_i64(&r, "signin_blocked_until")).transpose()?.unwrap_or(0);
         Ok(if until > now { SignInGate::Wait { retry_after: until - now } } else { SignInGate::Open })
     }
 
-    /// Counts a failed sign-in and returns the new consecutive count.
-    pub async fn record_sign_in_failure(&self, subject_key: &str, throttle: &SignInThrottle, now: Millis) -> Result<i64> {
+    /// Counts a failed sign-in against the identifier (its delay is visible) and against the
+    /// account (whose lock-out never changes the answer). Returns the account's consecutive
+    /// failures, or the identifier's for an unknown one.
+    pub async fn record_sign_in_failure(&self, subject: &Subject, throttle: &SignInThrottle, now: Millis) -> Result<i64> {
         let mut tx = self.write_tx().await?;
-        let counters = lock_counters(&mut tx, self, subject_key).await?;
-        let failures = counters.signin_failures + 1;
-        let delay = throttle.delay_after(failures);
-        sqlx::query("UPDATE subject_counters SET signin_failures = $1, signin_blocked_until = $2 WHERE subject_key = $3")
-            .bind(failures)
-            .bind(if delay > 0 { now + delay } else { counters.signin_blocked_until })
-            .bind(subject_key)
-            .execute(&mut *tx)
-            .await?;
+        let counters = crate::counters::lock(&mut tx, self, subject).await?;
+        let bump = |c: crate::counters::Counters| {
+            let failures = c.signin_failures + 1;
+            let delay = throttle.delay_after(failures);
+            (failures, if delay > 0 { now + delay } else { c.signin_blocked_until })
+        };
+        let (failures, until) = bump(counters.identifier);
+        crate::counters::set_sign_in(&mut tx, &subject.identifier_key().storage_key(), failures, until).await?;
+        let mut account_failures = failures;
+        if let (Some(key), Some(account)) = (subject.account_key(), counters.account) {
+            let (failures, until) = bump(account);
+            crate::counters::set_sign_in(&mut tx, &key.storage_key(), failures, until).await?;
+            account_failures = failures;
+        }
         tx.commit().await?;
-        Ok(failures)
+        Ok(account_failures)
     }
 
-    pub async fn record_sign_in_success(&self, subject_key: &str) -> Result<()> {
-        sqlx::query("UPDATE subject_counters SET signin_failures = 0, signin_blocked_until = 0 WHERE subject_key = $1")
-            .bind(subject_key)
-            .execute(self.pool())
-            .await?;
+    pub async fn record_sign_in_success(&self, subject: &Subject) -> Result<()> {
+        let mut keys = vec![subject.identifier_key().storage_key()];
+        keys.extend(subject.account_key().map(|k| k.storage_key()));
+        let mut tx = self.write_tx().await?;
+        for key in keys {
+            crate::counters::set_sign_in(&mut tx, &key, 0, 0).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -302,56 +293,41 @@ impl Store {
         rows.iter().map(|r| Ok((get_str(r, "code_mac")?, get_i64(r, "attempts")?))).collect()
     }
 
-    /// The subject's consecutive OTP failures (for audits and tests).
-    pub async fn otp_failures(&self, subject_key: &str) -> Result<i64> {
-        let row = sqlx::query("SELECT otp_failures FROM subject_counters WHERE subject_key = $1")
-            .bind(subject_key)
-            .fetch_optional(self.pool())
+    /// Test and audit helper: the most attempts any stored code has taken.
+    pub async fn max_code_attempts(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COALESCE(MAX(attempts), 0) AS n FROM recovery_codes").fetch_one(self.pool()).await?;
+        Ok(row.try_get::<i64, _>("n")?)
+    }
+
+    /// Test and audit helper: how many codes are live (unconsumed, not superseded, unexpired).
+    pub async fn live_code_count(&self, now: Millis) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM recovery_codes WHERE consumed_at IS NULL AND superseded = 0 AND expires_at > $1")
+            .bind(now)
+            .fetch_one(self.pool())
             .await?;
-        Ok(row.map(|r| get_i64(&r, "otp_failures")).transpose()?.unwrap_or(0))
+        Ok(row.try_get::<i64, _>("n")?)
     }
 }
 
-/// Creates the subject's counter row if needed and locks it for this transaction.
-async fn lock_counters(tx: &mut Tx, store: &Store, subject_key: &str) -> Result<Counters> {
+/// Ends every live code that a new one replaces: the account's (one live code per account,
+/// OTP-5), the identifier's, and this transaction's. One statement for every kind of subject.
+async fn end_live_codes(tx: &mut Tx, subject: &Subject, interaction_id: &str) -> Result<()> {
     sqlx::query(
-        "INSERT INTO subject_counters (subject_key, signin_failures, signin_blocked_until, otp_failures, otp_blocked_until, otp_notice_sent) \
-         VALUES ($1, 0, 0, 0, 0, 0) ON CONFLICT (subject_key) DO NOTHING",
+        "UPDATE recovery_codes SET superseded = 1 WHERE (user_id = $1 OR subject_key = $2 OR interaction_id = $3) \
+         AND consumed_at IS NULL AND superseded = 0",
     )
-    .bind(subject_key)
-    .execute(&mut **tx)
-    .await?;
-    let row = sqlx::query(&format!(
-        "SELECT signin_failures, signin_blocked_until, otp_failures, otp_blocked_until, otp_notice_sent \
-         FROM subject_counters WHERE subject_key = $1{}",
-        store.dialect().for_update()
-    ))
-    .bind(subject_key)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(Counters {
-        signin_failures: row.try_get::<i64, _>("signin_failures")?,
-        signin_blocked_until: row.try_get::<i64, _>("signin_blocked_until")?,
-        otp_failures: row.try_get::<i64, _>("otp_failures")?,
-        otp_blocked_until: row.try_get::<i64, _>("otp_blocked_until")?,
-        otp_notice_sent: row.try_get::<i64, _>("otp_notice_sent")? != 0,
-    })
-}
-
-pub(crate) async fn clear_counters(tx: &mut Tx, subject_key: &str) -> Result<()> {
-    sqlx::query(
-        "UPDATE subject_counters SET signin_failures = 0, signin_blocked_until = 0, otp_failures = 0, \
-         otp_blocked_until = 0, otp_notice_sent = 0 WHERE subject_key = $1",
-    )
-    .bind(subject_key)
+    .bind(subject.user_id.as_ref().map(UserId::as_str))
+    .bind(subject.identifier_key().storage_key())
+    .bind(interaction_id)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-async fn supersede_codes(tx: &mut Tx, subject_key: &str) -> Result<()> {
-    sqlx::query("UPDATE recovery_codes SET superseded = 1 WHERE subject_key = $1 AND consumed_at IS NULL AND superseded = 0")
-        .bind(subject_key)
+/// Ends the live codes of one transaction (cancel, re-identify: `Step::ends_codes`).
+pub(crate) async fn end_transaction_codes(tx: &mut Tx, interaction_id: &str) -> Result<()> {
+    sqlx::query("UPDATE recovery_codes SET superseded = 1 WHERE interaction_id = $1 AND consumed_at IS NULL AND superseded = 0")
+        .bind(interaction_id)
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -364,7 +340,7 @@ async fn insert_code(tx: &mut Tx, interaction_id: &str, subject: &Subject, mac: 
     )
     .bind(random_id())
     .bind(interaction_id)
-    .bind(&subject.key)
+    .bind(subject.identifier_key().storage_key())
     .bind(subject.user_id.as_ref().map(|u| u.as_str().to_owned()))
     .bind(mac)
     .bind(now)
@@ -376,13 +352,11 @@ async fn insert_code(tx: &mut Tx, interaction_id: &str, subject: &Subject, mac: 
 
 /// Ends every live code and every other recovery transaction of an account: after a password
 /// change, an email change, a suspension or a deletion (security-checklist OTP-5).
-pub(crate) async fn invalidate_account_recovery(
-    tx: &mut Tx,
-    user_id: &UserId,
-    now: Millis,
-    except_interaction: Option<&str>,
-) -> Result<()> {
-    supersede_codes(tx, &Subject::new("", Some(user_id.clone())).key).await?;
+pub(crate) async fn invalidate_account_recovery(tx: &mut Tx, user_id: &UserId, now: Millis, except_interaction: Option<&str>) -> Result<()> {
+    sqlx::query("UPDATE recovery_codes SET superseded = 1 WHERE user_id = $1 AND consumed_at IS NULL AND superseded = 0")
+        .bind(user_id.as_str())
+        .execute(&mut **tx)
+        .await?;
     sqlx::query(
         "UPDATE interactions SET expires_at = $1 WHERE user_id = $2 AND id <> $3 AND expires_at > $1 \
          AND step IN ('recovery_select', 'recovery_challenge', 'recovery_reset')",

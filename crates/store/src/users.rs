@@ -2,6 +2,7 @@
 use latchkey_domain::identifier::Login;
 use latchkey_domain::{EmailAddress, Millis, Profile, User, UserId, UserStatus};
 use sqlx::any::AnyRow;
+use sqlx::Row;
 
 use crate::{conflict_on_unique, get_i64, get_opt_i64, get_opt_str, get_str, Result, Store, StoreError};
 
@@ -80,6 +81,26 @@ impl Store {
         self.user_by_id(&new.id).await?.ok_or(StoreError::NotFound)
     }
 
+    /// The one account an identifier names: its login, else an email address that exactly
+    /// one account has (an ambiguous email names nobody, so mail can never go to the wrong
+    /// one). One query for every identifier, whatever it turns out to be, so the time taken
+    /// does not tell logins, emails and unknown identifiers apart (finding 5).
+    pub async fn user_for_identifier(&self, canonical: &str) -> Result<Option<UserRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS}, login_canonical FROM users WHERE login_canonical = $1 OR email_canonical = $1 \
+             ORDER BY CASE WHEN login_canonical = $1 THEN 0 ELSE 1 END LIMIT 2"
+        ))
+        .bind(canonical)
+        .fetch_all(self.pool())
+        .await?;
+        let by_login = |row: &&AnyRow| row.try_get::<String, _>("login_canonical").is_ok_and(|l| l == canonical);
+        match rows.as_slice() {
+            [first, ..] if by_login(&first) => from_row(first).map(Some),
+            [only] => from_row(only).map(Some),
+            _ => Ok(None),
+        }
+    }
+
     pub async fn user_by_id(&self, id: &UserId) -> Result<Option<UserRecord>> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1")).bind(id.as_str()).fetch_optional(self.pool()).await?;
         row.as_ref().map(from_row).transpose()
@@ -94,26 +115,6 @@ impl Store {
             .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(from_row).transpose()
-    }
-
-    /// The one account an identifier names: its login, else an email address that exactly one
-    /// account has (an ambiguous email names nobody, so mail can never go to the wrong one).
-    pub async fn user_for_identifier(&self, canonical: &str) -> Result<Option<UserRecord>> {
-        let by_login = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE login_canonical = $1"))
-            .bind(canonical)
-            .fetch_optional(self.pool())
-            .await?;
-        if let Some(row) = by_login {
-            return from_row(&row).map(Some);
-        }
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE email_canonical = $1 LIMIT 2"))
-            .bind(canonical)
-            .fetch_all(self.pool())
-            .await?;
-        match rows.as_slice() {
-            [only] => from_row(only).map(Some),
-            _ => Ok(None),
-        }
     }
 
     /// Prefix search over login, email and names (Okta's `q=`), or exact status filter.
@@ -132,9 +133,17 @@ impl Store {
         rows.iter().map(from_row).collect()
     }
 
-    /// Replaces the profile. An email change ends every live recovery code and transaction of
-    /// the account (security-checklist OTP-5): the code went to the old address.
-    pub async fn update_profile(&self, id: &UserId, profile: &Profile, now: Millis) -> Result<UserRecord> {
+    /// Replaces the profile and, when given, the password, in one transaction (the admin API's
+    /// update). An email change ends every live recovery code and transaction of the account
+    /// (security-checklist OTP-5: the code went to the old address); a password goes through
+    /// the one password pipeline (`password_change::apply`).
+    pub async fn update_user(
+        &self,
+        id: &UserId,
+        profile: &Profile,
+        password: Option<crate::PasswordChange<'_>>,
+        now: Millis,
+    ) -> Result<UserRecord> {
         let mut tx = self.write_tx().await?;
         let old_email: Option<String> = sqlx::query("SELECT email_canonical FROM users WHERE id = $1")
             .bind(id.as_str())
@@ -165,6 +174,9 @@ impl Store {
         if old_email != new_email {
             crate::recovery::invalidate_account_recovery(&mut tx, id, now, None).await?;
         }
+        if let Some(change) = password {
+            crate::password_change::apply(&mut tx, change, now).await?;
+        }
         tx.commit().await?;
         self.user_by_id(id).await?.ok_or(StoreError::NotFound)
     }
@@ -190,37 +202,17 @@ impl Store {
             crate::recovery::invalidate_account_recovery(&mut tx, id, now, None).await?;
         }
         if clear_counters {
-            crate::recovery::clear_counters(&mut tx, &latchkey_domain::interaction::Subject::new("", Some(id.clone())).key).await?;
+            let keys = crate::counters::keys_of_account(&mut tx, id).await?;
+            crate::counters::clear(&mut tx, &keys).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
-    /// Replaces the stored hash. `changed` distinguishes an administrator-set password (a new
-    /// credential: every session, refresh token and live recovery of the account ends in the
-    /// same commit, as after a reset: security-checklist SES-1, OTP-5) from the transparent
-    /// rehash after a sign-in with old Argon2 parameters (same password, nothing ends).
-    pub async fn set_password_hash(&self, id: &UserId, hash: &str, now: Millis, changed: bool) -> Result<()> {
-        if !changed {
-            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(id.as_str()).execute(self.pool()).await?;
-            return Ok(());
-        }
-        let mut tx = self.write_tx().await?;
-        sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2, last_updated_at = $2 WHERE id = $3")
-            .bind(hash)
-            .bind(now)
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        crate::recovery::invalidate_account_recovery(&mut tx, id, now, None).await?;
-        crate::sessions::end_user_sessions(&mut tx, id, None, now).await?;
-        crate::refresh_tokens::revoke_user_refresh_tokens(&mut tx, id, now).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn record_login(&self, id: &UserId, now: Millis) -> Result<()> {
-        sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2").bind(now).bind(id.as_str()).execute(self.pool()).await?;
+    /// Replaces the stored hash with one of the same password at today's Argon2 parameters
+    /// (the transparent upgrade after a sign-in, STO-1): not a new credential, nothing ends.
+    pub async fn rehash_password(&self, id: &UserId, hash: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(id.as_str()).execute(self.pool()).await?;
         Ok(())
     }
 
@@ -234,4 +226,10 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// A user read inside a write transaction (a decision that composes mail for the account).
+pub(crate) async fn user_in_tx(tx: &mut crate::Tx, id: &UserId) -> Result<Option<UserRecord>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1")).bind(id.as_str()).fetch_optional(&mut **tx).await?;
+    row.as_ref().map(from_row).transpose()
 }

@@ -7,10 +7,23 @@ use latchkey_domain::interaction::{Step, Subject};
 use latchkey_domain::throttle::MailLimits;
 use latchkey_domain::{EmailAddress, OtpPolicy, Profile, UserId, UserStatus};
 use latchkey_store::testing::{fresh, Backend, TestDatabase};
+use latchkey_domain::recovery::AnswerOutcome;
 use latchkey_store::{
-    ChallengeOutcome, CodeAttempt, CodeCheck, CustomizationWrite, NewChallenge, NewInteraction, NewMessage, NewPasswordToken, OutboxStatus,
-    Store, StoreError,
+    ChallengeOutcome, CodeCheck, CustomizationWrite, NewChallenge, NewInteraction, NewMessage, NewPasswordToken, OutboxStatus, Store,
+    StoreError,
 };
+
+/// A sealed-looking message for tests (the store never opens payloads).
+fn message(id: &str) -> NewMessage {
+    NewMessage {
+        id: format!("{id}-{}", latchkey_domain::secret::okta_style_id("")),
+        message_id: format!("<{id}@test>"),
+        kind: "ForgotPassword".to_owned(),
+        recipient: "someone@example.com".to_owned(),
+        payload: "sealed".to_owned(),
+        expires_at: None,
+    }
+}
 
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
@@ -105,12 +118,13 @@ async fn challenged(store: &Store, user_id: &UserId, mac: &str) -> latchkey_stor
             NewChallenge {
                 interaction_id: &tx.id,
                 expected_version: tx.version,
-                next_step: Some(&step),
+                next_step: &step,
+                is_first: true,
                 subject: &subject,
                 code_mac: mac.to_owned(),
                 code_lifetime: 600_000,
                 limits: &MailLimits { min_gap: 0, per_hour: 1000, per_day: 1000 },
-                message: None,
+                message: message("challenge"),
                 deliver: false,
             },
             now,
@@ -124,17 +138,17 @@ async fn challenged(store: &Store, user_id: &UserId, mac: &str) -> latchkey_stor
     tx
 }
 
-/// One code attempt with the default policy and no lockout notice.
-async fn attempt(store: &Store, interaction_id: &str, expected_version: i64, mac: &str, verified: Option<&Step>, now: i64) -> CodeAttempt {
+/// One code attempt with the default policy, for the subject `challenged` uses.
+async fn attempt(store: &Store, interaction_id: &str, mac: &str, now: i64) -> AnswerOutcome {
     let check = CodeCheck {
         interaction_id,
-        expected_version,
         submitted_mac: mac,
-        verified_step: verified,
+        subject_key: &Subject::new("x", None).identifier_key().storage_key(),
         policy: &OtpPolicy::default(),
-        lockout_notice: None,
+        grant_lifetime: 600_000,
     };
-    store.attempt_recovery_code(check, now).await.expect("attempt")
+    let notice = |_: Option<&latchkey_store::UserRecord>| Ok(message("notice"));
+    store.attempt_recovery_code(check, &notice, now).await.expect("attempt").0
 }
 
 async fn migrations_are_idempotent(backend: Backend) {
@@ -184,18 +198,17 @@ async fn fifty_parallel_right_answers_verify_exactly_once(backend: Backend) {
     let user_id = user(&store, "race@example.com").await;
     let tx = challenged(&store, &user_id, "right").await;
     let store = Arc::new(store);
-    let verified = Step::RecoveryReset { user_id: user_id.clone(), grant_expires_at: i64::MAX };
     let barrier = Arc::new(tokio::sync::Barrier::new(50));
     let attempts = (0..50).map(|_| {
-        let (store, tx, verified, barrier) = (store.clone(), tx.clone(), verified.clone(), barrier.clone());
+        let (store, tx, barrier) = (store.clone(), tx.clone(), barrier.clone());
         tokio::spawn(async move {
             barrier.wait().await;
             let now = store.now().await.expect("now");
-            attempt(&store, &tx.id, tx.version, "right", Some(&verified), now).await
+            attempt(&store, &tx.id, "right", now).await
         })
     });
-    let outcomes: Vec<CodeAttempt> = futures::future::join_all(attempts).await.into_iter().map(|r| r.expect("join")).collect();
-    assert_eq!(outcomes.iter().filter(|o| **o == CodeAttempt::Verified).count(), 1, "{outcomes:?}");
+    let outcomes: Vec<AnswerOutcome> = futures::future::join_all(attempts).await.into_iter().map(|r| r.expect("join")).collect();
+    assert_eq!(outcomes.iter().filter(|o| **o == AnswerOutcome::Verified).count(), 1, "{outcomes:?}");
 }
 
 async fn hundred_parallel_wrong_answers_count_exactly_the_limit(backend: Backend) {
@@ -209,29 +222,30 @@ async fn hundred_parallel_wrong_answers_count_exactly_the_limit(backend: Backend
         tokio::spawn(async move {
             barrier.wait().await;
             let now = store.now().await.expect("now");
-            attempt(&store, &tx.id, tx.version, &format!("wrong{i}"), None, now).await
+            attempt(&store, &tx.id, &format!("wrong{i}"), now).await
         })
     });
-    let outcomes: Vec<CodeAttempt> = futures::future::join_all(attempts).await.into_iter().map(|r| r.expect("join")).collect();
-    assert_eq!(outcomes.iter().filter(|o| **o == CodeAttempt::Wrong).count(), 5, "{outcomes:?}");
+    let outcomes: Vec<AnswerOutcome> = futures::future::join_all(attempts).await.into_iter().map(|r| r.expect("join")).collect();
+    assert!(outcomes.iter().all(|o| *o == AnswerOutcome::Refused), "{outcomes:?}");
     let codes = store.recovery_codes_of(&tx.id).await.expect("codes");
     assert_eq!(codes.iter().map(|(_, attempts)| *attempts).sum::<i64>(), 5);
-    assert_eq!(store.otp_failures(&Subject::new("", Some(user_id.clone())).key).await.expect("failures"), 5);
-    let verified = Step::RecoveryReset { user_id, grant_expires_at: i64::MAX };
+    let subject = Subject::new("x", Some(user_id.clone()));
+    assert_eq!(store.otp_failures(&subject.identifier_key()).await.expect("failures"), 5);
+    assert_eq!(store.otp_failures(&subject.account_key().expect("account")).await.expect("failures"), 5);
     let now = store.now().await.expect("now");
-    let late = attempt(&store, &tx.id, tx.version, "right", Some(&verified), now).await;
-    assert_eq!(late, CodeAttempt::Dead, "the right code after five wrong ones must fail");
+    let late = attempt(&store, &tx.id, "right", now).await;
+    assert_eq!(late, AnswerOutcome::Refused, "the right code after five wrong ones must fail");
 }
 
 async fn a_new_code_supersedes_the_live_one(backend: Backend) {
     let (_db, store) = setup(backend).await;
     let user_id = user(&store, "twice@example.com").await;
     let first = challenged(&store, &user_id, "first").await;
-    let _second = challenged(&store, &user_id, "second").await;
-    let verified = Step::RecoveryReset { user_id, grant_expires_at: i64::MAX };
+    let second = challenged(&store, &user_id, "second").await;
     let now = store.now().await.expect("now");
-    let outcome = attempt(&store, &first.id, first.version, "first", Some(&verified), now).await;
-    assert_eq!(outcome, CodeAttempt::Dead);
+    assert_eq!(attempt(&store, &first.id, "first", now).await, AnswerOutcome::Refused);
+    assert_eq!(store.live_code_count(now).await.expect("count"), 1, "one live code per account");
+    assert_eq!(attempt(&store, &second.id, "second", now).await, AnswerOutcome::Verified);
 }
 
 async fn parallel_recovery_requests_respect_the_mail_limit(backend: Backend) {
@@ -259,12 +273,13 @@ async fn parallel_recovery_requests_respect_the_mail_limit(backend: Backend) {
                     NewChallenge {
                         interaction_id: &tx.id,
                         expected_version: tx.version,
-                        next_step: Some(&step),
+                        next_step: &step,
+                        is_first: true,
                         subject: &subject,
                         code_mac: "m".into(),
                         code_lifetime: 600_000,
                         limits: &limits,
-                        message: None,
+                        message: message("flood"),
                         deliver: false,
                     },
                     now,
@@ -334,14 +349,18 @@ async fn rate_buckets_count_every_hit(backend: Backend) {
     let (_db, store) = setup(backend).await;
     let store = Arc::new(store);
     let now = store.now().await.expect("now");
-    let hits = (0..40).map(|_| {
+    // 60 parallel takers against a budget of 40: exactly 40 get a unit (finding 7).
+    let takes = (0..60).map(|_| {
         let store = store.clone();
-        tokio::spawn(async move { store.hit_rate_bucket("ip:1", 3_600_000, now).await.expect("hit") })
+        tokio::spawn(async move { store.take_rate("ip:1", 3_600_000, 40, now).await.expect("take") })
     });
-    let mut counts: Vec<i64> = futures::future::join_all(hits).await.into_iter().map(|r| r.expect("join")).collect();
-    counts.sort_unstable();
-    assert_eq!(counts, (1..=40).collect::<Vec<_>>());
-    assert_eq!(store.rate_bucket_hits("ip:1", 3_600_000, now).await.expect("peek"), 40);
+    let tickets: Vec<_> = futures::future::join_all(takes).await.into_iter().filter_map(|r| r.expect("join")).collect();
+    assert_eq!(tickets.len(), 40);
+    assert_eq!(store.rate_taken("ip:1", 3_600_000, now).await.expect("peek"), 40);
+    let ticket = tickets.into_iter().next().expect("a ticket");
+    store.refund_rate(ticket).await.expect("refund");
+    assert!(store.take_rate("ip:1", 3_600_000, 40, now).await.expect("take").is_some(), "a refunded unit can be taken again");
+    assert!(store.take_rate("ip:1", 3_600_000, 40, now).await.expect("take").is_none());
 }
 
 async fn parallel_first_customizations_make_exactly_one_default(backend: Backend) {
@@ -382,7 +401,7 @@ async fn a_password_token_redeems_once_in_parallel(backend: Backend) {
     let mut tasks = Vec::new();
     for _ in 0..10 {
         let store = store.clone();
-        tasks.push(tokio::spawn(async move { store.redeem_password_token("newer", "hash", None, now).await.expect("redeem").is_some() }));
+        tasks.push(tokio::spawn(async move { store.redeem_password_token("newer", "hash", message("changed"), now).await.expect("redeem").is_some() }));
     }
     let mut redeemed = 0;
     for task in tasks {

@@ -54,6 +54,35 @@ impl PasswordHasher {
         run_blocking(move || hash_now(&params, &password)).await
     }
 
+    /// Checks a new password against the policy and, when it passes, hashes it: both on the
+    /// blocking pool under one admission permit, because the strength estimate is CPU-heavy too
+    /// (finding 9: zxcvbn on the async threads slowed every other request). `Ok(Err(_))` lists
+    /// the violated rules.
+    pub async fn check_and_hash(
+        &self,
+        policy: &latchkey_domain::PasswordPolicy,
+        password: Password,
+        profile: &latchkey_domain::Profile,
+    ) -> Result<Result<String, Vec<latchkey_domain::PolicyViolation>>, HashError> {
+        let _permit = self.admit().await?;
+        let params = self.inner.params.clone();
+        let (policy, profile) = (policy.clone(), profile.clone());
+        run_blocking(move || {
+            let context = latchkey_domain::password::PasswordContext {
+                login: profile.login.as_str(),
+                email: profile.email.as_str(),
+                first_name: profile.first_name.as_deref().unwrap_or_default(),
+                last_name: profile.last_name.as_deref().unwrap_or_default(),
+            };
+            let violations = policy.check(&password, &context);
+            if !violations.is_empty() {
+                return Ok(Err(violations));
+            }
+            hash_now(&params, &password).map(Ok)
+        })
+        .await
+    }
+
     /// Verifies against `stored`, or against the dummy hash when there is none.
     pub async fn verify(&self, password: Password, stored: Option<String>) -> Result<Verification, HashError> {
         let _permit = self.admit().await?;

@@ -5,9 +5,9 @@
 //! The POST refuses cross-site callers twice over (security-checklist WEB-1): the browser's
 //! `Sec-Fetch-Site`/`Origin` must say same-origin, and a CSRF token from the form must match
 //! the `latchkey_csrf` cookie (SameSite=Strict) the GET set. It checks the password policy
-//! used everywhere else, then spends the link in one transaction that also activates a
-//! PROVISIONED account, ends every live recovery code and transaction, and queues the
-//! PasswordChanged notice. It never signs anyone in: the user goes back to their application.
+//! used everywhere else, then spends the link through the one password pipeline: one
+//! transaction that also activates a PROVISIONED account, ends every live recovery code and
+//! transaction, every session and refresh token, and queues the PasswordChanged notice. It never signs anyone in: the user goes back to their application.
 use std::collections::HashMap;
 
 use axum::body::Bytes;
@@ -98,13 +98,12 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
         Ok(password) => password,
         Err(e) => return form(&state, &headers, raw, &account, StatusCode::BAD_REQUEST, &[e.to_string()]),
     };
-    let violations = state.policies.password_violations(&password, &account.user.profile);
-    if !violations.is_empty() {
-        let messages: Vec<String> = violations.iter().map(ToString::to_string).collect();
-        return form(&state, &headers, raw, &account, StatusCode::BAD_REQUEST, &messages);
-    }
-    let hash = match state.hasher.hash(password).await {
-        Ok(hash) => hash,
+    let hash = match state.hasher.check_and_hash(&state.policies.password, password, &account.user.profile).await {
+        Ok(Ok(hash)) => hash,
+        Ok(Err(violations)) => {
+            let messages: Vec<String> = violations.iter().map(ToString::to_string).collect();
+            return form(&state, &headers, raw, &account, StatusCode::BAD_REQUEST, &messages);
+        }
         Err(crate::crypto::password::HashError::Busy) => {
             return form(
                 &state,
@@ -132,7 +131,7 @@ async fn redeem(state: &AppState, raw: &str, hash: &str, account: &UserRecord) -
     let now = state.store.now().await?;
     let keys = state.keys().await;
     let notice = crate::mail::password_changed(state, &keys, account, now)?;
-    let done = state.store.redeem_password_token(&digest, hash, Some(notice), now).await?.is_some();
+    let done = state.store.redeem_password_token(&digest, hash, notice, now).await?.is_some();
     if done {
         state.outbox_wake.notify_one();
     }

@@ -6,10 +6,10 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use latchkey_domain::interaction::Step;
-use latchkey_domain::password::PasswordContext;
+use latchkey_domain::recovery::AnswerOutcome;
 use latchkey_domain::{BearerToken, Password, HOUR};
 use latchkey_proto::idx::Message;
-use latchkey_store::{CodeAttempt, CodeCheck, ResetCompletion};
+use latchkey_store::{CodeCheck, PasswordChange, ResetCompletion, UserRecord};
 use serde_json::Value;
 
 use super::error::Problem;
@@ -45,54 +45,56 @@ async fn verify_code(state: &AppState, mut tx: Transaction, body: &IdxBody, ip_b
     let raw = body.nested_string("credentials", "passcode")?.unwrap_or_default();
     // Malformed input is refused before anything is counted (security-checklist OTP-7).
     let code = state.policies.otp.parse(raw).map_err(|_| invalid_code(state, &tx, StatusCode::BAD_REQUEST))?;
-    // One address guessing codes across many accounts is stopped here (RL-3); each account's
-    // own budget is enforced by the store below.
-    if state.store.rate_bucket_hits(ip_bucket, HOUR, now).await? >= state.settings.otp.per_ip_failures_per_hour {
+    // One address guessing codes across many accounts is stopped here (RL-3): a unit of the
+    // address's failure budget is taken before the code is looked at, atomically, and given
+    // back if the code was right (finding 7).
+    let limit = state.settings.otp.per_ip_failures_per_hour;
+    let Some(ticket) = state.store.take_rate(ip_bucket, HOUR, limit, now).await? else {
         return Err(too_many(state, &tx, HOUR - now.rem_euclid(HOUR)));
-    }
-    let keys = state.keys().await;
-    let mac = code.mac(keys.code_mac_key(), &tx.record.id, crate::mail::RECOVERY_PURPOSE);
-    let grant = crate::config::ms(state.settings.recovery.reset_grant_secs);
-    let verified_step = subject.user_id.clone().map(|user_id| Step::RecoveryReset { user_id, grant_expires_at: now + grant });
-    let notice = match &subject.user_id {
-        Some(user_id) => match state.store.user_by_id(user_id).await? {
-            Some(account) => Some(crate::mail::lockout_notice(state, &keys, &account, now).map_err(IdxError::Internal)?),
-            None => None,
-        },
-        None => None,
     };
-    let attempt = state
-        .store
-        .attempt_recovery_code(
-            CodeCheck {
-                interaction_id: &tx.record.id,
-                expected_version: tx.record.version,
-                submitted_mac: &mac,
-                verified_step: verified_step.as_ref(),
-                policy: &state.policies.otp,
-                lockout_notice: notice,
-            },
-            now,
-        )
-        .await?;
-    match attempt {
-        CodeAttempt::Verified => {
-            state.outbox_wake.notify_one();
-            tracing::info!(event = "recovery.code_verified", "recovery code verified");
-            if let Some(step) = verified_step {
-                tx.record.step = step;
+    let keys = state.keys().await;
+    let mac = super::code::code_mac(&keys, &tx, &subject, &code);
+    let subject_key = subject.identifier_key().storage_key();
+    let compose_notice = |account: Option<&UserRecord>| {
+        let decoy;
+        let account = match account {
+            Some(account) => account,
+            None => {
+                decoy = crate::mail::decoy_account(now);
+                &decoy
             }
-            tx.record.version += 1;
+        };
+        crate::mail::lockout_notice(state, &keys, account, now).map_err(|e| e.to_string())
+    };
+    let check = CodeCheck {
+        interaction_id: &tx.record.id,
+        submitted_mac: &mac,
+        subject_key: &subject_key,
+        policy: &state.policies.otp,
+        grant_lifetime: crate::config::ms(state.settings.recovery.reset_grant_secs),
+    };
+    let (outcome, step) = state.store.attempt_recovery_code(check, &compose_notice, now).await?;
+    // Whatever happened, the store returned the transaction's step after it: render that.
+    tx.record.step = step;
+    state.outbox_wake.notify_one();
+    match outcome {
+        AnswerOutcome::Verified => {
+            state.store.refund_rate(ticket).await?;
+            tracing::info!(event = "recovery.code_verified", "recovery code verified");
             Ok(respond(view(state, &tx).render()))
         }
-        CodeAttempt::Wrong | CodeAttempt::Dead => {
-            state.store.hit_rate_bucket(ip_bucket, HOUR, now).await?;
-            state.outbox_wake.notify_one();
+        AnswerOutcome::Refused => {
             tracing::info!(event = "recovery.code_failed", "recovery code refused");
             Err(invalid_code(state, &tx, StatusCode::UNAUTHORIZED))
         }
-        CodeAttempt::Blocked { retry_after } => Err(too_many(state, &tx, retry_after)),
-        CodeAttempt::Stale => Err(stale(state, &tx)),
+        AnswerOutcome::Blocked { retry_after } => {
+            state.store.refund_rate(ticket).await?;
+            Err(too_many(state, &tx, retry_after))
+        }
+        AnswerOutcome::NotAvailable => {
+            state.store.refund_rate(ticket).await?;
+            Err(stale(state, &tx))
+        }
     }
 }
 
@@ -104,7 +106,6 @@ async fn set_password(state: &AppState, mut tx: Transaction, body: &IdxBody, hea
     };
     let account = state.store.user_by_id(&user_id).await?.ok_or(IdxError::SessionExpired)?;
     let raw = body.nested_string("credentials", "passcode")?.unwrap_or_default();
-    let policy = &state.policies.password;
     let requirements_not_met = |details: String| {
         refuse(
             state,
@@ -121,21 +122,15 @@ async fn set_password(state: &AppState, mut tx: Transaction, body: &IdxBody, hea
         )
     };
     let password = Password::parse(raw).map_err(|e| requirements_not_met(e.to_string()))?;
-    let profile = &account.user.profile;
-    let context = PasswordContext {
-        login: profile.login.as_str(),
-        email: profile.email.as_str(),
-        first_name: profile.first_name.as_deref().unwrap_or_default(),
-        last_name: profile.last_name.as_deref().unwrap_or_default(),
+    let hash = match state.hasher.check_and_hash(&state.policies.password, password, &account.user.profile).await? {
+        Ok(hash) => hash,
+        Err(violations) => {
+            let details = violations.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+            return Err(requirements_not_met(details));
+        }
     };
-    let violations = policy.check(&password, &context);
-    if !violations.is_empty() {
-        let details = violations.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-        return Err(requirements_not_met(details));
-    }
-    let hash = state.hasher.hash(password).await?;
     let keys = state.keys().await;
-    let message = crate::mail::password_changed(state, &keys, &account, now).map_err(IdxError::Internal)?;
+    let notice = crate::mail::password_changed(state, &keys, &account, now).map_err(IdxError::Internal)?;
     let code = BearerToken::generate();
     // SES-1: every other session and every refresh token of the account ends with the reset;
     // `revokeSessions` ends this browser's session too.
@@ -147,12 +142,15 @@ async fn set_password(state: &AppState, mut tx: Transaction, body: &IdxBody, hea
             ResetCompletion {
                 interaction_id: &tx.record.id,
                 expected_version: tx.record.version,
-                user_id: &user_id,
-                password_hash: &hash,
+                change: PasswordChange {
+                    user_id: &user_id,
+                    hash: &hash,
+                    notice,
+                    keep_session_digest: this_browser.as_deref(),
+                    completing_interaction: Some(&tx.record.id),
+                },
                 interaction_code_digest: &code.digest(),
                 interaction_code_expires_at: now + crate::config::ms(state.settings.tokens.code_secs),
-                message: Some(message),
-                keep_session_digest: this_browser.as_deref(),
             },
             now,
         )

@@ -21,7 +21,7 @@ pub async fn handle(State(state): State<AppState>, body: IdxBody) -> Result<Resp
     if chosen != Some(EMAIL_AUTHENTICATOR_ID) {
         return Err(refuse(&state, &tx, StatusCode::BAD_REQUEST, field("authenticator", "E0000001", "Choose the Email authenticator.")));
     }
-    if super::code::issue(&state, &tx, &subject, Some(&next), now).await? == ChallengeOutcome::Stale {
+    if super::code::issue(&state, &tx, &subject, &next, true, now).await? == ChallengeOutcome::Stale {
         return Err(stale(&state, &tx));
     }
     tx.record.step = next;

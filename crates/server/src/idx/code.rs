@@ -1,33 +1,32 @@
 //! Issuing a recovery code for a transaction: shared by the first challenge and by resend.
 use latchkey_domain::interaction::{Step, Subject};
+use latchkey_domain::Otp;
 use latchkey_store::{ChallengeOutcome, NewChallenge};
 
 use super::IdxError;
 use super::Transaction;
+use crate::crypto::keyring::KeyRing;
 use crate::state::AppState;
+
+/// The MAC stored for `code` in this transaction: bound to the transaction, the purpose and
+/// the subject the code is mailed for, so it answers nothing else (OTP-6).
+pub fn code_mac(keys: &KeyRing, tx: &Transaction, subject: &Subject, code: &Otp) -> String {
+    code.mac(keys.code_mac_key(), &tx.record.id, crate::mail::RECOVERY_PURPOSE, &subject.identifier_key().storage_key())
+}
 
 /// Generates a code and composes the ForgotPassword email; the store then applies the mail
 /// limits and writes code, email and step together. For an unknown account the same work runs
 /// (the account look-up, the code, its MAC, an email composed and sealed for a decoy account,
 /// one outbox row) and nothing is sent, so neither answers nor timing tell the two apart
 /// (security-checklist REC-1, REC-2, §4).
-pub async fn issue(
-    state: &AppState,
-    tx: &Transaction,
-    subject: &Subject,
-    next_step: Option<&Step>,
-    now: i64,
-) -> Result<ChallengeOutcome, IdxError> {
+pub async fn issue(state: &AppState, tx: &Transaction, subject: &Subject, next_step: &Step, is_first: bool, now: i64) -> Result<ChallengeOutcome, IdxError> {
     let code = state.policies.otp.generate();
     let keys = state.keys().await;
-    let mac = code.mac(keys.code_mac_key(), &tx.record.id, crate::mail::RECOVERY_PURPOSE);
-    let looked_up = match &subject.user_id {
-        Some(user_id) => state.store.user_by_id(user_id).await?,
-        None => state.store.user_by_id(&crate::mail::decoy_user_id()).await?,
-    };
+    let mac = code_mac(&keys, tx, subject, &code);
+    let looked_up = state.store.user_by_id(subject.user_id.as_ref().unwrap_or(&latchkey_domain::UserId::decoy())).await?;
     let deliver = subject.user_id.is_some() && looked_up.is_some();
     let account = looked_up.unwrap_or_else(|| crate::mail::decoy_account(now));
-    let message = Some(crate::mail::forgot_password(state, &keys, &account, &code, tx, now).map_err(IdxError::Internal)?);
+    let message = crate::mail::forgot_password(state, &keys, &account, &code, tx, now).map_err(IdxError::Internal)?;
     let outcome = state
         .store
         .issue_recovery_code(
@@ -35,6 +34,7 @@ pub async fn issue(
                 interaction_id: &tx.record.id,
                 expected_version: tx.record.version,
                 next_step,
+                is_first,
                 subject,
                 code_mac: mac,
                 code_lifetime: state.policies.otp.lifetime,

@@ -56,13 +56,17 @@ async fn sign_in(
     let raw_password = body.nested_string("credentials", "passcode")?.unwrap_or_default();
     let password = Password::parse(raw_password)
         .map_err(|e| refuse(state, &tx, StatusCode::BAD_REQUEST, field("credentials.passcode", "E0000001", &format!("Password: {e}."))))?;
+    // A unit of the address's failure budget is taken before the password is checked, in one
+    // atomic statement, and given back on success (finding 7).
     let ip_bucket = format!("signin-failures:{client}");
-    if state.store.rate_bucket_hits(&ip_bucket, HOUR, now).await? >= state.settings.signin.per_ip_failures_per_hour {
+    let Some(ticket) = state.store.take_rate(&ip_bucket, HOUR, state.settings.signin.per_ip_failures_per_hour, now).await? else {
         return Err(too_many(state, &tx, HOUR - now.rem_euclid(HOUR)));
-    }
+    };
     let account = state.store.user_for_identifier(identifier.canonical()).await?;
     let subject = Subject::new(identifier.canonical(), account.as_ref().map(|a| a.user.id.clone()));
-    if let SignInGate::Wait { retry_after } = state.store.sign_in_gate(&subject.key, now).await? {
+    // The visible throttle counts the submitted identifier, never the account (finding 6).
+    if let SignInGate::Wait { retry_after } = state.store.sign_in_gate(&subject, now).await? {
+        state.store.refund_rate(ticket).await?;
         return Err(too_many(state, &tx, retry_after));
     }
     let stored_hash = account.as_ref().and_then(|a| a.password_hash.clone());
@@ -70,30 +74,31 @@ async fn sign_in(
     let account = match account {
         Some(account) if verification.matches && account.user.status.can_sign_in() => account,
         account => {
-            let failures = state.store.record_sign_in_failure(&subject.key, &state.policies.signin, now).await?;
-            state.store.hit_rate_bucket(&ip_bucket, HOUR, now).await?;
+            let account_failures = state.store.record_sign_in_failure(&subject, &state.policies.signin, now).await?;
             if let Some(account) = account.filter(|a| a.user.status == UserStatus::Active) {
-                if failures >= state.settings.signin.lockout_after {
-                    // The ceiling is reached: only a completed recovery (or an admin unlock)
-                    // lets this account sign in again (security-checklist RL-1, RL-2).
+                if account_failures >= state.settings.signin.lockout_after {
+                    // The account-wide ceiling is reached: only a completed recovery (or an
+                    // admin unlock) lets this account sign in again (RL-1, RL-2). The answer is
+                    // the same as for any failure, so the lock-out tells nothing.
                     state.store.set_status(&account.user.id, UserStatus::LockedOut, false, now).await?;
                     tracing::warn!(user_id = %account.user.id.as_str(), "account locked after repeated sign-in failures");
                 }
             }
-            tracing::info!(event = "signin.failure", failures, "sign-in failed");
+            tracing::info!(event = "signin.failure", "sign-in failed");
             return Err(authentication_failed(state, &tx));
         }
     };
+    state.store.refund_rate(ticket).await?;
     let code = BearerToken::generate();
     let code_expires_at = now + crate::config::ms(state.settings.tokens.code_secs);
     if !state.store.complete_sign_in(&tx.record.id, tx.record.version, &account.user.id, &code.digest(), code_expires_at, now).await? {
         return Err(stale(state, &tx));
     }
-    state.store.record_sign_in_success(&subject.key).await?;
+    state.store.record_sign_in_success(&subject).await?;
     if verification.needs_rehash {
         // Transparent upgrade to today's Argon2 parameters (security-checklist STO-1).
         match state.hasher.hash(password).await {
-            Ok(hash) => state.store.set_password_hash(&account.user.id, &hash, now, false).await?,
+            Ok(hash) => state.store.rehash_password(&account.user.id, &hash).await?,
             Err(error) => tracing::warn!(%error, "could not rehash a password"),
         }
     }
@@ -110,8 +115,8 @@ async fn sign_in(
 
 async fn identify_recovery(state: &AppState, mut tx: Transaction, body: &IdxBody, client: &str, now: i64) -> Result<Response, IdxError> {
     let identifier = parse_identifier(state, &tx, body)?;
-    let hits = state.store.hit_rate_bucket(&format!("recovery:{client}"), HOUR, now).await?;
-    if hits > state.settings.recovery.per_ip_per_hour {
+    let limit = state.settings.recovery.per_ip_per_hour;
+    if state.store.take_rate(&format!("recovery:{client}"), HOUR, limit, now).await?.is_none() {
         return Err(too_many(state, &tx, HOUR - now.rem_euclid(HOUR)));
     }
     let account = state.store.user_for_identifier(identifier.canonical()).await?;

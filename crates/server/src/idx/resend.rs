@@ -2,6 +2,7 @@
 //! mail limits; over them nothing is sent and the live code stays. The answer is the same.
 use axum::extract::State;
 use axum::response::Response;
+use latchkey_store::ChallengeOutcome;
 
 use super::steps::{respond, stale, view};
 use super::{IdxBody, IdxError, Transaction};
@@ -12,6 +13,11 @@ pub async fn handle(State(state): State<AppState>, body: IdxBody) -> Result<Resp
     let now = state.store.now().await?;
     let tx = Transaction::from_body(&state, &body, now).await?;
     let subject = tx.record.step.challenged_subject().map_err(|_| stale(&state, &tx))?.clone();
-    super::code::issue(&state, &tx, &subject, None, now).await?;
+    let current = tx.record.step.clone();
+    // The resend re-writes the challenge step by compare-and-set, so it cannot slip a code in
+    // after a concurrent cancel or re-identify moved the transaction.
+    if super::code::issue(&state, &tx, &subject, &current, false, now).await? == ChallengeOutcome::Stale {
+        return Err(stale(&state, &tx));
+    }
     Ok(respond(view(&state, &tx).render()))
 }

@@ -1,0 +1,245 @@
+//! The decisions of email recovery that depend on stored facts: issuing a code within the mail
+//! limits, and answering one. Each is a pure function of a snapshot the store loaded under lock,
+//! the input, the policy and the time; it returns the outcome and the effects to apply, as data.
+//! The store applies them in the same transaction it loaded the snapshot in.
+//!
+//! The invariant these functions exist for (the account-takeover finding): **a code opens the
+//! reset step only for the account it was mailed to, in the transaction and at the step it was
+//! issued for.** The store hands `decide_answer` only the live code of this transaction for the
+//! step's own subject (cancel and every re-identify end a transaction's earlier codes), and
+//! `decide_answer` still grants nothing unless the code's account is the step's account.
+use crate::interaction::{CounterKey, Step, Subject};
+use crate::throttle::{MailDecision, MailLimits};
+use crate::{Millis, OtpPolicy, UserId};
+
+/// A consecutive-failure counter as stored for one `CounterKey`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OtpCounter {
+    pub failures: i64,
+    pub blocked_until: Millis,
+    pub notice_sent: bool,
+}
+
+/// The transaction's live code for the step's subject, as stored (a keyed MAC, never the code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveCode {
+    /// The account the code was mailed to; `None` for the decoy of an unknown identifier.
+    pub user_id: Option<UserId>,
+    pub mac: String,
+    pub attempts: i64,
+    pub expires_at: Millis,
+}
+
+/// What `decide_answer` reads.
+#[derive(Debug, Clone)]
+pub struct AnswerSnapshot {
+    pub step: Step,
+    pub code: Option<LiveCode>,
+    /// The submitted identifier's counter: drives the visible back-off (429).
+    pub identifier: OtpCounter,
+    /// The account's counter, for a real account: a silent ceiling that never changes a response.
+    pub account: Option<OtpCounter>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerOutcome {
+    /// The transaction moved to the reset step.
+    Verified,
+    /// Wrong, dead, expired or superseded code, or a right one the account-wide ceiling holds
+    /// back: one answer for all, so none of them tells anything about the account.
+    Refused,
+    /// The identifier is backing off after too many failures.
+    Blocked { retry_after: Millis },
+    /// The transaction is not at a challenge step.
+    NotAvailable,
+}
+
+/// What applying an answer changes; the store turns each into one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnswerEffect {
+    MoveTo(Step),
+    ConsumeCode,
+    CountCodeAttempt,
+    SetCounter(CounterKey, OtpCounter),
+    /// The back-off notice (security-checklist OTP-8), once per back-off; `None` composes and
+    /// writes a suppressed decoy so an unknown identifier costs the same.
+    QueueLockoutNotice { to: Option<UserId> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerDecision {
+    pub outcome: AnswerOutcome,
+    pub effects: Vec<AnswerEffect>,
+}
+
+/// Decides a submitted code (already parsed and MAC'd with this transaction, purpose and
+/// subject). `grant_lifetime` bounds the reset step (OTP-9).
+pub fn decide_answer(snapshot: &AnswerSnapshot, submitted_mac: &str, policy: &OtpPolicy, grant_lifetime: Millis, now: Millis) -> AnswerDecision {
+    let decision = |outcome, effects| AnswerDecision { outcome, effects };
+    let Step::RecoveryChallenge { subject } = &snapshot.step else {
+        return decision(AnswerOutcome::NotAvailable, vec![]);
+    };
+    let counter = snapshot.identifier;
+    if counter.failures >= policy.account_ceiling {
+        return decision(AnswerOutcome::Blocked { retry_after: policy.account_backoff_max }, vec![]);
+    }
+    if counter.blocked_until > now {
+        return decision(AnswerOutcome::Blocked { retry_after: counter.blocked_until - now }, vec![]);
+    }
+    let Some(code) = snapshot.code.as_ref().filter(|c| c.expires_at > now && c.attempts < policy.max_attempts_per_code) else {
+        // No live code for this step: expired, used up, superseded, or ended by cancel. Not
+        // counted against the identifier: there was nothing to guess (OTP-7 counts guesses).
+        return decision(AnswerOutcome::Refused, vec![]);
+    };
+    let account_open = snapshot.account.is_none_or(|a| a.failures < policy.account_ceiling && a.blocked_until <= now);
+    let matches = crate::secret::constant_time_eq(&code.mac, submitted_mac);
+    // The grant goes to the account the code was mailed to, and only when that is the step's
+    // own account: a code can never be redirected to another subject.
+    if let (true, true, Some(owner)) = (matches, account_open, code.user_id.as_ref().filter(|u| subject.user_id.as_ref() == Some(*u))) {
+        let mut effects = vec![
+            AnswerEffect::MoveTo(Step::RecoveryReset { user_id: owner.clone(), grant_expires_at: now + grant_lifetime }),
+            AnswerEffect::ConsumeCode,
+            AnswerEffect::SetCounter(subject.identifier_key(), OtpCounter::default()),
+        ];
+        effects.extend(subject.account_key().map(|key| AnswerEffect::SetCounter(key, OtpCounter::default())));
+        return decision(AnswerOutcome::Verified, effects);
+    }
+    decision(AnswerOutcome::Refused, count_failure(subject, snapshot, policy, now))
+}
+
+/// A wrong answer: one more attempt on the code, one more failure on the identifier and on the
+/// account, and the back-off notice when either starts backing off.
+fn count_failure(subject: &Subject, snapshot: &AnswerSnapshot, policy: &OtpPolicy, now: Millis) -> Vec<AnswerEffect> {
+    let bump = |c: OtpCounter| {
+        let failures = c.failures + 1;
+        let backoff = policy.account_backoff(failures);
+        let due = backoff > 0 && !c.notice_sent;
+        (OtpCounter { failures, blocked_until: if backoff > 0 { now + backoff } else { 0 }, notice_sent: c.notice_sent || due }, due)
+    };
+    let (identifier, identifier_due) = bump(snapshot.identifier);
+    let mut effects = vec![AnswerEffect::CountCodeAttempt, AnswerEffect::SetCounter(subject.identifier_key(), identifier)];
+    let mut notice_due = identifier_due;
+    if let (Some(key), Some(account)) = (subject.account_key(), snapshot.account) {
+        let (account, account_due) = bump(account);
+        notice_due |= account_due;
+        effects.push(AnswerEffect::SetCounter(key, account));
+    }
+    if notice_due {
+        effects.push(AnswerEffect::QueueLockoutNotice { to: subject.user_id.clone() });
+    }
+    effects
+}
+
+/// The recovery emails already sent to this subject in the last day, by the key that counts them.
+#[derive(Debug, Clone, Default)]
+pub struct MailHistory {
+    pub identifier: Vec<Millis>,
+    /// For a real account: every recovery email it got, whichever identifier asked.
+    pub account: Vec<Millis>,
+}
+
+/// Whether a recovery email may go out now: within the limits of the submitted identifier and
+/// of the account. Neither refusal is ever visible to the client (REC-7): the answer is the
+/// same and the transaction gets a code nobody knows.
+pub fn decide_mail(history: &MailHistory, limits: &MailLimits, now: Millis) -> MailDecision {
+    match (limits.decide(&history.identifier, now), limits.decide(&history.account, now)) {
+        (MailDecision::Send, MailDecision::Send) => MailDecision::Send,
+        (MailDecision::Refuse { retry_after: a }, MailDecision::Refuse { retry_after: b }) => MailDecision::Refuse { retry_after: a.max(b) },
+        (MailDecision::Refuse { retry_after }, _) | (_, MailDecision::Refuse { retry_after }) => MailDecision::Refuse { retry_after },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{MINUTE, SECOND};
+
+    fn victim() -> UserId {
+        UserId::from_trusted("00uVICTIM".to_owned())
+    }
+    fn attacker() -> UserId {
+        UserId::from_trusted("00uATTACKER".to_owned())
+    }
+
+    fn challenge(user: Option<UserId>) -> Step {
+        Step::RecoveryChallenge { subject: Subject::new("victim@example.com", user) }
+    }
+
+    fn snapshot(step: Step, code_owner: Option<UserId>) -> AnswerSnapshot {
+        AnswerSnapshot {
+            step,
+            code: Some(LiveCode { user_id: code_owner, mac: "right".to_owned(), attempts: 0, expires_at: 10 * MINUTE }),
+            identifier: OtpCounter::default(),
+            account: Some(OtpCounter::default()),
+        }
+    }
+
+    const NOW: Millis = MINUTE;
+
+    #[test]
+    fn the_right_code_of_the_steps_own_account_opens_the_reset() {
+        let d = decide_answer(&snapshot(challenge(Some(victim())), Some(victim())), "right", &OtpPolicy::default(), 10 * MINUTE, NOW);
+        assert_eq!(d.outcome, AnswerOutcome::Verified);
+        assert_eq!(d.effects[0], AnswerEffect::MoveTo(Step::RecoveryReset { user_id: victim(), grant_expires_at: NOW + 10 * MINUTE }));
+    }
+
+    #[test]
+    fn a_code_mailed_to_another_account_grants_nothing() {
+        // The takeover: the step is about the victim, the live code was mailed to the attacker.
+        let d = decide_answer(&snapshot(challenge(Some(victim())), Some(attacker())), "right", &OtpPolicy::default(), MINUTE, NOW);
+        assert_eq!(d.outcome, AnswerOutcome::Refused);
+        assert!(!d.effects.iter().any(|e| matches!(e, AnswerEffect::MoveTo(_) | AnswerEffect::ConsumeCode)), "{d:?}");
+    }
+
+    #[test]
+    fn an_unknown_subject_is_never_verified_and_costs_the_same_writes() {
+        let mut snap = snapshot(challenge(None), None);
+        snap.account = None;
+        let d = decide_answer(&snap, "right", &OtpPolicy::default(), MINUTE, NOW);
+        assert_eq!(d.outcome, AnswerOutcome::Refused);
+        assert!(d.effects.contains(&AnswerEffect::CountCodeAttempt));
+    }
+
+    #[test]
+    fn the_account_ceiling_holds_back_a_right_code_with_the_answer_of_a_wrong_one() {
+        let policy = OtpPolicy::default();
+        let mut snap = snapshot(challenge(Some(victim())), Some(victim()));
+        snap.account = Some(OtpCounter { failures: policy.account_ceiling, blocked_until: 0, notice_sent: true });
+        let held = decide_answer(&snap, "right", &policy, MINUTE, NOW);
+        let wrong = decide_answer(&snap, "wrong", &policy, MINUTE, NOW);
+        assert_eq!(held, wrong);
+        assert_eq!(held.outcome, AnswerOutcome::Refused);
+    }
+
+    #[test]
+    fn the_identifier_backs_off_visibly_and_the_notice_goes_once() {
+        let policy = OtpPolicy::default();
+        let mut snap = snapshot(challenge(Some(victim())), Some(victim()));
+        snap.identifier.failures = policy.account_backoff_after - 1;
+        let d = decide_answer(&snap, "wrong", &policy, MINUTE, NOW);
+        assert!(d.effects.contains(&AnswerEffect::QueueLockoutNotice { to: Some(victim()) }), "{d:?}");
+        snap.identifier = OtpCounter { failures: policy.account_backoff_after, blocked_until: NOW + 15 * MINUTE, notice_sent: true };
+        let d = decide_answer(&snap, "right", &policy, MINUTE, NOW);
+        assert_eq!(d.outcome, AnswerOutcome::Blocked { retry_after: 15 * MINUTE });
+    }
+
+    #[test]
+    fn dead_codes_are_refused_without_counting() {
+        let policy = OtpPolicy::default();
+        let mut snap = snapshot(challenge(Some(victim())), Some(victim()));
+        snap.code.as_mut().expect("code").attempts = policy.max_attempts_per_code;
+        assert_eq!(decide_answer(&snap, "right", &policy, MINUTE, NOW), AnswerDecision { outcome: AnswerOutcome::Refused, effects: vec![] });
+        snap.code = None;
+        assert_eq!(decide_answer(&snap, "right", &policy, MINUTE, NOW).outcome, AnswerOutcome::Refused);
+    }
+
+    #[test]
+    fn mail_needs_room_under_both_the_identifier_and_the_account() {
+        let limits = MailLimits::default();
+        let now = 10 * crate::DAY;
+        let free = MailHistory::default();
+        assert_eq!(decide_mail(&free, &limits, now), MailDecision::Send);
+        let account_busy = MailHistory { identifier: vec![], account: vec![now - 5 * SECOND] };
+        assert!(matches!(decide_mail(&account_busy, &limits, now), MailDecision::Refuse { .. }));
+    }
+}
