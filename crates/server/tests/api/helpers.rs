@@ -150,6 +150,53 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Stops this server process and starts a new one on the same database, data directory and
+    /// SMTP sink (a restart: nothing in the old process's memory survives).
+    pub async fn restart(mut self) -> TestApp {
+        let settings = self.state.settings.clone();
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(30), server).await;
+        }
+        let db = self._db.take();
+        let data_dir = TempDir(std::mem::take(&mut self._data_dir.0));
+        let sink = std::mem::replace(&mut self.sink, MailSink::start().await.expect("a placeholder sink"));
+        let mut settings = settings;
+        // The new process binds a fresh port; the public URL follows it.
+        settings.server.public_url = None;
+        start(settings, sink, db, data_dir).await
+    }
+
+    /// Moves the database clock every process of this deployment reads (the controllable
+    /// clock; only with `LATCHKEY_UNSAFE_TEST_SETTINGS`).
+    pub async fn advance_clock(&self, by: Duration) {
+        self.state.store.advance_test_clock(i64::try_from(by.as_millis()).expect("a sane duration")).await.expect("advance the clock");
+    }
+
+    /// Waits until the outbox holds nothing left to send (queued or deferred), instead of
+    /// sleeping and hoping: after it, every email a request caused is in the sink or has
+    /// failed for good.
+    pub async fn drain_outbox(&self) {
+        use latchkey_store::OutboxStatus;
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let mut pending = 0;
+            for status in [OutboxStatus::Queued, OutboxStatus::Deferred] {
+                pending += self.state.store.outbox_messages(Some(status), 10).await.expect("list the outbox").len();
+            }
+            if pending == 0 {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "the outbox did not drain: {pending} messages pending");
+            self.state.outbox_wake.notify_one();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {

@@ -4,6 +4,8 @@
 mod helpers;
 
 mod admin;
+mod attack_model;
+mod attacks;
 mod cli_templates;
 mod clients;
 mod demo;

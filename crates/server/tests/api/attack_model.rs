@@ -1,0 +1,361 @@
+//! The recovery protocol explored the way an attacker explores it: random sequences of IDX
+//! calls by two actors against a real server, checked after every step against a small
+//! reference model (issue: "test the protocol the way an attacker explores it").
+//!
+//! The attacker has an account and a mailbox, the victim too; an unknown identifier is the
+//! third subject. Operations: interact, introspect, recover, identify (either account or the
+//! unknown identifier), select Email, resend, cancel, answer with any code either mailbox has
+//! seen, set a password, restart the server, and move the clock past the mail gap or a code's
+//! lifetime. Invariants, checked after every step:
+//! - `reset-authenticator` is reached only with a code mailed to the step's own subject, for
+//!   this transaction (its emailed link names this transaction's `state`);
+//! - no account's password changes and no token names it, except through its own code;
+//! - at most one reset per code;
+//! - no code's attempt counter exceeds the per-code limit.
+//!
+//! The model predicts nothing else (it does not need to know whether a legitimate answer is
+//! throttled): it is a safety oracle. Sequences that once failed are kept in `REGRESSIONS` and
+//! run first. `LATCHKEY_MODEL_CASES` sets the number of random cases (CI runs a few per
+//! database; see the closing note for a longer run).
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use base64::Engine;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::helpers::{email_authenticator_id, extract_code, interaction_code, remediation_names, spawn_app_with, Flow, TestApp, PASSWORD};
+
+both_backends!(random_recovery_sequences_never_reset_an_account_without_its_own_code);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Who {
+    Attacker,
+    Victim,
+    Unknown,
+}
+
+const SLOTS: u8 = 3;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Interact(u8),
+    Introspect(u8),
+    Recover(u8),
+    Identify(u8, Who),
+    SelectEmail(u8),
+    Resend(u8),
+    Cancel(u8),
+    /// Answer in a slot with the n-th code seen in any mailbox (modulo how many were seen).
+    Answer(u8, u8),
+    SetPassword(u8, u8),
+    PastMailGap,
+    PastCodeLifetime,
+    Restart,
+}
+
+/// The account-takeover sequence (finding 1), and any sequence a failing run shrank to.
+const REGRESSIONS: &[&[Op]] = &[&[
+    Op::Interact(0),
+    Op::Recover(0),
+    Op::Identify(0, Who::Attacker),
+    Op::SelectEmail(0),
+    Op::Cancel(0),
+    Op::Recover(0),
+    Op::Identify(0, Who::Victim),
+    Op::SelectEmail(0),
+    Op::PastMailGap,
+    Op::Interact(1),
+    Op::Recover(1),
+    Op::Identify(1, Who::Victim),
+    Op::SelectEmail(1),
+    Op::Answer(0, 0),
+    Op::SetPassword(0, 1),
+]];
+
+fn op() -> impl Strategy<Value = Op> {
+    let slot = 0..SLOTS;
+    let who = prop_oneof![Just(Who::Attacker), Just(Who::Victim), Just(Who::Unknown)];
+    prop_oneof![
+        3 => slot.clone().prop_map(Op::Interact),
+        1 => slot.clone().prop_map(Op::Introspect),
+        4 => slot.clone().prop_map(Op::Recover),
+        6 => (slot.clone(), who).prop_map(|(s, w)| Op::Identify(s, w)),
+        6 => slot.clone().prop_map(Op::SelectEmail),
+        2 => slot.clone().prop_map(Op::Resend),
+        3 => slot.clone().prop_map(Op::Cancel),
+        8 => (slot.clone(), any::<u8>()).prop_map(|(s, c)| Op::Answer(s, c)),
+        4 => (slot, 0u8..3).prop_map(|(s, p)| Op::SetPassword(s, p)),
+        2 => Just(Op::PastMailGap),
+        1 => Just(Op::PastCodeLifetime),
+        1 => Just(Op::Restart),
+    ]
+}
+
+const NEW_PASSWORDS: [&str; 3] = ["a brand new passphrase number one", "second entirely fresh passphrase", "third passphrase nobody guessed"];
+
+struct Slot {
+    flow: Flow,
+    oauth_state: String,
+    /// Whom the transaction is about, as far as the client's own calls say.
+    identified: Option<Who>,
+    /// The account whose code opened the reset step.
+    verified_for: Option<Who>,
+}
+
+struct MailedCode {
+    code: String,
+    to: Who,
+    /// The `state` of the transaction the email was sent for (from its link).
+    state: String,
+}
+
+struct Case {
+    prefix: String,
+    slots: HashMap<u8, Slot>,
+    codes: Vec<MailedCode>,
+    seen_messages: usize,
+    reset_codes: HashSet<(String, String)>,
+    passwords: HashMap<Who, String>,
+    user_ids: HashMap<Who, String>,
+    serial: u32,
+}
+
+impl Case {
+    fn address(&self, who: Who) -> String {
+        let name = match who {
+            Who::Attacker => "attacker",
+            Who::Victim => "victim",
+            Who::Unknown => "nobody",
+        };
+        format!("{name}-{}@example.com", self.prefix)
+    }
+
+    fn who_is(&self, address: &str) -> Option<Who> {
+        [Who::Attacker, Who::Victim, Who::Unknown].into_iter().find(|w| self.address(*w) == address)
+    }
+}
+
+fn fail(message: String) -> TestCaseError {
+    TestCaseError::fail(message)
+}
+
+async fn random_recovery_sequences_never_reset_an_account_without_its_own_code(backend: latchkey_store::testing::Backend) {
+    let cases: u32 = std::env::var("LATCHKEY_MODEL_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(6);
+    let app = spawn_app_with(backend, |s| {
+        // A small, explorable budget: a few mails an hour so throttles are reached, the
+        // default gap, and the default per-code and account limits.
+        s.recovery.mail_per_hour = 4;
+    })
+    .await;
+    // proptest drives a synchronous closure; each case runs on this test's runtime.
+    let holder = std::cell::RefCell::new(Some(app));
+    let counter = std::cell::Cell::new(0u32);
+    let handle = tokio::runtime::Handle::current();
+    let run = |ops: &[Op]| -> Result<(), TestCaseError> {
+        counter.set(counter.get() + 1);
+        let app = holder.borrow_mut().take().expect("the server");
+        let (app, result) = tokio::task::block_in_place(|| handle.block_on(run_case(app, counter.get(), ops)));
+        *holder.borrow_mut() = Some(app);
+        result
+    };
+    for (i, sequence) in REGRESSIONS.iter().enumerate() {
+        if let Err(e) = run(sequence) {
+            panic!("regression sequence {i} failed: {e}");
+        }
+    }
+    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+    let result = runner.run(&proptest::collection::vec(op(), 5..30), |ops| run(&ops));
+    if let Err(e) = result {
+        panic!("{e}\nAdd the minimal sequence above to REGRESSIONS.");
+    }
+    eprintln!("attack model: {} regression and {cases} random sequences passed on {}", REGRESSIONS.len(), backend.name());
+}
+
+/// Runs one sequence with fresh accounts; returns the (possibly restarted) server.
+async fn run_case(app: TestApp, n: u32, ops: &[Op]) -> (TestApp, Result<(), TestCaseError>) {
+    let prefix = format!("c{n}-{}", latchkey_domain::secret::okta_style_id("").to_lowercase());
+    let mut case = Case {
+        prefix,
+        slots: HashMap::new(),
+        codes: Vec::new(),
+        seen_messages: app.sink.messages().len(),
+        reset_codes: HashSet::new(),
+        passwords: HashMap::new(),
+        user_ids: HashMap::new(),
+        serial: 0,
+    };
+    for who in [Who::Attacker, Who::Victim] {
+        let user = app.create_user(&case.address(who)).await;
+        case.user_ids.insert(who, user["id"].as_str().expect("id").to_owned());
+        case.passwords.insert(who, PASSWORD.to_owned());
+    }
+    let mut app = app;
+    for op in ops {
+        if let Op::Restart = op {
+            app = app.restart().await;
+            continue;
+        }
+        if let Err(e) = step(&app, &mut case, op).await {
+            return (app, Err(fail(format!("after {op:?}: {e}"))));
+        }
+        if let Err(e) = check_invariants(&app, &mut case).await {
+            return (app, Err(fail(format!("after {op:?}: {e}"))));
+        }
+    }
+    let result = final_check(&app, &case).await;
+    (app, result.map_err(fail))
+}
+
+async fn step(app: &TestApp, case: &mut Case, op: &Op) -> Result<(), String> {
+    match *op {
+        Op::Interact(slot) => {
+            case.serial += 1;
+            let oauth_state = format!("{}-s{}", case.prefix, case.serial);
+            let flow = app.interact(&oauth_state).await;
+            case.slots.insert(slot, Slot { flow, oauth_state, identified: None, verified_for: None });
+        }
+        Op::Introspect(slot) => {
+            if let Some(s) = case.slots.get(&slot) {
+                app.introspect(&s.flow.interaction_handle).await;
+            }
+        }
+        Op::Recover(slot) => {
+            if let Some(s) = case.slots.get_mut(&slot) {
+                let (status, _) = app.step(&s.flow, "recover", json!({})).await;
+                if status == 200 {
+                    s.identified = None;
+                    s.verified_for = None;
+                }
+            }
+        }
+        Op::Identify(slot, who) => {
+            let address = case.address(who);
+            if let Some(s) = case.slots.get_mut(&slot) {
+                let (status, body) = app.step(&s.flow, "identify", json!({"identifier": address})).await;
+                if status == 200 && remediation_names(&body) == ["select-authenticator-authenticate"] {
+                    s.identified = Some(who);
+                    s.verified_for = None;
+                }
+            }
+        }
+        Op::SelectEmail(slot) => {
+            if let Some(s) = case.slots.get(&slot) {
+                let (_, body) = app.introspect(&s.flow.interaction_handle).await;
+                if remediation_names(&body) == ["select-authenticator-authenticate"] {
+                    app.step(&s.flow, "challenge", json!({"authenticator": {"id": email_authenticator_id(&body)}})).await;
+                }
+            }
+        }
+        Op::Resend(slot) => {
+            if let Some(s) = case.slots.get(&slot) {
+                app.step(&s.flow, "challenge/resend", json!({})).await;
+            }
+        }
+        Op::Cancel(slot) => {
+            if let Some(s) = case.slots.get_mut(&slot) {
+                let (status, _) = app.step(&s.flow, "cancel", json!({})).await;
+                if status == 200 {
+                    s.identified = None;
+                    s.verified_for = None;
+                }
+            }
+        }
+        Op::Answer(slot, pick) => {
+            let (code, mailed) = match case.codes.len() {
+                0 => ("000000".to_owned(), None),
+                len => {
+                    let c = &case.codes[usize::from(pick) % len];
+                    (c.code.clone(), Some((c.to, c.state.clone())))
+                }
+            };
+            let Some(s) = case.slots.get_mut(&slot) else { return Ok(()) };
+            let (status, body) = app.step(&s.flow, "challenge/answer", json!({"credentials": {"passcode": code}})).await;
+            if status == 200 && remediation_names(&body) == ["reset-authenticator"] {
+                let Some((to, state)) = mailed else { return Err(format!("a code nobody was mailed opened the reset: {body}")) };
+                if state != s.oauth_state {
+                    return Err(format!("a code mailed for transaction {state} opened the reset of {}", s.oauth_state));
+                }
+                if Some(to) != s.identified || to == Who::Unknown {
+                    return Err(format!("a code mailed to {to:?} opened the reset of a transaction about {:?}", s.identified));
+                }
+                if !case.reset_codes.insert((code.clone(), state)) {
+                    return Err("one code opened a reset twice".to_owned());
+                }
+                s.verified_for = Some(to);
+            }
+        }
+        Op::SetPassword(slot, which) => {
+            let password = NEW_PASSWORDS[usize::from(which) % NEW_PASSWORDS.len()];
+            let Some(s) = case.slots.get_mut(&slot) else { return Ok(()) };
+            let (status, body) = app.step(&s.flow, "challenge/answer", json!({"credentials": {"passcode": password}})).await;
+            if status == 200 && body.get("successWithInteractionCode").is_some() {
+                let Some(who) = s.verified_for.take() else {
+                    return Err(format!("a password was set in a transaction no code verified: {body}"));
+                };
+                case.passwords.insert(who, password.to_owned());
+                // The tokens name the account whose own code was answered, and nobody else.
+                let (status, tokens) = app.exchange(&interaction_code(&body)).await;
+                if status != 200 {
+                    return Err(format!("the interaction code did not redeem: {tokens}"));
+                }
+                let sub = id_token_subject(&tokens);
+                if Some(&sub) != case.user_ids.get(&who) {
+                    return Err(format!("tokens after {who:?}'s reset name {sub}"));
+                }
+                s.identified = None;
+            }
+        }
+        Op::PastMailGap => app.advance_clock(Duration::from_secs(31)).await,
+        Op::PastCodeLifetime => app.advance_clock(Duration::from_secs(601)).await,
+        Op::Restart => unreachable!("handled by run_case"),
+    }
+    Ok(())
+}
+
+/// Collects every code mailed since the last step and checks the stored counters.
+async fn check_invariants(app: &TestApp, case: &mut Case) -> Result<(), String> {
+    app.drain_outbox().await;
+    let messages = app.sink.messages();
+    for message in messages.iter().skip(case.seen_messages) {
+        let Some(to) = message.rcpt_to.iter().find_map(|r| case.who_is(r)) else { continue };
+        let text = message.text.as_deref().unwrap_or_default();
+        let Some(link) = text.split_whitespace().find(|w| w.contains("/signin/reset-password?")) else { continue };
+        let url = url::Url::parse(link).map_err(|e| format!("bad link {link}: {e}"))?;
+        let state = url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).unwrap_or_default();
+        if to == Who::Unknown {
+            return Err("an email went to an identifier that names no account".to_owned());
+        }
+        if let Some(code) = extract_code(text) {
+            case.codes.push(MailedCode { code, to, state });
+        }
+    }
+    case.seen_messages = messages.len();
+    let worst = app.state.store.max_code_attempts().await.map_err(|e| e.to_string())?;
+    if worst > app.state.policies.otp.max_attempts_per_code {
+        return Err(format!("a code was tried {worst} times"));
+    }
+    Ok(())
+}
+
+/// Each account still opens with exactly the password the model expects.
+async fn final_check(app: &TestApp, case: &Case) -> Result<(), String> {
+    for who in [Who::Attacker, Who::Victim] {
+        let expected = &case.passwords[&who];
+        let (status, body) = app.sign_in(&case.address(who), expected).await;
+        if status != 200 {
+            return Err(format!("{who:?} cannot sign in with the password the model expects ({status}): {body}"));
+        }
+    }
+    Ok(())
+}
+
+fn id_token_subject(tokens: &Value) -> String {
+    let token = tokens["id_token"].as_str().unwrap_or_default();
+    let payload = token.split('.').nth(1).unwrap_or_default();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap_or_default();
+    let claims: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    claims["sub"].as_str().unwrap_or_default().to_owned()
+}
