@@ -101,7 +101,7 @@ pub struct DatabaseSettings {
     pub master_key_file: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdminSettings {
     #[serde(serialize_with = "serialize_secret_opt")]
@@ -110,6 +110,14 @@ pub struct AdminSettings {
     /// Allow `sendEmail=false` on activation and admin reset, which hands a set-password link
     /// to the administrator instead of the user. Off by default (security-checklist ADM-3).
     pub return_links: bool,
+    /// Requests with a wrong or missing admin token per client IP per hour before 429 (RL-3).
+    pub per_ip_failures_per_hour: i64,
+}
+
+impl Default for AdminSettings {
+    fn default() -> Self {
+        Self { token: None, email: None, return_links: false, per_ip_failures_per_hour: 20 }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -284,12 +292,21 @@ pub struct TokenSettings {
     pub refresh_idle_secs: u64,
     /// A refresh-token family ends this long after the sign-in that started it (§2: 30 days).
     pub refresh_absolute_secs: u64,
+    /// Refused token requests (bad client credentials, dead codes, reused refresh tokens) per
+    /// client IP per hour before 429 (RL-3).
+    pub per_ip_failures_per_hour: i64,
 }
 
 impl Default for TokenSettings {
     fn default() -> Self {
         let r = latchkey_domain::refresh::RefreshPolicy::default();
-        Self { access_token_secs: 600, code_secs: 60, refresh_idle_secs: secs(r.idle), refresh_absolute_secs: secs(r.absolute) }
+        Self {
+            access_token_secs: 600,
+            code_secs: 60,
+            refresh_idle_secs: secs(r.idle),
+            refresh_absolute_secs: secs(r.absolute),
+            per_ip_failures_per_hour: 100,
+        }
     }
 }
 

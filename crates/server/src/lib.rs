@@ -16,6 +16,7 @@ pub mod crypto;
 pub mod hosted;
 pub mod http;
 pub mod idx;
+pub mod limits;
 pub mod mail;
 pub mod oauth;
 pub mod session;

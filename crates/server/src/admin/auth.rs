@@ -1,12 +1,15 @@
 //! `Authorization: SSWS <token>`, the only place an admin credential is accepted (never a query
 //! parameter: security-checklist ADM-4). The configured token is compared as a SHA-256 digest in
 //! constant time. With no token configured every call is refused.
-use axum::extract::FromRequestParts;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use latchkey_domain::secret::{constant_time_eq, sha256_hex};
 use secrecy::ExposeSecret;
 
 use super::AdminError;
+use crate::limits::Budget;
 use crate::state::AppState;
 
 pub struct AdminAuth;
@@ -18,6 +21,14 @@ impl FromRequestParts<AppState> for AdminAuth {
         let Some(expected) = &state.settings.admin.token else {
             return Err(AdminError::Unauthorized);
         };
+        // A unit of the address's failure budget is taken before the token is compared and given
+        // back when it matches: token guessing stops at the limit (RL-3, finding 7).
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0).ok_or(AdminError::Unauthorized)?;
+        let now = state.store.now().await?;
+        let client = crate::limits::client_key(state, peer, &parts.headers);
+        let ticket = crate::limits::take(state, Budget::AdminFailures, &client, now)
+            .await?
+            .map_err(|wait| AdminError::TooManyRequests { retry_after_secs: (wait + 999) / 1000 })?;
         let presented = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -26,6 +37,7 @@ impl FromRequestParts<AppState> for AdminAuth {
             .map(str::trim)
             .ok_or(AdminError::Unauthorized)?;
         if constant_time_eq(&sha256_hex(presented), &sha256_hex(expected.expose_secret())) {
+            state.store.refund_rate(ticket).await?;
             Ok(Self)
         } else {
             Err(AdminError::Unauthorized)

@@ -21,6 +21,10 @@ pub enum AdminError {
         summary: String,
     },
     Unavailable,
+    /// E0000047: the client address spent its failure budget.
+    TooManyRequests {
+        retry_after_secs: i64,
+    },
     Internal(anyhow::Error),
 }
 
@@ -53,6 +57,10 @@ impl From<crate::http::json::JsonError> for AdminError {
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
+        let retry_after = match &self {
+            Self::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
         let (status, code, summary, causes) = match self {
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "E0000011", "Invalid token provided".to_owned(), vec![]),
             Self::Forbidden(reason) => {
@@ -68,6 +76,12 @@ impl IntoResponse for AdminError {
             }
             Self::Conflict { code, summary } => (StatusCode::CONFLICT, code, summary, vec![]),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "E0000010", "Service is temporarily unavailable.".to_owned(), vec![]),
+            Self::TooManyRequests { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "E0000047",
+                "API call exceeded rate limit due to too many requests.".to_owned(),
+                vec![],
+            ),
             Self::Internal(error) => {
                 tracing::error!(error.message = %error, error.cause_chain = ?error, "admin request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "E0000009", "Internal Server Error".to_owned(), vec![])
@@ -82,6 +96,9 @@ impl IntoResponse for AdminError {
         };
         let mut response = (status, axum::Json(body)).into_response();
         response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(secs) = retry_after.and_then(|s| HeaderValue::from_str(&s.max(1).to_string()).ok()) {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs);
+        }
         response
     }
 }

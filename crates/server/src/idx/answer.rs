@@ -7,13 +7,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use latchkey_domain::interaction::Step;
 use latchkey_domain::recovery::AnswerOutcome;
-use latchkey_domain::{BearerToken, Password, HOUR};
+use latchkey_domain::{BearerToken, Password};
 use latchkey_proto::idx::Message;
 use latchkey_store::{CodeCheck, PasswordChange, ResetCompletion, UserRecord};
 use serde_json::Value;
 
 use super::error::Problem;
-use super::steps::{client_key, field, refuse, respond, stale, too_many, view};
+use super::steps::{field, refuse, respond, stale, too_many, view};
+use crate::limits::Budget;
 use super::{IdxBody, IdxError, Transaction};
 use crate::state::AppState;
 
@@ -27,10 +28,7 @@ pub async fn handle(
     let now = state.store.now().await?;
     let tx = Transaction::from_body(&state, &body, now).await?;
     match &tx.record.step {
-        Step::RecoveryChallenge { .. } => {
-            let bucket = format!("otp-failures:{}", client_key(&state, peer, &headers));
-            verify_code(&state, tx, &body, &bucket, now).await
-        }
+        Step::RecoveryChallenge { .. } => verify_code(&state, tx, &body, &crate::limits::client_key(&state, peer, &headers), now).await,
         Step::RecoveryReset { .. } => set_password(&state, tx, &body, &headers, now).await,
         _ => Err(stale(&state, &tx)),
     }
@@ -40,7 +38,7 @@ fn invalid_code(state: &AppState, tx: &Transaction, status: StatusCode) -> IdxEr
     refuse(state, tx, status, field("credentials.passcode", "api.authn.error.PASSCODE_INVALID", "Invalid code. Try again."))
 }
 
-async fn verify_code(state: &AppState, mut tx: Transaction, body: &IdxBody, ip_bucket: &str, now: i64) -> Result<Response, IdxError> {
+async fn verify_code(state: &AppState, mut tx: Transaction, body: &IdxBody, client: &str, now: i64) -> Result<Response, IdxError> {
     let subject = tx.record.step.challenged_subject().map_err(|_| stale(state, &tx))?.clone();
     let raw = body.nested_string("credentials", "passcode")?.unwrap_or_default();
     // Malformed input is refused before anything is counted (security-checklist OTP-7).
@@ -48,10 +46,7 @@ async fn verify_code(state: &AppState, mut tx: Transaction, body: &IdxBody, ip_b
     // One address guessing codes across many accounts is stopped here (RL-3): a unit of the
     // address's failure budget is taken before the code is looked at, atomically, and given
     // back if the code was right (finding 7).
-    let limit = state.settings.otp.per_ip_failures_per_hour;
-    let Some(ticket) = state.store.take_rate(ip_bucket, HOUR, limit, now).await? else {
-        return Err(too_many(state, &tx, HOUR - now.rem_euclid(HOUR)));
-    };
+    let ticket = crate::limits::take(state, Budget::CodeFailures, client, now).await?.map_err(|wait| too_many(state, &tx, wait))?;
     let keys = state.keys().await;
     let mac = super::code::code_mac(&keys, &tx, &subject, &code);
     let subject_key = subject.identifier_key().storage_key();

@@ -6,12 +6,13 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use latchkey_domain::interaction::{Step, Subject};
-use latchkey_domain::{BearerToken, Identifier, Password, UserStatus, HOUR};
+use latchkey_domain::{BearerToken, Identifier, Password, UserStatus};
 use latchkey_proto::idx::Message;
 use latchkey_store::SignInGate;
 
 use super::error::Problem;
-use super::steps::{client_key, field, refuse, respond, stale, too_many, view};
+use super::steps::{field, refuse, respond, stale, too_many, view};
+use crate::limits::Budget;
 use super::{IdxBody, IdxError, Transaction};
 use crate::state::AppState;
 
@@ -24,7 +25,7 @@ pub async fn handle(
 ) -> Result<Response, IdxError> {
     let now = state.store.now().await?;
     let tx = Transaction::from_body(&state, &body, now).await?;
-    let client = client_key(&state, peer, &headers);
+    let client = crate::limits::client_key(&state, peer, &headers);
     match tx.record.step {
         Step::Identify => sign_in(&state, tx, &body, &client, &headers, now).await,
         Step::RecoveryIdentify => identify_recovery(&state, tx, &body, &client, now).await,
@@ -58,10 +59,7 @@ async fn sign_in(
         .map_err(|e| refuse(state, &tx, StatusCode::BAD_REQUEST, field("credentials.passcode", "E0000001", &format!("Password: {e}."))))?;
     // A unit of the address's failure budget is taken before the password is checked, in one
     // atomic statement, and given back on success (finding 7).
-    let ip_bucket = format!("signin-failures:{client}");
-    let Some(ticket) = state.store.take_rate(&ip_bucket, HOUR, state.settings.signin.per_ip_failures_per_hour, now).await? else {
-        return Err(too_many(state, &tx, HOUR - now.rem_euclid(HOUR)));
-    };
+    let ticket = crate::limits::take(state, Budget::SignInFailures, client, now).await?.map_err(|wait| too_many(state, &tx, wait))?;
     let account = state.store.user_for_identifier(identifier.canonical()).await?;
     let subject = Subject::new(identifier.canonical(), account.as_ref().map(|a| a.user.id.clone()));
     // The visible throttle counts the submitted identifier, never the account (finding 6).
@@ -115,10 +113,7 @@ async fn sign_in(
 
 async fn identify_recovery(state: &AppState, mut tx: Transaction, body: &IdxBody, client: &str, now: i64) -> Result<Response, IdxError> {
     let identifier = parse_identifier(state, &tx, body)?;
-    let limit = state.settings.recovery.per_ip_per_hour;
-    if state.store.take_rate(&format!("recovery:{client}"), HOUR, limit, now).await?.is_none() {
-        return Err(too_many(state, &tx, HOUR - now.rem_euclid(HOUR)));
-    }
+    crate::limits::take(state, Budget::RecoveryStarts, client, now).await?.map_err(|wait| too_many(state, &tx, wait))?;
     let account = state.store.user_for_identifier(identifier.canonical()).await?;
     let recoverable = account.filter(|a| a.user.status.can_recover()).map(|a| a.user.id);
     let next = tx.record.step.identify_recovery(Subject::new(identifier.canonical(), recoverable)).map_err(|_| stale(state, &tx))?;

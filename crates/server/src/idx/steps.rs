@@ -55,11 +55,6 @@ pub fn too_many(state: &AppState, tx: &Transaction, retry_after_ms: i64) -> IdxE
     IdxError::TooManyRequests { retry_after_secs: (retry_after_ms + 999) / 1000, state: Some(Box::new(view(state, tx).render())) }
 }
 
-/// The client address for limits.
-pub fn client_key(state: &AppState, peer: std::net::SocketAddr, headers: &axum::http::HeaderMap) -> String {
-    crate::http::client_ip::limit_key(crate::http::client_ip::resolve(peer, headers, &state.trusted_proxies))
-}
-
 /// A move that needs no outside facts (recover, cancel): apply it, persist it, render.
 pub async fn simple_move(
     state: &AppState,

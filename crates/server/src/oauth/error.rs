@@ -11,6 +11,10 @@ pub enum OAuthError {
     UnauthorizedClient(&'static str),
     UnsupportedGrantType,
     InvalidScope,
+    /// The client address spent its failure budget (429 with Retry-After).
+    TooManyRequests {
+        retry_after_secs: i64,
+    },
     Internal(anyhow::Error),
 }
 
@@ -32,6 +36,11 @@ impl OAuthError {
                 (StatusCode::BAD_REQUEST, "unsupported_grant_type", "The grant type is not supported.".to_owned())
             }
             Self::InvalidScope => (StatusCode::BAD_REQUEST, "invalid_scope", "The requested scope is not allowed.".to_owned()),
+            Self::TooManyRequests { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "temporarily_unavailable",
+                "Too many failed requests from this address. Try again later.".to_owned(),
+            ),
             Self::Internal(error) => {
                 tracing::error!(error.message = %error, error.cause_chain = ?error, "OAuth request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Internal Server Error".to_owned())
@@ -42,10 +51,17 @@ impl OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
+        let retry_after = match &self {
+            Self::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
         let (status, code, description) = self.parts();
         let body = latchkey_proto::oauth::OAuthError { error: code.to_owned(), error_description: description };
         let mut response = (status, axum::Json(body)).into_response();
         response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(secs) = retry_after.and_then(|s| HeaderValue::from_str(&s.max(1).to_string()).ok()) {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs);
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"latchkey\""));
         }

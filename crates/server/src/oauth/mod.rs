@@ -42,7 +42,7 @@ pub fn router() -> Router<AppState> {
     for (prefix, server) in [("/oauth2/default", AuthServer::Default), ("/oauth2", AuthServer::Org)] {
         router = router
             .route(&format!("{prefix}/v1/interact"), post(move |s, b| interact::handle(s, server, b)))
-            .route(&format!("{prefix}/v1/token"), post(move |s, h, b| token::handle(s, server, h, b)))
+            .route(&format!("{prefix}/v1/token"), post(move |s, c, h, b| token::handle(s, c, server, h, b)))
             .route(&format!("{prefix}/v1/keys"), get(jwks::handle))
             .route(
                 &format!("{prefix}/v1/userinfo"),

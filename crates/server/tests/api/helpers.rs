@@ -74,6 +74,8 @@ pub fn test_settings(db_url: &str, data_dir: &std::path::Path, smtp_url: &str) -
     settings.recovery.per_ip_per_hour = 10_000;
     settings.signin.per_ip_failures_per_hour = 10_000;
     settings.otp.per_ip_failures_per_hour = 10_000;
+    settings.tokens.per_ip_failures_per_hour = 10_000;
+    settings.admin.per_ip_failures_per_hour = 10_000;
     settings.clients = vec![
         ClientSettings {
             client_id: PUBLIC_CLIENT.to_owned(),

@@ -17,6 +17,7 @@ mod health;
 mod hosted;
 mod input;
 mod key_rotation;
+mod limits;
 mod logs;
 mod mail_messages;
 mod oidc_support;

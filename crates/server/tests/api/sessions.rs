@@ -204,4 +204,12 @@ async fn an_admin_set_password_ends_refresh_tokens_and_live_codes(backend: latch
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "refresh tokens end with the old credential");
     let (status, _) = app.step(&flow, "challenge/answer", serde_json::json!({"credentials": {"passcode": code}})).await;
     assert!(status == 401 || status == 400, "a live recovery ends with the old credential: {status}");
+    // Finding 2: the user is told, as after every other way of setting a password.
+    let mails = app.wait_for_mail("adminset@example.com", 2).await;
+    assert!(
+        mails.iter().any(|m| m.subject.as_deref().unwrap_or_default().to_lowercase().contains("password was changed")
+            || m.subject.as_deref().unwrap_or_default().to_lowercase().contains("password changed")),
+        "a PasswordChanged notice: {:?}",
+        mails.iter().map(|m| m.subject.clone()).collect::<Vec<_>>()
+    );
 }

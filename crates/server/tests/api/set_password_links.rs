@@ -14,6 +14,7 @@ both_backends!(
     a_user_created_without_a_password_is_emailed_an_activation_link,
     an_emailed_admin_reset_uses_the_password_reset_by_admin_template,
     returning_links_is_refused_unless_enabled,
+    a_set_password_link_ends_sessions_and_refresh_tokens,
 );
 
 /// Opens the link: the page, and the CSRF cookie and field it set.
@@ -188,4 +189,28 @@ async fn returning_links_is_refused_unless_enabled(backend: latchkey_store::test
         assert_eq!(body["errorCode"], "E0000006");
         assert!(body.to_string().find("/signin/set-password").is_none(), "no link leaks");
     }
+}
+
+/// Finding 2: a password set through a link (activation, admin reset) goes through the same
+/// pipeline as an IDX reset: sessions and refresh tokens from before end with it.
+async fn a_set_password_link_ends_sessions_and_refresh_tokens(backend: latchkey_store::testing::Backend) {
+    use crate::oidc_support::{authorize, hosted_sign_in, query_of, refresh, tokens_for};
+    let app = spawn_app(backend).await;
+    let login = "link-ends-sessions@example.com";
+    let user = app.create_user(login).await;
+    let (_, session) = hosted_sign_in(&app, login, "").await;
+    let cookie = format!("latchkey_sid={}", session.expect("a session"));
+    let tokens = tokens_for(&app, login, "openid offline_access").await;
+    let refresh_token = tokens["refresh_token"].as_str().expect("a refresh token").to_owned();
+
+    let id = user["id"].as_str().expect("id");
+    let response = app.admin_post(&format!("/api/v1/users/{id}/lifecycle/reset_password?sendEmail=false"), json!({})).await;
+    let link = response.json::<Value>().await.expect("json")["resetPasswordUrl"].as_str().expect("link").to_owned();
+    let (_, _, csrf) = open(&app, &link).await;
+    let (status, page) = post(&app, &csrf.expect("csrf"), &token_of(&link), NEW_PASSWORD, Some(&app.base)).await;
+    assert_eq!(status, 200, "{page}");
+
+    assert_eq!(query_of(&authorize(&app, &[("prompt", "none")], &cookie).await)["error"], "login_required", "the session ended");
+    let (status, body) = refresh(&app, &refresh_token).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "the refresh token ended: {body}");
 }
