@@ -8,7 +8,7 @@
 //! issued for.** The store hands `decide_answer` only the live code of this transaction for the
 //! step's own subject (cancel and every re-identify end a transaction's earlier codes), and
 //! `decide_answer` still grants nothing unless the code's account is the step's account.
-use crate::interaction::{CounterKey, Step, Subject};
+use crate::interaction::{Step, Subject};
 use crate::throttle::{MailDecision, MailLimits};
 use crate::{Millis, OtpPolicy, UserId};
 
@@ -60,7 +60,8 @@ pub enum AnswerEffect {
     MoveTo(Step),
     ConsumeCode,
     CountCodeAttempt,
-    SetCounter(CounterKey, OtpCounter),
+    /// The identifier's counter and, for a real account, the account's.
+    SetCounters { identifier: OtpCounter, account: Option<OtpCounter> },
     /// The back-off notice (security-checklist OTP-8), once per back-off; `None` composes and
     /// writes a suppressed decoy so an unknown identifier costs the same.
     QueueLockoutNotice { to: Option<UserId> },
@@ -96,12 +97,11 @@ pub fn decide_answer(snapshot: &AnswerSnapshot, submitted_mac: &str, policy: &Ot
     // The grant goes to the account the code was mailed to, and only when that is the step's
     // own account: a code can never be redirected to another subject.
     if let (true, true, Some(owner)) = (matches, account_open, code.user_id.as_ref().filter(|u| subject.user_id.as_ref() == Some(*u))) {
-        let mut effects = vec![
+        let effects = vec![
             AnswerEffect::MoveTo(Step::RecoveryReset { user_id: owner.clone(), grant_expires_at: now + grant_lifetime }),
             AnswerEffect::ConsumeCode,
-            AnswerEffect::SetCounter(subject.identifier_key(), OtpCounter::default()),
+            AnswerEffect::SetCounters { identifier: OtpCounter::default(), account: snapshot.account.map(|_| OtpCounter::default()) },
         ];
-        effects.extend(subject.account_key().map(|key| AnswerEffect::SetCounter(key, OtpCounter::default())));
         return decision(AnswerOutcome::Verified, effects);
     }
     decision(AnswerOutcome::Refused, count_failure(subject, snapshot, policy, now))
@@ -117,13 +117,9 @@ fn count_failure(subject: &Subject, snapshot: &AnswerSnapshot, policy: &OtpPolic
         (OtpCounter { failures, blocked_until: if backoff > 0 { now + backoff } else { 0 }, notice_sent: c.notice_sent || due }, due)
     };
     let (identifier, identifier_due) = bump(snapshot.identifier);
-    let mut effects = vec![AnswerEffect::CountCodeAttempt, AnswerEffect::SetCounter(subject.identifier_key(), identifier)];
-    let mut notice_due = identifier_due;
-    if let (Some(key), Some(account)) = (subject.account_key(), snapshot.account) {
-        let (account, account_due) = bump(account);
-        notice_due |= account_due;
-        effects.push(AnswerEffect::SetCounter(key, account));
-    }
+    let account = snapshot.account.filter(|_| subject.user_id.is_some()).map(bump);
+    let notice_due = identifier_due || account.is_some_and(|(_, due)| due);
+    let mut effects = vec![AnswerEffect::CountCodeAttempt, AnswerEffect::SetCounters { identifier, account: account.map(|(a, _)| a) }];
     if notice_due {
         effects.push(AnswerEffect::QueueLockoutNotice { to: subject.user_id.clone() });
     }

@@ -197,7 +197,7 @@ impl Store {
                 AnswerEffect::CountCodeAttempt => {
                     sqlx::query("UPDATE recovery_codes SET attempts = attempts + 1 WHERE id = $1").bind(&code_id).execute(&mut *tx).await?;
                 }
-                AnswerEffect::SetCounter(key, counter) => crate::counters::set_otp(&mut tx, &key, counter).await?,
+                AnswerEffect::SetCounters { identifier, account } => crate::counters::set_otp(&mut tx, &subject, identifier, account).await?,
                 AnswerEffect::QueueLockoutNotice { to } => {
                     // The account is read inside the transaction; an unknown identifier reads
                     // the decoy id, which names nobody, so both cost the same query.
@@ -253,25 +253,16 @@ impl Store {
             let delay = throttle.delay_after(failures);
             (failures, if delay > 0 { now + delay } else { c.signin_blocked_until })
         };
-        let (failures, until) = bump(counters.identifier);
-        crate::counters::set_sign_in(&mut tx, &subject.identifier_key().storage_key(), failures, until).await?;
-        let mut account_failures = failures;
-        if let (Some(key), Some(account)) = (subject.account_key(), counters.account) {
-            let (failures, until) = bump(account);
-            crate::counters::set_sign_in(&mut tx, &key.storage_key(), failures, until).await?;
-            account_failures = failures;
-        }
+        let identifier = bump(counters.identifier);
+        let account = counters.account.filter(|_| subject.user_id.is_some()).map(bump);
+        crate::counters::set_sign_in(&mut tx, subject, identifier, account).await?;
         tx.commit().await?;
-        Ok(account_failures)
+        Ok(account.unwrap_or(identifier).0)
     }
 
     pub async fn record_sign_in_success(&self, subject: &Subject) -> Result<()> {
-        let mut keys = vec![subject.identifier_key().storage_key()];
-        keys.extend(subject.account_key().map(|k| k.storage_key()));
         let mut tx = self.write_tx().await?;
-        for key in keys {
-            crate::counters::set_sign_in(&mut tx, &key, 0, 0).await?;
-        }
+        crate::counters::set_sign_in(&mut tx, subject, (0, 0), Some((0, 0))).await?;
         tx.commit().await?;
         Ok(())
     }
