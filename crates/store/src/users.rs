@@ -2,7 +2,6 @@
 use latchkey_domain::identifier::Login;
 use latchkey_domain::{EmailAddress, Millis, Profile, User, UserId, UserStatus};
 use sqlx::any::AnyRow;
-use sqlx::Row;
 
 use crate::{conflict_on_unique, get_i64, get_opt_i64, get_opt_str, get_str, Result, Store, StoreError};
 
@@ -22,6 +21,11 @@ pub struct NewUser {
 
 const COLUMNS: &str = "id, status, login, email, first_name, last_name, locale, password_hash, password_changed_at, \
     created_at, activated_at, status_changed_at, last_login_at, last_updated_at";
+
+/// A constant row in `COLUMNS` order standing in for "no such account" (see
+/// `user_for_identifier`); its id is `UserId::decoy()`, which no account has.
+const DECOY_ROW: &str = "'00u0decoy0000000000', 'DEPROVISIONED', 'nobody@decoy.latchkey.invalid', 'nobody@decoy.latchkey.invalid', \
+    NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, 0";
 
 fn from_row(row: &AnyRow) -> Result<UserRecord> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("user row has an invalid {what}"));
@@ -83,22 +87,30 @@ impl Store {
 
     /// The one account an identifier names: its login, else an email address that exactly
     /// one account has (an ambiguous email names nobody, so mail can never go to the wrong
-    /// one). One query for every identifier, whatever it turns out to be, so the time taken
-    /// does not tell logins, emails and unknown identifiers apart (finding 5).
+    /// one). Every identifier costs the same (finding 5): one statement that always returns two
+    /// rows — the matches, topped up with constant decoy rows — and both are decoded and
+    /// parsed, so logins, emails and unknown identifiers take the same work.
     pub async fn user_for_identifier(&self, canonical: &str) -> Result<Option<UserRecord>> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS}, login_canonical FROM users WHERE login_canonical = $1 OR email_canonical = $1 \
-             ORDER BY CASE WHEN login_canonical = $1 THEN 0 ELSE 1 END LIMIT 2"
+            "SELECT {COLUMNS}, CAST(CASE WHEN login_canonical = $1 THEN 0 ELSE 1 END AS BIGINT) AS match_rank \
+             FROM users WHERE login_canonical = $1 OR email_canonical = $1 \
+             UNION ALL SELECT {DECOY_ROW}, CAST(2 AS BIGINT) \
+             UNION ALL SELECT {DECOY_ROW}, CAST(2 AS BIGINT) \
+             ORDER BY match_rank LIMIT 2"
         ))
         .bind(canonical)
         .fetch_all(self.pool())
         .await?;
-        let by_login = |row: &&AnyRow| row.try_get::<String, _>("login_canonical").is_ok_and(|l| l == canonical);
-        match rows.as_slice() {
-            [first, ..] if by_login(&first) => from_row(first).map(Some),
-            [only] => from_row(only).map(Some),
-            _ => Ok(None),
+        let mut ranked = Vec::with_capacity(2);
+        for row in &rows {
+            ranked.push((get_i64(row, "match_rank")?, from_row(row)?));
         }
+        let mut ranked = ranked.into_iter();
+        Ok(match (ranked.next(), ranked.next()) {
+            (Some((0, record)), _) => Some(record),
+            (Some((1, record)), Some((2, _))) => Some(record),
+            _ => None,
+        })
     }
 
     pub async fn user_by_id(&self, id: &UserId) -> Result<Option<UserRecord>> {
