@@ -632,6 +632,20 @@ mod tests {
     }
 
     #[test]
+    fn plain_http_public_urls_must_be_loopback_literals() {
+        for url in ["http://127.evil.test", "http://127.0.0.1.nip.io:8080", "http://localhost.evil.test"] {
+            let mut s = Settings { dev: true, ..Settings::default() };
+            s.server.public_url = Some(url.to_owned());
+            assert!(s.validate().is_err(), "{url} passed as a loopback public URL");
+        }
+        for url in ["http://127.0.0.1:8080", "http://[::1]:8080", "http://localhost:8080", "https://id.example"] {
+            let mut s = Settings { dev: true, ..Settings::default() };
+            s.server.public_url = Some(url.to_owned());
+            assert!(s.validate().is_ok(), "{url}");
+        }
+    }
+
+    #[test]
     fn trusted_proxies_accept_addresses_and_cidrs() {
         let mut s = Settings { dev: true, ..Settings::default() };
         s.server.trusted_proxies = vec!["10.0.0.0/8".into(), "127.0.0.1".into()];
