@@ -11,6 +11,7 @@ mod dev_mailbox;
 mod email_templates;
 mod endpoints;
 mod enumeration;
+mod forwarded_for;
 mod health;
 mod hosted;
 mod input;
