@@ -76,6 +76,17 @@ pub struct ServerSettings {
     /// Requests still running at shutdown get this long to finish.
     pub shutdown_grace_secs: u64,
     pub request_timeout_secs: u64,
+    /// A client must send a request's whole head (request line and headers) within this long
+    /// after the connection opens or goes idle, or the connection is closed: slowloris clients
+    /// otherwise hold sockets forever (finding 4, INP-1). At most 10.
+    pub header_read_timeout_secs: u64,
+    /// Connections served at once; further ones wait in the listen backlog until one closes.
+    /// Keep it well below the process's open-file limit (`ulimit -n`), which the database
+    /// pool, the mailbox and the listener share (finding 4).
+    pub max_connections: usize,
+    /// Whether HSTS (sent when `public_url` is https) covers subdomains too. Turn it off only
+    /// when a sibling host under the same domain must still be reachable over plain http.
+    pub hsts_include_subdomains: bool,
 }
 
 impl Default for ServerSettings {
@@ -89,6 +100,9 @@ impl Default for ServerSettings {
             tls_key: None,
             shutdown_grace_secs: 20,
             request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
+            max_connections: 1024,
+            hsts_include_subdomains: true,
         }
     }
 }
@@ -445,6 +459,12 @@ impl Settings {
             return Err(invalid("LATCHKEY_TLS_CERT and LATCHKEY_TLS_KEY must be set together"));
         }
         self.trusted_proxies()?;
+        if !(1..=10).contains(&self.server.header_read_timeout_secs) {
+            return Err(invalid("server.header_read_timeout_secs must be between 1 and 10 (security-checklist INP-1)"));
+        }
+        if self.server.max_connections == 0 {
+            return Err(invalid("server.max_connections must be at least 1"));
+        }
         if let Some(token) = &self.admin.token {
             if token.expose_secret().chars().count() < 32 {
                 return Err(invalid(

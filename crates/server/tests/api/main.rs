@@ -14,6 +14,7 @@ mod enumeration;
 mod forwarded_for;
 mod health;
 mod hosted;
+mod https;
 mod input;
 mod key_rotation;
 mod logs;
