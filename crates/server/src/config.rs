@@ -33,6 +33,9 @@ pub const SHORT_NAMES: &[(&str, &str)] = &[
     ("LATCHKEY_MAIL_FROM", "smtp.from"),
 ];
 
+/// More connections than any single process should hold open (each is a file descriptor).
+const MAX_CONNECTIONS_CEILING: usize = 100_000;
+
 /// Secrets that may be given as a file path in `<NAME>_FILE`.
 const FILE_SECRETS: &[(&str, &str)] =
     &[("LATCHKEY_ADMIN_TOKEN_FILE", "admin.token"), ("LATCHKEY_SMTP_URL_FILE", "smtp.url"), ("LATCHKEY_DATABASE_URL_FILE", "database.url")];
@@ -462,8 +465,8 @@ impl Settings {
         if !(1..=10).contains(&self.server.header_read_timeout_secs) {
             return Err(invalid("server.header_read_timeout_secs must be between 1 and 10 (security-checklist INP-1)"));
         }
-        if self.server.max_connections == 0 {
-            return Err(invalid("server.max_connections must be at least 1"));
+        if !(1..=MAX_CONNECTIONS_CEILING).contains(&self.server.max_connections) {
+            return Err(invalid(format!("server.max_connections must be between 1 and {MAX_CONNECTIONS_CEILING}")));
         }
         if let Some(token) = &self.admin.token {
             if token.expose_secret().chars().count() < 32 {

@@ -150,17 +150,20 @@ impl Application {
             shutdown.await;
             signalled.cancel();
         });
-        let server = axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move { signalled_for_server.cancelled().await });
+        let server = &self.state.settings.server;
+        let limits = crate::http::serve::ConnectionLimits {
+            header_read_timeout: Duration::from_secs(server.header_read_timeout_secs),
+            max_connections: server.max_connections,
+        };
         // In-flight requests get `grace` to finish once the signal arrived.
-        let result = server.await;
+        crate::http::serve::serve(self.listener, app, limits, signalled_for_server, grace).await;
         stop.cancel();
         for task in tasks {
             let _ = tokio::time::timeout(grace, task).await;
         }
         self.state.store.close().await;
         tracing::info!("stopped");
-        result
+        Ok(())
     }
 }
 

@@ -7,6 +7,7 @@ pub mod form;
 pub mod headers;
 pub mod health;
 pub mod json;
+pub mod serve;
 pub mod trace;
 pub mod widget;
 
@@ -33,11 +34,16 @@ pub fn router(state: AppState) -> Router {
     let admin = crate::admin::router().merge(crate::oauth::management_router()).layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT));
     // Development pages exist only in dev mode: outside it they are not routed at all.
     let dev = if state.settings.dev { crate::hosted::dev_router() } else { Router::new() };
-    Router::new()
+    // The hosted pages' forms are a few hundred bytes; they get the public limit too instead of
+    // axum's 2 MB default (finding 4, INP-1).
+    let pages = Router::new()
         .merge(dev)
         .merge(health::router())
         .merge(widget::router())
         .merge(crate::hosted::router())
+        .layer(DefaultBodyLimit::max(PUBLIC_BODY_LIMIT));
+    Router::new()
+        .merge(pages)
         .merge(public)
         .merge(admin)
         .fallback(not_found)

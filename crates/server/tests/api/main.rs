@@ -6,6 +6,7 @@ mod helpers;
 mod admin;
 mod cli_templates;
 mod clients;
+mod connections;
 mod demo;
 mod dev_mailbox;
 mod email_templates;
