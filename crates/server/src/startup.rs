@@ -132,6 +132,20 @@ impl Application {
         outbox_worker(&self.state, self.transport.clone(), self.dkim.clone())
     }
 
+    /// Whether the development pages are routed: dev mode, on a loopback listener (finding 11a).
+    fn dev_pages(&self) -> bool {
+        if !self.state.settings.dev {
+            return false;
+        }
+        match crate::hosted::dev_pages_served_on(self.local_addr()) {
+            Ok(()) => true,
+            Err(why) => {
+                tracing::warn!("{why}");
+                false
+            }
+        }
+    }
+
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let stop = CancellationToken::new();
         let mut tasks = Vec::new();
@@ -142,7 +156,7 @@ impl Application {
         }
         tasks.push(tokio::spawn(purge_loop(self.state.clone(), stop.clone())));
         tasks.push(tokio::spawn(crate::crypto::rotation::key_loop(self.state.clone(), stop.clone())));
-        let app = crate::http::router(self.state.clone());
+        let app = crate::http::router(self.state.clone(), self.dev_pages());
         let grace = Duration::from_secs(self.state.settings.server.shutdown_grace_secs);
         let signalled = CancellationToken::new();
         let signalled_for_server = signalled.clone();
