@@ -62,7 +62,7 @@ impl Application {
             );
         }
         let data_dir = settings.server.data_dir.clone();
-        std::fs::create_dir_all(&data_dir).map_err(|e| StartupError::DataDir(data_dir.display().to_string(), e))?;
+        crate::files::create_private_dir(&data_dir).map_err(|e| StartupError::DataDir(data_dir.display().to_string(), e))?;
         let addr = settings.listen_addr()?;
         let listener = TcpListener::bind(addr).await.map_err(|e| StartupError::Bind(addr.to_string(), e))?;
         let local = listener.local_addr().map_err(|e| StartupError::Bind(addr.to_string(), e))?;
@@ -76,7 +76,7 @@ impl Application {
             }
         };
         let database_url = settings.database_url();
-        let store = Store::connect(&database_url).await.map_err(StartupError::Database)?;
+        let store = connect_store(&database_url).await?;
         let is_postgres = store.dialect() == latchkey_store::Dialect::Postgres;
         let master_key = master::load(settings.database.master_key_file.as_deref(), &data_dir, is_postgres)?;
         let now = store.now().await.map_err(StartupError::Database)?;
@@ -99,7 +99,7 @@ impl Application {
             ),
             None => {
                 let dir = data_dir.join("mailbox");
-                std::fs::create_dir_all(&dir).map_err(|e| StartupError::DataDir(dir.display().to_string(), e))?;
+                crate::files::create_owned_private_dir(&dir).map_err(|e| StartupError::DataDir(dir.display().to_string(), e))?;
                 (Transport::mailbox(dir.clone()), Some(dir))
             }
         };
@@ -179,6 +179,15 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Connects and migrates; a SQLite database and its journal files are owner-only (finding 11b).
+pub async fn connect_store(database_url: &str) -> Result<Store, StartupError> {
+    let private = |e: std::io::Error| StartupError::Other(format!("the SQLite database file cannot be made owner-only: {e}"));
+    crate::files::prepare_sqlite(database_url).map_err(private)?;
+    let store = Store::connect(database_url).await.map_err(StartupError::Database)?;
+    crate::files::restrict_sqlite(database_url).map_err(private)?;
+    Ok(store)
 }
 
 fn outbox_worker(state: &AppState, transport: Arc<Transport>, dkim: Option<Arc<lettre::message::dkim::DkimConfig>>) -> OutboxWorker {

@@ -11,6 +11,7 @@ mod demo;
 mod dev_mailbox;
 mod email_templates;
 mod endpoints;
+mod file_modes;
 mod enumeration;
 mod forwarded_for;
 mod health;
