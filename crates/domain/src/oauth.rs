@@ -250,7 +250,9 @@ mod tests {
 
     #[test]
     fn loopback_look_alike_hosts_are_not_plain_http_redirects() {
-        for uri in ["http://127.evil.test/cb", "http://127.0.0.1.nip.io/cb", "http://localhost.evil.test/cb", "http://127.0.0.1@evil.test/cb"] {
+        for uri in
+            ["http://127.evil.test/cb", "http://127.0.0.1.nip.io/cb", "http://localhost.evil.test/cb", "http://127.0.0.1@evil.test/cb"]
+        {
             assert!(RedirectUri::parse(uri).is_err(), "{uri}");
         }
         assert!(RedirectUri::parse("http://[::1]:8080/cb").is_ok());

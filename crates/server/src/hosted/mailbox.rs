@@ -14,9 +14,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use axum::extract::{ConnectInfo, Path as UrlPath, Request, State};
-use axum::middleware::Next;
 use axum::http::header::{self, HeaderValue};
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;

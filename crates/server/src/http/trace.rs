@@ -44,13 +44,26 @@ mod tests {
     #[test]
     fn logins_in_admin_user_paths_are_masked() {
         assert_eq!(loggable_path("/api/v1/users/jane@example.com"), "/api/v1/users/j***@example.com");
-        assert_eq!(loggable_path("/api/v1/users/jane%40example.com/lifecycle/activate"), "/api/v1/users/j***@example.com/lifecycle/activate");
-        assert_eq!(loggable_path("/api/v1/users/jane%2540example.com"), "/api/v1/users/jane%2540example.com", "decoded once, as the router does");
+        assert_eq!(
+            loggable_path("/api/v1/users/jane%40example.com/lifecycle/activate"),
+            "/api/v1/users/j***@example.com/lifecycle/activate"
+        );
+        assert_eq!(
+            loggable_path("/api/v1/users/jane%2540example.com"),
+            "/api/v1/users/jane%2540example.com",
+            "decoded once, as the router does"
+        );
     }
 
     #[test]
     fn other_paths_are_logged_as_sent() {
-        for path in ["/api/v1/users", "/api/v1/users/", "/api/v1/users/00u1a2b3c4d5e6f7g8h9/lifecycle/activate", "/idp/idx/identify", "/users/a@b.c"] {
+        for path in [
+            "/api/v1/users",
+            "/api/v1/users/",
+            "/api/v1/users/00u1a2b3c4d5e6f7g8h9/lifecycle/activate",
+            "/idp/idx/identify",
+            "/users/a@b.c",
+        ] {
             assert_eq!(loggable_path(path), path);
         }
     }

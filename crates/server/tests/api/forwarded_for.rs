@@ -10,7 +10,8 @@ both_backends!(a_spoofed_left_most_forwarded_for_does_not_escape_the_per_ip_limi
 /// A failed sign-in sent through the "proxy" (the test client, on loopback) with `forwarded`.
 async fn failed_sign_in_via_proxy(app: &TestApp, identifier: &str, forwarded: &str) -> u16 {
     let flow = app.interact("forwarded-state").await;
-    let body = json!({"stateHandle": flow.state_handle, "identifier": identifier, "credentials": {"passcode": "wrong password for this test"}});
+    let body =
+        json!({"stateHandle": flow.state_handle, "identifier": identifier, "credentials": {"passcode": "wrong password for this test"}});
     app.http
         .post(format!("{}/idp/idx/identify", app.base))
         .header("Content-Type", "application/ion+json; okta-version=1.0.0")
