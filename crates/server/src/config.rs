@@ -104,7 +104,8 @@ impl Default for ServerSettings {
             shutdown_grace_secs: 20,
             request_timeout_secs: 30,
             header_read_timeout_secs: 10,
-            max_connections: 1024,
+            // Half the common soft open-file limit (1024), leaving room for everything else.
+            max_connections: 512,
             hsts_include_subdomains: true,
         }
     }

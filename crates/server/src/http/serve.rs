@@ -6,7 +6,7 @@
 //! [`MAX_HEADER_BYTES`] (431 beyond), and at most `server.max_connections` are served at once.
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -36,22 +36,20 @@ pub struct ConnectionLimits {
 /// Serves `app` on `listener` until `shutdown` is cancelled, then lets open connections finish
 /// their requests for at most `grace`.
 pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits, shutdown: CancellationToken, grace: Duration) {
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let mut saturated = false;
+    let max_connections = effective_max_connections(limits.max_connections, open_file_limit());
+    let slots = Arc::new(Semaphore::new(max_connections));
+    let mut last_warning: Option<Instant> = None;
     loop {
         let permit = match slots.clone().try_acquire_owned() {
-            Ok(permit) => {
-                saturated = false;
-                permit
-            }
+            Ok(permit) => permit,
             Err(_) => {
-                // Once per episode, not per connection: a flood would otherwise flood the log too.
-                if !saturated {
+                // At most one line a minute: a flood of connections must not flood the log too.
+                if last_warning.is_none_or(|at| at.elapsed() >= LIMIT_WARNING_INTERVAL) {
                     tracing::warn!(
-                        max_connections = limits.max_connections,
+                        max_connections,
                         "connection limit reached: new connections wait until one closes (server.max_connections)"
                     );
-                    saturated = true;
+                    last_warning = Some(Instant::now());
                 }
                 tokio::select! {
                     permit = slots.clone().acquire_owned() => permit.expect("the connection semaphore is never closed"),
@@ -74,10 +72,46 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
     }
     drop(listener);
     // Every connection holds a slot until it ends, so owning all slots means all have ended.
-    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let all = u32::try_from(max_connections).unwrap_or(u32::MAX);
     if tokio::time::timeout(grace, slots.acquire_many(all)).await.is_err() {
         tracing::warn!(grace_secs = grace.as_secs(), "connections still open after the shutdown grace period are dropped");
     }
+}
+
+/// How often a saturated server repeats its connection-limit warning.
+const LIMIT_WARNING_INTERVAL: Duration = Duration::from_secs(60);
+
+/// File descriptors kept for everything but client connections: the database pool, SQLite's
+/// journal files, the listener, SMTP connections, mailbox writes and the runtime itself.
+const RESERVED_FDS: usize = 128;
+
+/// The cap actually applied: the configured one, lowered (with a warning) when the process's
+/// open-file limit cannot hold that many connections plus [`RESERVED_FDS`]. Above it, accept
+/// would fail with EMFILE before the cap is ever reached, and so would opening the database.
+fn effective_max_connections(configured: usize, open_file_limit: Option<usize>) -> usize {
+    let Some(limit) = open_file_limit else { return configured };
+    let room = limit.saturating_sub(RESERVED_FDS).max(1);
+    if configured <= room {
+        return configured;
+    }
+    tracing::warn!(
+        configured,
+        open_file_limit = limit,
+        applied = room,
+        "server.max_connections does not fit the open-file limit (ulimit -n); raise the limit or lower the setting"
+    );
+    room
+}
+
+/// The soft `RLIMIT_NOFILE`, read from `/proc` (Linux; `None` elsewhere or when unlimited).
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    parse_open_file_limit(&limits)
+}
+
+fn parse_open_file_limit(limits: &str) -> Option<usize> {
+    let line = limits.lines().find(|line| line.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files").split_whitespace().next()?.parse().ok()
 }
 
 /// A failed accept is the client's problem (it reset the connection before we took it) or a
@@ -120,5 +154,27 @@ async fn serve_connection(
     // Timeouts, oversized heads and resets end here: the client's doing, not worth a warning.
     if let Err(error) = outcome {
         tracing::debug!(%error, "connection ended with an error");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_fits_inside_the_open_file_limit() {
+        assert_eq!(effective_max_connections(512, None), 512);
+        assert_eq!(effective_max_connections(512, Some(20_000)), 512);
+        assert_eq!(effective_max_connections(1024, Some(1024)), 1024 - RESERVED_FDS);
+        assert_eq!(effective_max_connections(1024, Some(64)), 1, "never zero: the server must still answer");
+    }
+
+    #[test]
+    fn the_soft_open_file_limit_is_read_from_proc() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                      Max open files            1024                 524288               files     \n";
+        assert_eq!(parse_open_file_limit(limits), Some(1024));
+        assert_eq!(parse_open_file_limit("Max open files            unlimited            unlimited            files\n"), None);
+        assert_eq!(parse_open_file_limit(""), None);
     }
 }

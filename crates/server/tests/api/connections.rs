@@ -94,5 +94,52 @@ async fn idle_connections_beyond_the_cap_wait_and_the_server_keeps_answering(bac
     for mut stream in idle {
         assert!(read_until_closed(&mut stream).await.is_some(), "every idle connection is closed in turn");
     }
-    assert_eq!(http.get(format!("{}/healthz", app.base)).send().await.expect("still up").status(), 200);
+    // A fresh connection: the pooled one sat idle past the header timeout and is closed too.
+    let fresh = reqwest::Client::builder().pool_max_idle_per_host(0).build().expect("client");
+    assert_eq!(fresh.get(format!("{}/healthz", app.base)).send().await.expect("still up").status(), 200);
+}
+
+/// The real binary, flooded past its cap: the operator gets one clear line, not one per
+/// connection (finding 4).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reaching_the_connection_cap_is_logged_once() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::{Command, Stdio};
+
+    let dir = std::env::temp_dir().join(format!("latchkey-cap-{}", latchkey_domain::secret::okta_style_id("")));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["serve", "--dev"])
+        .env("RUST_LOG", "info")
+        .env("LATCHKEY_LISTEN", "127.0.0.1:0")
+        .env("LATCHKEY_DATA_DIR", &dir)
+        .env("LATCHKEY_SERVER__MAX_CONNECTIONS", "2")
+        .env("LATCHKEY_SERVER__HEADER_READ_TIMEOUT_SECS", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("ready line");
+    let base = line.trim().strip_prefix("listening on ").expect("ready").to_owned();
+    let mut stderr = child.stderr.take().expect("stderr");
+    let collector = std::thread::spawn(move || {
+        let mut all = String::new();
+        let _ = stderr.read_to_string(&mut all);
+        all
+    });
+    let mut idle = Vec::new();
+    for _ in 0..8 {
+        idle.push(TcpStream::connect(base.trim_start_matches("http://")).await.expect("connect"));
+    }
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
+    assert_eq!(http.get(format!("{base}/healthz")).send().await.expect("healthz").status(), 200);
+    drop(idle);
+
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let status = child.wait().expect("the server exits");
+    let logs = collector.join().expect("stderr");
+    let _ = std::fs::remove_dir_all(dir);
+    assert!(status.success(), "a clean shutdown after the flood: {logs}");
+    assert_eq!(logs.matches("connection limit reached").count(), 1, "{logs}");
+    assert!(!logs.contains("panicked"), "{logs}");
 }
