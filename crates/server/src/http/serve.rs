@@ -67,7 +67,8 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
             },
             () = shutdown.cancelled() => break,
         };
-        let local = stream.local_addr().unwrap_or(peer);
+        // Unknown (it never is in practice) reads as a non-loopback address: the stricter answer.
+        let local = stream.local_addr().unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
         tokio::spawn(serve_connection(stream, peer, local, app.clone(), limits.header_read_timeout, shutdown.clone(), permit));
     }
     drop(listener);

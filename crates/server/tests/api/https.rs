@@ -10,6 +10,7 @@ use crate::oidc_support::{authorize, hosted_sign_in, query_of, set_cookie};
 
 both_backends!(
     an_unprefixed_session_cookie_is_ignored_over_https,
+    an_unprefixed_csrf_cookie_does_not_pass_the_set_password_check_over_https,
     a_prefixed_session_cookie_is_ignored_over_plain_http,
     hsts_is_sent_over_https_only,
     hsts_subdomains_can_be_turned_off,
@@ -57,6 +58,32 @@ async fn an_unprefixed_session_cookie_is_ignored_over_https(backend: latchkey_st
     let response = authorize(&app, &[("prompt", "none")], &format!("__Host-latchkey_sid={sid}")).await;
     assert_eq!(response.status(), 303);
     assert!(query_of(&response).contains_key("code"), "the prefixed cookie is the session");
+}
+
+/// The set-password form is a double submit: cookie and field must match. A cookie planted
+/// under the bare name, with a field to match, must not satisfy it over https.
+async fn an_unprefixed_csrf_cookie_does_not_pass_the_set_password_check_over_https(backend: latchkey_store::testing::Backend) {
+    let app = spawn_https_app(backend).await;
+    let user = app.create_user("csrf-https@example.com").await;
+    let id = user["id"].as_str().expect("id");
+    let response = app.admin_post(&format!("/api/v1/users/{id}/lifecycle/reset_password?sendEmail=false"), json!({})).await;
+    let body: serde_json::Value = response.json().await.expect("json");
+    let link = body["resetPasswordUrl"].as_str().expect("resetPasswordUrl");
+    let token = url::Url::parse(link).expect("url").query_pairs().find(|(k, _)| k == "token").map(|(_, v)| v.into_owned()).expect("token");
+    let new_password = "a freshly chosen passphrase for autumn";
+    let submit = |cookie: &'static str| {
+        app.http
+            .post(format!("{}/signin/set-password", app.base))
+            .header("Origin", PUBLIC_URL)
+            .header("Cookie", cookie)
+            .form(&[("token", token.as_str()), ("csrf", "attacker-chosen"), ("password", new_password), ("confirm", new_password)])
+            .send()
+    };
+    let planted = submit("latchkey_csrf=attacker-chosen").await.expect("request");
+    assert_eq!(planted.status(), 403, "a bare-named CSRF cookie was accepted over https");
+    assert_eq!(app.sign_in("csrf-https@example.com", PASSWORD).await.0, 200, "nothing changed");
+    let own = submit("__Host-latchkey_csrf=attacker-chosen").await.expect("request");
+    assert_eq!(own.status(), 200, "the prefixed cookie is the one the check reads");
 }
 
 async fn a_prefixed_session_cookie_is_ignored_over_plain_http(backend: latchkey_store::testing::Backend) {
