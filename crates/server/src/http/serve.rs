@@ -36,27 +36,8 @@ pub struct ConnectionLimits {
 /// Serves `app` on `listener` until `shutdown` is cancelled, then lets open connections finish
 /// their requests for at most `grace`.
 pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits, shutdown: CancellationToken, grace: Duration) {
-    let max_connections = effective_max_connections(limits.max_connections, open_file_limit());
-    let slots = Arc::new(Semaphore::new(max_connections));
-    let mut last_warning: Option<Instant> = None;
-    loop {
-        let permit = match slots.clone().try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                // At most one line a minute: a flood of connections must not flood the log too.
-                if last_warning.is_none_or(|at| at.elapsed() >= LIMIT_WARNING_INTERVAL) {
-                    tracing::warn!(
-                        max_connections,
-                        "connection limit reached: new connections wait until one closes (server.max_connections)"
-                    );
-                    last_warning = Some(Instant::now());
-                }
-                tokio::select! {
-                    permit = slots.clone().acquire_owned() => permit.expect("the connection semaphore is never closed"),
-                    () = shutdown.cancelled() => break,
-                }
-            }
-        };
+    let mut slots = Slots::new(effective_max_connections(limits.max_connections, open_file_limit()));
+    while let Some(slot) = slots.acquire(&shutdown).await {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -69,13 +50,51 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
         };
         // Unknown (it never is in practice) reads as a non-loopback address: the stricter answer.
         let local = stream.local_addr().unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
-        tokio::spawn(serve_connection(stream, peer, local, app.clone(), limits.header_read_timeout, shutdown.clone(), permit));
+        tokio::spawn(serve_connection(stream, peer, local, app.clone(), limits.header_read_timeout, shutdown.clone(), slot));
     }
     drop(listener);
-    // Every connection holds a slot until it ends, so owning all slots means all have ended.
-    let all = u32::try_from(max_connections).unwrap_or(u32::MAX);
-    if tokio::time::timeout(grace, slots.acquire_many(all)).await.is_err() {
-        tracing::warn!(grace_secs = grace.as_secs(), "connections still open after the shutdown grace period are dropped");
+    slots.drain(grace).await;
+}
+
+/// One slot per open connection. A connection is accepted only once it has a slot, so beyond
+/// the cap clients wait in the kernel's listen backlog instead of costing us a descriptor.
+struct Slots {
+    semaphore: Arc<Semaphore>,
+    max: usize,
+    last_warning: Option<Instant>,
+}
+
+impl Slots {
+    fn new(max: usize) -> Self {
+        Self { semaphore: Arc::new(Semaphore::new(max)), max, last_warning: None }
+    }
+
+    /// A free slot, waiting for one if all are taken; `None` once `shutdown` is cancelled.
+    async fn acquire(&mut self, shutdown: &CancellationToken) -> Option<OwnedSemaphorePermit> {
+        if let Ok(slot) = self.semaphore.clone().try_acquire_owned() {
+            return Some(slot);
+        }
+        // At most one line a minute: a flood of connections must not flood the log too.
+        if self.last_warning.is_none_or(|at| at.elapsed() >= LIMIT_WARNING_INTERVAL) {
+            tracing::warn!(
+                max_connections = self.max,
+                "connection limit reached: new connections wait until one closes (server.max_connections)"
+            );
+            self.last_warning = Some(Instant::now());
+        }
+        tokio::select! {
+            slot = self.semaphore.clone().acquire_owned() => Some(slot.expect("the connection semaphore is never closed")),
+            () = shutdown.cancelled() => None,
+        }
+    }
+
+    /// Waits until every connection has ended (each holds its slot until then), for at most
+    /// `grace`.
+    async fn drain(&self, grace: Duration) {
+        let all = u32::try_from(self.max).unwrap_or(u32::MAX);
+        if tokio::time::timeout(grace, self.semaphore.acquire_many(all)).await.is_err() {
+            tracing::warn!(grace_secs = grace.as_secs(), "connections still open after the shutdown grace period are cut off");
+        }
     }
 }
 
