@@ -77,8 +77,16 @@ pub fn origin_of(raw: &str) -> Option<String> {
     }
 }
 
+/// Whether `host` (as `url::Url::host_str` gives it) names this machine: an IP literal in
+/// 127.0.0.0/8, `::1` (bracketed or not), or exactly `localhost`. A prefix test is not enough:
+/// `127.evil.test` and `127.0.0.1.nip.io` are names anyone can point anywhere (finding 10), and
+/// they would otherwise be accepted as plain-http loopback redirect URIs or public URLs.
 pub fn is_loopback_host(host: &str) -> bool {
-    matches!(host, "localhost" | "127.0.0.1" | "[::1]" | "::1") || host.starts_with("127.")
+    if host == "localhost" {
+        return true;
+    }
+    let literal = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    literal.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The client's OAuth `state`, kept verbatim and echoed in the recovery link
@@ -228,6 +236,26 @@ mod tests {
         assert!(RedirectUri::parse("https://app.example/cb#x").is_err());
         assert!(RedirectUri::parse("https://good@evil.example/cb").is_err());
         assert!(RedirectUri::parse("javascript:alert(1)").is_err());
+    }
+
+    #[test]
+    fn only_loopback_literals_and_localhost_are_loopback() {
+        for host in ["localhost", "127.0.0.1", "127.8.9.10", "[::1]", "::1"] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in ["127.evil.test", "127.0.0.1.nip.io", "localhost.evil.test", "127.", "1.2.7.0", "[::2]", "::ffff:10.0.0.1", ""] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn loopback_look_alike_hosts_are_not_plain_http_redirects() {
+        for uri in
+            ["http://127.evil.test/cb", "http://127.0.0.1.nip.io/cb", "http://localhost.evil.test/cb", "http://127.0.0.1@evil.test/cb"]
+        {
+            assert!(RedirectUri::parse(uri).is_err(), "{uri}");
+        }
+        assert!(RedirectUri::parse("http://[::1]:8080/cb").is_ok());
     }
 
     #[test]

@@ -220,12 +220,20 @@ fn clean_reason(s: &str) -> String {
 
 async fn write_mailbox(dir: &std::path::Path, message: &Message, envelope_id: &str) -> std::io::Result<()> {
     tokio::fs::create_dir_all(dir).await?;
+    // Every code and link sent is in these files: owner-only whatever the umask (finding 11b).
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
     let created_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default();
     // The id comes from the outbox row; keep it to characters that are safe in any file name.
     let id: String = envelope_id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
     let name = format!("{created_ms}-{id}.eml");
     let tmp = dir.join(format!(".{name}.tmp"));
-    tokio::fs::write(&tmp, message.formatted()).await?;
+    let mut file = options.open(&tmp).await?;
+    tokio::io::AsyncWriteExt::write_all(&mut file, &message.formatted()).await?;
+    file.sync_all().await?;
+    drop(file);
     // A reader polling the directory sees either no file or the whole message.
     if let Err(e) = tokio::fs::rename(&tmp, dir.join(&name)).await {
         let _ = tokio::fs::remove_file(&tmp).await;

@@ -33,6 +33,9 @@ pub const SHORT_NAMES: &[(&str, &str)] = &[
     ("LATCHKEY_MAIL_FROM", "smtp.from"),
 ];
 
+/// More connections than any single process should hold open (each is a file descriptor).
+const MAX_CONNECTIONS_CEILING: usize = 100_000;
+
 /// Secrets that may be given as a file path in `<NAME>_FILE`.
 const FILE_SECRETS: &[(&str, &str)] =
     &[("LATCHKEY_ADMIN_TOKEN_FILE", "admin.token"), ("LATCHKEY_SMTP_URL_FILE", "smtp.url"), ("LATCHKEY_DATABASE_URL_FILE", "database.url")];
@@ -76,6 +79,17 @@ pub struct ServerSettings {
     /// Requests still running at shutdown get this long to finish.
     pub shutdown_grace_secs: u64,
     pub request_timeout_secs: u64,
+    /// A client must send a request's whole head (request line and headers) within this long
+    /// after the connection opens or goes idle, or the connection is closed: slowloris clients
+    /// otherwise hold sockets forever (finding 4, INP-1). At most 10.
+    pub header_read_timeout_secs: u64,
+    /// Connections served at once; further ones wait in the listen backlog until one closes.
+    /// Keep it well below the process's open-file limit (`ulimit -n`), which the database
+    /// pool, the mailbox and the listener share (finding 4).
+    pub max_connections: usize,
+    /// Whether HSTS (sent when `public_url` is https) covers subdomains too. Turn it off only
+    /// when a sibling host under the same domain must still be reachable over plain http.
+    pub hsts_include_subdomains: bool,
 }
 
 impl Default for ServerSettings {
@@ -89,6 +103,10 @@ impl Default for ServerSettings {
             tls_key: None,
             shutdown_grace_secs: 20,
             request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
+            // Half the common soft open-file limit (1024), leaving room for everything else.
+            max_connections: 512,
+            hsts_include_subdomains: true,
         }
     }
 }
@@ -462,6 +480,12 @@ impl Settings {
             return Err(invalid("LATCHKEY_TLS_CERT and LATCHKEY_TLS_KEY must be set together"));
         }
         self.trusted_proxies()?;
+        if !(1..=10).contains(&self.server.header_read_timeout_secs) {
+            return Err(invalid("server.header_read_timeout_secs must be between 1 and 10 (security-checklist INP-1)"));
+        }
+        if !(1..=MAX_CONNECTIONS_CEILING).contains(&self.server.max_connections) {
+            return Err(invalid(format!("server.max_connections must be between 1 and {MAX_CONNECTIONS_CEILING}")));
+        }
         if let Some(token) = &self.admin.token {
             if token.expose_secret().chars().count() < 32 {
                 return Err(invalid(
@@ -646,6 +670,20 @@ mod tests {
         assert!(s.validate().is_err());
         s.unsafe_test_settings = true;
         assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn plain_http_public_urls_must_be_loopback_literals() {
+        for url in ["http://127.evil.test", "http://127.0.0.1.nip.io:8080", "http://localhost.evil.test"] {
+            let mut s = Settings { dev: true, ..Settings::default() };
+            s.server.public_url = Some(url.to_owned());
+            assert!(s.validate().is_err(), "{url} passed as a loopback public URL");
+        }
+        for url in ["http://127.0.0.1:8080", "http://[::1]:8080", "http://localhost:8080", "https://id.example"] {
+            let mut s = Settings { dev: true, ..Settings::default() };
+            s.server.public_url = Some(url.to_owned());
+            assert!(s.validate().is_ok(), "{url}");
+        }
     }
 
     #[test]

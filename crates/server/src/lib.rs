@@ -13,6 +13,7 @@ pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod files;
 pub mod hosted;
 pub mod http;
 pub mod idx;

@@ -62,7 +62,7 @@ impl Application {
             );
         }
         let data_dir = settings.server.data_dir.clone();
-        std::fs::create_dir_all(&data_dir).map_err(|e| StartupError::DataDir(data_dir.display().to_string(), e))?;
+        crate::files::create_private_dir(&data_dir).map_err(|e| StartupError::DataDir(data_dir.display().to_string(), e))?;
         let addr = settings.listen_addr()?;
         let listener = TcpListener::bind(addr).await.map_err(|e| StartupError::Bind(addr.to_string(), e))?;
         let local = listener.local_addr().map_err(|e| StartupError::Bind(addr.to_string(), e))?;
@@ -76,7 +76,7 @@ impl Application {
             }
         };
         let database_url = settings.database_url();
-        let store = Store::connect(&database_url).await.map_err(StartupError::Database)?;
+        let store = connect_store(&database_url).await?;
         // Tests move time instead of sleeping (the controllable clock); never in production.
         let store = if settings.unsafe_test_settings { store.with_test_clock() } else { store };
         let is_postgres = store.dialect() == latchkey_store::Dialect::Postgres;
@@ -101,7 +101,7 @@ impl Application {
             ),
             None => {
                 let dir = data_dir.join("mailbox");
-                std::fs::create_dir_all(&dir).map_err(|e| StartupError::DataDir(dir.display().to_string(), e))?;
+                crate::files::create_owned_private_dir(&dir).map_err(|e| StartupError::DataDir(dir.display().to_string(), e))?;
                 (Transport::mailbox(dir.clone()), Some(dir))
             }
         };
@@ -134,6 +134,20 @@ impl Application {
         outbox_worker(&self.state, self.transport.clone(), self.dkim.clone())
     }
 
+    /// Whether the development pages are routed: dev mode, on a loopback listener (finding 11a).
+    fn dev_pages(&self) -> bool {
+        if !self.state.settings.dev {
+            return false;
+        }
+        match crate::hosted::dev_pages_served_on(self.local_addr()) {
+            Ok(()) => true,
+            Err(why) => {
+                tracing::warn!("{why}");
+                false
+            }
+        }
+    }
+
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let stop = CancellationToken::new();
         let mut tasks = Vec::new();
@@ -144,7 +158,7 @@ impl Application {
         }
         tasks.push(tokio::spawn(purge_loop(self.state.clone(), stop.clone())));
         tasks.push(tokio::spawn(crate::crypto::rotation::key_loop(self.state.clone(), stop.clone())));
-        let app = crate::http::router(self.state.clone());
+        let app = crate::http::router(self.state.clone(), self.dev_pages());
         let grace = Duration::from_secs(self.state.settings.server.shutdown_grace_secs);
         let signalled = CancellationToken::new();
         let signalled_for_server = signalled.clone();
@@ -152,18 +166,30 @@ impl Application {
             shutdown.await;
             signalled.cancel();
         });
-        let server = axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move { signalled_for_server.cancelled().await });
+        let server = &self.state.settings.server;
+        let limits = crate::http::serve::ConnectionLimits {
+            header_read_timeout: Duration::from_secs(server.header_read_timeout_secs),
+            max_connections: server.max_connections,
+        };
         // In-flight requests get `grace` to finish once the signal arrived.
-        let result = server.await;
+        crate::http::serve::serve(self.listener, app, limits, signalled_for_server, grace).await;
         stop.cancel();
         for task in tasks {
             let _ = tokio::time::timeout(grace, task).await;
         }
         self.state.store.close().await;
         tracing::info!("stopped");
-        result
+        Ok(())
     }
+}
+
+/// Connects and migrates; a SQLite database and its journal files are owner-only (finding 11b).
+pub async fn connect_store(database_url: &str) -> Result<Store, StartupError> {
+    let private = |e: std::io::Error| StartupError::Other(format!("the SQLite database file cannot be made owner-only: {e}"));
+    crate::files::prepare_sqlite(database_url).map_err(private)?;
+    let store = Store::connect(database_url).await.map_err(StartupError::Database)?;
+    crate::files::restrict_sqlite(database_url).map_err(private)?;
+    Ok(store)
 }
 
 fn outbox_worker(state: &AppState, transport: Arc<Transport>, dkim: Option<Arc<lettre::message::dkim::DkimConfig>>) -> OutboxWorker {

@@ -25,7 +25,7 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
     }
     settings.dev = true;
     let data_dir = settings.server.data_dir.clone();
-    std::fs::create_dir_all(&data_dir).map_err(|e| format!("the data directory {} cannot be created: {e}", data_dir.display()))?;
+    crate::files::create_private_dir(&data_dir).map_err(|e| format!("the data directory {} cannot be created: {e}", data_dir.display()))?;
     let admin_token = match &settings.admin.token {
         Some(token) => token.expose_secret().to_owned(),
         None => files::admin_token(&data_dir.join("admin-token"))?,

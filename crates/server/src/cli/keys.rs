@@ -3,7 +3,6 @@
 //! it after `keys.publish_delay_secs` (their key rings reload every `keys.reload_secs`), and the
 //! old key leaves JWKS once the last token it signed has expired.
 use clap::Subcommand;
-use latchkey_store::Store;
 
 use crate::config::Settings;
 use crate::crypto::keyring::SIGNING_KIND;
@@ -20,9 +19,9 @@ pub enum Command {
 pub async fn run(settings: Settings, command: Command) -> Result<(), String> {
     let url = settings.database_url();
     if url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&settings.server.data_dir).map_err(|e| e.to_string())?;
+        crate::files::create_private_dir(&settings.server.data_dir).map_err(|e| e.to_string())?;
     }
-    let store = Store::connect(&url).await.map_err(|e| format!("database: {e}"))?;
+    let store = crate::startup::connect_store(&url).await.map_err(|e| format!("database: {e}"))?;
     let now = store.now().await.map_err(|e| e.to_string())?;
     match command {
         Command::List => {

@@ -4,9 +4,9 @@ use crate::config::Settings;
 pub async fn run(settings: Settings) -> Result<(), String> {
     let url = settings.database_url();
     if url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&settings.server.data_dir).map_err(|e| e.to_string())?;
+        crate::files::create_private_dir(&settings.server.data_dir).map_err(|e| e.to_string())?;
     }
-    latchkey_store::Store::connect(&url).await.map_err(|e| format!("migration failed: {e}"))?;
+    crate::startup::connect_store(&url).await.map_err(|e| format!("migration failed: {e}"))?;
     println!("database is up to date");
     Ok(())
 }

@@ -3,18 +3,26 @@
 //! frame that may run no script, its text part, and a "copy link" button per link. Never
 //! routed outside development mode.
 //!
+//! Every recovery code and set-password link is on this page, so it is for the developer's own
+//! machine only (finding 11a): it is routed only when the server listens on a loopback address
+//! ([`served_on`]), and each request must also have arrived over loopback from loopback
+//! ([`loopback_only`]) in case a forwarded port or a proxy brings someone else in.
+//!
 //! A name from the URL is used only if it looks like a file the mailbox transport writes
 //! (`<millis>-<id>.eml`) and, once resolved, is still inside the mailbox directory.
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::{ConnectInfo, Path as UrlPath, Request, State};
 use axum::http::header::{self, HeaderValue};
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
 use super::page::{content_page, escape, message_page, secure_with_csp};
+use crate::http::serve::LocalAddr;
 use crate::state::AppState;
 
 /// Most messages listed at once.
@@ -24,7 +32,37 @@ const MESSAGE_CSP: &str = "sandbox; default-src 'none'; img-src data: https:; st
 const COPY_SCRIPT: &str = "document.querySelectorAll('button[data-link]').forEach(function (b) { b.addEventListener('click', function () { navigator.clipboard.writeText(b.getAttribute('data-link')).then(function () { b.textContent = 'Copied'; }); }); });";
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/dev/mailbox", get(list)).route("/dev/mailbox/{name}", get(show)).route("/dev/mailbox/{name}/html", get(html))
+    Router::new()
+        .route("/dev/mailbox", get(list))
+        .route("/dev/mailbox/{name}", get(show))
+        .route("/dev/mailbox/{name}/html", get(html))
+        .layer(axum::middleware::from_fn(loopback_only))
+}
+
+/// Whether the mailbox may be routed on a server listening on `listen`; the error says why not,
+/// for the start-up log.
+pub fn served_on(listen: SocketAddr) -> Result<(), String> {
+    if listen.ip().is_loopback() {
+        return Ok(());
+    }
+    Err(format!(
+        "the development mailbox (/dev/mailbox) is off: the server listens on {listen}, which is not a loopback address, and the mailbox shows every code and link it sent; listen on 127.0.0.1 to use it, or read {{DATA_DIR}}/mailbox/*.eml"
+    ))
+}
+
+/// Answers as if the page did not exist unless both ends of the connection are loopback.
+async fn loopback_only(request: Request, next: Next) -> Response {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| *addr);
+    let local = request.extensions().get::<LocalAddr>().map(|LocalAddr(addr)| *addr);
+    if both_loopback(peer, local) {
+        next.run(request).await
+    } else {
+        crate::http::not_found().await
+    }
+}
+
+fn both_loopback(peer: Option<SocketAddr>, local: Option<SocketAddr>) -> bool {
+    matches!((peer, local), (Some(peer), Some(local)) if peer.ip().is_loopback() && local.ip().is_loopback())
 }
 
 fn mailbox_dir(state: &AppState) -> PathBuf {
@@ -179,6 +217,30 @@ async fn html(State(state): State<AppState>, UrlPath(name): UrlPath<String>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().expect("test address")
+    }
+
+    #[test]
+    fn the_mailbox_is_served_only_on_a_loopback_listener() {
+        for listen in ["127.0.0.1:8080", "127.0.0.2:0", "[::1]:8080"] {
+            assert!(served_on(addr(listen)).is_ok(), "{listen}");
+        }
+        for listen in ["0.0.0.0:8080", "[::]:8080", "192.168.1.5:8080"] {
+            let why = served_on(addr(listen)).expect_err(listen);
+            assert!(why.contains(listen) && why.contains("loopback"), "{why}");
+        }
+    }
+
+    #[test]
+    fn each_request_must_come_over_loopback_from_loopback() {
+        let local = Some(addr("127.0.0.1:8080"));
+        assert!(both_loopback(Some(addr("127.0.0.1:50000")), local));
+        assert!(!both_loopback(Some(addr("192.168.1.9:50000")), local), "a forwarded port");
+        assert!(!both_loopback(Some(addr("127.0.0.1:50000")), Some(addr("192.168.1.5:8080"))));
+        assert!(!both_loopback(None, local), "an unknown peer is not trusted");
+    }
 
     #[test]
     fn names_never_escape_the_mailbox() {

@@ -24,10 +24,13 @@ use crate::state::{AppState, AuthServer};
 /// emailed link opened in the same browser can continue it (and only there: LNK-2, LNK-3).
 pub const TRANSACTION_COOKIE: &str = "latchkey_tx";
 
-/// The development-only pages (`/dev/mailbox`); merged by the HTTP router only in dev mode.
+/// The development-only pages (`/dev/mailbox`); merged by the HTTP router only in dev mode
+/// on a loopback listener ([`dev_pages_served_on`]).
 pub fn dev_router() -> Router<AppState> {
     mailbox::router()
 }
+
+pub use mailbox::served_on as dev_pages_served_on;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -7,6 +7,7 @@ pub mod form;
 pub mod headers;
 pub mod health;
 pub mod json;
+pub mod serve;
 pub mod trace;
 pub mod widget;
 
@@ -23,7 +24,9 @@ use crate::state::AppState;
 pub const PUBLIC_BODY_LIMIT: usize = 16 * 1024;
 pub const ADMIN_BODY_LIMIT: usize = 1024 * 1024;
 
-pub fn router(state: AppState) -> Router {
+/// Every route and layer. `dev_pages`: route the development pages (the caller decides, as it
+/// alone knows the bound address: see `hosted::dev_pages_served_on`).
+pub fn router(state: AppState, dev_pages: bool) -> Router {
     let timeout = Duration::from_secs(state.settings.server.request_timeout_secs);
     let public = Router::new()
         .merge(crate::oauth::router())
@@ -31,17 +34,23 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), cors::cors))
         .layer(DefaultBodyLimit::max(PUBLIC_BODY_LIMIT));
     let admin = crate::admin::router().merge(crate::oauth::management_router()).layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT));
-    // Development pages exist only in dev mode: outside it they are not routed at all.
-    let dev = if state.settings.dev { crate::hosted::dev_router() } else { Router::new() };
-    Router::new()
+    // Development pages exist only in dev mode on loopback: otherwise they are not routed at all.
+    let dev = if dev_pages { crate::hosted::dev_router() } else { Router::new() };
+    // The hosted pages' forms are a few hundred bytes; they get the public limit too instead of
+    // axum's 2 MB default (finding 4, INP-1).
+    let pages = Router::new()
         .merge(dev)
         .merge(health::router())
         .merge(widget::router())
         .merge(crate::hosted::router())
+        .layer(DefaultBodyLimit::max(PUBLIC_BODY_LIMIT));
+    Router::new()
+        .merge(pages)
         .merge(public)
         .merge(admin)
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(headers::security_headers))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), cookies::keep_own_cookies))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), headers::security_headers))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(trace::layer())
         .layer(PropagateRequestIdLayer::x_request_id())
@@ -49,7 +58,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn not_found() -> axum::response::Response {
+pub(crate) async fn not_found() -> axum::response::Response {
     use axum::response::IntoResponse;
     (
         axum::http::StatusCode::NOT_FOUND,

@@ -1,6 +1,9 @@
 //! Request spans: method, path and request id. Never the query string (the emailed link carries
 //! the code there) and never bodies or credentials headers (security-checklist LOG-1).
+use std::borrow::Cow;
+
 use axum::http::Request;
+use percent_encoding::percent_decode_str;
 use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -15,5 +18,53 @@ pub fn layer() -> Layer {
 
 fn make_span(request: &Request<axum::body::Body>) -> tracing::Span {
     let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %request_id)
+    let path = loggable_path(request.uri().path());
+    tracing::info_span!("request", method = %request.method(), path = %path, request_id = %request_id)
+}
+
+/// The admin API addresses users by id or by login (Okta's `/api/v1/users/{idOrLogin}`), and a
+/// login is usually an email address: logged as sent, every admin call would write one to the
+/// logs (finding 11, LOG-1). That segment is masked like addresses elsewhere (`j***@example.com`)
+/// when, percent-decoded, it holds an `@`; user ids and every other path stay as they are.
+fn loggable_path(path: &str) -> Cow<'_, str> {
+    const USERS: &str = "/api/v1/users/";
+    let Some(rest) = path.strip_prefix(USERS) else { return Cow::Borrowed(path) };
+    let (segment, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let login = percent_decode_str(segment).decode_utf8_lossy();
+    if !login.contains('@') {
+        return Cow::Borrowed(path);
+    }
+    Cow::Owned(format!("{USERS}{}{tail}", latchkey_domain::email::mask(&login)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logins_in_admin_user_paths_are_masked() {
+        assert_eq!(loggable_path("/api/v1/users/jane@example.com"), "/api/v1/users/j***@example.com");
+        assert_eq!(
+            loggable_path("/api/v1/users/jane%40example.com/lifecycle/activate"),
+            "/api/v1/users/j***@example.com/lifecycle/activate"
+        );
+        assert_eq!(
+            loggable_path("/api/v1/users/jane%2540example.com"),
+            "/api/v1/users/jane%2540example.com",
+            "decoded once, as the router does"
+        );
+    }
+
+    #[test]
+    fn other_paths_are_logged_as_sent() {
+        for path in [
+            "/api/v1/users",
+            "/api/v1/users/",
+            "/api/v1/users/00u1a2b3c4d5e6f7g8h9/lifecycle/activate",
+            "/idp/idx/identify",
+            "/users/a@b.c",
+        ] {
+            assert_eq!(loggable_path(path), path);
+        }
+    }
 }

@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 use crate::both_backends;
 use crate::helpers::{spawn_app, ADMIN_TOKEN};
 
-both_backends!(clients_can_be_read_replaced_rotated_and_deleted);
+both_backends!(clients_can_be_read_replaced_rotated_and_deleted, loopback_look_alike_redirect_uris_are_refused);
 
 async fn clients_can_be_read_replaced_rotated_and_deleted(backend: latchkey_store::testing::Backend) {
     let app = spawn_app(backend).await;
@@ -48,4 +48,20 @@ async fn clients_can_be_read_replaced_rotated_and_deleted(backend: latchkey_stor
     assert!(list.as_array().expect("array").iter().any(|c| c["client_id"] == id.as_str()));
     assert_eq!(admin(app.http.delete(&url)).send().await.expect("req").status(), 204);
     assert_eq!(admin(app.http.get(&url)).send().await.expect("req").status(), 404);
+}
+
+/// Finding 10: a host that merely starts with `127.` is a name anyone can point anywhere, so
+/// plain http to it is not loopback; only IP literals in 127.0.0.0/8, `[::1]` and `localhost` are.
+async fn loopback_look_alike_redirect_uris_are_refused(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    for uri in ["http://127.evil.test/cb", "http://127.0.0.1.nip.io/cb", "http://localhost.evil.test/cb"] {
+        let response = app.admin_post("/oauth2/v1/clients", json!({"client_name": "Look-alike", "redirect_uris": [uri]})).await;
+        assert_eq!(response.status(), 400, "{uri} was registered as a loopback redirect URI");
+        let body: Value = response.json().await.expect("json");
+        assert!(body["errorCauses"].to_string().contains(uri), "the cause names the refused URI: {body}");
+    }
+    for uri in ["http://127.0.0.1:9/cb", "http://[::1]:9/cb", "http://localhost:9/cb"] {
+        let response = app.admin_post("/oauth2/v1/clients", json!({"client_name": "Loopback", "redirect_uris": [uri]})).await;
+        assert_eq!(response.status(), 201, "{uri}");
+    }
 }

@@ -4,7 +4,11 @@ use serde_json::json;
 use crate::both_backends;
 use crate::helpers::{spawn_app, spawn_app_with};
 
-both_backends!(the_mailbox_lists_and_opens_messages_in_dev_mode, the_mailbox_does_not_exist_outside_dev_mode);
+both_backends!(
+    the_mailbox_lists_and_opens_messages_in_dev_mode,
+    the_mailbox_does_not_exist_outside_dev_mode,
+    the_mailbox_is_off_on_a_non_loopback_listener,
+);
 
 async fn the_mailbox_lists_and_opens_messages_in_dev_mode(backend: latchkey_store::testing::Backend) {
     let app = spawn_app_with(backend, |s| {
@@ -50,5 +54,23 @@ async fn the_mailbox_does_not_exist_outside_dev_mode(backend: latchkey_store::te
     let app = spawn_app(backend).await;
     for path in ["/dev/mailbox", "/dev/mailbox/1-x.eml", "/dev/mailbox/1-x.eml/html"] {
         assert_eq!(app.http.get(format!("{}{path}", app.base)).send().await.expect("request").status(), 404, "{path}");
+    }
+}
+
+/// Finding 11a: `serve --dev` on 0.0.0.0 must not hand every code and link to the network. Even
+/// a request that itself comes over loopback finds no mailbox: the decision is the listener's.
+async fn the_mailbox_is_off_on_a_non_loopback_listener(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.dev = true;
+        s.smtp.url = None;
+        s.server.listen = "0.0.0.0:0".to_owned();
+        s.server.public_url = Some("https://id.latchkey.test".to_owned());
+    })
+    .await;
+    let port = app.base.rsplit(':').next().expect("a port");
+    let loopback = format!("http://127.0.0.1:{port}");
+    assert_eq!(app.http.get(format!("{loopback}/healthz")).send().await.expect("request").status(), 200, "the server is up");
+    for path in ["/dev/mailbox", "/dev/mailbox/1-x.eml", "/dev/mailbox/1-x.eml/html"] {
+        assert_eq!(app.http.get(format!("{loopback}{path}")).send().await.expect("request").status(), 404, "{path}");
     }
 }

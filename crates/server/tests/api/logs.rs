@@ -44,6 +44,12 @@ async fn a_full_recovery_at_trace_level_logs_no_secret() {
     )
     .await
     .expect("user");
+    // The admin API addresses users by login too; the path must not carry it into the logs.
+    for path in ["/api/v1/users/logs@example.com", "/api/v1/users/logs%40example.com"] {
+        let response =
+            http.get(format!("{base}{path}")).header("Authorization", format!("SSWS {ADMIN_TOKEN}")).send().await.expect("user by login");
+        assert_eq!(response.status(), 200, "{path}");
+    }
     let client: Value = admin("/oauth2/v1/clients", json!({"client_name": "logs", "redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none", "grant_types": ["interaction_code"]}))
         .await
         .expect("client")
@@ -108,6 +114,7 @@ async fn a_full_recovery_at_trace_level_logs_no_secret() {
     let _ = child.wait();
     let logs = collector.join().expect("stderr");
     assert!(logs.contains("/idp/idx/challenge/answer"), "the request log records paths");
+    assert!(logs.contains("/api/v1/users/l***@example.com"), "admin paths are logged with the login masked");
     for (what, secret) in [
         ("the old password", PASSWORD),
         ("the new password", new_password),
@@ -119,6 +126,7 @@ async fn a_full_recovery_at_trace_level_logs_no_secret() {
         ("the access token", access_token.as_str()),
         ("the admin token", ADMIN_TOKEN),
         ("the full email address", "logs@example.com"),
+        ("the percent-encoded email address", "logs%40example.com"),
     ] {
         assert!(!logs.contains(secret), "{what} appears in the logs");
     }
