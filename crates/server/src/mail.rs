@@ -38,6 +38,50 @@ pub fn decoy_account(now: Millis) -> UserRecord {
     }
 }
 
+/// Where a request that causes an email came from, for the "Request details" of ForgotPassword
+/// and PasswordChanged (`${request.ipAddress}`, `${request.browser}`; security-checklist NOT-1),
+/// so the owner of the mailbox can tell whether it was them.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    pub ip_address: String,
+    pub browser: String,
+}
+
+impl RequestInfo {
+    pub fn from_request(state: &AppState, peer: std::net::SocketAddr, headers: &axum::http::HeaderMap) -> Self {
+        let ip = crate::http::client_ip::resolve(peer, headers, &state.trusted_proxies);
+        let agent = headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        Self { ip_address: ip.to_string(), browser: browser_of(agent) }
+    }
+}
+
+/// A short, fixed-vocabulary description of a User-Agent ("Firefox on Linux"). The header is the
+/// client's to choose, so nothing of it is copied into the email verbatim.
+pub fn browser_of(user_agent: &str) -> String {
+    let browser = [("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Chromium/", "Chromium"), ("Safari/", "Safari")]
+        .iter()
+        .find(|(token, _)| user_agent.contains(token))
+        .map(|(_, name)| *name);
+    let system = [("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Windows", "Windows"), ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux")]
+        .iter()
+        .find(|(token, _)| user_agent.contains(token))
+        .map(|(_, name)| *name);
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} on {s}"),
+        (Some(b), None) => b.to_owned(),
+        (None, Some(s)) => format!("A browser on {s}"),
+        (None, None) if user_agent.is_empty() => String::new(),
+        (None, None) => "An unrecognised client".to_owned(),
+    }
+}
+
+fn with_request(payload: EmailPayload, request: Option<&RequestInfo>) -> EmailPayload {
+    match request {
+        Some(r) => payload.with("request.ipAddress", r.ip_address.clone()).with("request.browser", r.browser.clone()),
+        None => payload,
+    }
+}
+
 /// Bound into every recovery code's MAC (security-checklist OTP-6).
 pub const RECOVERY_PURPOSE: &str = "recovery";
 
@@ -85,10 +129,11 @@ pub fn forgot_password(
     account: &UserRecord,
     code: &Otp,
     tx: &Transaction,
+    request: &RequestInfo,
     now: Millis,
 ) -> anyhow::Result<NewMessage> {
     let lifetime = state.policies.otp.lifetime;
-    let payload = base(state, EmailKind::ForgotPassword, account, now)
+    let payload = with_request(base(state, EmailKind::ForgotPassword, account, now), Some(request))
         .with("oneTimePassword", code.expose())
         .with("request.relayState", tx.record.oauth_state.clone())
         .with("resetPasswordLink", reset_password_link(&state.public_url, code.expose(), &tx.record.oauth_state))
@@ -98,9 +143,16 @@ pub fn forgot_password(
     seal(keys, account, &payload, Some(now + lifetime))
 }
 
-/// PasswordChanged: sent after every reset (security-checklist NOT-1). No secrets.
-pub fn password_changed(state: &AppState, keys: &KeyRing, account: &UserRecord, now: Millis) -> anyhow::Result<NewMessage> {
-    let payload = base(state, EmailKind::PasswordChanged, account, now);
+/// PasswordChanged: sent after every way of setting a password (security-checklist NOT-1), with
+/// the request's details when a person's browser did it. No secrets.
+pub fn password_changed(
+    state: &AppState,
+    keys: &KeyRing,
+    account: &UserRecord,
+    request: Option<&RequestInfo>,
+    now: Millis,
+) -> anyhow::Result<NewMessage> {
+    let payload = with_request(base(state, EmailKind::PasswordChanged, account, now), request);
     seal(keys, account, &payload, None)
 }
 
@@ -158,4 +210,18 @@ pub fn sample_payload(state: &AppState, kind: EmailKind, language: Option<&str>,
         payload = payload.with_locale(language).with("user.profile.locale", language);
     }
     payload
+}
+
+#[cfg(test)]
+mod tests {
+    use super::browser_of;
+
+    #[test]
+    fn user_agents_become_a_fixed_vocabulary() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+        assert_eq!(browser_of(chrome), "Chrome on Linux");
+        assert_eq!(browser_of("Mozilla/5.0 (Windows NT 10.0; rv:130.0) Gecko/20100101 Firefox/130.0"), "Firefox on Windows");
+        assert_eq!(browser_of("<script>alert(1)</script>"), "An unrecognised client");
+        assert_eq!(browser_of(""), "");
+    }
 }

@@ -180,7 +180,7 @@ pub async fn update(_: AdminAuth, State(state): State<AppState>, Path(id): Path<
             let keys = state.keys().await;
             let mut account = current.clone();
             account.user.profile = profile.clone();
-            Some(crate::mail::password_changed(&state, &keys, &account, now).map_err(AdminError::Internal)?)
+            Some(crate::mail::password_changed(&state, &keys, &account, None, now).map_err(AdminError::Internal)?)
         }
         None => None,
     };

@@ -11,7 +11,9 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -70,7 +72,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap, Query(query
 }
 
 #[tracing::instrument(name = "hosted.set_password.submit", skip_all)]
-pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn submit(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, body: Bytes) -> Response {
     let is_form =
         headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
@@ -116,7 +118,7 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
         }
         Err(e) => return internal(e),
     };
-    match redeem(&state, raw, &hash, &account).await {
+    match redeem(&state, raw, &hash, &account, &crate::mail::RequestInfo::from_request(&state, peer, &headers)).await {
         Ok(true) => {
             tracing::info!(event = "user.password_set_by_link", user_id = %account.user.id.as_str(), "password set from an emailed link");
             message_page(StatusCode::OK, "Password set", "Your password is set. Sign in from your application with your new password.")
@@ -126,11 +128,11 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
     }
 }
 
-async fn redeem(state: &AppState, raw: &str, hash: &str, account: &UserRecord) -> anyhow::Result<bool> {
+async fn redeem(state: &AppState, raw: &str, hash: &str, account: &UserRecord, request: &crate::mail::RequestInfo) -> anyhow::Result<bool> {
     let digest = BearerToken::from_client(raw).map(|t| t.digest()).unwrap_or_default();
     let now = state.store.now().await?;
     let keys = state.keys().await;
-    let notice = crate::mail::password_changed(state, &keys, account, now)?;
+    let notice = crate::mail::password_changed(state, &keys, account, Some(request), now)?;
     let done = state.store.redeem_password_token(&digest, hash, notice, now).await?.is_some();
     if done {
         state.outbox_wake.notify_one();

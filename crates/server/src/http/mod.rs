@@ -50,6 +50,7 @@ pub fn router(state: AppState, dev_pages: bool) -> Router {
         .merge(admin)
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), cookies::keep_own_cookies))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), trace::record_client_ip))
         .layer(axum::middleware::from_fn_with_state(state.clone(), headers::security_headers))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(trace::layer())

@@ -19,7 +19,21 @@ pub fn layer() -> Layer {
 fn make_span(request: &Request<axum::body::Body>) -> tracing::Span {
     let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
     let path = loggable_path(request.uri().path());
-    tracing::info_span!("request", method = %request.method(), path = %path, request_id = %request_id)
+    tracing::info_span!("request", method = %request.method(), path = %path, request_id = %request_id, client_ip = tracing::field::Empty)
+}
+
+/// Records the client address (resolved through the trusted proxies) on the request span, so
+/// every security event logged while handling the request says where it came from (LOG-2).
+pub async fn record_client_ip(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if let Some(peer) = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>() {
+        let ip = crate::http::client_ip::resolve(peer.0, request.headers(), &state.trusted_proxies);
+        tracing::Span::current().record("client_ip", tracing::field::display(ip));
+    }
+    next.run(request).await
 }
 
 /// The admin API addresses users by id or by login (Okta's `/api/v1/users/{idOrLogin}`), and a

@@ -29,7 +29,7 @@ pub async fn handle(
     let tx = Transaction::from_body(&state, &body, now).await?;
     match &tx.record.step {
         Step::RecoveryChallenge { .. } => verify_code(&state, tx, &body, &crate::limits::client_key(&state, peer, &headers), now).await,
-        Step::RecoveryReset { .. } => set_password(&state, tx, &body, &headers, now).await,
+        Step::RecoveryReset { .. } => set_password(&state, tx, &body, peer, &headers, now).await,
         _ => Err(stale(&state, &tx)),
     }
 }
@@ -93,7 +93,7 @@ async fn verify_code(state: &AppState, mut tx: Transaction, body: &IdxBody, clie
     }
 }
 
-async fn set_password(state: &AppState, mut tx: Transaction, body: &IdxBody, headers: &HeaderMap, now: i64) -> Result<Response, IdxError> {
+async fn set_password(state: &AppState, mut tx: Transaction, body: &IdxBody, peer: SocketAddr, headers: &HeaderMap, now: i64) -> Result<Response, IdxError> {
     let user_id = match tx.record.step.reset_grant(now) {
         Ok(user_id) => user_id.clone(),
         // The reset window ran out: the transaction is over; the user starts again.
@@ -125,7 +125,7 @@ async fn set_password(state: &AppState, mut tx: Transaction, body: &IdxBody, hea
         }
     };
     let keys = state.keys().await;
-    let notice = crate::mail::password_changed(state, &keys, &account, now).map_err(IdxError::Internal)?;
+    let notice = crate::mail::password_changed(state, &keys, &account, Some(&crate::mail::RequestInfo::from_request(state, peer, headers)), now).map_err(IdxError::Internal)?;
     let code = BearerToken::generate();
     // SES-1: every other session and every refresh token of the account ends with the reset;
     // `revokeSessions` ends this browser's session too.

@@ -1,7 +1,9 @@
 //! `POST /idp/idx/challenge`: the Email authenticator was chosen → a code is issued and, for a
 //! real account within its limits, mailed; the answer is the same in every case (REC-1, REC-7).
-use axum::extract::State;
-use axum::http::StatusCode;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use latchkey_store::ChallengeOutcome;
 use serde_json::Value;
@@ -12,7 +14,12 @@ use super::{IdxBody, IdxError, Transaction};
 use crate::state::AppState;
 
 #[tracing::instrument(name = "idx.challenge", skip_all)]
-pub async fn handle(State(state): State<AppState>, body: IdxBody) -> Result<Response, IdxError> {
+pub async fn handle(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: IdxBody,
+) -> Result<Response, IdxError> {
     let now = state.store.now().await?;
     let mut tx = Transaction::from_body(&state, &body, now).await?;
     // auth-js sends {"authenticator":{"id":…}}, the widget adds "methodType" (idx-protocol §6.3).
@@ -21,7 +28,7 @@ pub async fn handle(State(state): State<AppState>, body: IdxBody) -> Result<Resp
     if chosen != Some(EMAIL_AUTHENTICATOR_ID) {
         return Err(refuse(&state, &tx, StatusCode::BAD_REQUEST, field("authenticator", "E0000001", "Choose the Email authenticator.")));
     }
-    if super::code::issue(&state, &tx, &subject, &next, true, now).await? == ChallengeOutcome::Stale {
+    if super::code::issue(&state, &tx, &subject, (&next, true), &crate::mail::RequestInfo::from_request(&state, peer, &headers), now).await? == ChallengeOutcome::Stale {
         return Err(stale(&state, &tx));
     }
     tx.record.step = next;

@@ -19,14 +19,21 @@ pub fn code_mac(keys: &KeyRing, tx: &Transaction, subject: &Subject, code: &Otp)
 /// (the account look-up, the code, its MAC, an email composed and sealed for a decoy account,
 /// one outbox row) and nothing is sent, so neither answers nor timing tell the two apart
 /// (security-checklist REC-1, REC-2, §4).
-pub async fn issue(state: &AppState, tx: &Transaction, subject: &Subject, next_step: &Step, is_first: bool, now: i64) -> Result<ChallengeOutcome, IdxError> {
+pub async fn issue(
+    state: &AppState,
+    tx: &Transaction,
+    subject: &Subject,
+    (next_step, is_first): (&Step, bool),
+    request: &crate::mail::RequestInfo,
+    now: i64,
+) -> Result<ChallengeOutcome, IdxError> {
     let code = state.policies.otp.generate();
     let keys = state.keys().await;
     let mac = code_mac(&keys, tx, subject, &code);
     let looked_up = state.store.user_by_id(subject.user_id.as_ref().unwrap_or(&latchkey_domain::UserId::decoy())).await?;
     let deliver = subject.user_id.is_some() && looked_up.is_some();
     let account = looked_up.unwrap_or_else(|| crate::mail::decoy_account(now));
-    let message = crate::mail::forgot_password(state, &keys, &account, &code, tx, now).map_err(IdxError::Internal)?;
+    let message = crate::mail::forgot_password(state, &keys, &account, &code, tx, request, now).map_err(IdxError::Internal)?;
     let outcome = state
         .store
         .issue_recovery_code(

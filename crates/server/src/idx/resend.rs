@@ -1,6 +1,9 @@
 //! `POST /idp/idx/challenge/resend`: a new code supersedes the old one and is mailed, within the
 //! mail limits; over them nothing is sent and the live code stays. The answer is the same.
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use latchkey_store::ChallengeOutcome;
 
@@ -9,14 +12,19 @@ use super::{IdxBody, IdxError, Transaction};
 use crate::state::AppState;
 
 #[tracing::instrument(name = "idx.resend", skip_all)]
-pub async fn handle(State(state): State<AppState>, body: IdxBody) -> Result<Response, IdxError> {
+pub async fn handle(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: IdxBody,
+) -> Result<Response, IdxError> {
     let now = state.store.now().await?;
     let tx = Transaction::from_body(&state, &body, now).await?;
     let subject = tx.record.step.challenged_subject().map_err(|_| stale(&state, &tx))?.clone();
     let current = tx.record.step.clone();
     // The resend re-writes the challenge step by compare-and-set, so it cannot slip a code in
     // after a concurrent cancel or re-identify moved the transaction.
-    if super::code::issue(&state, &tx, &subject, &current, false, now).await? == ChallengeOutcome::Stale {
+    if super::code::issue(&state, &tx, &subject, (&current, false), &crate::mail::RequestInfo::from_request(&state, peer, &headers), now).await? == ChallengeOutcome::Stale {
         return Err(stale(&state, &tx));
     }
     Ok(respond(view(&state, &tx).render()))
