@@ -25,3 +25,4 @@ mod sessions;
 mod set_password_links;
 mod signin;
 mod tokens;
+mod user_sessions;
