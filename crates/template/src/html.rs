@@ -425,8 +425,16 @@ fn scheme_of(attr_text: &str) -> SchemeOf {
 /// No named reference stands for an ASCII letter or digit, so an unknown one is left as `&…`,
 /// which cannot be part of a scheme: undecoded, it can only make a URL look relative.
 fn decode_char_refs(s: &str) -> String {
-    const NAMED: &[(&str, char)] =
-        &[("colon;", ':'), ("plus;", '+'), ("period;", '.'), ("Tab;", '\t'), ("NewLine;", '\n'), ("amp;", '&'), ("sol;", '/'), ("bsol;", '\\')];
+    const NAMED: &[(&str, char)] = &[
+        ("colon;", ':'),
+        ("plus;", '+'),
+        ("period;", '.'),
+        ("Tab;", '\t'),
+        ("NewLine;", '\n'),
+        ("amp;", '&'),
+        ("sol;", '/'),
+        ("bsol;", '\\'),
+    ];
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(at) = rest.find('&') {

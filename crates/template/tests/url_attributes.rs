@@ -98,7 +98,11 @@ fn values_get_nothing_inside_a_script_or_data_url_the_template_wrote() {
 fn every_url_attribute_and_unquoted_values_are_covered() {
     for attr in ["src", "action", "formaction", "xlink:href", "background", "poster", "cite", "data"] {
         renders(&format!(r#"<x {attr}="${{request.relayState}}">"#), "javascript:alert(1)", &format!(r##"<x {attr}="#">"##));
-        renders(&format!(r#"<x {attr}='${{request.relayState}}'>"#), "https://ok.example/", &format!(r#"<x {attr}='https://ok.example/'>"#));
+        renders(
+            &format!(r#"<x {attr}='${{request.relayState}}'>"#),
+            "https://ok.example/",
+            &format!(r#"<x {attr}='https://ok.example/'>"#),
+        );
         // mailto: is for links only.
         renders(&format!(r#"<x {attr}="${{request.relayState}}">"#), "mailto:a@example.com", &format!(r##"<x {attr}="#">"##));
     }
@@ -109,7 +113,11 @@ fn every_url_attribute_and_unquoted_values_are_covered() {
 
 #[test]
 fn other_spots_are_only_escaped() {
-    renders(r#"<a title="${request.relayState}">${request.relayState}</a>"#, "javascript:alert(1)", r#"<a title="javascript:alert(1)">javascript:alert(1)</a>"#);
+    renders(
+        r#"<a title="${request.relayState}">${request.relayState}</a>"#,
+        "javascript:alert(1)",
+        r#"<a title="javascript:alert(1)">javascript:alert(1)</a>"#,
+    );
     renders(LINK, "", r#"<a href="">x</a>"#);
 }
 
