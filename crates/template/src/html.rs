@@ -48,8 +48,9 @@ const URL_ATTRS: &[&str] = &[
 const SAFE_SCHEMES: &[&str] = &["http", "https"];
 const SAFE_LINK_SCHEMES: &[&str] = &["http", "https", "mailto"];
 
-/// The URL attribute text kept to judge the scheme. Far more than any scheme needs; a longer
-/// undecided prefix (a run of blanks, say) is judged unsafe rather than scanned without end.
+/// The URL attribute text kept to judge the scheme. Far more than any scheme needs: past it,
+/// text is no longer kept, a settled scheme stays as it was, and a still undecided one (a run of
+/// blanks, say) is judged unsafe rather than scanned without end.
 const URL_PREFIX_CAP: usize = 256;
 
 /// Whether a value about to land in a URL attribute is written or replaced.
@@ -92,9 +93,9 @@ pub(crate) struct HtmlScanner {
     attr_query: bool,
     url: UrlTracker,
     /// The URL attribute's value so far, as the browser will receive it (literal text and the
-    /// values' escaped output), up to [`URL_PREFIX_CAP`].
+    /// values' escaped output), kept until it passes [`URL_PREFIX_CAP`].
     url_prefix: String,
-    url_prefix_overflow: bool,
+    url_prefix_full: bool,
 }
 
 impl Default for HtmlScanner {
@@ -108,7 +109,7 @@ impl Default for HtmlScanner {
             attr_query: false,
             url: UrlTracker::default(),
             url_prefix: String::new(),
-            url_prefix_overflow: false,
+            url_prefix_full: false,
         }
     }
 }
@@ -162,9 +163,6 @@ impl HtmlScanner {
         if emitted.is_empty() {
             return UrlVerdict::Keep;
         }
-        if self.state != State::BeforeValue && self.url_prefix_overflow {
-            return UrlVerdict::Neutralize;
-        }
         let safe = if attr == "href" { SAFE_LINK_SCHEMES } else { SAFE_SCHEMES };
         let allowed = |scheme: &SchemeOf| matches!(scheme, SchemeOf::Named(name) if safe.contains(&name.as_str()));
         let before = scheme_of(prefix);
@@ -173,7 +171,8 @@ impl HtmlScanner {
             SchemeOf::Relative { only_slashes } => *only_slashes,
             SchemeOf::Named(_) => return if allowed(&before) { UrlVerdict::Keep } else { UrlVerdict::Neutralize },
         };
-        if !value_decides || allowed(&scheme_of(&format!("{prefix}{emitted}"))) {
+        let prefix_complete = self.state == State::BeforeValue || !self.url_prefix_full;
+        if !value_decides || (prefix_complete && allowed(&scheme_of(&format!("{prefix}{emitted}")))) {
             UrlVerdict::Keep
         } else {
             UrlVerdict::Neutralize
@@ -335,18 +334,16 @@ impl HtmlScanner {
         self.attr_query = false;
         self.url.reset();
         self.url_prefix.clear();
-        self.url_prefix_overflow = false;
+        self.url_prefix_full = false;
     }
 
+    /// Text past the cap cannot change a scheme that is already settled, so it is not kept.
     fn push_url_prefix(&mut self, s: &str) {
-        if !self.url_attr || self.url_prefix_overflow {
+        if !self.url_attr || self.url_prefix_full {
             return;
         }
-        if self.url_prefix.len() + s.len() > URL_PREFIX_CAP {
-            self.url_prefix_overflow = true;
-        } else {
-            self.url_prefix.push_str(s);
-        }
+        self.url_prefix.push_str(s);
+        self.url_prefix_full = self.url_prefix.len() > URL_PREFIX_CAP;
     }
 
     fn value_char(&mut self, ch: char) {

@@ -126,3 +126,84 @@ fn an_undecided_prefix_too_long_to_judge_is_refused() {
     let src = format!(r#"<a href="{}${{request.relayState}}">"#, " ".repeat(300));
     assert_eq!(render_with(&src, "https://ok.example/"), format!(r##"<a href="{}#">"##, " ".repeat(300)));
 }
+
+#[test]
+fn long_urls_keep_their_values() {
+    let path = "segment/".repeat(60);
+    let src = format!(r#"<a href="https://app.example/{path}?state=${{request.relayState}}">"#);
+    assert_eq!(render_with(&src, "javascript:x"), format!(r#"<a href="https://app.example/{path}?state=javascript%3Ax">"#));
+    // A long first value settles the scheme for the values after it.
+    let long = format!("https://app.example/{path}");
+    assert_eq!(render_with(r#"<a href="${request.relayState}${java}">"#, &long), format!(r#"<a href="{long}java">"#),);
+}
+
+mod property {
+    use proptest::prelude::*;
+
+    use super::render_with;
+
+    const FRAGMENTS: &[&str] = &[
+        " ",
+        "\t",
+        "\n",
+        "\r",
+        "\u{1}",
+        "\u{1f}",
+        "java",
+        "JaVa",
+        "script",
+        "vb",
+        ":",
+        "&colon;",
+        "&#58;",
+        "&#x3a",
+        "http",
+        "HTTP",
+        "s",
+        "//",
+        "/",
+        "\\",
+        "mailto",
+        "data",
+        "text/html,",
+        "&#x61;",
+        "&Tab;",
+        "alert(1)",
+        "evil.example",
+        "?",
+        "#",
+        "&",
+        "\"",
+        "'",
+    ];
+
+    /// What a browser takes the scheme to be, from the raw value alone: tab/CR/LF removed,
+    /// leading controls and spaces dropped, lowercased up to the first `:` (if only scheme
+    /// characters come before it).
+    fn browser_scheme(raw: &str) -> Option<String> {
+        let cleaned: String = raw.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).skip_while(|c| *c <= ' ').collect();
+        let (scheme, _) = cleaned.split_once(':')?;
+        let mut chars = scheme.chars();
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+        (first_ok && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))).then(|| scheme.to_ascii_lowercase())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2048, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Whatever the value, a link it starts is `#`, empty, or a URL whose scheme is
+        /// http, https or mailto.
+        #[test]
+        fn a_link_started_by_any_value_is_inert_or_http_or_mailto(parts in prop::collection::vec(prop::sample::select(FRAGMENTS), 0..8)) {
+            let value = parts.concat();
+            let out = render_with(r#"<a href="${request.relayState}">"#, &value);
+            if out != r##"<a href="#">"## && !value.is_empty() {
+                let scheme = browser_scheme(&value);
+                prop_assert!(
+                    matches!(scheme.as_deref(), Some("http" | "https" | "mailto")),
+                    "value {:?} rendered {:?} with scheme {:?}", value, out, scheme
+                );
+            }
+        }
+    }
+}
