@@ -11,7 +11,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_initial.sql")),
     (2, include_str!("../migrations/0002_email_customizations.sql")),
     (3, include_str!("../migrations/0003_sessions_tokens.sql")),
-    (4, include_str!("../migrations/0004_access_token_cutoffs.sql")),
+    (4, include_str!("../migrations/0004_token_cutoffs.sql")),
 ];
 
 /// Arbitrary constant shared by every Latchkey process: "LK" in ASCII.

@@ -100,7 +100,7 @@ impl Store {
 
     /// The management API's "clear user sessions": ends every session of the user and, with
     /// `revoke_tokens` (Okta's `oauthTokens=true`), every refresh token and every access token
-    /// issued up to now, in one transaction. Returns how many sessions were live.
+    /// issued up to now (`token_cutoffs`), in one transaction. Returns how many sessions were live.
     pub async fn clear_user_sessions(&self, user_id: &UserId, revoke_tokens: bool, now: Millis) -> Result<u64> {
         let mut tx = self.write_tx().await?;
         let ended = sqlx::query("UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL")
@@ -111,7 +111,7 @@ impl Store {
             .rows_affected();
         if revoke_tokens {
             crate::refresh_tokens::revoke_user_refresh_tokens(&mut tx, user_id, now).await?;
-            crate::revocations::cut_off_access_tokens(&mut tx, user_id, now).await?;
+            crate::revocations::cut_off_tokens(&mut tx, user_id, now).await?;
         }
         tx.commit().await?;
         Ok(ended)

@@ -121,14 +121,24 @@ async fn clearing_a_users_sessions_touches_tokens_only_when_asked(backend: Backe
     assert!(store.live_sessions_of(&user, now).await.expect("sessions").is_empty());
     assert_eq!(store.live_sessions_of(&bystander, now).await.expect("sessions").len(), 1, "other users keep theirs");
     assert!(store.refresh_token("rt-user").await.expect("read").and_then(|t| t.revoked_at).is_none(), "tokens kept");
-    assert_eq!(store.access_token_cutoff(&user).await.expect("cutoff"), None);
+    assert_eq!(store.token_cutoff(&user).await.expect("cutoff"), None);
 
     assert_eq!(store.clear_user_sessions(&user, true, now).await.expect("clear"), 0, "nothing left to end");
     assert_eq!(store.refresh_token("rt-user").await.expect("read").and_then(|t| t.revoked_at), Some(now));
     assert!(store.refresh_token("rt-other").await.expect("read").and_then(|t| t.revoked_at).is_none());
-    assert_eq!(store.access_token_cutoff(&user).await.expect("cutoff"), Some(now));
-    assert_eq!(store.access_token_cutoff(&bystander).await.expect("cutoff"), None);
+    assert_eq!(store.token_cutoff(&user).await.expect("cutoff"), Some(now));
+    assert_eq!(store.token_cutoff(&bystander).await.expect("cutoff"), None);
     // A later revocation moves the cutoff forward.
     store.clear_user_sessions(&user, true, now + HOUR).await.expect("clear");
-    assert_eq!(store.access_token_cutoff(&user).await.expect("cutoff"), Some(now + HOUR));
+    let cutoff = now + HOUR;
+    assert_eq!(store.token_cutoff(&user).await.expect("cutoff"), Some(cutoff));
+
+    // A successor stored by a refresh that raced the revocation (stored before the cutoff, but
+    // not among the rows the revocation saw) is refused all the same; one stored after it works.
+    store.insert_refresh_token(&new_token("rt-raced", &user, &refresh), cutoff - SECOND).await.expect("insert");
+    let outcome = store.rotate_refresh_token("rt-raced", "c", "default", "rt-raced-next", &refresh, cutoff + MINUTE).await.expect("rotate");
+    assert!(matches!(outcome, RotateOutcome::Refused), "{outcome:?}");
+    store.insert_refresh_token(&new_token("rt-after", &user, &refresh), cutoff + SECOND).await.expect("insert");
+    let outcome = store.rotate_refresh_token("rt-after", "c", "default", "rt-after-next", &refresh, cutoff + MINUTE).await.expect("rotate");
+    assert!(matches!(outcome, RotateOutcome::Rotated(_)), "{outcome:?}");
 }

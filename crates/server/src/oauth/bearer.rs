@@ -36,7 +36,7 @@ pub async fn live_access_token(
     // Unlike the reset above, a token from the very second of an administrator's revocation is
     // refused: the revocation is the point, and a client that signs in again in that same
     // second only has to sign in once more.
-    if state.store.access_token_cutoff(&user_id).await?.is_some_and(|cutoff| claims.iat <= cutoff / 1000) {
+    if state.store.token_cutoff(&user_id).await?.is_some_and(|cutoff| claims.iat <= cutoff / 1000) {
         return Ok(None);
     }
     Ok(Some((claims, account)))
