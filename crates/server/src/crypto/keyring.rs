@@ -35,6 +35,8 @@ pub enum KeyRingError {
     Store(#[from] latchkey_store::StoreError),
     #[error("key generation failed: {0}")]
     Generate(String),
+    #[error("a stored signing key cannot be used: {0}")]
+    Unusable(String),
 }
 
 /// A signing key ready to use.
@@ -151,7 +153,7 @@ fn open_signing_key(master: &MasterKey, record: &KeyRecord) -> Result<SigningKey
     let pem_str = std::str::from_utf8(&pem).map_err(|_| KeyRingError::WrongMasterKey)?;
     let signer = signer_from_pkcs8_pem(pem_str)?;
     let (n, e) = jwk_components(&signer);
-    let decoding = jsonwebtoken::DecodingKey::from_rsa_components(&n, &e).map_err(|e| KeyRingError::Generate(e.to_string()))?;
+    let decoding = jsonwebtoken::DecodingKey::from_rsa_components(&n, &e).map_err(|e| KeyRingError::Unusable(e.to_string()))?;
     Ok(SigningKey { kid: record.id.clone(), signer, decoding, n, e, sign_from: record.sign_from, publish_at: record.publish_at })
 }
 
@@ -159,11 +161,11 @@ fn open_signing_key(master: &MasterKey, record: &KeyRecord) -> Result<SigningKey
 /// `ring` reads the DER inside. Only the PEM armour is undone here, with the `der` crate: no
 /// arithmetic on the private key happens outside `ring`.
 fn signer_from_pkcs8_pem(pem: &str) -> Result<RsaKeyPair, KeyRingError> {
-    let (label, der) = SecretDocument::from_pem(pem).map_err(|e| KeyRingError::Generate(format!("stored key is not PEM: {e}")))?;
+    let (label, der) = SecretDocument::from_pem(pem).map_err(|e| KeyRingError::Unusable(format!("not PEM: {e}")))?;
     if label != "PRIVATE KEY" {
-        return Err(KeyRingError::Generate(format!("stored key is a {label}, not a PKCS#8 private key")));
+        return Err(KeyRingError::Unusable(format!("a {label}, not a PKCS#8 private key")));
     }
-    RsaKeyPair::from_pkcs8(der.as_bytes()).map_err(|e| KeyRingError::Generate(format!("stored key refused: {e}")))
+    RsaKeyPair::from_pkcs8(der.as_bytes()).map_err(|e| KeyRingError::Unusable(format!("refused by ring: {e}")))
 }
 
 /// Base64url modulus and exponent for JWKS. RFC 7518 §6.3.1 wants the minimal big-endian form;
