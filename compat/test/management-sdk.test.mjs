@@ -1,5 +1,6 @@
 // Okta's management SDK (@okta/okta-sdk-nodejs 8) against Latchkey's /api/v1 with the SSWS
-// token: create and read users, and the lifecycle calls Latchkey supports. Every call goes
+// token: create and read users, the lifecycle calls Latchkey supports, and clearing a user's
+// sessions. Every call goes
 // through the SDK's own request executor, response parsing and models.
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -25,6 +26,37 @@ async function signInStatus(stack, login, password) {
   const r = await post('identify', { identifier: login, credentials: { passcode: password }, stateHandle });
   await r.text();
   return r.status;
+}
+
+/** Signs in over IDX and redeems the code with `offline_access`; returns the refresh function. */
+async function refresherFor(stack, login, password) {
+  const redirectUri = 'http://localhost:9/cb';
+  const { clientId } = await stack.registerClient([redirectUri]);
+  const { interactionHandle, codeVerifier } = await stack.interact({ clientId, redirectUri, scopes: ['openid', 'offline_access'] });
+  const post = async (path, body) => (await fetch(`${stack.origin}/idp/idx/${path}`, {
+    method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10000),
+  })).json();
+  const { stateHandle } = await post('introspect', { interactionHandle });
+  const identified = await post('identify', { identifier: login, credentials: { passcode: password }, stateHandle });
+  const interactionCode = identified.successWithInteractionCode?.value?.find((f) => f.name === 'interaction_code')?.value;
+  assert.ok(interactionCode, 'signed in');
+  const { status, body } = await stack.exchange({ clientId, redirectUri, interactionCode, codeVerifier });
+  assert.equal(status, 200);
+  let refreshToken = body.refresh_token;
+  assert.ok(refreshToken, 'offline_access gives a refresh token');
+  // Rotation hands out a new refresh token each time; keep the newest.
+  return async () => {
+    const r = await fetch(`${stack.issuer}/v1/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({ client_id: clientId, grant_type: 'refresh_token', refresh_token: refreshToken }),
+      signal: AbortSignal.timeout(10000),
+    });
+    const answer = await r.json();
+    if (r.ok) refreshToken = answer.refresh_token;
+    return r.status;
+  };
 }
 
 function sdkClient(stack, options = {}) {
@@ -107,6 +139,25 @@ for (const backend of backends()) {
       await client.userApi.unlockUser({ userId: user.id });
       assert.equal(await status(), 'ACTIVE');
       assert.equal(await signInStatus(stack, user.login, user.password), 200, 'unlocked: the password works again');
+    });
+
+    test('revokeUserSessions: refresh tokens survive without oauthTokens and end with it', { timeout: TEST_TIMEOUT }, async (t) => {
+      const stack = await stackFor(t, backend);
+      const client = sdkClient(stack);
+      const user = await stack.createUser({ login: 'edsger.dijkstra@example.com' });
+      const refresh = await refresherFor(stack, user.login, user.password);
+      assert.equal(await refresh(), 200);
+
+      await client.userApi.revokeUserSessions({ userId: user.id });
+      assert.equal(await refresh(), 200, 'oauthTokens defaults to false');
+      await client.userApi.revokeUserSessions({ userId: user.id, oauthTokens: true });
+      assert.equal(await refresh(), 400, 'oauthTokens=true revokes the refresh token');
+
+      await assert.rejects(client.userApi.revokeUserSessions({ userId: 'nobody@example.com' }), (e) => {
+        assert.equal(e.status, 404);
+        assert.equal(e.errorCode, 'E0000007');
+        return true;
+      });
     });
 
     test('a wrong SSWS token is refused with Okta\'s 401 shape', { timeout: TEST_TIMEOUT }, async (t) => {

@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_email_customizations.sql")),
     (3, include_str!("../migrations/0003_sessions_tokens.sql")),
     (4, include_str!("../migrations/0004_bound_codes.sql")),
+    (5, include_str!("../migrations/0005_token_cutoffs.sql")),
 ];
 
 /// Arbitrary constant shared by every Latchkey process: "LK" in ASCII.

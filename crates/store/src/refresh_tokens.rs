@@ -139,7 +139,20 @@ impl Store {
         if current.client_id != client_id || current.auth_server != auth_server {
             return Ok(RotateOutcome::Refused);
         }
-        match policy.decide(current.state(), now) {
+        // A token stored up to the user's token cutoff counts as revoked. The cutoff's own
+        // transaction revokes the rows it sees; on PostgreSQL a rotation racing it can still
+        // commit a successor that statement did not see, and this is what ends that one.
+        let cutoff = sqlx::query("SELECT not_after FROM token_cutoffs WHERE user_id = $1")
+            .bind(current.user_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let cut_off = match cutoff.as_ref().map(|r| get_i64(r, "not_after")).transpose()? {
+            Some(not_after) => current.created_at <= not_after,
+            None => false,
+        };
+        let mut state = current.state();
+        state.revoked |= cut_off;
+        match policy.decide(state, now) {
             RefreshDecision::Refuse => Ok(RotateOutcome::Refused),
             RefreshDecision::RevokeFamily => {
                 revoke_family(&mut tx, &current.family_id, now).await?;

@@ -1,10 +1,24 @@
 //! Revoked access tokens and the tokens an authorization code produced. Access tokens are JWTs
 //! and cannot be recalled, so a revoked one is remembered by `jti` until it expires; userinfo and
-//! introspection consult this list.
-use latchkey_domain::Millis;
+//! introspection consult this list. Revoking every token of a user at once is a cutoff instead
+//! (`token_cutoffs`): access tokens issued and refresh tokens stored up to that instant are dead.
+use latchkey_domain::{Millis, UserId};
 use sqlx::Row;
 
-use crate::{get_opt_i64, get_opt_str, refresh_tokens::revoke_family, Result, Store, Tx};
+use crate::{get_i64, get_opt_i64, get_opt_str, refresh_tokens::revoke_family, Result, Store, Tx};
+
+/// Every token of the user issued up to `now` is dead from now on.
+pub(crate) async fn cut_off_tokens(tx: &mut Tx, user_id: &UserId, now: Millis) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO token_cutoffs (user_id, not_after) VALUES ($1, $2) \
+         ON CONFLICT (user_id) DO UPDATE SET not_after = excluded.not_after",
+    )
+    .bind(user_id.as_str())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
 
 async fn revoke_jti_in(tx: &mut Tx, jti: &str, expires_at: Millis) -> Result<()> {
     sqlx::query("INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
@@ -21,6 +35,15 @@ impl Store {
         revoke_jti_in(&mut tx, jti, expires_at).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The instant up to which every token of this user was revoked, if ever.
+    pub async fn token_cutoff(&self, user_id: &UserId) -> Result<Option<Millis>> {
+        let row = sqlx::query("SELECT not_after FROM token_cutoffs WHERE user_id = $1")
+            .bind(user_id.as_str())
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(|r| get_i64(r, "not_after")).transpose()
     }
 
     pub async fn is_jti_revoked(&self, jti: &str) -> Result<bool> {

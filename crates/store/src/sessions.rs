@@ -98,6 +98,25 @@ impl Store {
         Ok(ended > 0)
     }
 
+    /// The management API's "clear user sessions": ends every session of the user and, with
+    /// `revoke_tokens` (Okta's `oauthTokens=true`), every refresh token and every access token
+    /// issued up to now (`token_cutoffs`), in one transaction. Returns how many sessions were live.
+    pub async fn clear_user_sessions(&self, user_id: &UserId, revoke_tokens: bool, now: Millis) -> Result<u64> {
+        let mut tx = self.write_tx().await?;
+        let ended = sqlx::query("UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL")
+            .bind(now)
+            .bind(user_id.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if revoke_tokens {
+            crate::refresh_tokens::revoke_user_refresh_tokens(&mut tx, user_id, now).await?;
+            crate::revocations::cut_off_tokens(&mut tx, user_id, now).await?;
+        }
+        tx.commit().await?;
+        Ok(ended)
+    }
+
     /// Live sessions of a user (admin and tests).
     pub async fn live_sessions_of(&self, user_id: &UserId, now: Millis) -> Result<Vec<SessionRecord>> {
         let rows = sqlx::query(

@@ -22,6 +22,7 @@ async fn scenarios(backend: Backend) {
     sessions_end_after_an_idle_hour_or_a_day_whatever_the_activity(backend).await;
     refresh_families_end_at_their_absolute_lifetime(backend).await;
     twenty_parallel_refreshes_rotate_once(backend).await;
+    clearing_a_users_sessions_touches_tokens_only_when_asked(backend).await;
 }
 
 const T0: i64 = 1_800_000_000_000;
@@ -101,4 +102,43 @@ async fn twenty_parallel_refreshes_rotate_once(backend: Backend) {
             assert!(record.revoked_at.is_some(), "the successor of a reused token is revoked");
         }
     }
+}
+
+async fn clearing_a_users_sessions_touches_tokens_only_when_asked(backend: Backend) {
+    let db = fresh(backend).await;
+    let store = Store::connect(&db.url).await.expect("connect");
+    let sessions = SessionPolicy::default();
+    let refresh = RefreshPolicy::default();
+    let (user, bystander) = (UserId::generate(), UserId::generate());
+    for (digest, who) in [("s-1", &user), ("s-2", &user), ("s-other", &bystander)] {
+        store.create_session(digest, who, T0, sessions.new_session(T0), None, T0).await.expect("create");
+    }
+    store.insert_refresh_token(&new_token("rt-user", &user, &refresh), T0).await.expect("insert");
+    store.insert_refresh_token(&new_token("rt-other", &bystander, &refresh), T0).await.expect("insert");
+
+    assert_eq!(store.clear_user_sessions(&user, false, T0 + MINUTE).await.expect("clear"), 2, "both live sessions end");
+    let now = T0 + 2 * MINUTE;
+    assert!(store.live_sessions_of(&user, now).await.expect("sessions").is_empty());
+    assert_eq!(store.live_sessions_of(&bystander, now).await.expect("sessions").len(), 1, "other users keep theirs");
+    assert!(store.refresh_token("rt-user").await.expect("read").and_then(|t| t.revoked_at).is_none(), "tokens kept");
+    assert_eq!(store.token_cutoff(&user).await.expect("cutoff"), None);
+
+    assert_eq!(store.clear_user_sessions(&user, true, now).await.expect("clear"), 0, "nothing left to end");
+    assert_eq!(store.refresh_token("rt-user").await.expect("read").and_then(|t| t.revoked_at), Some(now));
+    assert!(store.refresh_token("rt-other").await.expect("read").and_then(|t| t.revoked_at).is_none());
+    assert_eq!(store.token_cutoff(&user).await.expect("cutoff"), Some(now));
+    assert_eq!(store.token_cutoff(&bystander).await.expect("cutoff"), None);
+    // A later revocation moves the cutoff forward.
+    store.clear_user_sessions(&user, true, now + HOUR).await.expect("clear");
+    let cutoff = now + HOUR;
+    assert_eq!(store.token_cutoff(&user).await.expect("cutoff"), Some(cutoff));
+
+    // A successor stored by a refresh that raced the revocation (stored before the cutoff, but
+    // not among the rows the revocation saw) is refused all the same; one stored after it works.
+    store.insert_refresh_token(&new_token("rt-raced", &user, &refresh), cutoff - SECOND).await.expect("insert");
+    let outcome = store.rotate_refresh_token("rt-raced", "c", "default", "rt-raced-next", &refresh, cutoff + MINUTE).await.expect("rotate");
+    assert!(matches!(outcome, RotateOutcome::Refused), "{outcome:?}");
+    store.insert_refresh_token(&new_token("rt-after", &user, &refresh), cutoff + SECOND).await.expect("insert");
+    let outcome = store.rotate_refresh_token("rt-after", "c", "default", "rt-after-next", &refresh, cutoff + MINUTE).await.expect("rotate");
+    assert!(matches!(outcome, RotateOutcome::Rotated(_)), "{outcome:?}");
 }

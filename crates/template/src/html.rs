@@ -7,6 +7,10 @@
 //! misjudged spot can cost readability (an extra percent-encoding) but never an injection.
 //! Values themselves are not fed through the state machine (their escaped form cannot change
 //! it); only their URL-ness is noted (a `${resetPasswordLink}` with a `?` starts a query).
+//!
+//! In a URL attribute the scanner also decides whether a value may decide the URL's scheme
+//! ([`HtmlScanner::url_verdict`]): escaping keeps a value inside its attribute, but
+//! `href="${request.relayState}"` with `javascript:…` needs no quote to run script.
 
 /// Where a value is about to be written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +40,27 @@ const URL_ATTRS: &[&str] = &[
     "manifest",
     "ping",
 ];
+
+/// Schemes a value may give a URL attribute: `http`/`https` everywhere, and `mailto` in `href`
+/// (a link, where it opens a mail client). Everything else a value could choose runs code
+/// (`javascript:`, `vbscript:`), carries a document (`data:`), or means nothing in an email
+/// (relative URLs have no base there).
+const SAFE_SCHEMES: &[&str] = &["http", "https"];
+const SAFE_LINK_SCHEMES: &[&str] = &["http", "https", "mailto"];
+
+/// The URL attribute text kept to judge the scheme. Far more than any scheme needs: past it,
+/// text is no longer kept, a settled scheme stays as it was, and a still undecided one (a run of
+/// blanks, say) is judged unsafe rather than scanned without end.
+const URL_PREFIX_CAP: usize = 256;
+
+/// Whether a value about to land in a URL attribute is written or replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UrlVerdict {
+    Keep,
+    /// The value would decide the scheme and does not make it http(s) (or mailto in `href`),
+    /// or the URL already has a scheme that runs or embeds content.
+    Neutralize,
+}
 
 /// Elements whose content is not markup: a `<` inside them does not start a tag.
 const RAW_TEXT: &[&str] = &["script", "style", "textarea", "title"];
@@ -67,6 +92,10 @@ pub(crate) struct HtmlScanner {
     url_attr: bool,
     attr_query: bool,
     url: UrlTracker,
+    /// The URL attribute's value so far, as the browser will receive it (literal text and the
+    /// values' escaped output), kept until it passes [`URL_PREFIX_CAP`].
+    url_prefix: String,
+    url_prefix_full: bool,
 }
 
 impl Default for HtmlScanner {
@@ -79,6 +108,8 @@ impl Default for HtmlScanner {
             url_attr: false,
             attr_query: false,
             url: UrlTracker::default(),
+            url_prefix: String::new(),
+            url_prefix_full: false,
         }
     }
 }
@@ -112,8 +143,45 @@ impl HtmlScanner {
         }
     }
 
-    /// Records that a value (unescaped form `raw`) was written at the current spot.
-    pub fn note_value(&mut self, raw: &str) {
+    /// Whether a value whose output is `emitted` may be written at the current spot. Only URL
+    /// attribute values are judged; everywhere else escaping alone is enough.
+    ///
+    /// The scheme belongs to whoever writes the start of the URL. When the literal template
+    /// text has already settled it (`href="https://app/cb?state=${request.relayState}"`), the
+    /// value only fills in the rest and is kept. When the value comes first, or finishes what
+    /// the prefix started (`href="java${x}"`), or follows a bare `/` (`href="/${x}"` →
+    /// `//evil.example`), the URL it makes must be absolute http(s), or mailto in `href`.
+    /// A prefix that already carries another scheme (`data:`, `javascript:`) gets no values
+    /// at all: inside those, a value is markup or code that attribute escaping does not defuse.
+    pub fn url_verdict(&self, emitted: &str) -> UrlVerdict {
+        let (prefix, attr) = match self.state {
+            State::Value(_) if self.url_attr => (self.url_prefix.as_str(), self.attr.as_str()),
+            // `href=${x}`: the value starts an unquoted attribute value.
+            State::BeforeValue if URL_ATTRS.contains(&self.attr.as_str()) => ("", self.attr.as_str()),
+            _ => return UrlVerdict::Keep,
+        };
+        if emitted.is_empty() {
+            return UrlVerdict::Keep;
+        }
+        let safe = if attr == "href" { SAFE_LINK_SCHEMES } else { SAFE_SCHEMES };
+        let allowed = |scheme: &SchemeOf| matches!(scheme, SchemeOf::Named(name) if safe.contains(&name.as_str()));
+        let before = scheme_of(prefix);
+        let value_decides = match &before {
+            SchemeOf::Undecided => true,
+            SchemeOf::Relative { only_slashes } => *only_slashes,
+            SchemeOf::Named(_) => return if allowed(&before) { UrlVerdict::Keep } else { UrlVerdict::Neutralize },
+        };
+        let prefix_complete = self.state == State::BeforeValue || !self.url_prefix_full;
+        if !value_decides || (prefix_complete && allowed(&scheme_of(&format!("{prefix}{emitted}")))) {
+            UrlVerdict::Keep
+        } else {
+            UrlVerdict::Neutralize
+        }
+    }
+
+    /// Records that a value (unescaped form `raw`, written as `emitted`) was written at the
+    /// current spot.
+    pub fn note_value(&mut self, raw: &str, emitted: &str) {
         if self.state == State::BeforeValue {
             // `href=${x}`: the value starts an unquoted attribute value.
             self.start_value(None);
@@ -123,6 +191,7 @@ impl HtmlScanner {
                 if self.url_attr && raw.contains('?') {
                     self.attr_query = true;
                 }
+                self.push_url_prefix(emitted);
                 self.url.note_value(raw);
             }
             State::Data => self.url.note_value(raw),
@@ -264,9 +333,24 @@ impl HtmlScanner {
         self.url_attr = URL_ATTRS.contains(&self.attr.as_str());
         self.attr_query = false;
         self.url.reset();
+        self.url_prefix.clear();
+        self.url_prefix_full = false;
+    }
+
+    /// Text past the cap cannot change a scheme that is already settled, so it is not kept.
+    fn push_url_prefix(&mut self, s: &str) {
+        if !self.url_attr || self.url_prefix_full {
+            return;
+        }
+        self.url_prefix.push_str(s);
+        self.url_prefix_full = self.url_prefix.len() > URL_PREFIX_CAP;
     }
 
     fn value_char(&mut self, ch: char) {
+        if self.url_attr {
+            let mut buf = [0u8; 4];
+            self.push_url_prefix(ch.encode_utf8(&mut buf));
+        }
         self.url.feed(ch);
         if self.url_attr && ch == '?' {
             self.attr_query = true;
@@ -298,6 +382,83 @@ impl HtmlScanner {
         }
         State::RawText(usize::from(ch == '<'))
     }
+}
+
+/// What the start of a URL attribute's text says about its scheme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SchemeOf {
+    /// Nothing yet, or scheme characters without their `:`: what follows decides.
+    Undecided,
+    /// No scheme: a character that cannot be in one came first. `only_slashes` when that is
+    /// all there is so far (`/`, `\`), since one more slash makes a protocol-relative URL.
+    Relative { only_slashes: bool },
+    /// A scheme, lowercased.
+    Named(String),
+}
+
+/// Reads the scheme the way a browser will (WHATWG URL parsing after HTML attribute decoding):
+/// character references decoded, tab/CR/LF removed anywhere, leading C0 controls and spaces
+/// ignored, then `ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":"`. This is what defeats
+/// `jav&#x61;script:`, `java&Tab;script:`, ` \x01javascript:` and `JaVaScRiPt:`.
+fn scheme_of(attr_text: &str) -> SchemeOf {
+    let decoded = decode_char_refs(attr_text);
+    let cleaned: String = decoded.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).skip_while(|c| *c <= ' ').collect();
+    let mut scheme = String::new();
+    for ch in cleaned.chars() {
+        if ch == ':' && !scheme.is_empty() {
+            return SchemeOf::Named(scheme);
+        }
+        let scheme_char = ch.is_ascii_alphabetic() || (!scheme.is_empty() && (ch.is_ascii_digit() || matches!(ch, '+' | '-' | '.')));
+        if !scheme_char {
+            return SchemeOf::Relative { only_slashes: cleaned.chars().all(|c| matches!(c, '/' | '\\')) };
+        }
+        scheme.push(ch.to_ascii_lowercase());
+    }
+    SchemeOf::Undecided
+}
+
+/// Decodes the character references that can spell a scheme or hide one: numeric ones (with
+/// or without `;`, as browsers accept) and the named ones for `:`, `+`, `.`, tab and newline.
+/// No named reference stands for an ASCII letter or digit, so an unknown one is left as `&…`,
+/// which cannot be part of a scheme: undecoded, it can only make a URL look relative.
+fn decode_char_refs(s: &str) -> String {
+    const NAMED: &[(&str, char)] = &[
+        ("colon;", ':'),
+        ("plus;", '+'),
+        ("period;", '.'),
+        ("Tab;", '\t'),
+        ("NewLine;", '\n'),
+        ("amp;", '&'),
+        ("sol;", '/'),
+        ("bsol;", '\\'),
+    ];
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + 1..];
+        if let Some(num) = rest.strip_prefix('#') {
+            let (hex, digits) = match num.strip_prefix(['x', 'X']) {
+                Some(h) => (true, h),
+                None => (false, num),
+            };
+            let len = digits.chars().take_while(|c| if hex { c.is_ascii_hexdigit() } else { c.is_ascii_digit() }).count();
+            if len > 0 {
+                let value = u32::from_str_radix(&digits[..len.min(8)], if hex { 16 } else { 10 }).unwrap_or(u32::MAX);
+                out.push(char::from_u32(value).filter(|c| *c != '\0').unwrap_or('\u{FFFD}'));
+                let after = &digits[len..];
+                rest = after.strip_prefix(';').unwrap_or(after);
+                continue;
+            }
+        } else if let Some((name, ch)) = NAMED.iter().find(|(name, _)| rest.starts_with(name)) {
+            out.push(*ch);
+            rest = &rest[name.len()..];
+            continue;
+        }
+        out.push('&');
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Follows `http://` / `https://` URLs in running text: after their `?`, up to the next

@@ -50,7 +50,8 @@
 //! # Escaping
 //! See [`OutputMode`] and `output.rs`: HTML-escaping of every value in [`OutputMode::Html`],
 //! percent-encoding of values in a URL query (both modes), CR/LF/NUL removal in
-//! [`OutputMode::Subject`].
+//! [`OutputMode::Subject`]. In a URL attribute a value that would decide the scheme is written
+//! as `#` unless it makes the URL http(s) (or mailto in `href`).
 
 mod ast;
 mod cursor;

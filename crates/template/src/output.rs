@@ -14,12 +14,23 @@
 //! value itself (as the author meant) rather than `&amp;…` entities, and still cannot add
 //! parameters. In an unquoted spot the blank/`=` escaping is still applied.
 //!
+//! In a URL attribute (`href`, `src`, `action`, …) a value that would decide the scheme must make
+//! it `http`/`https` (or `mailto` in `href`); otherwise it is written as `#` (security-checklist
+//! LNK-1: no `javascript:` link from a variable such as `${request.relayState}`).
+//!
 //! Subject mode then removes every CR, LF and NUL (security-checklist EML-1: no header
 //! injection through the subject line).
 
 use crate::escape::{escape_html, escape_unquoted_extra, percent_encode};
-use crate::html::{HtmlScanner, Spot, UrlTracker};
+use crate::html::{HtmlScanner, Spot, UrlTracker, UrlVerdict};
 use crate::{OutputMode, RenderError, MAX_OUTPUT_BYTES};
+
+/// What a value that may not decide a URL's scheme is written as (see `HtmlScanner::url_verdict`).
+/// `#` rather than nothing: it is an inert same-page link in every mail client, and whatever the
+/// template writes after it becomes a fragment, so the literal rest of the attribute cannot
+/// complete a scheme either (`${x}script:…` with `x = java`). The reader sees a dead link, not
+/// a rendering error: the email still goes out with its code and text.
+const NEUTRAL_URL: &str = "#";
 
 pub(crate) struct Output {
     buf: String,
@@ -58,19 +69,28 @@ impl Output {
         match self.mode {
             OutputMode::Html => {
                 let (spot, in_query) = self.html.place();
-                if in_query {
+                let emitted = if in_query {
                     // Percent-encoded output holds only unreserved chars and `%`: nothing left
                     // for HTML escaping to do.
-                    self.buf.push_str(&percent_encode(raw));
+                    percent_encode(raw)
                 } else {
                     let escaped = if safe_raw.is_some() { text.to_owned() } else { escape_html(text) };
                     if spot == Spot::Unquoted {
-                        self.buf.push_str(&escape_unquoted_extra(&escaped));
+                        escape_unquoted_extra(&escaped)
                     } else {
-                        self.buf.push_str(&escaped);
+                        escaped
+                    }
+                };
+                match self.html.url_verdict(&emitted) {
+                    UrlVerdict::Keep => {
+                        self.buf.push_str(&emitted);
+                        self.html.note_value(raw, &emitted);
+                    }
+                    UrlVerdict::Neutralize => {
+                        self.buf.push_str(NEUTRAL_URL);
+                        self.html.note_value(NEUTRAL_URL, NEUTRAL_URL);
                     }
                 }
-                self.html.note_value(raw);
             }
             OutputMode::Text | OutputMode::Subject => {
                 if self.text_url.in_query() {

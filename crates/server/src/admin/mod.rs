@@ -8,12 +8,13 @@ mod lifecycle;
 mod links;
 mod mail_messages;
 mod render;
+mod sessions;
 mod users;
 
 pub use auth::AdminAuth;
 pub use error::AdminError;
 
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 
 use crate::state::AppState;
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/users", get(users::list).post(users::create))
         .route("/api/v1/users/{id}", get(users::get).post(users::update).put(users::update).delete(users::delete))
         .route("/api/v1/users/{id}/lifecycle/{action}", post(lifecycle::handle))
+        .route("/api/v1/users/{id}/sessions", delete(sessions::clear))
         .route("/api/v1/brands", get(brands::list))
         .route("/api/v1/brands/{brand}", get(brands::get))
         .route("/api/v1/brands/{brand}/templates/email", get(email_templates::list))

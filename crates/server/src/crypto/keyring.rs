@@ -4,6 +4,11 @@
 //! Rotation of signing keys (issue 6) follows "publish first, sign later, retire after the last
 //! token expired": `publish_at <= sign_from`, and JWKS lists every key that is published and
 //! not retired.
+//!
+//! Signing runs on `ring` (`RsaKeyPair`, RSASSA-PKCS1-v1_5 with SHA-256, blinded and constant
+//! time), not on the `rsa` crate, whose private-key operations carry RUSTSEC-2023-0071 (the
+//! Marvin timing side channel). `rsa` is kept for one job `ring` cannot do: generating a key
+//! (see ARCHITECTURE.md, "Choices of dependencies").
 use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,8 +17,8 @@ use latchkey_domain::secret::seal;
 use latchkey_domain::Millis;
 use latchkey_store::{KeyRecord, Store};
 use rand::RngCore;
-use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
-use rsa::traits::PublicKeyParts;
+use ring::signature::RsaKeyPair;
+use rsa::pkcs8::{EncodePrivateKey, LineEnding, SecretDocument};
 use zeroize::Zeroizing;
 
 use super::master::MasterKey;
@@ -30,12 +35,16 @@ pub enum KeyRingError {
     Store(#[from] latchkey_store::StoreError),
     #[error("key generation failed: {0}")]
     Generate(String),
+    #[error("a stored signing key cannot be used: {0}")]
+    Unusable(String),
 }
 
 /// A signing key ready to use.
 pub struct SigningKey {
     pub kid: String,
-    pub encoding: jsonwebtoken::EncodingKey,
+    /// The private key, for signing only (`crypto::tokens::sign_rs256`).
+    pub signer: RsaKeyPair,
+    /// The public half, for verifying our own tokens (a public-key operation).
     pub decoding: jsonwebtoken::DecodingKey,
     /// Base64url modulus and exponent, for JWKS.
     pub n: String,
@@ -142,10 +151,57 @@ fn open_signing_key(master: &MasterKey, record: &KeyRecord) -> Result<SigningKey
         seal::open(master.as_ref(), &format!("key:{}", record.id), &record.material).map_err(|_| KeyRingError::WrongMasterKey)?,
     );
     let pem_str = std::str::from_utf8(&pem).map_err(|_| KeyRingError::WrongMasterKey)?;
-    let private = rsa::RsaPrivateKey::from_pkcs8_pem(pem_str).map_err(|e| KeyRingError::Generate(e.to_string()))?;
-    let n = URL_SAFE_NO_PAD.encode(private.n().to_bytes_be());
-    let e = URL_SAFE_NO_PAD.encode(private.e().to_bytes_be());
-    let encoding = jsonwebtoken::EncodingKey::from_rsa_pem(pem_str.as_bytes()).map_err(|e| KeyRingError::Generate(e.to_string()))?;
-    let decoding = jsonwebtoken::DecodingKey::from_rsa_components(&n, &e).map_err(|e| KeyRingError::Generate(e.to_string()))?;
-    Ok(SigningKey { kid: record.id.clone(), encoding, decoding, n, e, sign_from: record.sign_from, publish_at: record.publish_at })
+    let signer = signer_from_pkcs8_pem(pem_str)?;
+    let (n, e) = jwk_components(&signer);
+    let decoding = jsonwebtoken::DecodingKey::from_rsa_components(&n, &e).map_err(|e| KeyRingError::Unusable(e.to_string()))?;
+    Ok(SigningKey { kid: record.id.clone(), signer, decoding, n, e, sign_from: record.sign_from, publish_at: record.publish_at })
+}
+
+/// Keys are stored as PKCS#8 PEM (what `rsa` writes, and what every stored key already is);
+/// `ring` reads the DER inside. Only the PEM armour is undone here, with the `der` crate: no
+/// arithmetic on the private key happens outside `ring`.
+fn signer_from_pkcs8_pem(pem: &str) -> Result<RsaKeyPair, KeyRingError> {
+    let (label, der) = SecretDocument::from_pem(pem).map_err(|e| KeyRingError::Unusable(format!("not PEM: {e}")))?;
+    if label != "PRIVATE KEY" {
+        return Err(KeyRingError::Unusable(format!("a {label}, not a PKCS#8 private key")));
+    }
+    RsaKeyPair::from_pkcs8(der.as_bytes()).map_err(|e| KeyRingError::Unusable(format!("refused by ring: {e}")))
+}
+
+/// Base64url modulus and exponent for JWKS. RFC 7518 §6.3.1 wants the minimal big-endian form;
+/// `ring` already gives it, and stripping again keeps `n` and `e` byte-for-byte what the `rsa`
+/// crate published before, so relying parties see the same JWKS.
+fn jwk_components(key: &RsaKeyPair) -> (String, String) {
+    let components = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(key.public());
+    let minimal = |bytes: &[u8]| {
+        let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+        URL_SAFE_NO_PAD.encode(&bytes[first..])
+    };
+    (minimal(&components.n), minimal(&components.e))
+}
+
+#[cfg(test)]
+mod tests {
+    use rsa::traits::PublicKeyParts;
+
+    use super::*;
+
+    /// A key written by `rsa` (as every stored key is) opens in `ring` with the same public
+    /// half, so the JWKS of a running deployment does not change under the new signer.
+    #[test]
+    fn stored_keys_open_in_ring_with_the_same_jwk() {
+        let private = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).expect("key generation");
+        let pem = private.to_pkcs8_pem(LineEnding::LF).expect("PEM");
+        let signer = signer_from_pkcs8_pem(&pem).expect("ring reads the PKCS#8 key");
+        let (n, e) = jwk_components(&signer);
+        assert_eq!(n, URL_SAFE_NO_PAD.encode(private.n().to_bytes_be()));
+        assert_eq!(e, URL_SAFE_NO_PAD.encode(private.e().to_bytes_be()));
+    }
+
+    #[test]
+    fn a_pem_that_is_not_a_private_key_is_refused() {
+        let public = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
+        assert!(signer_from_pkcs8_pem(public).is_err());
+        assert!(signer_from_pkcs8_pem("not a key").is_err());
+    }
 }

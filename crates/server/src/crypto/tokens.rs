@@ -1,15 +1,39 @@
 //! Signed tokens: RS256 JWT access tokens and OpenID Connect ID tokens.
+//!
+//! The JWS compact serialization is written here (RFC 7515 §7.1: three base64url parts) so the
+//! signature comes from `ring` (see `keyring`); `jsonwebtoken` still supplies the header type
+//! and verifies, which needs only the public key.
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use latchkey_domain::{Millis, User};
+use ring::rand::SystemRandom;
+use ring::signature::RSA_PKCS1_SHA256;
 use serde::Serialize;
 
-use super::keyring::KeyRing;
+use super::keyring::{KeyRing, SigningKey};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     #[error("no signing key is active")]
     NoKey,
-    #[error("signing failed: {0}")]
-    Sign(#[from] jsonwebtoken::errors::Error),
+    #[error("token encoding failed: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("signing failed")]
+    Sign,
+}
+
+/// `BASE64URL(header) "." BASE64URL(claims) "." BASE64URL(RSASSA-PKCS1-v1_5-SHA256(…))`.
+/// The header must say RS256: it is the only algorithm our keys sign and verifiers accept.
+fn sign_rs256<T: Serialize>(header: &jsonwebtoken::Header, claims: &T, key: &SigningKey) -> Result<String, TokenError> {
+    debug_assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256, "our keys sign RS256 only");
+    let mut token = URL_SAFE_NO_PAD.encode(serde_json::to_vec(header)?);
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims)?));
+    let mut signature = vec![0u8; key.signer.public().modulus_len()];
+    key.signer.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), token.as_bytes(), &mut signature).map_err(|_| TokenError::Sign)?;
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(&signature));
+    Ok(token)
 }
 
 pub struct TokenRequest<'a> {
@@ -106,7 +130,7 @@ pub fn issue(keys: &KeyRing, req: &TokenRequest<'_>) -> Result<IssuedTokens, Tok
     };
     let mut access_header = header.clone();
     access_header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
-    let access_token = jsonwebtoken::encode(&access_header, &access, &key.encoding)?;
+    let access_token = sign_rs256(&access_header, &access, &key)?;
     let id_token = if req.scopes.contains("openid") {
         let profile = &req.user.profile;
         let with_profile = req.scopes.contains("profile");
@@ -137,7 +161,7 @@ pub fn issue(keys: &KeyRing, req: &TokenRequest<'_>) -> Result<IssuedTokens, Tok
             family_name: if with_profile { profile.last_name.as_deref() } else { None },
             locale: if with_profile { profile.locale.as_deref() } else { None },
         };
-        Some(jsonwebtoken::encode(&header, &claims, &key.encoding)?)
+        Some(sign_rs256(&header, &claims, &key)?)
     } else {
         None
     };

@@ -1,6 +1,7 @@
 //! Whether an access token is live: ours (RS256, our `kid`, `at+jwt`), this server's issuer and
 //! audience, unexpired, not revoked by `jti`, its user still able to sign in, and issued after
-//! the user's last password change (a reset ends every earlier token: security-checklist SES-1).
+//! the user's last password change (a reset ends every earlier token: security-checklist SES-1)
+//! and after the last time an administrator revoked all of the user's tokens.
 use latchkey_store::UserRecord;
 
 use super::OAuthError;
@@ -30,6 +31,12 @@ pub async fn live_access_token(
     // `iat` has second precision: a token from the very second of the reset is given the
     // benefit of the doubt rather than refusing the one the reset flow itself just issued.
     if account.user.password_changed_at.is_some_and(|changed| claims.iat < changed / 1000) {
+        return Ok(None);
+    }
+    // Unlike the reset above, a token from the very second of an administrator's revocation is
+    // refused: the revocation is the point, and a client that signs in again in that same
+    // second only has to sign in once more.
+    if state.store.token_cutoff(&user_id).await?.is_some_and(|cutoff| claims.iat <= cutoff / 1000) {
         return Ok(None);
     }
     Ok(Some((claims, account)))

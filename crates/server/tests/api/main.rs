@@ -32,3 +32,4 @@ mod sessions;
 mod set_password_links;
 mod signin;
 mod tokens;
+mod user_sessions;
