@@ -214,4 +214,16 @@ mod tests {
         let b = Password::parse("pass phrase that is long").expect("ok");
         assert_ne!(a.expose(), b.expose());
     }
+
+    #[test]
+    fn the_strength_estimate_reads_a_bounded_prefix() {
+        // A weak first 64 characters cannot be rescued by a strong tail: the estimate never
+        // reads past STRENGTH_INPUT_LIMIT, which bounds zxcvbn's super-linear work (finding 9).
+        let weak_prefix = "a".repeat(STRENGTH_INPUT_LIMIT);
+        let strong_tail = " orbit lantern quiet mosaic 7 river";
+        assert!(check(&format!("{weak_prefix}{strong_tail}")).iter().any(|v| matches!(v, PolicyViolation::TooGuessable { .. })));
+        // A crafted 128-character input is estimated on 64 of them (no timing asserted here).
+        let crafted: String = "1a!".repeat(43).chars().take(128).collect();
+        let _ = check(&crafted);
+    }
 }

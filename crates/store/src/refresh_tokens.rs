@@ -150,8 +150,19 @@ impl Store {
             Some(not_after) => current.created_at <= not_after,
             None => false,
         };
+        // A token whose sign-in predates the account's last password change is dead too: the
+        // reset's own transaction revokes the rows it sees, and this ends a successor that a
+        // rotation racing the reset committed unseen (security-checklist §3.6).
+        let changed = sqlx::query("SELECT password_changed_at FROM users WHERE id = $1")
+            .bind(current.user_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let predates_password = match changed.as_ref().map(|r| get_opt_i64(r, "password_changed_at")).transpose()?.flatten() {
+            Some(changed_at) => current.auth_time < changed_at,
+            None => false,
+        };
         let mut state = current.state();
-        state.revoked |= cut_off;
+        state.revoked |= cut_off || predates_password;
         match policy.decide(state, now) {
             RefreshDecision::Refuse => Ok(RotateOutcome::Refused),
             RefreshDecision::RevokeFamily => {

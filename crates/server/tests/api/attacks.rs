@@ -14,6 +14,7 @@ both_backends!(
     cancel_ends_the_codes_of_the_transaction,
     a_code_from_one_transaction_is_refused_in_another,
     re_identifying_without_cancel_is_refused_and_codes_stay_bound,
+    forged_host_headers_never_change_the_emailed_links,
 );
 
 const NEW_PASSWORD: &str = "an entirely different passphrase 42";
@@ -129,4 +130,34 @@ async fn re_identifying_without_cancel_is_refused_and_codes_stay_bound(backend: 
     let (status, _) = app.sign_in("first@example.com", NEW_PASSWORD).await;
     assert_eq!(status, 200);
     assert_victim_untouched(&app, "second@example.com").await;
+}
+
+/// REC-5: the emailed links come from configuration, never from `Host` or `X-Forwarded-Host`.
+async fn forged_host_headers_never_change_the_emailed_links(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    app.create_user("hosted@example.com").await;
+    let flow = app.interact("forged-host").await;
+    let forged = |path: &str, body: Value| {
+        let mut body = body;
+        body["stateHandle"] = Value::String(flow.state_handle.clone());
+        app.http
+            .post(format!("{}/idp/idx/{path}", app.base))
+            .header("Host", "evil.test")
+            .header("X-Forwarded-Host", "evil.test")
+            .header("X-Forwarded-Proto", "https")
+            .header("Forwarded", "host=evil.test;proto=https")
+            .json(&body)
+            .send()
+    };
+    forged("recover", json!({})).await.expect("recover");
+    let body: Value = forged("identify", json!({"identifier": "hosted@example.com"})).await.expect("identify").json().await.expect("json");
+    let response = forged("challenge", json!({"authenticator": {"id": email_authenticator_id(&body)}})).await.expect("challenge");
+    assert_eq!(response.status(), 200);
+    let mails = app.wait_for_mail("hosted@example.com", 1).await;
+    for part in [mails[0].text.as_deref().unwrap_or_default(), mails[0].html.as_deref().unwrap_or_default()] {
+        assert!(!part.contains("evil.test"), "a forged host reached the email: {part}");
+    }
+    let text = mails[0].text.as_deref().unwrap_or_default();
+    let public_url = app.state.public_url.clone();
+    assert!(text.contains(&format!("{public_url}/signin/reset-password?")), "the link is the configured one: {text}");
 }
