@@ -176,16 +176,6 @@ impl Step {
         }
     }
 
-    pub fn signed_in(&self, user_id: UserId) -> Result<Step, StepError> {
-        self.require(Move::SignIn)?;
-        Ok(Step::Success { user_id })
-    }
-
-    pub fn password_set(&self, now: Millis) -> Result<Step, StepError> {
-        let user_id = self.reset_grant(now)?.clone();
-        Ok(Step::Success { user_id })
-    }
-
     /// Cancel restarts the same transaction at the sign-in form, so the app's `state` and PKCE
     /// pair stay valid (idx-protocol §6.1: the Gen3 widget cancels before recovering).
     pub fn cancel(&self) -> Result<Step, StepError> {
@@ -218,7 +208,6 @@ mod tests {
         assert_eq!(step, Step::RecoveryChallenge { subject });
         let step = Step::RecoveryReset { user_id: user(), grant_expires_at: 600_000 };
         assert_eq!(step.reset_grant(2_000), Ok(&user()));
-        assert_eq!(step.password_set(2_000), Ok(Step::Success { user_id: user() }));
     }
 
     #[test]
@@ -243,7 +232,7 @@ mod tests {
         let done = Step::Success { user_id: user() };
         assert_eq!(done.cancel(), Err(StepError::NotAvailable));
         assert_eq!(done.recover(), Err(StepError::NotAvailable));
-        assert_eq!(Step::RecoveryIdentify.signed_in(user()), Err(StepError::NotAvailable));
+        assert!(!Step::RecoveryIdentify.allows(Move::SignIn));
     }
 
     #[test]

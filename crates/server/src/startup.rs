@@ -46,6 +46,7 @@ pub struct Application {
     transport: Arc<Transport>,
     mailbox: Option<std::path::PathBuf>,
     dkim: Option<Arc<lettre::message::dkim::DkimConfig>>,
+    outbox_key: [u8; 32],
 }
 
 impl Application {
@@ -106,8 +107,12 @@ impl Application {
             }
         };
         let dkim = load_dkim(&settings.smtp)?;
+        // The outbox key is read here, from the ring just loaded, and handed to every worker: a
+        // worker built later must never fall back to a made-up key (every message it claimed
+        // would then fail for good).
+        let outbox_key = keys.outbox_key();
         let state = AppState::new(settings, public_url, store, (keys, master_key), hasher, Arc::new(Notify::new()))?;
-        let app = Self { listener, state, transport: Arc::new(transport), mailbox, dkim };
+        let app = Self { listener, state, transport: Arc::new(transport), mailbox, dkim, outbox_key };
         worker_settings(&app.state).validate(app.transport.timeout()).map_err(|e| StartupError::Mail(e.to_string()))?;
         Ok(app)
     }
@@ -131,7 +136,7 @@ impl Application {
 
     /// A worker over this server's outbox, for tests that drain it deterministically.
     pub fn outbox_worker(&self) -> OutboxWorker {
-        outbox_worker(&self.state, self.transport.clone(), self.dkim.clone())
+        outbox_worker(&self.state, self.transport.clone(), self.dkim.clone(), self.outbox_key)
     }
 
     /// Whether the development pages are routed: dev mode, on a loopback listener (finding 11a).
@@ -152,7 +157,7 @@ impl Application {
         let stop = CancellationToken::new();
         let mut tasks = Vec::new();
         for _ in 0..self.state.settings.outbox.workers.max(1) {
-            let worker = outbox_worker(&self.state, self.transport.clone(), self.dkim.clone());
+            let worker = outbox_worker(&self.state, self.transport.clone(), self.dkim.clone(), self.outbox_key);
             let token = stop.clone();
             tasks.push(tokio::spawn(async move { worker.run(async move { token.cancelled().await }).await }));
         }
@@ -192,9 +197,13 @@ pub async fn connect_store(database_url: &str) -> Result<Store, StartupError> {
     Ok(store)
 }
 
-fn outbox_worker(state: &AppState, transport: Arc<Transport>, dkim: Option<Arc<lettre::message::dkim::DkimConfig>>) -> OutboxWorker {
-    let keys = state.keys.try_read().map(|k| k.outbox_key()).unwrap_or([0u8; 32]);
-    OutboxWorker::new(state.store.clone(), transport, state.renderer.clone(), keys, worker_settings(state), state.outbox_wake.clone())
+fn outbox_worker(
+    state: &AppState,
+    transport: Arc<Transport>,
+    dkim: Option<Arc<lettre::message::dkim::DkimConfig>>,
+    outbox_key: [u8; 32],
+) -> OutboxWorker {
+    OutboxWorker::new(state.store.clone(), transport, state.renderer.clone(), outbox_key, worker_settings(state), state.outbox_wake.clone())
         .with_dkim(dkim)
 }
 

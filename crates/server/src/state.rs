@@ -125,10 +125,6 @@ impl AppState {
         self.origins.write().await.0 = None;
     }
 
-    pub fn org_issuer(&self) -> String {
-        self.public_url.clone()
-    }
-
     pub fn issuer(&self, server: AuthServer) -> String {
         match server {
             AuthServer::Org => self.public_url.clone(),

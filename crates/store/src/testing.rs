@@ -85,3 +85,22 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+/// Runs each named test body (an `async fn name(backend: Backend)`) once on SQLite and once on
+/// PostgreSQL, as `sqlite::name` and `postgres::name`. Shared by the store suite and the
+/// server's black-box tests.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() { super::$name($crate::testing::Backend::Sqlite).await }
+            )*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() { super::$name($crate::testing::Backend::Postgres).await }
+            )*
+        }
+    };
+}

@@ -25,20 +25,7 @@ fn message(id: &str) -> NewMessage {
     }
 }
 
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() { super::$name(latchkey_store::testing::Backend::Sqlite).await }
-            )*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() { super::$name(latchkey_store::testing::Backend::Postgres).await }
-            )*
-        }
-    };
-}
+use latchkey_store::both_backends;
 
 both_backends!(
     migrations_are_idempotent,

@@ -28,7 +28,20 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, Query(que
         "language": lang,
         "brandName": state.settings.org.name,
     });
-    if let Some(record) = this_browsers_transaction(&state, &headers, oauth_state).await {
+    let transaction = match this_browsers_transaction(&state, &headers, oauth_state).await {
+        Ok(transaction) => transaction,
+        Err(error) => {
+            // Not "no transaction": that would tell a user in the right browser to go back to a
+            // tab that is right here. Say the server is unwell, and log why.
+            tracing::error!(error.message = %error, "the reset link page could not read the transaction");
+            return super::page::message_page(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "Something went wrong",
+                "Please reload this page in a moment.",
+            );
+        }
+    };
+    if let Some(record) = transaction {
         let server = AuthServer::parse(&record.0.auth_server).unwrap_or(AuthServer::Default);
         config["issuer"] = json!(state.issuer(server));
         config["clientId"] = json!(record.0.client_id);
@@ -44,9 +57,9 @@ async fn this_browsers_transaction(
     state: &AppState,
     headers: &HeaderMap,
     oauth_state: &str,
-) -> Option<(latchkey_store::InteractionRecord, String)> {
-    let handle = transaction_cookie(headers)?;
-    let now = state.store.now().await.ok()?;
-    let record = state.store.interaction_by_handle(&sha256_hex(&handle), now).await.ok()??;
-    (record.flow == "authorize" && !oauth_state.is_empty() && record.oauth_state == oauth_state).then_some((record, handle))
+) -> Result<Option<(latchkey_store::InteractionRecord, String)>, latchkey_store::StoreError> {
+    let Some(handle) = transaction_cookie(headers) else { return Ok(None) };
+    let now = state.store.now().await?;
+    let Some(record) = state.store.interaction_by_handle(&sha256_hex(&handle), now).await? else { return Ok(None) };
+    Ok((record.flow == "authorize" && !oauth_state.is_empty() && record.oauth_state == oauth_state).then_some((record, handle)))
 }

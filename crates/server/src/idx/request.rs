@@ -84,11 +84,4 @@ impl Transaction {
         let record = state.store.interaction_by_state_handle(&sha256_hex(handle), now).await?.ok_or(IdxError::SessionExpired)?;
         Ok(Self { record, state_handle: handle.to_owned() })
     }
-
-    /// Re-reads the transaction after a change (version and step moved).
-    pub async fn reload(self, state: &AppState, now: Millis) -> Result<Self, IdxError> {
-        let record =
-            state.store.interaction_by_state_handle(&sha256_hex(&self.state_handle), now).await?.ok_or(IdxError::SessionExpired)?;
-        Ok(Self { record, state_handle: self.state_handle })
-    }
 }

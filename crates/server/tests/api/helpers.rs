@@ -20,23 +20,6 @@ pub const VERIFIER: &str = "0123456789abcdef0123456789abcdef0123456789a";
 /// A password every test user gets; strong enough for the default policy.
 pub const PASSWORD: &str = "correct horse battery staple orbit";
 
-/// Runs the same test body against both databases.
-#[macro_export]
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() { super::$name(latchkey_store::testing::Backend::Sqlite).await }
-            )*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() { super::$name(latchkey_store::testing::Backend::Postgres).await }
-            )*
-        }
-    };
-}
-
 pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,

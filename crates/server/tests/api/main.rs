@@ -3,6 +3,9 @@
 //! (Kanidm's DO_NOT_ADD_MORE_TESTS_HERE habit); one file per feature.
 mod helpers;
 
+/// `both_backends!(a, b)`: each test body on SQLite and on PostgreSQL.
+pub(crate) use latchkey_store::both_backends;
+
 mod admin;
 mod attack_model;
 mod attacks;

@@ -62,7 +62,7 @@ async fn prompt_login_and_max_age_force_the_page(backend: latchkey_store::testin
     let (_, sid) = hosted_sign_in(&app, "prompt@example.com", "").await;
     let cookie = format!("{SID}={}", sid.expect("session"));
     assert_eq!(authorize(&app, &[("prompt", "login")], &cookie).await.status(), 200, "prompt=login shows the page");
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.advance_clock(std::time::Duration::from_secs(2)).await;
     assert_eq!(authorize(&app, &[("max_age", "0")], &cookie).await.status(), 200, "an older sign-in than max_age shows the page");
     let response = authorize(&app, &[("max_age", "0"), ("prompt", "none")], &cookie).await;
     assert_eq!(query_of(&response)["error"], "login_required");
@@ -113,8 +113,8 @@ async fn a_reset_ends_sessions_refresh_tokens_and_earlier_access_tokens(backend:
     let access = tokens["access_token"].as_str().expect("at").to_owned();
     let refresh_token = tokens["refresh_token"].as_str().expect("rt").to_owned();
     assert_eq!(userinfo(&app, &access).await.status(), 200);
-    // Access tokens carry second-precision `iat`; let a second pass so "earlier" is observable.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // Access tokens carry second-precision `iat`; move the clock so "earlier" is observable.
+    app.advance_clock(std::time::Duration::from_secs(2)).await;
 
     reset_in_browser(&app, login, "", false).await;
 
