@@ -21,6 +21,7 @@ pub mod recovery;
 pub mod refresh;
 pub mod secret;
 pub mod session;
+pub mod signin;
 pub mod throttle;
 pub mod user;
 

@@ -6,8 +6,9 @@
 //! so a crash leaves all of it or none (security-checklist §3).
 use latchkey_domain::interaction::{Step, Subject};
 use latchkey_domain::recovery::{decide_answer, decide_mail, AnswerEffect, AnswerOutcome, AnswerSnapshot, LiveCode, MailHistory};
+use latchkey_domain::signin::{self, Attempt, SignInCounter};
 use latchkey_domain::throttle::{MailDecision, MailLimits, SignInThrottle};
-use latchkey_domain::{Millis, OtpPolicy, UserId};
+use latchkey_domain::{Millis, OtpPolicy, UserId, UserStatus};
 use sqlx::Row;
 
 use crate::interactions::{advance, lock_step, set_interaction_code};
@@ -231,33 +232,56 @@ impl Store {
         Ok(true)
     }
 
-    /// Whether a password sign-in for this identifier may be evaluated now (the visible
-    /// throttle counts the submitted identifier only: finding 6).
-    pub async fn sign_in_gate(&self, subject: &Subject, now: Millis) -> Result<SignInGate> {
-        let row = sqlx::query("SELECT signin_blocked_until FROM subject_counters WHERE subject_key = $1")
-            .bind(subject.identifier_key().storage_key())
-            .fetch_optional(self.pool())
-            .await?;
-        let until = row.map(|r| get_i64(&r, "signin_blocked_until")).transpose()?.unwrap_or(0);
-        Ok(if until > now { SignInGate::Wait { retry_after: until - now } } else { SignInGate::Open })
-    }
-
-    /// Counts a failed sign-in against the identifier (its delay is visible) and against the
-    /// account (whose lock-out never changes the answer). Returns the account's consecutive
-    /// failures, or the identifier's for an unknown one.
-    pub async fn record_sign_in_failure(&self, subject: &Subject, throttle: &SignInThrottle, now: Millis) -> Result<i64> {
+    /// Starts a password sign-in attempt: under lock, `signin::decide_attempt` says whether the
+    /// identifier may be evaluated now and, if so, the attempt is counted as a failure at once
+    /// (cleared again by `record_sign_in_success`), so parallel attempts cannot slip past the
+    /// throttle between a check and a later count.
+    pub async fn begin_sign_in(&self, subject: &Subject, throttle: &SignInThrottle, now: Millis) -> Result<SignInGate> {
         let mut tx = self.write_tx().await?;
         let counters = crate::counters::lock(&mut tx, self, subject).await?;
-        let bump = |c: crate::counters::Counters| {
-            let failures = c.signin_failures + 1;
-            let delay = throttle.delay_after(failures);
-            (failures, if delay > 0 { now + delay } else { c.signin_blocked_until })
+        let counter = |c: crate::counters::Counters| SignInCounter { failures: c.signin_failures, blocked_until: c.signin_blocked_until };
+        let decision = signin::decide_attempt(counter(counters.identifier), counters.account.map(counter), throttle, now);
+        let gate = match decision {
+            Attempt::Wait { retry_after } => SignInGate::Wait { retry_after },
+            Attempt::Proceed { identifier, account } => {
+                let pair = |c: SignInCounter| (c.failures, c.blocked_until);
+                crate::counters::set_sign_in(&mut tx, subject, pair(identifier), account.map(pair)).await?;
+                SignInGate::Open
+            }
         };
-        let identifier = bump(counters.identifier);
-        let account = counters.account.filter(|_| subject.user_id.is_some()).map(bump);
-        crate::counters::set_sign_in(&mut tx, subject, identifier, account).await?;
         tx.commit().await?;
-        Ok(account.unwrap_or(identifier).0)
+        Ok(gate)
+    }
+
+    /// After a failed attempt (already counted by `begin_sign_in`): locks the account when it
+    /// reached the ceiling (`signin::decide_lockout`). An unknown identifier reads the decoy
+    /// account, so both cost the same statements. Returns whether the account was locked.
+    pub async fn finish_failed_sign_in(&self, subject: &Subject, lockout_after: i64, now: Millis) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        let counters = crate::counters::lock(&mut tx, self, subject).await?;
+        let id = subject.user_id.clone().unwrap_or_else(UserId::decoy);
+        let status = sqlx::query("SELECT status FROM users WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| get_str(&r, "status"))
+            .transpose()?
+            .and_then(|s| UserStatus::parse(&s));
+        let account = match (counters.account, status, &subject.user_id) {
+            (Some(c), Some(status), Some(_)) => Some((SignInCounter { failures: c.signin_failures, blocked_until: c.signin_blocked_until }, status)),
+            _ => None,
+        };
+        let lock = signin::decide_lockout(account, lockout_after);
+        if lock {
+            sqlx::query("UPDATE users SET status = $1, status_changed_at = $2, last_updated_at = $2 WHERE id = $3")
+                .bind(UserStatus::LockedOut.as_str())
+                .bind(now)
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(lock)
     }
 
     pub async fn record_sign_in_success(&self, subject: &Subject) -> Result<()> {

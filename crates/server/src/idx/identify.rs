@@ -6,7 +6,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use latchkey_domain::interaction::{Step, Subject};
-use latchkey_domain::{BearerToken, Identifier, Password, UserStatus};
+use latchkey_domain::{BearerToken, Identifier, Password};
 use latchkey_proto::idx::Message;
 use latchkey_store::SignInGate;
 
@@ -62,8 +62,9 @@ async fn sign_in(
     let ticket = crate::limits::take(state, Budget::SignInFailures, client, now).await?.map_err(|wait| too_many(state, &tx, wait))?;
     let account = state.store.user_for_identifier(identifier.canonical()).await?;
     let subject = Subject::new(identifier.canonical(), account.as_ref().map(|a| a.user.id.clone()));
-    // The visible throttle counts the submitted identifier, never the account (finding 6).
-    if let SignInGate::Wait { retry_after } = state.store.sign_in_gate(&subject, now).await? {
+    // The visible throttle counts the submitted identifier, never the account (finding 6); the
+    // attempt is counted before the password is checked and cleared by a success.
+    if let SignInGate::Wait { retry_after } = state.store.begin_sign_in(&subject, &state.policies.signin, now).await? {
         state.store.refund_rate(ticket).await?;
         return Err(too_many(state, &tx, retry_after));
     }
@@ -71,16 +72,11 @@ async fn sign_in(
     let verification = state.hasher.verify(password.clone(), stored_hash).await?;
     let account = match account {
         Some(account) if verification.matches && account.user.status.can_sign_in() => account,
-        account => {
-            let account_failures = state.store.record_sign_in_failure(&subject, &state.policies.signin, now).await?;
-            if let Some(account) = account.filter(|a| a.user.status == UserStatus::Active) {
-                if account_failures >= state.settings.signin.lockout_after {
-                    // The account-wide ceiling is reached: only a completed recovery (or an
-                    // admin unlock) lets this account sign in again (RL-1, RL-2). The answer is
-                    // the same as for any failure, so the lock-out tells nothing.
-                    state.store.set_status(&account.user.id, UserStatus::LockedOut, false, now).await?;
-                    tracing::warn!(user_id = %account.user.id.as_str(), "account locked after repeated sign-in failures");
-                }
+        _ => {
+            // At the account-wide ceiling the account locks until a recovery or an admin
+            // unlock (RL-1, RL-2); the answer is the one every failure gets.
+            if state.store.finish_failed_sign_in(&subject, state.settings.signin.lockout_after, now).await? {
+                tracing::warn!(event = "signin.locked_out", "account locked after repeated sign-in failures");
             }
             tracing::info!(event = "signin.failure", "sign-in failed");
             return Err(authentication_failed(state, &tx));

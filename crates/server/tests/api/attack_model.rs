@@ -156,7 +156,11 @@ async fn random_recovery_sequences_never_reset_an_account_without_its_own_code(b
     let handle = tokio::runtime::Handle::current();
     let run = |ops: &[Op]| -> Result<(), TestCaseError> {
         counter.set(counter.get() + 1);
-        let app = holder.borrow_mut().take().expect("the server");
+        // A panic inside an earlier case (an unexpected status in a helper) took the server
+        // with it; say so instead of failing every shrinking step on a missing value.
+        let Some(app) = holder.borrow_mut().take() else {
+            return Err(fail("the server was lost to a panic in an earlier case (see the first panic above)".to_owned()));
+        };
         let (app, result) = tokio::task::block_in_place(|| handle.block_on(run_case(app, counter.get(), ops)));
         *holder.borrow_mut() = Some(app);
         result

@@ -148,6 +148,8 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             let _ = tokio::time::timeout(Duration::from_secs(30), server).await;
         }
+        // The old process's connections go now, not whenever its last handle is dropped.
+        self.state.store.close().await;
         let db = self._db.take();
         let data_dir = TempDir(std::mem::take(&mut self._data_dir.0));
         let sink = std::mem::replace(&mut self.sink, MailSink::start().await.expect("a placeholder sink"));

@@ -1,0 +1,74 @@
+//! The password sign-in decisions that depend on stored counters: whether an attempt may be
+//! evaluated at all, and whether a failure locks the account. Pure functions; the store loads
+//! the counters under lock, calls them and applies the result in the same transaction.
+//!
+//! An attempt is counted as a failure *before* the password is verified and the count is cleared
+//! by a success, so parallel attempts on one identifier cannot all slip past the throttle
+//! between a check and a later count (finding 7's shape, per identifier).
+use crate::throttle::SignInThrottle;
+use crate::user::UserStatus;
+use crate::Millis;
+
+/// Consecutive sign-in failures under one counter key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SignInCounter {
+    pub failures: i64,
+    pub blocked_until: Millis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// The identifier is backing off: answer 429, write nothing.
+    Wait { retry_after: Millis },
+    /// Evaluate the password; these counters (the attempt counted as a failure) are written now.
+    Proceed { identifier: SignInCounter, account: Option<SignInCounter> },
+}
+
+/// Whether an attempt for this identifier may be evaluated. Only the identifier's counter is
+/// visible (finding 6); the account's is counted alongside for the lock-out.
+pub fn decide_attempt(identifier: SignInCounter, account: Option<SignInCounter>, throttle: &SignInThrottle, now: Millis) -> Attempt {
+    if identifier.blocked_until > now {
+        return Attempt::Wait { retry_after: identifier.blocked_until - now };
+    }
+    let bump = |c: SignInCounter| {
+        let failures = c.failures + 1;
+        let delay = throttle.delay_after(failures);
+        SignInCounter { failures, blocked_until: if delay > 0 { now + delay } else { c.blocked_until } }
+    };
+    Attempt::Proceed { identifier: bump(identifier), account: account.map(bump) }
+}
+
+/// After a failed attempt: whether the account reached the ceiling and locks until a recovery
+/// or an administrator unlocks it (RL-1, RL-2). The answer to the client does not change.
+pub fn decide_lockout(account: Option<(SignInCounter, UserStatus)>, lockout_after: i64) -> bool {
+    matches!(account, Some((counter, UserStatus::Active)) if counter.failures >= lockout_after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SECOND;
+
+    #[test]
+    fn an_attempt_is_counted_before_it_is_evaluated_and_the_sixth_waits() {
+        let throttle = SignInThrottle::default();
+        let mut counter = SignInCounter::default();
+        for _ in 0..5 {
+            match decide_attempt(counter, None, &throttle, 0) {
+                Attempt::Proceed { identifier, .. } => counter = identifier,
+                Attempt::Wait { .. } => panic!("the first five are evaluated"),
+            }
+        }
+        assert_eq!(counter.failures, 5);
+        assert_eq!(decide_attempt(counter, None, &throttle, 0), Attempt::Wait { retry_after: SECOND });
+    }
+
+    #[test]
+    fn only_an_active_account_at_the_ceiling_locks() {
+        let at = SignInCounter { failures: 100, blocked_until: 0 };
+        assert!(decide_lockout(Some((at, UserStatus::Active)), 100));
+        assert!(!decide_lockout(Some((at, UserStatus::Suspended)), 100));
+        assert!(!decide_lockout(Some((SignInCounter { failures: 99, blocked_until: 0 }, UserStatus::Active)), 100));
+        assert!(!decide_lockout(None, 100));
+    }
+}
