@@ -15,6 +15,40 @@
 //! the responses identical is the IDX adapter's job (security-checklist REC-1).
 use crate::{Millis, UserId};
 
+/// Who drives a transaction, and so which grant may redeem its code: the client itself over IDX
+/// (`interaction_code`), or the hosted page for a client that sent the user to
+/// `/v1/authorize` (`authorization_code`). A code presented to the other grant is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Idx,
+    Authorize,
+}
+
+impl Flow {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Idx => "idx",
+            Self::Authorize => "authorize",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "idx" => Some(Self::Idx),
+            "authorize" => Some(Self::Authorize),
+            _ => None,
+        }
+    }
+
+    /// The token endpoint grant that redeems this flow's code.
+    pub fn grant(self) -> &'static str {
+        match self {
+            Self::Idx => "interaction_code",
+            Self::Authorize => "authorization_code",
+        }
+    }
+}
+
 /// What a counter or a mail log is kept under.
 ///
 /// Every limit a client can observe (a 429, a refused sign-in delay) counts the *submitted*

@@ -275,3 +275,28 @@ mod tests {
         assert!(Scopes::parse("").is_err());
     }
 }
+
+/// The two authorization servers Latchkey has: the org server (issuer `{PUBLIC_URL}`) and
+/// `default` (issuer `{PUBLIC_URL}/oauth2/default`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthServer {
+    Org,
+    Default,
+}
+
+impl AuthServer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Org => "org",
+            Self::Default => "default",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "org" => Some(Self::Org),
+            "default" => Some(Self::Default),
+            _ => None,
+        }
+    }
+}

@@ -61,10 +61,15 @@ pub enum AnswerEffect {
     ConsumeCode,
     CountCodeAttempt,
     /// The identifier's counter and, for a real account, the account's.
-    SetCounters { identifier: OtpCounter, account: Option<OtpCounter> },
+    SetCounters {
+        identifier: OtpCounter,
+        account: Option<OtpCounter>,
+    },
     /// The back-off notice (security-checklist OTP-8), once per back-off; `None` composes and
     /// writes a suppressed decoy so an unknown identifier costs the same.
-    QueueLockoutNotice { to: Option<UserId> },
+    QueueLockoutNotice {
+        to: Option<UserId>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +80,13 @@ pub struct AnswerDecision {
 
 /// Decides a submitted code (already parsed and MAC'd with this transaction, purpose and
 /// subject). `grant_lifetime` bounds the reset step (OTP-9).
-pub fn decide_answer(snapshot: &AnswerSnapshot, submitted_mac: &str, policy: &OtpPolicy, grant_lifetime: Millis, now: Millis) -> AnswerDecision {
+pub fn decide_answer(
+    snapshot: &AnswerSnapshot,
+    submitted_mac: &str,
+    policy: &OtpPolicy,
+    grant_lifetime: Millis,
+    now: Millis,
+) -> AnswerDecision {
     let decision = |outcome, effects| AnswerDecision { outcome, effects };
     let Step::RecoveryChallenge { subject } = &snapshot.step else {
         return decision(AnswerOutcome::NotAvailable, vec![]);
@@ -140,7 +151,9 @@ pub struct MailHistory {
 pub fn decide_mail(history: &MailHistory, limits: &MailLimits, now: Millis) -> MailDecision {
     match (limits.decide(&history.identifier, now), limits.decide(&history.account, now)) {
         (MailDecision::Send, MailDecision::Send) => MailDecision::Send,
-        (MailDecision::Refuse { retry_after: a }, MailDecision::Refuse { retry_after: b }) => MailDecision::Refuse { retry_after: a.max(b) },
+        (MailDecision::Refuse { retry_after: a }, MailDecision::Refuse { retry_after: b }) => {
+            MailDecision::Refuse { retry_after: a.max(b) }
+        }
         (MailDecision::Refuse { retry_after }, _) | (_, MailDecision::Refuse { retry_after }) => MailDecision::Refuse { retry_after },
     }
 }
@@ -176,7 +189,10 @@ mod tests {
     fn the_right_code_of_the_steps_own_account_opens_the_reset() {
         let d = decide_answer(&snapshot(challenge(Some(victim())), Some(victim())), "right", &OtpPolicy::default(), 10 * MINUTE, NOW);
         assert_eq!(d.outcome, AnswerOutcome::Verified);
-        assert_eq!(d.effects[0], AnswerEffect::MoveTo(Step::RecoveryReset { user_id: victim(), grant_expires_at: NOW + 10 * MINUTE }));
+        assert_eq!(
+            d.effects.first(),
+            Some(&AnswerEffect::MoveTo(Step::RecoveryReset { user_id: victim(), grant_expires_at: NOW + 10 * MINUTE }))
+        );
     }
 
     #[test]
@@ -224,7 +240,10 @@ mod tests {
         let policy = OtpPolicy::default();
         let mut snap = snapshot(challenge(Some(victim())), Some(victim()));
         snap.code.as_mut().expect("code").attempts = policy.max_attempts_per_code;
-        assert_eq!(decide_answer(&snap, "right", &policy, MINUTE, NOW), AnswerDecision { outcome: AnswerOutcome::Refused, effects: vec![] });
+        assert_eq!(
+            decide_answer(&snap, "right", &policy, MINUTE, NOW),
+            AnswerDecision { outcome: AnswerOutcome::Refused, effects: vec![] }
+        );
         snap.code = None;
         assert_eq!(decide_answer(&snap, "right", &policy, MINUTE, NOW).outcome, AnswerOutcome::Refused);
     }

@@ -54,10 +54,11 @@ mod tests {
         let throttle = SignInThrottle::default();
         let mut counter = SignInCounter::default();
         for _ in 0..5 {
-            match decide_attempt(counter, None, &throttle, 0) {
-                Attempt::Proceed { identifier, .. } => counter = identifier,
-                Attempt::Wait { .. } => panic!("the first five are evaluated"),
-            }
+            let attempt = decide_attempt(counter, None, &throttle, 0);
+            let Attempt::Proceed { identifier, .. } = attempt else {
+                unreachable!("the first five are evaluated, got {attempt:?}");
+            };
+            counter = identifier;
         }
         assert_eq!(counter.failures, 5);
         assert_eq!(decide_attempt(counter, None, &throttle, 0), Attempt::Wait { retry_after: SECOND });

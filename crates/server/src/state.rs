@@ -154,26 +154,5 @@ impl AppState {
     }
 }
 
-/// The two authorization servers Latchkey has (shared/README "Paths").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthServer {
-    Org,
-    Default,
-}
-
-impl AuthServer {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Org => "org",
-            Self::Default => "default",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "org" => Some(Self::Org),
-            "default" => Some(Self::Default),
-            _ => None,
-        }
-    }
-}
+/// The two authorization servers Latchkey has (shared/README "Paths"); defined in the domain.
+pub use latchkey_domain::oauth::AuthServer;

@@ -3,7 +3,8 @@
 //! Every step change is a compare-and-set on `version`, so two requests racing on one
 //! transaction (two tabs, a replay) cannot both move it: the loser sees `Ok(false)` and answers
 //! with the current state.
-use latchkey_domain::interaction::{Step, Subject};
+use latchkey_domain::interaction::{Flow, Step, Subject};
+use latchkey_domain::oauth::AuthServer;
 use latchkey_domain::{Millis, UserId};
 use sqlx::any::AnyRow;
 
@@ -12,8 +13,8 @@ use crate::{get_i64, get_opt_i64, get_opt_str, get_str, random_id, Result, Store
 #[derive(Debug, Clone)]
 pub struct InteractionRecord {
     pub id: String,
-    pub auth_server: String,
-    pub flow: String,
+    pub auth_server: AuthServer,
+    pub flow: Flow,
     pub client_id: String,
     pub redirect_uri: String,
     pub scopes: String,
@@ -31,8 +32,8 @@ pub struct InteractionRecord {
 pub struct NewInteraction<'a> {
     pub handle_digest: &'a str,
     pub state_handle_digest: &'a str,
-    pub auth_server: &'a str,
-    pub flow: &'a str,
+    pub auth_server: AuthServer,
+    pub flow: Flow,
     pub client_id: &'a str,
     pub redirect_uri: &'a str,
     pub scopes: &'a str,
@@ -49,12 +50,9 @@ const COLUMNS: &str = "id, auth_server, flow, client_id, redirect_uri, scopes, o
 pub(crate) fn step_columns(step: &Step) -> (&'static str, Option<String>, Option<String>, Option<Millis>) {
     match step {
         Step::Identify | Step::RecoveryIdentify => (step.kind(), None, None, None),
-        Step::RecoverySelect { subject } | Step::RecoveryChallenge { subject } => (
-            step.kind(),
-            Some(subject.identifier_key().storage_key()),
-            subject.user_id.as_ref().map(|u| u.as_str().to_owned()),
-            None,
-        ),
+        Step::RecoverySelect { subject } | Step::RecoveryChallenge { subject } => {
+            (step.kind(), Some(subject.identifier_key().storage_key()), subject.user_id.as_ref().map(|u| u.as_str().to_owned()), None)
+        }
         Step::RecoveryReset { user_id, grant_expires_at } => {
             (step.kind(), None, Some(user_id.as_str().to_owned()), Some(*grant_expires_at))
         }
@@ -82,11 +80,17 @@ fn step_from_row(row: &AnyRow) -> Result<Step> {
     })
 }
 
+/// A column holding one of a closed set of names, parsed where it is read.
+fn parsed<T>(row: &AnyRow, column: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
+    let value = get_str(row, column)?;
+    parse(&value).ok_or_else(|| StoreError::Corrupt(format!("interaction {column} {value:?} is not one Latchkey writes")))
+}
+
 fn from_row(row: &AnyRow) -> Result<InteractionRecord> {
     Ok(InteractionRecord {
         id: get_str(row, "id")?,
-        auth_server: get_str(row, "auth_server")?,
-        flow: get_str(row, "flow")?,
+        auth_server: parsed(row, "auth_server", AuthServer::parse)?,
+        flow: parsed(row, "flow", Flow::parse)?,
         client_id: get_str(row, "client_id")?,
         redirect_uri: get_str(row, "redirect_uri")?,
         scopes: get_str(row, "scopes")?,
@@ -112,7 +116,7 @@ impl Store {
         .bind(&id)
         .bind(new.handle_digest)
         .bind(new.state_handle_digest)
-        .bind(new.auth_server)
+        .bind(new.auth_server.as_str())
         .bind(new.client_id)
         .bind(new.redirect_uri)
         .bind(new.scopes)
@@ -121,7 +125,7 @@ impl Store {
         .bind(new.code_challenge)
         .bind(now)
         .bind(now + new.lifetime)
-        .bind(new.flow)
+        .bind(new.flow.as_str())
         .execute(self.pool())
         .await?;
         self.interaction_where("id", &id, now).await?.ok_or(StoreError::NotFound)
@@ -225,7 +229,7 @@ impl Store {
     /// `flow` names the kind of transaction the grant may redeem (`idx` for `interaction_code`,
     /// `authorize` for `authorization_code`); a code presented to the wrong grant is refused
     /// without being spent.
-    pub async fn redeem_interaction_code(&self, code_digest: &str, flow: &str, now: Millis) -> Result<Option<InteractionRecord>> {
+    pub async fn redeem_interaction_code(&self, code_digest: &str, flow: Flow, now: Millis) -> Result<Option<InteractionRecord>> {
         let mut tx = self.write_tx().await?;
         let redeemed = sqlx::query(
             "UPDATE interactions SET code_redeemed_at = $1 WHERE interaction_code_digest = $2 \
@@ -233,7 +237,7 @@ impl Store {
         )
         .bind(now)
         .bind(code_digest)
-        .bind(flow)
+        .bind(flow.as_str())
         .execute(&mut *tx)
         .await?
         .rows_affected();

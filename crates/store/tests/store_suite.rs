@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use latchkey_domain::identifier::Login;
 use latchkey_domain::interaction::{Step, Subject};
+use latchkey_domain::recovery::AnswerOutcome;
 use latchkey_domain::throttle::MailLimits;
 use latchkey_domain::{EmailAddress, OtpPolicy, Profile, UserId, UserStatus};
 use latchkey_store::testing::{fresh, Backend, TestDatabase};
-use latchkey_domain::recovery::AnswerOutcome;
 use latchkey_store::{
     ChallengeOutcome, CodeCheck, CustomizationWrite, NewChallenge, NewInteraction, NewMessage, NewPasswordToken, OutboxStatus, Store,
     StoreError,
@@ -78,8 +78,8 @@ async fn interaction(store: &Store) -> latchkey_store::InteractionRecord {
             &NewInteraction {
                 handle_digest: &handle.digest(),
                 state_handle_digest: &state.digest(),
-                auth_server: "default",
-                flow: "idx",
+                auth_server: latchkey_domain::oauth::AuthServer::Default,
+                flow: latchkey_domain::interaction::Flow::Idx,
                 client_id: "client",
                 redirect_uri: "http://127.0.0.1/cb",
                 scopes: "openid",
@@ -289,7 +289,9 @@ async fn interaction_codes_redeem_once(backend: Backend) {
     let store = Arc::new(store);
     let redemptions = (0..20).map(|_| {
         let store = store.clone();
-        tokio::spawn(async move { store.redeem_interaction_code("digest", "idx", now).await.expect("redeem").is_some() })
+        tokio::spawn(async move {
+            store.redeem_interaction_code("digest", latchkey_domain::interaction::Flow::Idx, now).await.expect("redeem").is_some()
+        })
     });
     let won: usize = futures::future::join_all(redemptions).await.into_iter().map(|r| usize::from(r.expect("join"))).sum();
     assert_eq!(won, 1);
@@ -388,7 +390,9 @@ async fn a_password_token_redeems_once_in_parallel(backend: Backend) {
     let mut tasks = Vec::new();
     for _ in 0..10 {
         let store = store.clone();
-        tasks.push(tokio::spawn(async move { store.redeem_password_token("newer", "hash", message("changed"), now).await.expect("redeem").is_some() }));
+        tasks.push(tokio::spawn(async move {
+            store.redeem_password_token("newer", "hash", message("changed"), now).await.expect("redeem").is_some()
+        }));
     }
     let mut redeemed = 0;
     for task in tasks {

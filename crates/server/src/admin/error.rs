@@ -76,12 +76,9 @@ impl IntoResponse for AdminError {
             }
             Self::Conflict { code, summary } => (StatusCode::CONFLICT, code, summary, vec![]),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "E0000010", "Service is temporarily unavailable.".to_owned(), vec![]),
-            Self::TooManyRequests { .. } => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "E0000047",
-                "API call exceeded rate limit due to too many requests.".to_owned(),
-                vec![],
-            ),
+            Self::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "E0000047", "API call exceeded rate limit due to too many requests.".to_owned(), vec![])
+            }
             Self::Internal(error) => {
                 tracing::error!(error.message = %error, error.cause_chain = ?error, "admin request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "E0000009", "Internal Server Error".to_owned(), vec![])

@@ -57,7 +57,15 @@ pub async fn handle(State(state): State<AppState>, server: AuthServer, headers: 
     if decision == AuthorizeDecision::LoginRequired {
         return fail("login_required", "The user must sign in.");
     }
-    let (handle, record) = match start(&state, server, "authorize", &client, &Params::from_request(&client, &params)).await {
+    let (handle, record) = match start(
+        &state,
+        server,
+        latchkey_domain::interaction::Flow::Authorize,
+        &client,
+        &Params::from_request(&client, &params),
+    )
+    .await
+    {
         Ok(started) => started,
         Err(OAuthError::Internal(e)) => return OAuthError::Internal(e).into_response(),
         Err(error) => {

@@ -20,7 +20,7 @@ use latchkey_store::InteractionRecord;
 use super::authorize::transaction_cookie;
 use super::page::message_page;
 use crate::oauth::OAuthError;
-use crate::state::{AppState, AuthServer};
+use crate::state::AppState;
 
 #[tracing::instrument(name = "hosted.callback", skip_all)]
 pub async fn handle(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<HashMap<String, String>>) -> Response {
@@ -39,11 +39,11 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, Query(que
         Err(e) => return OAuthError::Internal(e.into()).into_response(),
     };
     let record = match state.store.interaction_by_code(&sha256_hex(code), now).await {
-        Ok(Some(record)) if record.flow == "authorize" => record,
+        Ok(Some(record)) if record.flow == latchkey_domain::interaction::Flow::Authorize => record,
         Ok(_) => return expired(),
         Err(e) => return OAuthError::Internal(e.into()).into_response(),
     };
-    let server = AuthServer::parse(&record.auth_server).unwrap_or(AuthServer::Default);
+    let server = record.auth_server;
     let mut response = super::redirect::with_code(&record.redirect_uri, code, &record.oauth_state, &state.issuer(server));
     if let Err(error) = sign_in_this_browser(&state, &headers, &record, now, &mut response).await {
         return error.into_response();

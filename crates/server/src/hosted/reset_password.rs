@@ -42,7 +42,7 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, Query(que
         }
     };
     if let Some(record) = transaction {
-        let server = AuthServer::parse(&record.0.auth_server).unwrap_or(AuthServer::Default);
+        let server = record.0.auth_server;
         config["issuer"] = json!(state.issuer(server));
         config["clientId"] = json!(record.0.client_id);
         config["redirectUri"] = json!(format!("{}/signin/callback", state.public_url));
@@ -61,5 +61,6 @@ async fn this_browsers_transaction(
     let Some(handle) = transaction_cookie(headers) else { return Ok(None) };
     let now = state.store.now().await?;
     let Some(record) = state.store.interaction_by_handle(&sha256_hex(&handle), now).await? else { return Ok(None) };
-    Ok((record.flow == "authorize" && !oauth_state.is_empty() && record.oauth_state == oauth_state).then_some((record, handle)))
+    Ok((record.flow == latchkey_domain::interaction::Flow::Authorize && !oauth_state.is_empty() && record.oauth_state == oauth_state)
+        .then_some((record, handle)))
 }

@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use super::error::Problem;
 use super::steps::{field, refuse, respond, stale, too_many, view};
-use crate::limits::Budget;
 use super::{IdxBody, IdxError, Transaction};
+use crate::limits::Budget;
 use crate::state::AppState;
 
 #[tracing::instrument(name = "idx.answer", skip_all)]
@@ -93,7 +93,14 @@ async fn verify_code(state: &AppState, mut tx: Transaction, body: &IdxBody, clie
     }
 }
 
-async fn set_password(state: &AppState, mut tx: Transaction, body: &IdxBody, peer: SocketAddr, headers: &HeaderMap, now: i64) -> Result<Response, IdxError> {
+async fn set_password(
+    state: &AppState,
+    mut tx: Transaction,
+    body: &IdxBody,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<Response, IdxError> {
     let user_id = match tx.record.step.reset_grant(now) {
         Ok(user_id) => user_id.clone(),
         // The reset window ran out: the transaction is over; the user starts again.
@@ -125,7 +132,9 @@ async fn set_password(state: &AppState, mut tx: Transaction, body: &IdxBody, pee
         }
     };
     let keys = state.keys().await;
-    let notice = crate::mail::password_changed(state, &keys, &account, Some(&crate::mail::RequestInfo::from_request(state, peer, headers)), now).map_err(IdxError::Internal)?;
+    let notice =
+        crate::mail::password_changed(state, &keys, &account, Some(&crate::mail::RequestInfo::from_request(state, peer, headers)), now)
+            .map_err(IdxError::Internal)?;
     let code = BearerToken::generate();
     // SES-1: every other session and every refresh token of the account ends with the reset;
     // `revokeSessions` ends this browser's session too.

@@ -28,7 +28,10 @@ pub async fn handle(
     if chosen != Some(EMAIL_AUTHENTICATOR_ID) {
         return Err(refuse(&state, &tx, StatusCode::BAD_REQUEST, field("authenticator", "E0000001", "Choose the Email authenticator.")));
     }
-    if super::code::issue(&state, &tx, &subject, (&next, true), &crate::mail::RequestInfo::from_request(&state, peer, &headers), now).await? == ChallengeOutcome::Stale {
+    if super::code::issue(&state, &tx, &subject, (&next, true), &crate::mail::RequestInfo::from_request(&state, peer, &headers), now)
+        .await?
+        == ChallengeOutcome::Stale
+    {
         return Err(stale(&state, &tx));
     }
     tx.record.step = next;

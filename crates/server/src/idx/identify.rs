@@ -12,8 +12,8 @@ use latchkey_store::SignInGate;
 
 use super::error::Problem;
 use super::steps::{field, refuse, respond, stale, too_many, view};
-use crate::limits::Budget;
 use super::{IdxBody, IdxError, Transaction};
+use crate::limits::Budget;
 use crate::state::AppState;
 
 #[tracing::instrument(name = "idx.identify", skip_all)]

@@ -24,7 +24,10 @@ pub async fn handle(
     let current = tx.record.step.clone();
     // The resend re-writes the challenge step by compare-and-set, so it cannot slip a code in
     // after a concurrent cancel or re-identify moved the transaction.
-    if super::code::issue(&state, &tx, &subject, (&current, false), &crate::mail::RequestInfo::from_request(&state, peer, &headers), now).await? == ChallengeOutcome::Stale {
+    if super::code::issue(&state, &tx, &subject, (&current, false), &crate::mail::RequestInfo::from_request(&state, peer, &headers), now)
+        .await?
+        == ChallengeOutcome::Stale
+    {
         return Err(stale(&state, &tx));
     }
     Ok(respond(view(&state, &tx).render()))

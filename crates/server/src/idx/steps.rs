@@ -10,7 +10,7 @@ use super::{IdxError, Transaction};
 use crate::state::AppState;
 
 pub fn view<'a>(state: &'a AppState, tx: &'a Transaction) -> View<'a> {
-    let server = crate::state::AuthServer::parse(&tx.record.auth_server).unwrap_or(crate::state::AuthServer::Default);
+    let server = tx.record.auth_server;
     View {
         public_url: &state.public_url,
         state_handle: &tx.state_handle,

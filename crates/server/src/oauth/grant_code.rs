@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use axum::response::Response;
-use latchkey_domain::interaction::Step;
+use latchkey_domain::interaction::{Flow, Step};
 use latchkey_domain::oauth::{CodeChallenge, CodeVerifier, Scopes};
 use latchkey_domain::secret::sha256_hex;
 use latchkey_store::ClientRecord;
@@ -21,7 +21,7 @@ pub async fn redeem(
     grant: &str,
     params: &HashMap<String, String>,
 ) -> Result<Response, OAuthError> {
-    let (code_param, flow) = if grant == "interaction_code" { ("interaction_code", "idx") } else { ("code", "authorize") };
+    let (code_param, flow) = if grant == Flow::Idx.grant() { ("interaction_code", Flow::Idx) } else { ("code", Flow::Authorize) };
     let code = params
         .get(code_param)
         .filter(|c| !c.is_empty() && c.len() <= 512)
@@ -34,7 +34,7 @@ pub async fn redeem(
         state.store.replay_code(&digest, now).await?;
         return Err(OAuthError::InvalidGrant("The code is invalid, expired or already used."));
     };
-    if record.client_id != client.client_id || record.auth_server != server.as_str() {
+    if record.client_id != client.client_id || record.auth_server != server {
         return Err(OAuthError::InvalidGrant("The interaction code was not issued to this client."));
     }
     if params.get("redirect_uri") != Some(&record.redirect_uri) {

@@ -21,7 +21,8 @@ pub async fn handle(State(state): State<AppState>, server: AuthServer, body: Byt
     if get("state").unwrap_or_default().is_empty() {
         return Err(OAuthError::InvalidRequest("state is required".to_owned()));
     }
-    let (handle, _) = start(&state, server, "idx", &client, &Params::from_request(&client, &params)).await?;
+    let (handle, _) =
+        start(&state, server, latchkey_domain::interaction::Flow::Idx, &client, &Params::from_request(&client, &params)).await?;
     let mut response = axum::Json(InteractResponse { interaction_handle: handle.expose().to_owned() }).into_response();
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Ok(response)

@@ -1,6 +1,7 @@
 //! Starting an interaction: shared by `interact` (the client drives IDX) and `authorize` (the
 //! hosted page drives IDX for the client). Validates the client, the exact redirect URI, the
 //! scopes, `state`, nonce and the S256 PKCE challenge, and stores only digests of the handles.
+use latchkey_domain::interaction::Flow;
 use latchkey_domain::oauth::{ClientId, CodeChallenge, Nonce, OAuthState, OAuthValueError, Scopes};
 use latchkey_domain::secret::sha256_hex;
 use latchkey_domain::BearerToken;
@@ -56,12 +57,11 @@ pub fn invalid(e: OAuthValueError) -> OAuthError {
 pub async fn start(
     state: &AppState,
     server: AuthServer,
-    flow: &str,
+    flow: Flow,
     client: &ClientRecord,
     p: &Params<'_>,
 ) -> Result<(BearerToken, InteractionRecord), OAuthError> {
-    let grant = if flow == "authorize" { "authorization_code" } else { "interaction_code" };
-    if !client.grant_types.iter().any(|g| g == grant) {
+    if !client.grant_types.iter().any(|g| g == flow.grant()) {
         return Err(OAuthError::UnauthorizedClient("The client is not allowed this grant type."));
     }
     let scopes = Scopes::parse(p.scope.unwrap_or("openid email")).map_err(invalid)?;
@@ -77,7 +77,7 @@ pub async fn start(
             &NewInteraction {
                 handle_digest: &handle.digest(),
                 state_handle_digest: &sha256_hex(&state_handle),
-                auth_server: server.as_str(),
+                auth_server: server,
                 flow,
                 client_id: &client.client_id,
                 redirect_uri: p.redirect_uri,

@@ -94,7 +94,8 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-const NEW_PASSWORDS: [&str; 3] = ["a brand new passphrase number one", "second entirely fresh passphrase", "third passphrase nobody guessed"];
+const NEW_PASSWORDS: [&str; 3] =
+    ["a brand new passphrase number one", "second entirely fresh passphrase", "third passphrase nobody guessed"];
 
 struct Slot {
     flow: Flow,

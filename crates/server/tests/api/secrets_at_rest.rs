@@ -79,7 +79,10 @@ async fn stored_bytes(app: &TestApp, backend: latchkey_store::testing::Backend) 
                 .collect();
             let mut bytes = Vec::new();
             for table in tables {
-                let rows = sqlx::query(&format!("SELECT row_to_json(t)::text AS row FROM \"{table}\" t")).fetch_all(&mut conn).await.expect("rows");
+                let rows = sqlx::query(&format!("SELECT row_to_json(t)::text AS row FROM \"{table}\" t"))
+                    .fetch_all(&mut conn)
+                    .await
+                    .expect("rows");
                 for row in rows {
                     bytes.extend_from_slice(row.get::<String, _>("row").as_bytes());
                 }
