@@ -144,25 +144,25 @@ impl Store {
 
     /// Answers a submitted code: loads the step, its live code and the counters under lock,
     /// lets `decide_answer` decide, applies the effects and commits. Returns the outcome and
-    /// the transaction's step afterwards.
+    /// the transaction's step afterwards, or `None` when the transaction expired meanwhile.
     pub async fn attempt_recovery_code(
         &self,
         check: CodeCheck<'_>,
         notice: NoticeComposer<'_>,
         now: Millis,
-    ) -> Result<(AnswerOutcome, Step)> {
+    ) -> Result<Option<(AnswerOutcome, Step)>> {
         let mut tx = self.write_tx().await?;
         let Some((step, _version)) = lock_step(&mut tx, self, check.interaction_id, now).await? else {
-            return Err(StoreError::NotFound);
+            return Ok(None);
         };
         let Step::RecoveryChallenge { subject } = &step else {
-            return Ok((AnswerOutcome::NotAvailable, step));
+            return Ok(Some((AnswerOutcome::NotAvailable, step)));
         };
         let subject = subject.clone();
         if subject.identifier_key().storage_key() != check.subject_key {
             // The step moved to another subject after the caller read it: the MAC was computed
             // for the old one. Nothing is decided on it.
-            return Ok((AnswerOutcome::NotAvailable, step));
+            return Ok(Some((AnswerOutcome::NotAvailable, step)));
         }
         // Only a code issued in this transaction for this step's subject is ever considered.
         let row = sqlx::query(&format!(
@@ -226,7 +226,7 @@ impl Store {
             }
         }
         tx.commit().await?;
-        Ok((decision.outcome, next))
+        Ok(Some((decision.outcome, next)))
     }
 
     /// Sets the new password and finishes the transaction in one commit, through the one

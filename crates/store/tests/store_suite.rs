@@ -135,7 +135,7 @@ async fn attempt(store: &Store, interaction_id: &str, mac: &str, now: i64) -> An
         grant_lifetime: 600_000,
     };
     let notice = |_: Option<&latchkey_store::UserRecord>| Ok(message("notice"));
-    store.attempt_recovery_code(check, &notice, now).await.expect("attempt").0
+    store.attempt_recovery_code(check, &notice, now).await.expect("attempt").expect("a live transaction").0
 }
 
 async fn migrations_are_idempotent(backend: Backend) {

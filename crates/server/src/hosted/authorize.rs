@@ -15,6 +15,7 @@ use latchkey_domain::BearerToken;
 use latchkey_store::{ClientRecord, SessionRecord};
 use serde_json::json;
 
+use super::error::HostedError;
 use super::page::{message_page, widget_page};
 use super::redirect;
 use crate::oauth::transaction::{client_and_redirect, start, Params};
@@ -31,7 +32,7 @@ pub async fn handle(State(state): State<AppState>, server: AuthServer, headers: 
     let redirect_uri = get("redirect_uri").unwrap_or_default();
     let client = match client_and_redirect(&state, get("client_id").unwrap_or_default(), redirect_uri).await {
         Ok(client) => client,
-        Err(OAuthError::Internal(e)) => return OAuthError::Internal(e).into_response(),
+        Err(OAuthError::Internal(e)) => return HostedError::Internal(e).into_response(),
         Err(_) => {
             return message_page(
                 StatusCode::BAD_REQUEST,
@@ -51,7 +52,7 @@ pub async fn handle(State(state): State<AppState>, server: AuthServer, headers: 
     };
     let (now, session) = match current_session(&state, &headers).await {
         Ok(found) => found,
-        Err(error) => return error.into_response(),
+        Err(error) => return HostedError::from(error).into_response(),
     };
     let decision = decide_authorize(prompt, max_age, session.as_ref().map(|s| s.auth_time), now);
     if decision == AuthorizeDecision::LoginRequired {
@@ -67,7 +68,7 @@ pub async fn handle(State(state): State<AppState>, server: AuthServer, headers: 
     .await
     {
         Ok(started) => started,
-        Err(OAuthError::Internal(e)) => return OAuthError::Internal(e).into_response(),
+        Err(OAuthError::Internal(e)) => return HostedError::Internal(e).into_response(),
         Err(error) => {
             let (_, code, description) = error.parts();
             return fail(code, &description);
@@ -76,7 +77,7 @@ pub async fn handle(State(state): State<AppState>, server: AuthServer, headers: 
     match (decision, session) {
         (AuthorizeDecision::UseSession, Some(session)) => match code_from_session(&state, &record, &session, now).await {
             Ok(code) => redirect::with_code(redirect_uri, code.expose(), get("state").unwrap_or_default(), &issuer),
-            Err(error) => error.into_response(),
+            Err(error) => HostedError::from(error).into_response(),
         },
         _ => sign_in_page(&state, server, &headers, &client, &handle, &params),
     }

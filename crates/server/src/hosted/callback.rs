@@ -11,44 +11,38 @@
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use latchkey_domain::interaction::Step;
 use latchkey_domain::secret::sha256_hex;
 use latchkey_store::InteractionRecord;
 
 use super::authorize::transaction_cookie;
-use super::page::message_page;
-use crate::oauth::OAuthError;
+use super::error::HostedError;
 use crate::state::AppState;
 
 #[tracing::instrument(name = "hosted.callback", skip_all)]
-pub async fn handle(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<HashMap<String, String>>) -> Response {
-    let expired = || {
-        message_page(
-            StatusCode::BAD_REQUEST,
-            "Sign-in expired",
-            "This sign-in has expired or was already used. Return to the application and sign in again.",
-        )
+pub async fn handle(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, HostedError> {
+    let expired = HostedError::Expired {
+        title: "Sign-in expired",
+        message: "This sign-in has expired or was already used. Return to the application and sign in again.",
     };
     let Some(code) = query.get("interaction_code").filter(|c| !c.is_empty() && c.len() <= 512) else {
-        return expired();
+        return Err(expired);
     };
-    let now = match state.store.now().await {
-        Ok(now) => now,
-        Err(e) => return OAuthError::Internal(e.into()).into_response(),
-    };
-    let record = match state.store.interaction_by_code(&sha256_hex(code), now).await {
-        Ok(Some(record)) if record.flow == latchkey_domain::interaction::Flow::Authorize => record,
-        Ok(_) => return expired(),
-        Err(e) => return OAuthError::Internal(e.into()).into_response(),
+    let now = state.store.now().await?;
+    let record = match state.store.interaction_by_code(&sha256_hex(code), now).await? {
+        Some(record) if record.flow == latchkey_domain::interaction::Flow::Authorize => record,
+        _ => return Err(expired),
     };
     let server = record.auth_server;
     let mut response = super::redirect::with_code(&record.redirect_uri, code, &record.oauth_state, &state.issuer(server));
-    if let Err(error) = sign_in_this_browser(&state, &headers, &record, now, &mut response).await {
-        return error.into_response();
-    }
-    response
+    sign_in_this_browser(&state, &headers, &record, now, &mut response).await?;
+    Ok(response)
 }
 
 async fn sign_in_this_browser(
@@ -57,7 +51,7 @@ async fn sign_in_this_browser(
     record: &InteractionRecord,
     now: i64,
     response: &mut Response,
-) -> Result<(), OAuthError> {
+) -> Result<(), HostedError> {
     let Step::Success { user_id } = &record.step else {
         return Ok(());
     };

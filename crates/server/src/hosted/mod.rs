@@ -7,6 +7,7 @@
 //! anything: opening the emailed link only renders a page (shared/README).
 mod authorize;
 mod callback;
+mod error;
 mod language;
 mod logout;
 mod mailbox;

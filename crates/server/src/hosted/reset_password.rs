@@ -13,11 +13,16 @@ use latchkey_domain::secret::sha256_hex;
 use serde_json::json;
 
 use super::authorize::transaction_cookie;
+use super::error::HostedError;
 use super::page::widget_page;
 use crate::state::{AppState, AuthServer};
 
 #[tracing::instrument(name = "hosted.reset_password", skip_all)]
-pub async fn handle(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<HashMap<String, String>>) -> Response {
+pub async fn handle(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, HostedError> {
     let otp = query.get("otp").map(String::as_str).unwrap_or_default();
     let oauth_state = query.get("state").map(String::as_str).unwrap_or_default();
     let lang = super::language::from_headers(&headers);
@@ -28,20 +33,9 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, Query(que
         "language": lang,
         "brandName": state.settings.org.name,
     });
-    let transaction = match this_browsers_transaction(&state, &headers, oauth_state).await {
-        Ok(transaction) => transaction,
-        Err(error) => {
-            // Not "no transaction": that would tell a user in the right browser to go back to a
-            // tab that is right here. Say the server is unwell, and log why.
-            tracing::error!(error.message = %error, "the reset link page could not read the transaction");
-            return super::page::message_page(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "Something went wrong",
-                "Please reload this page in a moment.",
-            );
-        }
-    };
-    if let Some(record) = transaction {
+    // A database error is not "no transaction": that would tell a user in the right browser to
+    // go back to a tab that is right here. The error page says the server is unwell.
+    if let Some(record) = this_browsers_transaction(&state, &headers, oauth_state).await? {
         let server = record.0.auth_server;
         config["issuer"] = json!(state.issuer(server));
         config["clientId"] = json!(record.0.client_id);
@@ -49,7 +43,7 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap, Query(que
         config["interactionHandle"] = json!(record.1);
         config["scopes"] = json!(record.0.scopes.split(' ').collect::<Vec<_>>());
     }
-    widget_page(lang, &format!("Reset your password – {}", state.settings.org.name), &config)
+    Ok(widget_page(lang, &format!("Reset your password – {}", state.settings.org.name), &config))
 }
 
 /// The live hosted transaction this browser's cookie names, if its `state` is the link's.

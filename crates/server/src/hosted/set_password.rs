@@ -21,6 +21,7 @@ use latchkey_domain::secret::{constant_time_eq, sha256_hex};
 use latchkey_domain::{BearerToken, Password};
 use latchkey_store::{PasswordTokenRecord, UserRecord};
 
+use super::error::HostedError;
 use super::page::{content_page, escape, message_page};
 use crate::http::cookies;
 use crate::state::AppState;
@@ -32,25 +33,19 @@ const CSRF_MAX_AGE_SECS: i64 = 3600;
 const MAX_FORM_BYTES: usize = 16 * 1024;
 
 fn expired() -> Response {
-    message_page(
-        StatusCode::BAD_REQUEST,
-        "Link expired",
-        "This link has expired, was already used, or was replaced by a newer one. Ask your administrator for a new link.",
-    )
+    HostedError::Expired {
+        title: "Link expired",
+        message: "This link has expired, was already used, or was replaced by a newer one. Ask your administrator for a new link.",
+    }
+    .into_response()
 }
 
 fn refused() -> Response {
-    message_page(
-        StatusCode::FORBIDDEN,
-        "Request refused",
-        "This form can only be sent from its own page. Open the link from your email again.",
-    )
+    HostedError::Refused("This form can only be sent from its own page. Open the link from your email again.").into_response()
 }
 
 fn internal(error: impl Into<anyhow::Error>) -> Response {
-    let error = error.into();
-    tracing::error!(error.message = %error, "set-password page failed");
-    message_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "Please try again in a moment.")
+    HostedError::Internal(error.into()).into_response()
 }
 
 /// The live token and its account, or `None` for any link that cannot be used.

@@ -68,7 +68,7 @@ async fn verify_code(state: &AppState, mut tx: Transaction, body: &IdxBody, clie
         policy: &state.policies.otp,
         grant_lifetime: crate::config::ms(state.settings.recovery.reset_grant_secs),
     };
-    let (outcome, step) = state.store.attempt_recovery_code(check, &compose_notice, now).await?;
+    let (outcome, step) = state.store.attempt_recovery_code(check, &compose_notice, now).await?.ok_or(IdxError::SessionExpired)?;
     // Whatever happened, the store returned the transaction's step after it: render that.
     tx.record.step = step;
     state.outbox_wake.notify_one();
