@@ -532,3 +532,26 @@ async fn a_password_token_redeems_once_in_parallel(backend: Backend) {
     assert_eq!(redeemed, 1, "single use");
     assert!(store.live_password_token("newer", now + 1).await.expect("read").is_none());
 }
+
+/// Nothing listens on the port: connecting is `Unavailable` (a 503 for the adapters), not a
+/// generic database error (a 500).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_nobody_answers_for_is_unavailable() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address");
+    // The listener is dropped: the port is closed, and connections to it are refused.
+    let started = std::time::Instant::now();
+    let outcome = Store::connect(&format!("postgres://postgres@127.0.0.1:{}/postgres", closed.port())).await;
+    assert!(matches!(outcome, Err(StoreError::Unavailable(_))), "{outcome:?}");
+    eprintln!("a refused connection was reported after {:?}", started.elapsed());
+}
+
+/// A constraint violation stays a database error: retrying it later would not help.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_constraint_violation_is_not_unavailable() {
+    let (_db, store) = setup(Backend::Sqlite).await;
+    let now = store.now().await.expect("now");
+    let m = message("dup");
+    store.enqueue_message(&m, now).await.expect("enqueue");
+    let again = store.enqueue_message(&m, now).await;
+    assert!(again.as_ref().is_err_and(|e| !e.is_unavailable()), "{again:?}");
+}

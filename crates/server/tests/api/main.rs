@@ -25,6 +25,7 @@ mod limits;
 mod logs;
 mod mail_messages;
 mod oidc_support;
+mod outages;
 mod secrets_at_rest;
 mod recovery;
 mod recovery_codes;
