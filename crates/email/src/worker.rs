@@ -87,10 +87,10 @@ impl WorkerSettings {
         // Beats come once a second; fewer than two per timeout would make one slow database
         // round trip look like a dead process.
         if self.owner_timeout < crate::owner::HEARTBEAT_INTERVAL * 2 {
-            return Err(format!("the outbox owner timeout ({:?}) must be at least two seconds", self.owner_timeout));
+            return Err(format!("outbox.owner_timeout_secs ({:?}) must be at least 2 seconds", self.owner_timeout));
         }
         if self.urgent_retry_max.is_zero() {
-            return Err("urgent_retry_max must be positive".to_owned());
+            return Err("outbox.urgent_retry_max_secs must be at least 1".to_owned());
         }
         // The SMTP timeout no longer bounds the owner timeout: a live owner keeps its rows for
         // as long as a send takes.
@@ -449,7 +449,7 @@ mod tests {
         assert_eq!(settings().validate(Some(Duration::from_secs(30))), Ok(()));
         assert!(WorkerSettings { owner_timeout: Duration::from_secs(1), ..settings() }
             .validate(None)
-            .is_err_and(|e| e.contains("owner timeout")));
+            .is_err_and(|e| e.contains("owner_timeout_secs")));
         assert!(WorkerSettings { from: "nobody".into(), ..settings() }.validate(None).is_err_and(|e| e.contains("sender")));
         assert!(WorkerSettings { message_id_domain: "a b".into(), ..settings() }.validate(None).is_err_and(|e| e.contains("Message-ID")));
         assert!(WorkerSettings { max_attempts: 0, ..settings() }.validate(None).is_err());
