@@ -180,3 +180,126 @@ impl DbProxy {
         self.open.send_replace(open);
     }
 }
+
+/// Processes killed with SIGKILL while their sends were in flight (the real binary, eight
+/// times in a row): the mail they had claimed goes out once the last killed process's heartbeat
+/// is older than the owner timeout, not after a 90-second lease. Reports how long after the
+/// last start every message had arrived; duplicates are allowed (at least once, same
+/// Message-ID).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mail_claimed_by_killed_processes_goes_out_after_the_owner_timeout() {
+    const KILLS: usize = 8;
+    const MESSAGES: usize = 8;
+    let sink = latchkey_mail_sink::MailSink::start().await.expect("sink");
+    // The relay hangs after DATA for a minute: every send is still in flight when its process is
+    // killed (the sink records those only long after this test has measured).
+    sink.set_behavior(Behavior { delay_per_message: Duration::from_secs(60), ..Behavior::default() });
+    let db = latchkey_store::testing::fresh(Backend::Sqlite).await;
+    let data_dir = crate::helpers::TempDir(
+        std::env::temp_dir().join(format!("latchkey-kill-{}", latchkey_domain::secret::okta_style_id("").to_lowercase())),
+    );
+    std::fs::create_dir_all(&data_dir.0).expect("data dir");
+    let start = || Binary::start(&data_dir.0, &db.url, &sink.smtp_url());
+
+    let first = start();
+    let http = reqwest::Client::new();
+    for i in 0..MESSAGES {
+        let login = format!("killed{i}@example.com");
+        let created = http
+            .post(format!("{}/api/v1/users?activate=true", first.url))
+            .header("Authorization", format!("SSWS {}", crate::helpers::ADMIN_TOKEN))
+            .json(&json!({"profile": {"login": login, "email": login, "firstName": "K", "lastName": "U"},
+                          "credentials": {"password": {"value": crate::helpers::PASSWORD}}}))
+            .send()
+            .await
+            .expect("create");
+        assert_eq!(created.status(), 200, "create user");
+        let reset = http
+            .post(format!("{}/api/v1/users/{login}/lifecycle/reset_password?sendEmail=true", first.url))
+            .header("Authorization", format!("SSWS {}", crate::helpers::ADMIN_TOKEN))
+            .send()
+            .await
+            .expect("reset");
+        assert_eq!(reset.status(), 200, "reset_password");
+    }
+    let mut process = first;
+    for _ in 0..KILLS {
+        // Kill while a send is in flight (or after a second at most).
+        let accepted = sink.connections_accepted();
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while sink.connections_accepted() == accepted && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        process.kill();
+        process = start();
+    }
+    let restarted = Instant::now();
+    sink.set_behavior(Behavior::default());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let all_in = loop {
+        let ids: HashSet<String> = sink.messages().into_iter().filter_map(|m| m.message_id).collect();
+        if ids.len() >= MESSAGES {
+            break restarted.elapsed();
+        }
+        assert!(Instant::now() < deadline, "only {} of {MESSAGES} messages arrived", ids.len());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let received = sink.messages().len();
+    eprintln!(
+        "after {KILLS} SIGKILLs mid-send, every one of {MESSAGES} messages had arrived {all_in:?} after the last start ({received} received, {} duplicates)",
+        received - MESSAGES
+    );
+    process.kill();
+}
+
+/// The `latchkey serve` binary on a given database and SMTP relay.
+struct Binary {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Binary {
+    fn start(data_dir: &std::path::Path, database_url: &str, smtp_url: &str) -> Self {
+        use std::io::{BufRead, BufReader};
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"));
+        for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("LATCHKEY_")) {
+            command.env_remove(name);
+        }
+        let mut child = command
+            .arg("serve")
+            .env("LATCHKEY_DATA_DIR", data_dir)
+            .env("LATCHKEY_LISTEN", "127.0.0.1:0")
+            .env("LATCHKEY_DATABASE_URL", database_url)
+            .env("LATCHKEY_ADMIN_TOKEN", crate::helpers::ADMIN_TOKEN)
+            .env("LATCHKEY_SMTP_URL", smtp_url)
+            .env("RUST_LOG", "error")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the latchkey binary starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines.next().expect("the binary printed its address").expect("stdout");
+            if let Some(url) = line.strip_prefix("listening on ") {
+                break url.trim().to_owned();
+            }
+        };
+        // Keep reading so the binary never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
+        Self { child, url }
+    }
+
+    /// SIGKILL: no clean shutdown, the heartbeat row stays and ages.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
