@@ -7,6 +7,7 @@
 //! while its heartbeat is fresh: `fresh_until` is the local instant after which another
 //! process could already have taken its rows, and sends still running then are cut off.
 
+use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -25,13 +26,15 @@ pub struct OutboxOwner {
     /// When the last successful beat was started (a conservative stand-in for the database
     /// time it wrote: the row cannot be older than this instant).
     last_beat: Mutex<Option<Instant>>,
+    /// Rows this process's workers are handling now; any other row it owns was forgotten.
+    in_flight: Mutex<HashSet<String>>,
 }
 
 impl OutboxOwner {
     /// A new identity for this process; nothing is written until the first `beat`.
     pub fn new(store: Store, timeout: Duration) -> Self {
         let id = format!("proc-{}", latchkey_domain::secret::okta_style_id("").to_lowercase());
-        Self { id, store, timeout, last_beat: Mutex::new(None) }
+        Self { id, store, timeout, last_beat: Mutex::new(None), in_flight: Mutex::new(HashSet::new()) }
     }
 
     pub fn id(&self) -> &str {
@@ -59,6 +62,18 @@ impl OutboxOwner {
             *last = Some(started);
         }
         Ok(())
+    }
+
+    pub(crate) fn track(&self, id: &str) {
+        self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id.to_owned());
+    }
+
+    pub(crate) fn untrack(&self, id: &str) {
+        self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(id);
+    }
+
+    pub(crate) fn is_in_flight(&self, id: &str) -> bool {
+        self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(id)
     }
 
     /// Beats unless a beat started less than `HEARTBEAT_INTERVAL` ago.

@@ -190,11 +190,23 @@ impl OutboxWorker {
         // A worker driven without `run` (tests, the CLI) keeps its heartbeat fresh here.
         self.owner.beat_if_due().await.map_err(|e| anyhow::Error::new(e).context("refreshing the outbox heartbeat"))?;
         let now = self.store.now().await?;
+        self.release_forgotten(now).await?;
         let rows = self.store.claim_outbox(now, self.owner.id(), self.owner.timeout_ms(), BATCH).await?;
         let clock = Clock { db_at_claim: now, claimed_at: Instant::now() };
         let handled = rows.len();
-        let results: Vec<Result<Outcome, StoreError>> =
-            stream::iter(rows).map(|row| self.handle(row, clock)).buffer_unordered(CONCURRENCY).collect().await;
+        for row in &rows {
+            self.owner.track(&row.id);
+        }
+        let results: Vec<Result<Outcome, StoreError>> = stream::iter(rows)
+            .map(|row| async move {
+                let id = row.id.clone();
+                let outcome = self.handle(row, clock).await;
+                self.owner.untrack(&id);
+                outcome
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
         let mut first_error = None;
         let mut sent = false;
         for result in results {
@@ -223,6 +235,25 @@ impl OutboxWorker {
             Some(e) => Err(anyhow::Error::new(e).context("recording an outbox outcome")),
             None => Ok(handled),
         }
+    }
+
+    /// Gives back rows this process owns but no worker of it is handling: an outcome the
+    /// database failed to record, or a claim whose answer was lost. While this process beats,
+    /// nobody else may claim them, so without this they would wait for its shutdown. Only rows
+    /// claimed longer than the owner timeout ago are considered, so a claim that has just
+    /// committed and is not tracked yet is never taken for forgotten.
+    async fn release_forgotten(&self, now: Millis) -> Result<(), StoreError> {
+        let claimed_before = now.saturating_sub(self.owner.timeout_ms());
+        for id in self.store.outbox_claimed_by(self.owner.id(), claimed_before).await? {
+            if self.owner.is_in_flight(&id) {
+                continue;
+            }
+            warn!(outbox_id = %id, "releasing a claimed message whose outcome was never recorded; it may be sent twice (same Message-ID)");
+            self.store
+                .mark_outbox_deferred(&id, self.owner.id(), now, "released: the outcome of a try was not recorded", false, now)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Runs rounds until `shutdown` resolves: after a round, waits for `wake` or
@@ -293,8 +324,10 @@ impl OutboxWorker {
         let owned = self.owner.fresh_until().is_some_and(|until| until > Instant::now())
             && self.store.outbox_still_owned(&row.id, self.owner.id(), clock.now(), self.owner.timeout_ms()).await?;
         if !owned {
-            warn!(to = %to, "this process no longer owns the message; leaving it to its new owner");
-            return Ok(Outcome::Lost);
+            // Either another process owns it now (the release below changes nothing) or only
+            // our heartbeat looked stale for a moment (the row is given back, due now).
+            warn!(to = %to, "cannot confirm this process still owns the message; not sending it");
+            return self.release(&row, clock, "not attempted: ownership could not be confirmed").await;
         }
 
         // The send is cut off once the heartbeat could look stale to other processes, so it

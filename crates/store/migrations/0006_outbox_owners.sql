@@ -9,6 +9,7 @@ CREATE TABLE outbox_owners (
     started_at BIGINT NOT NULL
 );
 ALTER TABLE outbox ADD COLUMN owner_id TEXT;
+CREATE INDEX outbox_owner ON outbox (owner_id);
 -- 1 when the last try could not reach the relay at all (no connection, 421): such messages are
 -- released at once when a send succeeds again, instead of waiting out their back-off.
 ALTER TABLE outbox ADD COLUMN relay_down BIGINT NOT NULL DEFAULT 0;

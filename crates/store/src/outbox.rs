@@ -191,6 +191,18 @@ impl Store {
         rows.iter().map(from_row).collect()
     }
 
+    /// Rows `owner` claimed at or before `claimed_before` and still holds: the worker releases
+    /// those it is not sending (an outcome that could not be recorded, a claim whose answer was
+    /// lost), since nobody else may claim them while its heartbeat is fresh.
+    pub async fn outbox_claimed_by(&self, owner: &str, claimed_before: Millis) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT id FROM outbox WHERE owner_id = $1 AND status IN ('queued', 'deferred') AND updated_at <= $2")
+            .bind(owner)
+            .bind(claimed_before)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|row| get_str(row, "id")).collect()
+    }
+
     /// Whether `owner` still owns the claimed row `id` and its heartbeat is fresh: asked right
     /// before the SMTP send, so a process that lost a row (its heartbeat went stale and another
     /// process claimed it) does not send it as well.

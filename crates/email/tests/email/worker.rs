@@ -26,6 +26,7 @@ on_both_databases!(
     relay_without_starttls_keeps_the_message_queued,
     a_dead_processes_claims_are_sent_after_the_owner_timeout_and_a_live_ones_never,
     a_successful_send_releases_messages_deferred_by_a_relay_outage,
+    a_claim_its_own_process_forgot_is_released_after_the_owner_timeout,
 );
 
 async fn forgot_password_is_delivered_once_with_both_parts_and_the_row_purged(backend: Backend) {
@@ -313,4 +314,24 @@ async fn a_successful_send_releases_messages_deferred_by_a_relay_outage(backend:
     assert_eq!(h.worker.run_once().await.expect("round"), 5, "released by the successful send");
     assert_eq!(h.sink.messages().len(), 6);
     assert!(h.store.outbox_messages(Some(OutboxStatus::Deferred), 10).await.expect("list").is_empty());
+}
+
+/// A row this process owns but no worker of it is handling (an outcome the database failed to
+/// record, a claim whose answer was lost) would wait for the process's shutdown, since nobody
+/// else may claim it while the process beats: the worker gives it back after the owner timeout.
+async fn a_claim_its_own_process_forgot_is_released_after_the_owner_timeout(backend: Backend) {
+    let h = Harness::start(backend, settings()).await;
+    let store = h.store.clone().with_test_clock();
+    let worker = new_worker(&store, &h.sink, &h.renderer, settings(), &h.wake);
+    let timeout = i64::try_from(settings().owner_timeout.as_millis()).expect("small");
+    let forgotten = h.enqueue("forgotten@example.com", &sample(EmailKind::ForgotPassword, "en")).await;
+    worker.owner().beat().await.expect("beat");
+    let now = store.now().await.expect("db time");
+    assert_eq!(store.claim_outbox(now, worker.owner().id(), timeout, 10).await.expect("claim").len(), 1);
+    assert_eq!(worker.run_once().await.expect("round"), 0, "a fresh claim is left alone");
+    store.advance_test_clock(timeout + 1).await.expect("advance");
+    worker.owner().beat().await.expect("beat");
+    assert_eq!(worker.run_once().await.expect("round"), 1, "released and claimed again");
+    assert_eq!(store.outbox_message(&forgotten.id).await.expect("read").expect("row").status, OutboxStatus::Sent);
+    assert_eq!(h.sink.messages().len(), 1);
 }
