@@ -52,7 +52,8 @@ fn internal(error: impl Into<anyhow::Error>) -> Response {
     if crate::http::unavailable::database_unavailable(&error) {
         crate::http::unavailable::log("set-password page", &error);
         let mut page = message_page(StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable", "Please try again in a moment.");
-        page.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(crate::http::unavailable::RETRY_AFTER_SECS));
+        page.headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(crate::http::unavailable::RETRY_AFTER_SECS));
         return page;
     }
     tracing::error!(error.message = %error, "set-password page failed");

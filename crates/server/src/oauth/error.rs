@@ -62,7 +62,11 @@ impl OAuthError {
 
 /// RFC 6749 §4.1.2.1's `temporarily_unavailable`, as a 503.
 fn unavailable() -> (StatusCode, &'static str, String) {
-    (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "The service is temporarily unavailable. Try again in a moment.".to_owned())
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily_unavailable",
+        "The service is temporarily unavailable. Try again in a moment.".to_owned(),
+    )
 }
 
 impl IntoResponse for OAuthError {
