@@ -16,7 +16,10 @@ use tokio::sync::watch;
 use crate::both_backends;
 use crate::helpers::{spawn_app_with, TestApp};
 
-both_backends!(recovery_mail_queued_during_an_smtp_outage_arrives_once_and_promptly_after_it);
+both_backends!(
+    recovery_mail_queued_during_an_smtp_outage_arrives_once_and_promptly_after_it,
+    mail_claimed_by_killed_processes_goes_out_after_the_owner_timeout,
+);
 
 /// How long the relay stays down: several retry rounds of the urgent back-off. A benchmark run
 /// sets `OUTAGE_TEST_SECS` and `OUTAGE_TEST_RECOVERIES` (e.g. 20 and 40).
@@ -190,20 +193,23 @@ impl DbProxy {
 /// is older than the owner timeout, not after a 90-second lease. Reports how long after the
 /// last start every message had arrived; duplicates are allowed (at least once, same
 /// Message-ID).
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn mail_claimed_by_killed_processes_goes_out_after_the_owner_timeout() {
+async fn mail_claimed_by_killed_processes_goes_out_after_the_owner_timeout(backend: Backend) {
     const KILLS: usize = 8;
     const MESSAGES: usize = 8;
     let sink = latchkey_mail_sink::MailSink::start().await.expect("sink");
     // The relay hangs after DATA for a minute: every send is still in flight when its process is
     // killed (the sink records those only long after this test has measured).
     sink.set_behavior(Behavior { delay_per_message: Duration::from_secs(60), ..Behavior::default() });
-    let db = latchkey_store::testing::fresh(Backend::Sqlite).await;
+    let db = latchkey_store::testing::fresh(backend).await;
     let data_dir = crate::helpers::TempDir(
         std::env::temp_dir().join(format!("latchkey-kill-{}", latchkey_domain::secret::okta_style_id("").to_lowercase())),
     );
     std::fs::create_dir_all(&data_dir.0).expect("data dir");
-    let start = || Binary::start(&data_dir.0, &db.url, &sink.smtp_url());
+    // PostgreSQL needs the master key from outside the database; every start shares it.
+    let master_key = data_dir.0.join("master.key");
+    std::fs::write(&master_key, latchkey_domain::BearerToken::generate().expose().as_bytes().get(..32).expect("32 bytes"))
+        .expect("write master key");
+    let start = || Binary::start(&data_dir.0, &master_key, &db.url, &sink.smtp_url());
 
     let first = start();
     let http = reqwest::Client::new();
@@ -251,7 +257,7 @@ async fn mail_claimed_by_killed_processes_goes_out_after_the_owner_timeout() {
     };
     let received = sink.messages().len();
     eprintln!(
-        "after {KILLS} SIGKILLs mid-send, every one of {MESSAGES} messages had arrived {all_in:?} after the last start ({received} received, {} duplicates)",
+        "{backend:?}: after {KILLS} SIGKILLs mid-send, every one of {MESSAGES} messages had arrived {all_in:?} after the last start ({received} received, {} duplicates)",
         received - MESSAGES
     );
     process.kill();
@@ -264,7 +270,7 @@ struct Binary {
 }
 
 impl Binary {
-    fn start(data_dir: &std::path::Path, database_url: &str, smtp_url: &str) -> Self {
+    fn start(data_dir: &std::path::Path, master_key: &std::path::Path, database_url: &str, smtp_url: &str) -> Self {
         use std::io::{BufRead, BufReader};
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"));
         for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("LATCHKEY_")) {
@@ -275,6 +281,7 @@ impl Binary {
             .env("LATCHKEY_DATA_DIR", data_dir)
             .env("LATCHKEY_LISTEN", "127.0.0.1:0")
             .env("LATCHKEY_DATABASE_URL", database_url)
+            .env("LATCHKEY_MASTER_KEY_FILE", master_key)
             .env("LATCHKEY_ADMIN_TOKEN", crate::helpers::ADMIN_TOKEN)
             .env("LATCHKEY_SMTP_URL", smtp_url)
             .env("RUST_LOG", "error")
