@@ -1,9 +1,17 @@
 //! The outbox worker: claims due messages, renders and sends them, records the outcome.
 //!
-//! Delivery is at least once. A claim leases rows for `lease`; a worker that dies mid-send
-//! leaves its rows to be claimed again once the lease runs out, and the stable Message-ID lets
-//! the recipient's mail system recognise the duplicate. Every send is cut off before its
-//! lease ends, so two live workers never send the same row at the same time.
+//! Delivery is at least once. A claim makes this process (`OutboxOwner`) the owner of its
+//! rows; a process that dies mid-send leaves its rows to be claimed again once its heartbeat is
+//! older than the owner timeout, and the stable Message-ID lets the recipient's mail system
+//! recognise the duplicate. A worker sends only while its process owns the row and its
+//! heartbeat is fresh: ownership is checked right before the send, a send still running when
+//! the heartbeat could have gone stale is cut off, and outcomes are recorded only by the owner,
+//! so two live processes never send the same row.
+//!
+//! Recovery mail is time-critical, so after an outage of the relay it goes out as soon as the
+//! relay answers: messages that could not reach the relay retry at most `urgent_retry_max`
+//! apart while their code lives, and the first successful send releases every message deferred
+//! by the outage.
 //!
 //! No database transaction is open while SMTP runs: claiming is one committed statement and
 //! each outcome is another.
@@ -21,12 +29,13 @@ use tracing::{info, instrument, warn};
 use zeroize::Zeroizing;
 
 use crate::message::{compose, mask_address};
+use crate::owner::OutboxOwner;
 use crate::payload::open_payload;
 use crate::render::Renderer;
 use crate::transport::{SendError, Transport};
 use crate::{backoff, ComposeError};
 
-/// Rows claimed per round. Small enough that a round finishes well inside one lease.
+/// Rows claimed per round. Small enough that a round finishes in a few seconds.
 const BATCH: i64 = 32;
 /// Messages of one round sent at once (the SMTP pool keeps as many connections).
 const CONCURRENCY: usize = 8;
@@ -40,9 +49,12 @@ pub struct WorkerSettings {
     /// Delay after the first failed try; doubles per try.
     pub retry_base: Duration,
     pub retry_max: Duration,
-    /// How long a claim holds its rows. Must outlive the SMTP timeout: sends still running
-    /// near the end of the lease are cut off so another worker cannot send the same row.
-    pub lease: Duration,
+    /// How old a process's heartbeat may get before other processes claim its rows again.
+    /// Several heartbeats (one a second) fit in it; sends are cut off before it runs out.
+    pub owner_timeout: Duration,
+    /// The longest back-off for a message whose code is still live and that could not reach
+    /// the relay: a recovery email is useless once its code expired.
+    pub urgent_retry_max: Duration,
     /// How often to look for due messages when nobody calls `wake`.
     pub poll_interval: Duration,
     /// Right-hand side of every `Message-ID`.
@@ -72,18 +84,18 @@ impl WorkerSettings {
         if self.retry_base.is_zero() || self.retry_max < self.retry_base {
             return Err("retry_base must be positive and retry_max at least retry_base".to_owned());
         }
-        if let Some(timeout) = smtp_timeout {
-            // Connect, greeting, MAIL, RCPT and DATA may each take up to the timeout.
-            if self.lease < timeout.saturating_mul(3) {
-                return Err(format!("the outbox lease ({:?}) must be at least three SMTP timeouts ({:?})", self.lease, timeout * 3));
-            }
+        // Beats come once a second; fewer than two per timeout would make one slow database
+        // round trip look like a dead process.
+        if self.owner_timeout < crate::owner::HEARTBEAT_INTERVAL * 2 {
+            return Err(format!("outbox.owner_timeout_secs ({:?}) must be at least 2 seconds", self.owner_timeout));
         }
+        if self.urgent_retry_max.is_zero() {
+            return Err("outbox.urgent_retry_max_secs must be at least 1".to_owned());
+        }
+        // The SMTP timeout no longer bounds the owner timeout: a live owner keeps its rows for
+        // as long as a send takes.
+        let _ = smtp_timeout;
         Ok(())
-    }
-
-    /// The part of a lease kept for recording the outcome after the send is cut off.
-    fn lease_margin(&self) -> Duration {
-        (self.lease / 5).min(Duration::from_secs(10))
     }
 }
 
@@ -98,6 +110,8 @@ pub struct OutboxWorker {
     wake: Arc<Notify>,
     /// Set when shutdown begins: messages of the current round not yet started are released.
     stopping: AtomicBool,
+    /// This process's identity; shared by every worker of the process.
+    owner: Arc<OutboxOwner>,
 }
 
 impl std::fmt::Debug for OutboxWorker {
@@ -107,11 +121,14 @@ impl std::fmt::Debug for OutboxWorker {
 }
 
 /// What happened to one claimed row (for the log and the return value).
+#[derive(PartialEq, Eq)]
 enum Outcome {
     Sent,
     Deferred,
     Failed,
     Released,
+    /// Another process owns the row now; it is left alone.
+    Lost,
 }
 
 impl OutboxWorker {
@@ -124,6 +141,7 @@ impl OutboxWorker {
         wake: Arc<Notify>,
     ) -> Self {
         let mut key = outbox_key;
+        let owner = Arc::new(OutboxOwner::new(store.clone(), settings.owner_timeout));
         let worker = Self {
             dkim: None,
             store,
@@ -133,9 +151,22 @@ impl OutboxWorker {
             settings,
             wake,
             stopping: AtomicBool::new(false),
+            owner,
         };
         zeroize::Zeroize::zeroize(&mut key);
         worker
+    }
+
+    /// Shares the process's owner identity (every worker of a process claims as one owner,
+    /// and the process retires it at shutdown). Without it the worker is its own owner.
+    #[must_use]
+    pub fn with_owner(mut self, owner: Arc<OutboxOwner>) -> Self {
+        self.owner = owner;
+        self
+    }
+
+    pub fn owner(&self) -> &Arc<OutboxOwner> {
+        &self.owner
     }
 
     /// Signs every message with this DKIM configuration.
@@ -150,23 +181,54 @@ impl OutboxWorker {
     ///
     /// # Errors
     /// The settings are invalid, or the database failed (a row whose outcome could not be
-    /// recorded is claimed again after its lease).
+    /// recorded is claimed again once this process's heartbeat is stale).
     pub async fn run_once(&self) -> anyhow::Result<usize> {
         self.settings.validate(None).map_err(anyhow::Error::msg)?;
         if let Err(error) = self.renderer.refresh_customizations(&self.store).await {
             warn!(error = %error, "could not reload email customizations; rendering with the cached set");
         }
+        // A worker driven without `run` (tests, the CLI) keeps its heartbeat fresh here.
+        self.owner.beat_if_due().await.map_err(|e| anyhow::Error::new(e).context("refreshing the outbox heartbeat"))?;
         let now = self.store.now().await?;
-        let lease_ms = Millis::try_from(self.settings.lease.as_millis()).unwrap_or(Millis::MAX);
-        let rows = self.store.claim_outbox(now, lease_ms, BATCH).await?;
+        self.release_forgotten(now).await?;
+        let rows = self.store.claim_outbox(now, self.owner.id(), self.owner.timeout_ms(), BATCH).await?;
         let clock = Clock { db_at_claim: now, claimed_at: Instant::now() };
         let handled = rows.len();
-        let results: Vec<Result<Outcome, StoreError>> =
-            stream::iter(rows).map(|row| self.handle(row, clock)).buffer_unordered(CONCURRENCY).collect().await;
+        for row in &rows {
+            self.owner.track(&row.id);
+        }
+        let results: Vec<Result<Outcome, StoreError>> = stream::iter(rows)
+            .map(|row| async move {
+                let id = row.id.clone();
+                let outcome = self.handle(row, clock).await;
+                self.owner.untrack(&id);
+                outcome
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
         let mut first_error = None;
+        let mut sent = false;
         for result in results {
-            if let Err(e) = result {
-                first_error.get_or_insert(e);
+            match result {
+                Ok(outcome) => sent |= outcome == Outcome::Sent,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if sent {
+            // The relay answers again: whatever an outage deferred goes out in the next round
+            // instead of at the end of its back-off.
+            match self.store.release_relay_deferred(clock.now()).await {
+                Ok(0) => {}
+                Ok(released) => {
+                    info!(released, "the relay answers again; releasing messages deferred by the outage");
+                    self.wake.notify_one();
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
             }
         }
         match first_error {
@@ -175,10 +237,39 @@ impl OutboxWorker {
         }
     }
 
+    /// Gives back rows this process owns but no worker of it is handling: an outcome the
+    /// database failed to record, or a claim whose answer was lost. While this process beats,
+    /// nobody else may claim them, so without this they would wait for its shutdown. Only rows
+    /// claimed longer than the owner timeout ago are considered, so a claim that has just
+    /// committed and is not tracked yet is never taken for forgotten.
+    async fn release_forgotten(&self, now: Millis) -> Result<(), StoreError> {
+        let claimed_before = now.saturating_sub(self.owner.timeout_ms());
+        for id in self.store.outbox_claimed_by(self.owner.id(), claimed_before).await? {
+            if self.owner.is_in_flight(&id) {
+                continue;
+            }
+            warn!(outbox_id = %id, "releasing a claimed message whose outcome was never recorded; it may be sent twice (same Message-ID)");
+            self.store
+                .mark_outbox_deferred(&id, self.owner.id(), now, "released: the outcome of a try was not recorded", false, now)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Runs rounds until `shutdown` resolves: after a round, waits for `wake` or
     /// `poll_interval` (a full round goes again at once). On shutdown the sends in progress
     /// finish and are recorded; claimed messages not yet started are released for the next run.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        // The heartbeat runs beside the rounds: a long send must not let it go stale.
+        let heartbeat = self.owner.heartbeat_loop();
+        tokio::pin!(heartbeat);
+        let shutdown = async {
+            tokio::select! {
+                () = &mut shutdown => {}
+                () = &mut heartbeat => {}
+            }
+        };
         tokio::pin!(shutdown);
         loop {
             let round = self.run_once();
@@ -212,12 +303,6 @@ impl OutboxWorker {
         if self.stopping.load(Ordering::SeqCst) {
             return self.release(&row, clock, "not attempted: the worker was stopping").await;
         }
-        // Sends are cut off before the lease ends, leaving a margin to record the outcome.
-        let deadline = clock.claimed_at + self.settings.lease.saturating_sub(self.settings.lease_margin());
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            return self.release(&row, clock, "not attempted: the claim's lease ran out").await;
-        }
         if row.expires_at.is_some_and(|exp| exp <= clock.now()) {
             // The next claim marks it expired and purges the payload; the code is dead anyway.
             info!(to = %to, "expired before delivery; not sent");
@@ -228,44 +313,78 @@ impl OutboxWorker {
             Ok(message) => message,
             Err(reason) => {
                 warn!(to = %to, reason = %reason, "cannot build the message; marking it failed");
-                self.store.mark_outbox_failed(&row.id, &reason, clock.now()).await?;
-                return Ok(Outcome::Failed);
+                return Ok(
+                    self.recorded(self.store.mark_outbox_failed(&row.id, self.owner.id(), &reason, clock.now()).await?, Outcome::Failed)
+                );
             }
         };
 
-        let sent = match tokio::time::timeout(remaining, self.transport.send(&message, &row.id)).await {
-            Ok(result) => result,
-            Err(_) => {
-                Err(SendError::Transient { code: None, reason: "the send did not finish before the claim's lease ran out".to_owned() })
-            }
+        // Right before the send: the row is still ours and our heartbeat is fresh. Another
+        // process may have claimed it if this one stalled past the owner timeout.
+        let owned = self.owner.fresh_until().is_some_and(|until| until > Instant::now())
+            && self.store.outbox_still_owned(&row.id, self.owner.id(), clock.now(), self.owner.timeout_ms()).await?;
+        if !owned {
+            // Either another process owns it now (the release below changes nothing) or only
+            // our heartbeat looked stale for a moment (the row is given back, due now).
+            warn!(to = %to, "cannot confirm this process still owns the message; not sending it");
+            return self.release(&row, clock, "not attempted: ownership could not be confirmed").await;
+        }
+
+        // The send is cut off once the heartbeat could look stale to other processes, so it
+        // never overlaps a send of the same row by the process that would claim it next.
+        let sent = tokio::select! {
+            result = self.transport.send(&message, &row.id) => result,
+            () = self.owner.lost() => Err(SendError::Transient {
+                code: None,
+                reason: "the send was cut off: this process's outbox heartbeat went stale".to_owned(),
+            }),
         };
         drop(message);
 
         match sent {
             Ok(()) => {
-                self.store.mark_outbox_sent(&row.id, clock.now()).await?;
+                let recorded = self.store.mark_outbox_sent(&row.id, self.owner.id(), clock.now()).await?;
+                if !recorded {
+                    warn!(to = %to, "sent, but another process had claimed the message meanwhile; it may arrive twice (same Message-ID)");
+                }
                 info!(to = %to, attempt = row.attempts, "sent");
                 Ok(Outcome::Sent)
             }
             Err(error) if error.is_permanent() => {
                 warn!(to = %to, code = ?error.code(), reason = %redact_addresses(error.reason()), "rejected permanently; marking it failed");
-                self.store.mark_outbox_failed(&row.id, error.reason(), clock.now()).await?;
-                Ok(Outcome::Failed)
+                let recorded = self.store.mark_outbox_failed(&row.id, self.owner.id(), error.reason(), clock.now()).await?;
+                Ok(self.recorded(recorded, Outcome::Failed))
             }
             Err(error) if row.attempts >= self.settings.max_attempts => {
                 let reason = format!("gave up after {} attempts: {}", row.attempts, error.reason());
                 warn!(to = %to, code = ?error.code(), reason = %redact_addresses(&reason), "transient failures exhausted the attempts; marking it failed");
-                self.store.mark_outbox_failed(&row.id, &reason, clock.now()).await?;
-                Ok(Outcome::Failed)
+                let recorded = self.store.mark_outbox_failed(&row.id, self.owner.id(), &reason, clock.now()).await?;
+                Ok(self.recorded(recorded, Outcome::Failed))
             }
             Err(error) => {
-                let delay = backoff::delay(row.attempts, self.settings.retry_base, self.settings.retry_max);
                 let now = clock.now();
+                let relay_down = relay_unreachable(&error);
+                let mut delay = backoff::delay(row.attempts, self.settings.retry_base, self.settings.retry_max);
+                // A live code makes the message urgent: while the relay is down it is tried
+                // at least every `urgent_retry_max`, so one of them notices the relay's return.
+                if relay_down && row.expires_at.is_some_and(|exp| exp > now) {
+                    delay = delay.min(self.settings.urgent_retry_max);
+                }
                 let next = now.saturating_add(Millis::try_from(delay.as_millis()).unwrap_or(Millis::MAX));
                 info!(to = %to, attempt = row.attempts, retry_in_ms = delay.as_millis(), code = ?error.code(), reason = %redact_addresses(error.reason()), "deferred");
-                self.store.mark_outbox_deferred(&row.id, next, error.reason(), now).await?;
-                Ok(Outcome::Deferred)
+                let recorded = self.store.mark_outbox_deferred(&row.id, self.owner.id(), next, error.reason(), relay_down, now).await?;
+                Ok(self.recorded(recorded, Outcome::Deferred))
             }
+        }
+    }
+
+    /// An outcome the store refused to record because another process owns the row now.
+    fn recorded(&self, recorded: bool, outcome: Outcome) -> Outcome {
+        if recorded {
+            outcome
+        } else {
+            warn!("another process had claimed the message meanwhile; its outcome is theirs to record");
+            Outcome::Lost
         }
     }
 
@@ -292,9 +411,15 @@ impl OutboxWorker {
     async fn release(&self, row: &OutboxMessage, clock: Clock, why: &str) -> Result<Outcome, StoreError> {
         let now = clock.now();
         let reason = row.last_error.as_deref().unwrap_or(why);
-        self.store.mark_outbox_deferred(&row.id, now, reason, now).await?;
-        Ok(Outcome::Released)
+        let recorded = self.store.mark_outbox_deferred(&row.id, self.owner.id(), now, reason, false, now).await?;
+        Ok(self.recorded(recorded, Outcome::Released))
     }
+}
+
+/// The relay as a whole could not be reached: no SMTP reply at all (refused, timed out, TLS)
+/// or 421 "service not available". Other 4xx replies concern one message or recipient.
+fn relay_unreachable(error: &SendError) -> bool {
+    matches!(error.code(), None | Some(421))
 }
 
 /// Database time without a query per message: the database clock read at claim time plus the
@@ -345,7 +470,8 @@ mod tests {
             max_attempts: 5,
             retry_base: Duration::from_secs(1),
             retry_max: Duration::from_secs(60),
-            lease: Duration::from_secs(60),
+            owner_timeout: Duration::from_secs(5),
+            urgent_retry_max: Duration::from_secs(5),
             poll_interval: Duration::from_secs(5),
             message_id_domain: "id.example".into(),
         }
@@ -353,8 +479,10 @@ mod tests {
 
     #[test]
     fn settings_validation_names_the_problem() {
-        assert_eq!(settings().validate(Some(Duration::from_secs(10))), Ok(()));
-        assert!(settings().validate(Some(Duration::from_secs(30))).is_err_and(|e| e.contains("lease")));
+        assert_eq!(settings().validate(Some(Duration::from_secs(30))), Ok(()));
+        assert!(WorkerSettings { owner_timeout: Duration::from_secs(1), ..settings() }
+            .validate(None)
+            .is_err_and(|e| e.contains("owner_timeout_secs")));
         assert!(WorkerSettings { from: "nobody".into(), ..settings() }.validate(None).is_err_and(|e| e.contains("sender")));
         assert!(WorkerSettings { message_id_domain: "a b".into(), ..settings() }.validate(None).is_err_and(|e| e.contains("Message-ID")));
         assert!(WorkerSettings { max_attempts: 0, ..settings() }.validate(None).is_err());

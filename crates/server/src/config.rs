@@ -374,11 +374,25 @@ pub struct OutboxSettings {
     /// Fallback poll interval; new messages wake the worker at once.
     pub poll_interval_ms: u64,
     pub workers: usize,
+    /// How old a process's heartbeat may get before another process takes over the messages
+    /// it claimed. Five heartbeats: a dead process delays its mail by about this long.
+    pub owner_timeout_secs: u64,
+    /// The longest retry delay, while the relay cannot be reached, for a message whose code is
+    /// still live: recovery mail goes out within this long of the relay's return.
+    pub urgent_retry_max_secs: u64,
 }
 
 impl Default for OutboxSettings {
     fn default() -> Self {
-        Self { max_attempts: 12, retry_base_secs: 5, retry_max_secs: 3600, poll_interval_ms: 1000, workers: 1 }
+        Self {
+            max_attempts: 12,
+            retry_base_secs: 5,
+            retry_max_secs: 3600,
+            poll_interval_ms: 1000,
+            workers: 1,
+            owner_timeout_secs: 5,
+            urgent_retry_max_secs: 5,
+        }
     }
 }
 

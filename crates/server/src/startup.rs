@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use latchkey_email::{OutboxWorker, Transport, WorkerSettings};
+use latchkey_email::{OutboxOwner, OutboxWorker, Transport, WorkerSettings};
 use latchkey_store::{ClientRecord, ClientSource, Store};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
@@ -47,6 +47,8 @@ pub struct Application {
     mailbox: Option<std::path::PathBuf>,
     dkim: Option<Arc<lettre::message::dkim::DkimConfig>>,
     outbox_key: [u8; 32],
+    /// This process's identity as an outbox owner, shared by its workers.
+    owner: Arc<OutboxOwner>,
 }
 
 impl Application {
@@ -112,7 +114,8 @@ impl Application {
         // would then fail for good).
         let outbox_key = keys.outbox_key();
         let state = AppState::new(settings, public_url, store, (keys, master_key), hasher, Arc::new(Notify::new()))?;
-        let app = Self { listener, state, transport: Arc::new(transport), mailbox, dkim, outbox_key };
+        let owner = Arc::new(OutboxOwner::new(state.store.clone(), Duration::from_secs(state.settings.outbox.owner_timeout_secs)));
+        let app = Self { listener, state, transport: Arc::new(transport), mailbox, dkim, outbox_key, owner };
         worker_settings(&app.state).validate(app.transport.timeout()).map_err(|e| StartupError::Mail(e.to_string()))?;
         Ok(app)
     }
@@ -136,7 +139,12 @@ impl Application {
 
     /// A worker over this server's outbox, for tests that drain it deterministically.
     pub fn outbox_worker(&self) -> OutboxWorker {
-        outbox_worker(&self.state, self.transport.clone(), self.dkim.clone(), self.outbox_key)
+        outbox_worker(&self.state, self.transport.clone(), self.dkim.clone(), self.outbox_key, self.owner.clone())
+    }
+
+    /// This process's outbox owner identity (tests compare it with the rows' owners).
+    pub fn outbox_owner(&self) -> &Arc<OutboxOwner> {
+        &self.owner
     }
 
     /// Whether the development pages are routed: dev mode, on a loopback listener (finding 11a).
@@ -157,7 +165,7 @@ impl Application {
         let stop = CancellationToken::new();
         let mut tasks = Vec::new();
         for _ in 0..self.state.settings.outbox.workers.max(1) {
-            let worker = outbox_worker(&self.state, self.transport.clone(), self.dkim.clone(), self.outbox_key);
+            let worker = outbox_worker(&self.state, self.transport.clone(), self.dkim.clone(), self.outbox_key, self.owner.clone());
             let token = stop.clone();
             tasks.push(tokio::spawn(async move { worker.run(async move { token.cancelled().await }).await }));
         }
@@ -182,6 +190,10 @@ impl Application {
         for task in tasks {
             let _ = tokio::time::timeout(grace, task).await;
         }
+        // The workers are done: rows this process still owns become claimable at once.
+        if let Err(error) = self.owner.retire().await {
+            tracing::warn!(%error, "could not remove the outbox heartbeat; other processes take over after the owner timeout");
+        }
         self.state.store.close().await;
         tracing::info!("stopped");
         Ok(())
@@ -202,9 +214,11 @@ fn outbox_worker(
     transport: Arc<Transport>,
     dkim: Option<Arc<lettre::message::dkim::DkimConfig>>,
     outbox_key: [u8; 32],
+    owner: Arc<OutboxOwner>,
 ) -> OutboxWorker {
     OutboxWorker::new(state.store.clone(), transport, state.renderer.clone(), outbox_key, worker_settings(state), state.outbox_wake.clone())
         .with_dkim(dkim)
+        .with_owner(owner)
 }
 
 /// The DKIM signing configuration, when `smtp.dkim_key_file` is set (with its selector and
@@ -232,8 +246,8 @@ fn worker_settings(state: &AppState) -> WorkerSettings {
         max_attempts: s.outbox.max_attempts,
         retry_base: Duration::from_secs(s.outbox.retry_base_secs),
         retry_max: Duration::from_secs(s.outbox.retry_max_secs),
-        // The lease must outlive a whole SMTP exchange, so a slow send is never claimed twice.
-        lease: Duration::from_secs(s.smtp.timeout_secs.saturating_mul(3).max(60)),
+        owner_timeout: Duration::from_secs(s.outbox.owner_timeout_secs),
+        urgent_retry_max: Duration::from_secs(s.outbox.urgent_retry_max_secs),
         poll_interval: Duration::from_millis(s.outbox.poll_interval_ms),
         message_id_domain: domain,
     }

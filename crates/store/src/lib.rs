@@ -8,10 +8,11 @@
 //!
 //! # Invariants
 //! - Every decision that must agree across server processes (expiry, attempt counters, rate
-//!   windows, outbox leases) is made with database time (`Store::now`) inside one transaction
-//!   or one atomic statement.
+//!   windows, outbox claims and owner heartbeats) is made with database time (`Store::now`)
+//!   inside one transaction or one atomic statement.
 //! - Only digests, keyed MACs and caller-sealed ciphertext of secrets are stored.
-//! - `sqlx::Error` never leaves this crate except wrapped in `StoreError::Database`.
+//! - `sqlx::Error` never leaves this crate except wrapped in `StoreError::Unavailable` (the
+//!   database could not be reached: callers answer 503) or `StoreError::Database`.
 #![deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 mod clients;
@@ -62,8 +63,48 @@ pub enum StoreError {
     Corrupt(String),
     #[error("could not compose a message: {0}")]
     Compose(String),
+    /// The database could not be reached or the connection broke (pool timeout, refused or
+    /// closed connection, I/O error, PostgreSQL shutting down). Transient by nature: adapters
+    /// answer 503 with `Retry-After` instead of 500, and `/readyz` reports not ready.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(sqlx::Error),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+}
+
+impl StoreError {
+    /// Whether retrying later may succeed because the database itself was out of reach.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+}
+
+/// The one place sqlx errors are sorted: connection-level failures become `Unavailable`,
+/// everything else (constraint violations, bad SQL, decoding) stays `Database`.
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        if connection_lost(&err) {
+            Self::Unavailable(err)
+        } else {
+            Self::Database(err)
+        }
+    }
+}
+
+fn connection_lost(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => true,
+        // The conversation broke off mid-message, e.g. a proxy or pooler in front of PostgreSQL
+        // closed the connection while its backend is down ("unexpected response from
+        // SSLRequest"). The connection is discarded; a later attempt may well succeed.
+        sqlx::Error::Protocol(_) => true,
+        // PostgreSQL's class 08 is "connection exception"; 57P01–57P03 are an administrator
+        // shutdown, a crash shutdown and "cannot connect now" (the server is starting).
+        sqlx::Error::Database(db) => {
+            db.code().is_some_and(|code| code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03"))
+        }
+        _ => false,
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -218,7 +259,7 @@ impl Store {
     pub async fn purge_expired(&self, now: Millis) -> Result<u64> {
         let day = latchkey_domain::DAY;
         let mut removed = 0;
-        let statements: [(&str, Millis); 8] = [
+        let statements: [(&str, Millis); 9] = [
             ("DELETE FROM interactions WHERE expires_at < $1", now - day),
             ("DELETE FROM recovery_codes WHERE expires_at < $1", now - day),
             ("DELETE FROM recovery_mail_log WHERE sent_at < $1", now - day),
@@ -227,6 +268,8 @@ impl Store {
             ("DELETE FROM sessions WHERE expires_at < $1 OR ended_at < $1", now - day),
             ("DELETE FROM refresh_tokens WHERE family_expires_at < $1", now - day),
             ("DELETE FROM revoked_tokens WHERE expires_at < $1", now),
+            // Heartbeats of processes that stopped without a clean shutdown.
+            ("DELETE FROM outbox_owners WHERE heartbeat_at < $1", now - day),
         ];
         for (sql, cutoff) in statements {
             removed += sqlx::query(sql).bind(cutoff).execute(&self.pool).await?.rows_affected();
@@ -267,7 +310,7 @@ pub(crate) fn conflict_on_unique(err: sqlx::Error, what: &'static str) -> StoreE
             return StoreError::Conflict(what);
         }
     }
-    StoreError::Database(err)
+    StoreError::from(err)
 }
 
 pub(crate) fn random_id() -> String {

@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_sessions_tokens.sql")),
     (4, include_str!("../migrations/0004_bound_codes.sql")),
     (5, include_str!("../migrations/0005_token_cutoffs.sql")),
+    (6, include_str!("../migrations/0006_outbox_owners.sql")),
 ];
 
 /// Arbitrary constant shared by every Latchkey process: "LK" in ASCII.

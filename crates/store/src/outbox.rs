@@ -1,11 +1,15 @@
 //! The durable outbox: rows written in the same transaction as the state change that causes
-//! them, claimed by workers with a lease, and never deleted on a failed send.
+//! them, claimed by a live server process, and never deleted on a failed send.
 //!
 //! Claiming is one atomic statement. PostgreSQL selects candidates with
 //! `FOR UPDATE SKIP LOCKED`, so several processes never claim the same row at once; SQLite's
-//! single writer gives the same guarantee. A claim holds a lease that must outlive the SMTP
-//! timeout: a worker that dies mid-send leaves the row to be claimed again after the lease,
-//! which is why delivery is at least once and the Message-ID is stable.
+//! single writer gives the same guarantee. A claim records the claiming process
+//! (`owner_id`), whose heartbeat row in `outbox_owners` says it is alive. Another process may
+//! claim the row again only once that heartbeat is older than the owner timeout (or deleted by
+//! a clean shutdown), so a process that dies mid-send delays its messages by seconds, not by a
+//! lease that must outlive a whole SMTP exchange. Outcomes are recorded only by the owner.
+//! A process that died after the relay accepted a message but before recording it causes a
+//! second send, which is why delivery is at least once and the Message-ID is stable.
 use latchkey_domain::Millis;
 use sqlx::any::AnyRow;
 
@@ -128,7 +132,7 @@ async fn insert(tx: &mut Tx, message: &NewMessage, status: OutboxStatus, now: Mi
 /// Marks unsent messages whose content expired and clears their payload.
 pub(crate) async fn expire_due(store: &Store, now: Millis) -> Result<u64> {
     Ok(sqlx::query(
-        "UPDATE outbox SET status = 'expired', payload = NULL, lease_until = NULL, updated_at = $1 \
+        "UPDATE outbox SET status = 'expired', payload = NULL, owner_id = NULL, updated_at = $1 \
          WHERE status IN ('queued', 'deferred', 'failed') AND expires_at IS NOT NULL AND expires_at <= $1",
     )
     .bind(now)
@@ -138,57 +142,157 @@ pub(crate) async fn expire_due(store: &Store, now: Millis) -> Result<u64> {
 }
 
 impl Store {
-    /// Claims up to `limit` due messages for `lease` milliseconds and counts the attempt.
-    pub async fn claim_outbox(&self, now: Millis, lease: Millis, limit: i64) -> Result<Vec<OutboxMessage>> {
+    /// Records that process `owner` is alive, at database time. Called about once a second
+    /// by the process's outbox worker; the first call creates the row.
+    pub async fn outbox_heartbeat(&self, owner: &str) -> Result<Millis> {
+        let now = self.now().await?;
+        sqlx::query(
+            "INSERT INTO outbox_owners (process_id, heartbeat_at, started_at) VALUES ($1, $2, $2) \
+             ON CONFLICT (process_id) DO UPDATE SET heartbeat_at = $2",
+        )
+        .bind(owner)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(now)
+    }
+
+    /// A clean shutdown: the process's heartbeat row goes, so whatever it still owns can be
+    /// claimed by another process at once instead of after the owner timeout.
+    pub async fn retire_outbox_owner(&self, owner: &str) -> Result<()> {
+        sqlx::query("DELETE FROM outbox_owners WHERE process_id = $1").bind(owner).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    /// Claims up to `limit` due messages for process `owner` and counts the attempt.
+    ///
+    /// A row is due when nobody owns it, or its owner's heartbeat is older than
+    /// `owner_timeout` ms (or gone): a process that died mid-send leaves its rows to the next
+    /// claim after the timeout instead of a long lease. Nothing is claimed for an owner whose
+    /// own heartbeat is not fresh, since it could not send in time anyway.
+    pub async fn claim_outbox(&self, now: Millis, owner: &str, owner_timeout: Millis, limit: i64) -> Result<Vec<OutboxMessage>> {
         expire_due(self, now).await?;
         let candidates = "SELECT id FROM outbox WHERE status IN ('queued', 'deferred') AND next_attempt_at <= $1 \
-             AND (lease_until IS NULL OR lease_until <= $1) ORDER BY next_attempt_at LIMIT $3";
+             AND (owner_id IS NULL OR NOT EXISTS (SELECT 1 FROM outbox_owners o WHERE o.process_id = outbox.owner_id AND o.heartbeat_at > $3)) \
+             ORDER BY next_attempt_at LIMIT $4";
         let lock = match self.dialect() {
             Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
             Dialect::Sqlite => "",
         };
         let sql = format!(
-            "UPDATE outbox SET lease_until = $2, attempts = attempts + 1, updated_at = $1 \
-             WHERE id IN ({candidates}{lock}) RETURNING {COLUMNS}"
+            "UPDATE outbox SET owner_id = $2, attempts = attempts + 1, updated_at = $1 \
+             WHERE id IN ({candidates}{lock}) \
+             AND EXISTS (SELECT 1 FROM outbox_owners me WHERE me.process_id = $2 AND me.heartbeat_at > $3) \
+             RETURNING {COLUMNS}"
         );
         let mut tx = self.write_tx().await?;
-        let rows = sqlx::query(&sql).bind(now).bind(now + lease).bind(limit).fetch_all(&mut *tx).await?;
+        let rows = sqlx::query(&sql).bind(now).bind(owner).bind(now.saturating_sub(owner_timeout)).bind(limit).fetch_all(&mut *tx).await?;
         tx.commit().await?;
         rows.iter().map(from_row).collect()
     }
 
-    /// Delivered: the payload (which may hold a code) is purged at once.
-    pub async fn mark_outbox_sent(&self, id: &str, now: Millis) -> Result<()> {
-        sqlx::query("UPDATE outbox SET status = 'sent', payload = NULL, lease_until = NULL, sent_at = $1, updated_at = $1, last_error = NULL WHERE id = $2")
-            .bind(now)
-            .bind(id)
-            .execute(self.pool())
+    /// Rows `owner` claimed at or before `claimed_before` and still holds: the worker releases
+    /// those it is not sending (an outcome that could not be recorded, a claim whose answer was
+    /// lost), since nobody else may claim them while its heartbeat is fresh.
+    pub async fn outbox_claimed_by(&self, owner: &str, claimed_before: Millis) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT id FROM outbox WHERE owner_id = $1 AND status IN ('queued', 'deferred') AND updated_at <= $2")
+            .bind(owner)
+            .bind(claimed_before)
+            .fetch_all(self.pool())
             .await?;
-        Ok(())
+        rows.iter().map(|row| get_str(row, "id")).collect()
     }
 
-    /// A transient failure: try again at `next_attempt_at`.
-    pub async fn mark_outbox_deferred(&self, id: &str, next_attempt_at: Millis, error: &str, now: Millis) -> Result<()> {
-        sqlx::query("UPDATE outbox SET status = 'deferred', lease_until = NULL, next_attempt_at = $1, last_error = $2, updated_at = $3 WHERE id = $4")
-            .bind(next_attempt_at)
-            .bind(error)
-            .bind(now)
-            .bind(id)
-            .execute(self.pool())
-            .await?;
-        Ok(())
+    /// Whether `owner` still owns the claimed row `id` and its heartbeat is fresh: asked right
+    /// before the SMTP send, so a process that lost a row (its heartbeat went stale and another
+    /// process claimed it) does not send it as well.
+    pub async fn outbox_still_owned(&self, id: &str, owner: &str, now: Millis, owner_timeout: Millis) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT o.id FROM outbox o JOIN outbox_owners w ON w.process_id = o.owner_id \
+             WHERE o.id = $1 AND o.owner_id = $2 AND o.status IN ('queued', 'deferred') AND w.heartbeat_at > $3",
+        )
+        .bind(id)
+        .bind(owner)
+        .bind(now.saturating_sub(owner_timeout))
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// Delivered: the payload (which may hold a code) is purged at once. Only the owner records
+    /// it; `false` means another process had claimed the row meanwhile (it may be sent twice,
+    /// with the same Message-ID).
+    pub async fn mark_outbox_sent(&self, id: &str, owner: &str, now: Millis) -> Result<bool> {
+        let changed = sqlx::query(
+            "UPDATE outbox SET status = 'sent', payload = NULL, owner_id = NULL, relay_down = 0, sent_at = $1, updated_at = $1, last_error = NULL \
+             WHERE id = $2 AND owner_id = $3",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(owner)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(changed == 1)
+    }
+
+    /// A transient failure: try again at `next_attempt_at`. `relay_down` says the relay could
+    /// not be reached at all, so the row is released early once a send succeeds again
+    /// (`release_relay_deferred`). Only the owner records it.
+    pub async fn mark_outbox_deferred(
+        &self,
+        id: &str,
+        owner: &str,
+        next_attempt_at: Millis,
+        error: &str,
+        relay_down: bool,
+        now: Millis,
+    ) -> Result<bool> {
+        let changed = sqlx::query(
+            "UPDATE outbox SET status = 'deferred', owner_id = NULL, next_attempt_at = $1, last_error = $2, relay_down = $5, updated_at = $3 \
+             WHERE id = $4 AND owner_id = $6",
+        )
+        .bind(next_attempt_at)
+        .bind(error)
+        .bind(now)
+        .bind(id)
+        .bind(i64::from(relay_down))
+        .bind(owner)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(changed == 1)
     }
 
     /// A permanent failure (5xx, attempts exhausted): keep the reason. The sealed payload stays
     /// until the message expires so an administrator can resend it once the cause is fixed.
-    pub async fn mark_outbox_failed(&self, id: &str, error: &str, now: Millis) -> Result<()> {
-        sqlx::query("UPDATE outbox SET status = 'failed', lease_until = NULL, last_error = $1, updated_at = $2 WHERE id = $3")
-            .bind(error)
-            .bind(now)
-            .bind(id)
-            .execute(self.pool())
-            .await?;
-        Ok(())
+    /// Only the owner records it.
+    pub async fn mark_outbox_failed(&self, id: &str, owner: &str, error: &str, now: Millis) -> Result<bool> {
+        let changed = sqlx::query(
+            "UPDATE outbox SET status = 'failed', owner_id = NULL, relay_down = 0, last_error = $1, updated_at = $2 WHERE id = $3 AND owner_id = $4",
+        )
+        .bind(error)
+        .bind(now)
+        .bind(id)
+        .bind(owner)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(changed == 1)
+    }
+
+    /// The relay answers again: messages deferred because it could not be reached become due
+    /// now instead of at the end of their back-off (recovery mail is time-critical). Returns how
+    /// many were released.
+    pub async fn release_relay_deferred(&self, now: Millis) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE outbox SET next_attempt_at = $1, relay_down = 0, updated_at = $1 \
+             WHERE status = 'deferred' AND relay_down = 1 AND next_attempt_at > $1",
+        )
+        .bind(now)
+        .execute(self.pool())
+        .await?
+        .rows_affected())
     }
 
     pub async fn outbox_messages(&self, status: Option<OutboxStatus>, limit: i64) -> Result<Vec<OutboxMessage>> {
@@ -209,7 +313,7 @@ impl Store {
     /// Admin resend of an unsent (queued, deferred or failed), unexpired message: due now, attempts reset.
     pub async fn requeue_outbox(&self, id: &str, now: Millis) -> Result<bool> {
         let changed = sqlx::query(
-            "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = $1, lease_until = NULL, updated_at = $1 \
+            "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = $1, updated_at = $1 \
              WHERE id = $2 AND status IN ('queued', 'deferred', 'failed') AND payload IS NOT NULL AND (expires_at IS NULL OR expires_at > $1)",
         )
         .bind(now)

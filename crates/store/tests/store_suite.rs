@@ -38,6 +38,10 @@ both_backends!(
     parallel_recovery_requests_respect_the_mail_limit,
     interaction_codes_redeem_once,
     outbox_claims_never_overlap,
+    a_dead_owners_claims_are_taken_over_after_the_timeout_and_a_live_owners_never,
+    only_the_owner_records_an_outcome,
+    a_clean_shutdown_frees_its_claims_at_once,
+    a_successful_send_releases_only_messages_deferred_by_an_outage,
     rate_buckets_count_every_hit,
     parallel_first_customizations_make_exactly_one_default,
     a_password_token_redeems_once_in_parallel,
@@ -312,13 +316,15 @@ async fn outbox_claims_never_overlap(backend: Backend) {
         store.enqueue_message(&message, now).await.expect("enqueue");
     }
     let store = Arc::new(store);
-    let claims = (0..6).map(|_| {
+    let claims = (0..6).map(|i| {
         let store = store.clone();
         tokio::spawn(async move {
+            let owner = format!("proc-{i}");
+            store.outbox_heartbeat(&owner).await.expect("heartbeat");
             let mut mine = Vec::new();
             loop {
                 let now = store.now().await.expect("now");
-                let batch = store.claim_outbox(now, 60_000, 7).await.expect("claim");
+                let batch = store.claim_outbox(now, &owner, 60_000, 7).await.expect("claim");
                 if batch.is_empty() {
                     break mine;
                 }
@@ -332,6 +338,120 @@ async fn outbox_claims_never_overlap(backend: Backend) {
     all.dedup();
     assert_eq!(all.len(), 60, "a message was claimed twice");
     assert!(store.outbox_messages(Some(OutboxStatus::Queued), 100).await.expect("list").iter().all(|m| m.attempts == 1));
+}
+
+/// Owner heartbeats are compared with the controllable clock, so time moves without sleeping.
+const OWNER_TIMEOUT: i64 = 5_000;
+
+async fn enqueue_n(store: &Store, n: usize) -> Vec<String> {
+    let now = store.now().await.expect("now");
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        let m = message("owned");
+        store.enqueue_message(&m, now).await.expect("enqueue");
+        ids.push(m.id);
+    }
+    ids
+}
+
+async fn claim_as(store: &Store, owner: &str) -> Vec<String> {
+    let now = store.now().await.expect("now");
+    let mut ids: Vec<String> = store.claim_outbox(now, owner, OWNER_TIMEOUT, 100).await.expect("claim").into_iter().map(|m| m.id).collect();
+    ids.sort();
+    ids
+}
+
+async fn a_dead_owners_claims_are_taken_over_after_the_timeout_and_a_live_owners_never(backend: Backend) {
+    let (_db, store) = setup(backend).await;
+    let store = store.with_test_clock();
+    let mut ids = enqueue_n(&store, 3).await;
+    ids.sort();
+    store.outbox_heartbeat("dead").await.expect("heartbeat");
+    assert_eq!(claim_as(&store, "dead").await, ids);
+
+    // "dead" never beats again; "live" does, every simulated second.
+    store.outbox_heartbeat("live").await.expect("heartbeat");
+    assert!(claim_as(&store, "live").await.is_empty(), "the owner's heartbeat is still fresh");
+    for _ in 0..4 {
+        store.advance_test_clock(1_000).await.expect("advance");
+        store.outbox_heartbeat("live").await.expect("heartbeat");
+        assert!(claim_as(&store, "live").await.is_empty(), "taken over before the owner timeout");
+    }
+    store.advance_test_clock(1_500).await.expect("advance");
+    store.outbox_heartbeat("live").await.expect("heartbeat");
+    assert_eq!(claim_as(&store, "live").await, ids, "the dead owner's rows are claimed once its heartbeat is stale");
+    let now = store.now().await.expect("now");
+    for id in &ids {
+        assert!(store.outbox_still_owned(id, "live", now, OWNER_TIMEOUT).await.expect("owned"));
+        assert!(!store.outbox_still_owned(id, "dead", now, OWNER_TIMEOUT).await.expect("owned"));
+        assert_eq!(store.outbox_message(id).await.expect("read").expect("row").attempts, 2);
+    }
+
+    // A live owner keeps its rows however much time passes, as long as it beats.
+    store.outbox_heartbeat("other").await.expect("heartbeat");
+    for _ in 0..20 {
+        store.advance_test_clock(1_000).await.expect("advance");
+        store.outbox_heartbeat("live").await.expect("heartbeat");
+        store.outbox_heartbeat("other").await.expect("heartbeat");
+        assert!(claim_as(&store, "other").await.is_empty(), "a live owner's rows were taken over");
+    }
+    // An owner whose own heartbeat is stale claims nothing, even rows nobody owns.
+    enqueue_n(&store, 1).await;
+    store.advance_test_clock(OWNER_TIMEOUT + 1).await.expect("advance");
+    store.outbox_heartbeat("live").await.expect("heartbeat");
+    assert!(claim_as(&store, "other").await.is_empty(), "a stale owner claimed");
+}
+
+async fn only_the_owner_records_an_outcome(backend: Backend) {
+    let (_db, store) = setup(backend).await;
+    let store = store.with_test_clock();
+    let ids = enqueue_n(&store, 1).await;
+    let id = ids.first().expect("one message");
+    store.outbox_heartbeat("first").await.expect("heartbeat");
+    assert_eq!(claim_as(&store, "first").await.len(), 1);
+    store.advance_test_clock(OWNER_TIMEOUT + 1).await.expect("advance");
+    store.outbox_heartbeat("second").await.expect("heartbeat");
+    assert_eq!(claim_as(&store, "second").await.len(), 1, "taken over from a stale owner");
+
+    let now = store.now().await.expect("now");
+    assert!(!store.mark_outbox_sent(id, "first", now).await.expect("mark"), "a former owner recorded a send");
+    assert!(!store.mark_outbox_deferred(id, "first", now, "x", false, now).await.expect("mark"));
+    assert!(!store.mark_outbox_failed(id, "first", "x", now).await.expect("mark"));
+    assert_eq!(store.outbox_message(id).await.expect("read").expect("row").status, OutboxStatus::Queued);
+    assert!(store.mark_outbox_sent(id, "second", now).await.expect("mark"));
+    let row = store.outbox_message(id).await.expect("read").expect("row");
+    assert_eq!(row.status, OutboxStatus::Sent);
+    assert!(row.payload.is_none());
+}
+
+async fn a_clean_shutdown_frees_its_claims_at_once(backend: Backend) {
+    let (_db, store) = setup(backend).await;
+    let mut ids = enqueue_n(&store, 2).await;
+    ids.sort();
+    store.outbox_heartbeat("stopping").await.expect("heartbeat");
+    store.outbox_heartbeat("next").await.expect("heartbeat");
+    assert_eq!(claim_as(&store, "stopping").await, ids);
+    assert!(claim_as(&store, "next").await.is_empty());
+    store.retire_outbox_owner("stopping").await.expect("retire");
+    assert_eq!(claim_as(&store, "next").await, ids, "rows of a retired owner wait for nothing");
+}
+
+async fn a_successful_send_releases_only_messages_deferred_by_an_outage(backend: Backend) {
+    let (_db, store) = setup(backend).await;
+    let ids = enqueue_n(&store, 2).await;
+    let (outage, mailbox_full) = (ids.first().expect("first"), ids.get(1).expect("second"));
+    store.outbox_heartbeat("w").await.expect("heartbeat");
+    assert_eq!(claim_as(&store, "w").await.len(), 2);
+    let now = store.now().await.expect("now");
+    let later = now + 3_600_000;
+    assert!(store.mark_outbox_deferred(outage, "w", later, "connection refused", true, now).await.expect("defer"));
+    assert!(store.mark_outbox_deferred(mailbox_full, "w", later, "452 mailbox full", false, now).await.expect("defer"));
+
+    let now = store.now().await.expect("now");
+    assert_eq!(store.release_relay_deferred(now).await.expect("release"), 1);
+    assert_eq!(claim_as(&store, "w").await, vec![outage.clone()], "only the outage's message is due at once");
+    assert_eq!(store.outbox_message(mailbox_full).await.expect("read").expect("row").next_attempt_at, later);
+    assert_eq!(store.release_relay_deferred(now).await.expect("release"), 0, "nothing twice");
 }
 
 async fn rate_buckets_count_every_hit(backend: Backend) {
@@ -400,4 +520,27 @@ async fn a_password_token_redeems_once_in_parallel(backend: Backend) {
     }
     assert_eq!(redeemed, 1, "single use");
     assert!(store.live_password_token("newer", now + 1).await.expect("read").is_none());
+}
+
+/// Nothing listens on the port: connecting is `Unavailable` (a 503 for the adapters), not a
+/// generic database error (a 500).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_nobody_answers_for_is_unavailable() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address");
+    // The listener is dropped: the port is closed, and connections to it are refused.
+    let started = std::time::Instant::now();
+    let outcome = Store::connect(&format!("postgres://postgres@127.0.0.1:{}/postgres", closed.port())).await;
+    assert!(matches!(outcome, Err(StoreError::Unavailable(_))), "{outcome:?}");
+    eprintln!("a refused connection was reported after {:?}", started.elapsed());
+}
+
+/// A constraint violation stays a database error: retrying it later would not help.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_constraint_violation_is_not_unavailable() {
+    let (_db, store) = setup(Backend::Sqlite).await;
+    let now = store.now().await.expect("now");
+    let m = message("dup");
+    store.enqueue_message(&m, now).await.expect("enqueue");
+    let again = store.enqueue_message(&m, now).await;
+    assert!(again.as_ref().is_err_and(|e| !e.is_unavailable()), "{again:?}");
 }

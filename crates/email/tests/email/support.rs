@@ -42,7 +42,8 @@ pub fn settings() -> WorkerSettings {
         max_attempts: 5,
         retry_base: Duration::from_millis(50),
         retry_max: Duration::from_millis(200),
-        lease: Duration::from_secs(30),
+        owner_timeout: Duration::from_secs(5),
+        urgent_retry_max: Duration::from_secs(5),
         poll_interval: Duration::from_millis(100),
         message_id_domain: "id.example".to_owned(),
     }

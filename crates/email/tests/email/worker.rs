@@ -24,6 +24,9 @@ on_both_databases!(
     two_workers_drain_a_thousand_messages_without_duplicates,
     run_wakes_on_notify_and_stops_on_shutdown,
     relay_without_starttls_keeps_the_message_queued,
+    a_dead_processes_claims_are_sent_after_the_owner_timeout_and_a_live_ones_never,
+    a_successful_send_releases_messages_deferred_by_a_relay_outage,
+    a_claim_its_own_process_forgot_is_released_after_the_owner_timeout,
 );
 
 async fn forgot_password_is_delivered_once_with_both_parts_and_the_row_purged(backend: Backend) {
@@ -243,4 +246,92 @@ async fn relay_without_starttls_keeps_the_message_queued(backend: Backend) {
     assert_eq!(row.status, OutboxStatus::Deferred);
     assert!(row.last_error.as_deref().is_some_and(|e| e.contains("STARTTLS")), "{:?}", row.last_error);
     assert!(h.sink.messages().is_empty());
+}
+
+/// Another process claimed messages and then stopped beating (it died): its rows wait for the
+/// owner timeout (5 s, moved on the controllable clock), not for a lease. A process that keeps
+/// beating keeps its rows however long its send takes.
+async fn a_dead_processes_claims_are_sent_after_the_owner_timeout_and_a_live_ones_never(backend: Backend) {
+    let h = Harness::start(backend, settings()).await;
+    let store = h.store.clone().with_test_clock();
+    let worker = new_worker(&store, &h.sink, &h.renderer, settings(), &h.wake);
+    let timeout = i64::try_from(settings().owner_timeout.as_millis()).expect("small");
+
+    let dead = h.enqueue("dead@example.com", &sample(EmailKind::ForgotPassword, "en")).await;
+    store.outbox_heartbeat("proc-dead").await.expect("heartbeat");
+    let now = store.now().await.expect("db time");
+    assert_eq!(store.claim_outbox(now, "proc-dead", timeout, 10).await.expect("claim").len(), 1);
+    assert_eq!(worker.run_once().await.expect("round"), 0, "the owner's heartbeat is fresh");
+    store.advance_test_clock(timeout - 1_000).await.expect("advance");
+    assert_eq!(worker.run_once().await.expect("round"), 0, "taken over before the timeout");
+    store.advance_test_clock(2_000).await.expect("advance");
+    // This worker's own heartbeat is as old as the dead one's until it beats again.
+    worker.owner().beat().await.expect("beat");
+    assert_eq!(worker.run_once().await.expect("round"), 1, "taken over after the timeout");
+    let row = store.outbox_message(&dead.id).await.expect("read").expect("row");
+    assert_eq!(row.status, OutboxStatus::Sent);
+    assert_eq!(row.attempts, 2, "the dead process's attempt stays counted");
+    assert_eq!(h.sink.messages().len(), 1);
+
+    let live = h.enqueue("live@example.com", &sample(EmailKind::ForgotPassword, "en")).await;
+    store.outbox_heartbeat("proc-live").await.expect("heartbeat");
+    let now = store.now().await.expect("db time");
+    assert_eq!(store.claim_outbox(now, "proc-live", timeout, 10).await.expect("claim").len(), 1);
+    for _ in 0..30 {
+        store.advance_test_clock(1_000).await.expect("advance");
+        store.outbox_heartbeat("proc-live").await.expect("heartbeat");
+        worker.owner().beat().await.expect("beat");
+        assert_eq!(worker.run_once().await.expect("round"), 0, "a live process's claim was taken over");
+    }
+    assert_eq!(h.sink.messages().len(), 1, "nothing sent twice");
+    // A clean shutdown hands its rows over at once.
+    store.retire_outbox_owner("proc-live").await.expect("retire");
+    assert_eq!(worker.run_once().await.expect("round"), 1);
+    assert_eq!(store.outbox_message(&live.id).await.expect("read").expect("row").status, OutboxStatus::Sent);
+}
+
+/// While the relay refuses connections, messages with a live code are retried at most
+/// `urgent_retry_max` apart; the first send that succeeds releases all the others at once.
+async fn a_successful_send_releases_messages_deferred_by_a_relay_outage(backend: Backend) {
+    let long = WorkerSettings {
+        retry_base: Duration::from_secs(600),
+        retry_max: Duration::from_secs(3600),
+        urgent_retry_max: Duration::from_secs(600),
+        ..settings()
+    };
+    let h = Harness::start(backend, long).await;
+    h.sink.set_behavior(Behavior { refuse_connections: true, ..Behavior::default() });
+    for i in 0..5 {
+        h.enqueue(&format!("user{i}@example.com"), &sample(EmailKind::ForgotPassword, "en")).await;
+    }
+    assert_eq!(h.worker.run_once().await.expect("round"), 5);
+    assert!(h.store.outbox_messages(Some(OutboxStatus::Deferred), 10).await.expect("list").len() == 5);
+
+    h.sink.set_behavior(Behavior::default());
+    // One fresh message gets through; the five deferred ones follow without their back-off.
+    h.enqueue("fresh@example.com", &sample(EmailKind::ForgotPassword, "en")).await;
+    assert_eq!(h.worker.run_once().await.expect("round"), 1);
+    assert_eq!(h.worker.run_once().await.expect("round"), 5, "released by the successful send");
+    assert_eq!(h.sink.messages().len(), 6);
+    assert!(h.store.outbox_messages(Some(OutboxStatus::Deferred), 10).await.expect("list").is_empty());
+}
+
+/// A row this process owns but no worker of it is handling (an outcome the database failed to
+/// record, a claim whose answer was lost) would wait for the process's shutdown, since nobody
+/// else may claim it while the process beats: the worker gives it back after the owner timeout.
+async fn a_claim_its_own_process_forgot_is_released_after_the_owner_timeout(backend: Backend) {
+    let h = Harness::start(backend, settings()).await;
+    let store = h.store.clone().with_test_clock();
+    let worker = new_worker(&store, &h.sink, &h.renderer, settings(), &h.wake);
+    let timeout = i64::try_from(settings().owner_timeout.as_millis()).expect("small");
+    let forgotten = h.enqueue("forgotten@example.com", &sample(EmailKind::ForgotPassword, "en")).await;
+    worker.owner().beat().await.expect("beat");
+    let now = store.now().await.expect("db time");
+    assert_eq!(store.claim_outbox(now, worker.owner().id(), timeout, 10).await.expect("claim").len(), 1);
+    assert_eq!(worker.run_once().await.expect("round"), 0, "a fresh claim is left alone");
+    store.advance_test_clock(timeout + 1).await.expect("advance");
+    worker.owner().beat().await.expect("beat");
+    assert_eq!(worker.run_once().await.expect("round"), 1, "released and claimed again");
+    assert_eq!(store.outbox_message(&forgotten.id).await.expect("read").expect("row").status, OutboxStatus::Sent);
+    assert_eq!(h.sink.messages().len(), 1);
 }

@@ -35,6 +35,10 @@ impl From<latchkey_store::StoreError> for AdminError {
                 Self::Validation(vec![format!("login: An object with this field already exists ({what})")])
             }
             latchkey_store::StoreError::NotFound => Self::NotFound("Resource not found".to_owned()),
+            other if other.is_unavailable() => {
+                crate::http::unavailable::log("admin request", &other);
+                Self::Unavailable
+            }
             other => Self::Internal(other.into()),
         }
     }
@@ -59,6 +63,11 @@ impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         let retry_after = match &self {
             Self::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            // Busy hashing or an unreachable database: both pass in a moment.
+            Self::Unavailable => Some(crate::http::unavailable::RETRY_AFTER_SECS),
+            Self::Internal(error) if crate::http::unavailable::database_unavailable(error) => {
+                Some(crate::http::unavailable::RETRY_AFTER_SECS)
+            }
             _ => None,
         };
         let (status, code, summary, causes) = match self {
@@ -78,6 +87,10 @@ impl IntoResponse for AdminError {
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "E0000010", "Service is temporarily unavailable.".to_owned(), vec![]),
             Self::TooManyRequests { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "E0000047", "API call exceeded rate limit due to too many requests.".to_owned(), vec![])
+            }
+            Self::Internal(error) if crate::http::unavailable::database_unavailable(&error) => {
+                crate::http::unavailable::log("admin request", &error);
+                (StatusCode::SERVICE_UNAVAILABLE, "E0000010", "Service is temporarily unavailable.".to_owned(), vec![])
             }
             Self::Internal(error) => {
                 tracing::error!(error.message = %error, error.cause_chain = ?error, "admin request failed");

@@ -61,6 +61,13 @@ impl IntoResponse for HostedError {
             Self::Unavailable => {
                 message_page(StatusCode::SERVICE_UNAVAILABLE, "Please try again", "The server is busy. Try again in a moment.")
             }
+            Self::Internal(error) if crate::http::unavailable::database_unavailable(&error) => {
+                crate::http::unavailable::log("hosted page", &error);
+                let mut page = message_page(StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable", "Please try again in a moment.");
+                page.headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(crate::http::unavailable::RETRY_AFTER_SECS));
+                page
+            }
             Self::Internal(error) => {
                 tracing::error!(error.message = %error, error.cause_chain = ?error, "hosted page failed");
                 message_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "Please try again in a moment.")

@@ -9,6 +9,7 @@ pub mod health;
 pub mod json;
 pub mod serve;
 pub mod trace;
+pub mod unavailable;
 pub mod widget;
 
 use std::time::Duration;

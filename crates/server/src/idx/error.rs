@@ -48,6 +48,11 @@ impl std::fmt::Debug for IdxError {
 
 impl From<latchkey_store::StoreError> for IdxError {
     fn from(e: latchkey_store::StoreError) -> Self {
+        if e.is_unavailable() {
+            // The database is out of reach: the client retries a 503, not a 500.
+            crate::http::unavailable::log("IDX request", &e);
+            return Self::Unavailable;
+        }
         Self::Internal(e.into())
     }
 }

@@ -15,11 +15,17 @@ pub enum OAuthError {
     TooManyRequests {
         retry_after_secs: i64,
     },
+    /// The database is out of reach (503 `temporarily_unavailable` with Retry-After).
+    Unavailable,
     Internal(anyhow::Error),
 }
 
 impl From<latchkey_store::StoreError> for OAuthError {
     fn from(e: latchkey_store::StoreError) -> Self {
+        if e.is_unavailable() {
+            crate::http::unavailable::log("OAuth request", &e);
+            return Self::Unavailable;
+        }
         Self::Internal(e.into())
     }
 }
@@ -41,12 +47,26 @@ impl OAuthError {
                 "temporarily_unavailable",
                 "Too many failed requests from this address. Try again later.".to_owned(),
             ),
+            Self::Unavailable => unavailable(),
+            Self::Internal(error) if crate::http::unavailable::database_unavailable(&error) => {
+                crate::http::unavailable::log("OAuth request", &error);
+                unavailable()
+            }
             Self::Internal(error) => {
                 tracing::error!(error.message = %error, error.cause_chain = ?error, "OAuth request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Internal Server Error".to_owned())
             }
         }
     }
+}
+
+/// RFC 6749 §4.1.2.1's `temporarily_unavailable`, as a 503.
+fn unavailable() -> (StatusCode, &'static str, String) {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily_unavailable",
+        "The service is temporarily unavailable. Try again in a moment.".to_owned(),
+    )
 }
 
 impl IntoResponse for OAuthError {
@@ -56,6 +76,7 @@ impl IntoResponse for OAuthError {
             _ => None,
         };
         let (status, code, description) = self.parts();
+        let retry_after = retry_after.or((status == StatusCode::SERVICE_UNAVAILABLE).then_some(crate::http::unavailable::RETRY_AFTER_SECS));
         let body = latchkey_proto::oauth::OAuthError { error: code.to_owned(), error_description: description };
         let mut response = (status, axum::Json(body)).into_response();
         response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

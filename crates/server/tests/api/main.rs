@@ -28,6 +28,7 @@ mod limits;
 mod logs;
 mod mail_messages;
 mod oidc_support;
+mod outages;
 mod recovery;
 mod recovery_codes;
 mod refresh;
