@@ -90,14 +90,15 @@ fn haproxy_config(listen: u16, ports: &[u16]) -> String {
     let servers: String = ports
         .iter()
         .enumerate()
-        // `inter 200ms fall 1 rise 1`: a killed process leaves the rotation at its next check
-        // and a restarted one rejoins at its first good one.
-        .map(|(i, port)| format!("    server s{i} 127.0.0.1:{port} check inter 200ms fall 1 rise 1\n"))
+        // `inter 200ms fall 2 rise 1`: a killed process leaves the rotation within two checks (until
+        // then HAProxy retries refused connections on another process), one slow answer under
+        // load does not take a live one out, and a restarted one rejoins at its first good check.
+        .map(|(i, port)| format!("    server s{i} 127.0.0.1:{port} check inter 200ms fall 2 rise 1\n"))
         .collect();
     format!(
         "global\n    maxconn 2048\n\n\
          defaults\n    mode http\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\n    \
-         timeout check 1s\n    retries 3\n    option redispatch\n\n\
+         timeout check 2s\n    retries 3\n    option redispatch\n\n\
          frontend latchkey\n    bind 127.0.0.1:{listen}\n    default_backend servers\n\n\
          backend servers\n    balance roundrobin\n    option httpchk GET /readyz\n    http-check expect status 200\n    \
          # Which process answered, so tests can show that consecutive requests roam.\n    \
