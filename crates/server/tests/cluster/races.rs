@@ -66,6 +66,7 @@ async fn races_across_processes_hold() {
     one_code_answered_fifty_times_opens_one_reset(&cluster, &mut db).await;
     hundred_wrong_answers_count_five(&cluster, &mut db).await;
     parallel_resends_leave_one_live_code(&cluster, &mut db).await;
+    thirty_recoveries_of_one_identifier_stay_within_the_mail_budget(&cluster, &mut db).await;
     twenty_refreshes_of_one_token_rotate_once(&cluster, &mut db).await;
     the_sign_in_throttle_counts_every_process(&cluster).await;
 }
@@ -147,6 +148,44 @@ async fn parallel_resends_leave_one_live_code(cluster: &Arc<Cluster>, db: &mut P
     let code = code_from_mail(cluster, login, mails).await;
     let answer = cluster.step(&flow, "challenge/answer", json!({"credentials": {"passcode": code}})).await;
     assert_eq!(answer.status, 200, "the newest code: {}", answer.body);
+}
+
+/// §3.7: 30 transactions choose Email for one identifier at once → the mail budget
+/// (`recovery.mail_per_hour` = 5) holds in total. Every challenge answers alike (a refused
+/// first challenge gets a code row nobody knows, so its answers are evaluated the same way),
+/// so the proof is in the database and the sink: one logged send per email, at most five.
+async fn thirty_recoveries_of_one_identifier_stay_within_the_mail_budget(cluster: &Arc<Cluster>, db: &mut PgConnection) {
+    let login = "thirty@example.com";
+    cluster.create_user(login).await;
+    let mut flows = Vec::new();
+    for i in 0..30 {
+        let flow = cluster.begin("openid", &format!("thirty-{i}")).await;
+        assert_eq!(cluster.step(&flow, "recover", json!({})).await.status, 200);
+        let identify = cluster.step(&flow, "identify", json!({"identifier": login})).await;
+        assert_eq!(identify.status, 200, "{}", identify.body);
+        let id = crate::client::email_authenticator_id(&identify.body).expect("the email authenticator");
+        flows.push((flow, id));
+    }
+    let barrier = Arc::new(tokio::sync::Barrier::new(flows.len()));
+    let calls = flows.into_iter().map(|(flow, id)| {
+        let (cluster, barrier) = (cluster.clone(), barrier.clone());
+        tokio::spawn(async move {
+            barrier.wait().await;
+            cluster.step(&flow, "challenge", json!({"authenticator": {"id": id}})).await
+        })
+    });
+    let replies: Vec<Reply> = futures::future::join_all(calls).await.into_iter().map(|r| r.expect("join")).collect();
+    assert_spread(&replies);
+    assert!(replies.iter().all(|r| r.status == 200), "{:?}", statuses(&replies));
+    cluster.drain_outbox().await;
+    let mails = cluster.sink.messages_to(login).len();
+    assert!((1..=5).contains(&mails), "at least one email, at most the hourly budget of 5: {mails}");
+    let logged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM recovery_mail_log WHERE subject_key = $1")
+        .bind(format!("identifier:{login}"))
+        .fetch_one(&mut *db)
+        .await
+        .expect("count logged sends");
+    assert_eq!(usize::try_from(logged).expect("a count"), mails, "one logged send per email");
 }
 
 /// (d), §3.8: 20 refreshes of one refresh token at once → exactly one new token.
