@@ -63,16 +63,16 @@ impl Server {
 }
 
 pub struct Cluster {
+    // Fields drop in order: the processes first, then what they use.
+    servers: Vec<Server>,
+    _haproxy: ChildGuard,
     /// The HAProxy URL: the public URL of every process.
     pub url: String,
     pub sink: MailSink,
     pub http: reqwest::Client,
     db: TestDatabase,
     env: Vec<(String, String)>,
-    servers: Vec<Server>,
-    _haproxy: ChildGuard,
     dir: PathBuf,
-    // Declared last: dropped after the children it holds the logs of.
     _dir_guard: TempDir,
 }
 
