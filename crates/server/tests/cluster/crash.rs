@@ -17,6 +17,8 @@ use crate::SERIAL;
 
 /// Concurrent clients in the stream.
 const CLIENTS: usize = 4;
+/// The stream goes on after the last restart until this many users were started.
+const MIN_USERS: u64 = 40;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
@@ -91,8 +93,13 @@ async fn a_killed_process_loses_nothing() {
         last_restart_ms = epoch_ms();
         println!("kill {}: process {victim} killed and restarted", kill + 1);
     }
-    // A last stretch of traffic with every process back.
+    // A last stretch of traffic with every process back, and enough users in all to prove
+    // something on a loaded machine.
     tokio::time::sleep(Duration::from_millis(500)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while next_user.load(Ordering::SeqCst) < MIN_USERS && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     stop.store(true, Ordering::SeqCst);
     let mut outcomes = Vec::new();
     for client in clients {
