@@ -96,6 +96,14 @@ impl Cluster {
         self.send(reqwest::Method::POST, &format!("{}/idp/idx/{path}", self.url), Body::Idx(body), false).await
     }
 
+    /// An IDX step sent to `base` (one process directly, or HAProxy).
+    pub async fn step_at(&self, base: &str, flow: &Flow, path: &str, mut body: Value) -> Reply {
+        body["stateHandle"] = Value::String(flow.state_handle.clone());
+        self.send(reqwest::Method::POST, &format!("{base}/idp/idx/{path}"), Body::Idx(&body), false)
+            .await
+            .unwrap_or_else(|e| panic!("idx/{path} at {base}: {}", e.0))
+    }
+
     pub async fn try_step(&self, flow: &Flow, path: &str, mut body: Value) -> Result<Reply, NoAnswer> {
         body["stateHandle"] = Value::String(flow.state_handle.clone());
         self.try_idx(path, &body).await

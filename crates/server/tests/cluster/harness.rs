@@ -54,6 +54,8 @@ struct Server {
     child: Mutex<Option<ChildGuard>>,
     /// How many times it was started: names its log files.
     starts: AtomicUsize,
+    /// Variables for this process only (a clock moved by libfaketime).
+    own_env: Vec<(String, String)>,
 }
 
 impl Server {
@@ -110,6 +112,12 @@ impl Cluster {
     /// Starts the database, the sink, three processes (at the same time, as a deployment
     /// would) and HAProxy; returns once every process is ready and HAProxy answers.
     pub async fn start(extra_env: &[(&str, &str)]) -> Cluster {
+        Self::start_with_clock_ahead(extra_env, None).await
+    }
+
+    /// As `start`, with process `ahead.0`'s clock moved by `ahead.1` (libfaketime's offset
+    /// syntax, e.g. `+5m`): the machine clocks of a deployment never agree exactly.
+    pub async fn start_with_clock_ahead(extra_env: &[(&str, &str)], ahead: Option<(usize, &str)>) -> Cluster {
         assert!(
             Command::new("haproxy").arg("-v").stdout(Stdio::null()).status().is_ok_and(|s| s.success()),
             "the cluster tests need Debian's haproxy on PATH: `apt-get install -y haproxy` (scripts/test installs it)"
@@ -160,8 +168,17 @@ impl Cluster {
             .timeout(Duration::from_secs(30))
             .build()
             .expect("client");
-        let servers: Vec<Server> =
-            (0..PROCESSES).map(|_| Server { port: free_port(), child: Mutex::new(None), starts: AtomicUsize::new(0) }).collect();
+        let servers: Vec<Server> = (0..PROCESSES)
+            .map(|i| Server {
+                port: free_port(),
+                child: Mutex::new(None),
+                starts: AtomicUsize::new(0),
+                own_env: match ahead {
+                    Some((process, offset)) if process == i => faketime_env(offset),
+                    _ => Vec::new(),
+                },
+            })
+            .collect();
         for (i, server) in servers.iter().enumerate() {
             server.start(&dir, &env, i);
         }
@@ -297,12 +314,25 @@ pub async fn db_now(db: &mut PgConnection) -> i64 {
 impl Server {
     fn start(&self, dir: &Path, env: &[(String, String)], i: usize) {
         let start = self.starts.fetch_add(1, Ordering::SeqCst);
-        let child = spawn_server(dir, env, i, self.port, start);
+        let child = spawn_server(dir, env, &self.own_env, i, self.port, start);
         *self.child.lock().expect("child lock") = Some(child);
     }
 }
 
-fn spawn_server(dir: &Path, env: &[(String, String)], i: usize, port: u16, start: usize) -> ChildGuard {
+/// libfaketime preloaded into the process itself (not the `faketime` wrapper, which would be
+/// the child that `kill` reaches). Debian's package `faketime` installs it.
+fn faketime_env(offset: &str) -> Vec<(String, String)> {
+    let library = std::fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path().join("faketime/libfaketimeMT.so.1"))
+        .find(|path| path.exists())
+        .expect("libfaketime: `apt-get install -y faketime` (scripts/test installs it)");
+    vec![("LD_PRELOAD".to_owned(), library.display().to_string()), ("FAKETIME".to_owned(), offset.to_owned())]
+}
+
+fn spawn_server(dir: &Path, env: &[(String, String)], own_env: &[(String, String)], i: usize, port: u16, start: usize) -> ChildGuard {
     let data_dir = dir.join(format!("data-{i}"));
     std::fs::create_dir_all(&data_dir).expect("data dir");
     let log = std::fs::File::create(dir.join(format!("server-{i}-{start}.log"))).expect("server log");
@@ -310,7 +340,7 @@ fn spawn_server(dir: &Path, env: &[(String, String)], i: usize, port: u16, start
         .arg("serve")
         // Only what the test sets: nothing leaks in from the environment running the tests.
         .env_clear()
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .envs(env.iter().chain(own_env).map(|(k, v)| (k.as_str(), v.as_str())))
         .env("LATCHKEY_LISTEN", format!("127.0.0.1:{port}"))
         .env("LATCHKEY_DATA_DIR", &data_dir)
         .stdin(Stdio::null())

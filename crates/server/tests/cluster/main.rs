@@ -2,11 +2,13 @@
 //! HAProxy (round robin, no stickiness), one SMTP sink. It proves what a single process
 //! cannot: that recoveries roam between processes, that every race and limit holds in total
 //! and not per process (security-checklist §3.9), that every process publishes the same keys,
-//! and that a process killed with SIGKILL loses no committed email (§3.10).
+//! that a process whose clock runs ahead decides by database time, and that a process killed
+//! with SIGKILL loses no committed email (§3.10).
 //!
 //! Each test starts its own cluster; the tests take turns (`SERIAL`) so two shared cores run
 //! one cluster at a time.
 mod client;
+mod clock;
 mod crash;
 mod harness;
 mod jwks;
