@@ -183,7 +183,9 @@ impl Cluster {
             server.start(&dir, &env, i);
         }
         for (i, server) in servers.iter().enumerate() {
-            wait_ready(&http, &dir, i, server).await;
+            if let Err(log) = wait_ready(&http, &dir, i, server).await {
+                start_until_ready(&http, &dir, &env, i, server, log).await;
+            }
         }
 
         let config = dir.join("haproxy.cfg");
@@ -249,8 +251,11 @@ impl Cluster {
     /// until it is ready.
     pub async fn restart(&self, i: usize) {
         self.kill(i);
-        self.servers[i].start(&self.dir, &self.env, i);
-        wait_ready(&self.http, &self.dir, i, &self.servers[i]).await;
+        let server = &self.servers[i];
+        server.start(&self.dir, &self.env, i);
+        if let Err(log) = wait_ready(&self.http, &self.dir, i, server).await {
+            start_until_ready(&self.http, &self.dir, &self.env, i, server, log).await;
+        }
     }
 
     /// A direct connection to the cluster's database, for gray-box assertions.
@@ -351,19 +356,41 @@ fn spawn_server(dir: &Path, env: &[(String, String)], own_env: &[(String, String
     ChildGuard(child)
 }
 
-async fn wait_ready(http: &reqwest::Client, dir: &Path, i: usize, server: &Server) {
+/// A process that could not listen is started again a few times: while it was down, another
+/// program on this machine may have held its port for a moment (as the source port of an
+/// outgoing connection), and the port cannot change under HAProxy.
+async fn start_until_ready(http: &reqwest::Client, dir: &Path, env: &[(String, String)], i: usize, server: &Server, log: String) {
+    let mut log = log;
+    for _ in 0..10 {
+        // Only a port held by someone else is worth another try; any other failure to start
+        // is a finding.
+        assert!(log.contains("cannot listen on"), "process {i} exited at start:\n{log}");
+        let last_line = log.lines().last().unwrap_or_default().to_owned();
+        println!("process {i} exited at start ({last_line}); starting it again");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        server.start(dir, env, i);
+        match wait_ready(http, dir, i, server).await {
+            Ok(()) => return,
+            Err(again) => log = again,
+        }
+    }
+    panic!("process {i} exited at every start:\n{log}");
+}
+
+/// Waits until process `i` answers `/readyz`; `Err` with its log if it exited first.
+async fn wait_ready(http: &reqwest::Client, dir: &Path, i: usize, server: &Server) -> Result<(), String> {
     let deadline = Instant::now() + DEADLINE;
     let url = format!("http://127.0.0.1:{}/readyz", server.port);
     loop {
         if let Ok(response) = http.get(&url).timeout(Duration::from_secs(2)).send().await {
             if response.status() == 200 {
-                return;
+                return Ok(());
             }
         }
         let log = dir.join(server.log_name(i));
         let exited = server.child.lock().expect("child lock").as_mut().and_then(|child| child.0.try_wait().ok().flatten());
         if let Some(status) = exited {
-            panic!("process {i} exited before it was ready ({status}):\n{}", read_log(&log));
+            return Err(format!("exit: {status}\n{}", read_log(&log)));
         }
         assert!(Instant::now() < deadline, "process {i} was not ready within {DEADLINE:?}:\n{}", read_log(&log));
         tokio::time::sleep(Duration::from_millis(50)).await;
