@@ -55,6 +55,41 @@ impl Store {
         from_row(&row)
     }
 
+    /// Stores `key` as the first of its kind unless a live key of that kind exists, and
+    /// returns the live keys of the kind. Processes that start together on an empty database
+    /// take turns on the row `lock_id` (a key that already exists), so they all keep the same
+    /// first key: with one key each, every process would publish only its own until its next
+    /// reload, and a token signed by one would fail at another.
+    pub async fn insert_first_key(&self, key: &KeyRecord, lock_id: &str, now: Millis) -> Result<Vec<KeyRecord>> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(&format!("SELECT id FROM keys WHERE id = $1{}", self.dialect().for_update()))
+            .bind(lock_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let live = sqlx::query("SELECT COUNT(*) AS live FROM keys WHERE kind = $1 AND (retire_at IS NULL OR retire_at > $2)")
+            .bind(&key.kind)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+        if get_i64(&live, "live")? == 0 {
+            sqlx::query(
+                "INSERT INTO keys (id, kind, material, created_at, publish_at, sign_from, retire_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&key.id)
+            .bind(&key.kind)
+            .bind(&key.material)
+            .bind(key.created_at)
+            .bind(key.publish_at)
+            .bind(key.sign_from)
+            .bind(key.retire_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        self.live_keys(&key.kind, now).await
+    }
+
     /// Keys of one kind that are not retired at `now`, newest first.
     pub async fn live_keys(&self, kind: &str, now: Millis) -> Result<Vec<KeyRecord>> {
         let rows = sqlx::query(

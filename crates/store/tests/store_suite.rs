@@ -45,6 +45,7 @@ both_backends!(
     rate_buckets_count_every_hit,
     parallel_first_customizations_make_exactly_one_default,
     a_password_token_redeems_once_in_parallel,
+    processes_starting_together_keep_one_first_key,
 );
 
 async fn setup(backend: Backend) -> (TestDatabase, Store) {
@@ -543,4 +544,40 @@ async fn a_constraint_violation_is_not_unavailable() {
     store.enqueue_message(&m, now).await.expect("enqueue");
     let again = store.enqueue_message(&m, now).await;
     assert!(again.as_ref().is_err_and(|e| !e.is_unavailable()), "{again:?}");
+}
+
+/// Eight processes start on an empty database at once, each with its own candidate first
+/// signing key: exactly one is stored, and every one of them reads that one back.
+async fn processes_starting_together_keep_one_first_key(backend: Backend) {
+    let (_db, store) = setup(backend).await;
+    let store = Arc::new(store);
+    let now = store.now().await.expect("now");
+    let record = |id: &str, kind: &str| latchkey_store::KeyRecord {
+        id: id.to_owned(),
+        kind: kind.to_owned(),
+        material: format!("sealed {id}"),
+        created_at: now,
+        publish_at: now,
+        sign_from: now,
+        retire_at: None,
+    };
+    store.insert_key_if_absent(&record("lock", "lock")).await.expect("the lock row");
+    let barrier = Arc::new(tokio::sync::Barrier::new(8));
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (store, barrier, candidate) = (store.clone(), barrier.clone(), record(&format!("candidate-{i}"), "signing"));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store.insert_first_key(&candidate, "lock", now).await.expect("insert or read")
+            })
+        })
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for task in tasks {
+        let live = task.await.expect("join");
+        assert_eq!(live.len(), 1, "one live key, seen by every process");
+        seen.insert(live[0].id.clone());
+    }
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(store.live_keys("signing", now).await.expect("keys").len(), 1);
 }

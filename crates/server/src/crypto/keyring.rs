@@ -72,7 +72,10 @@ impl KeyRing {
         outbox.copy_from_slice(&outbox_bytes);
         let mut records = store.live_keys(SIGNING_KIND, now).await?;
         if records.is_empty() {
-            records.push(create_signing_key(store, master, now, now).await?);
+            // Serialised on the code-MAC key's row, so processes started together keep one
+            // first signing key (tests/cluster: every_process_serves_the_same_jwks).
+            let first = new_signing_key(master, now, now).await?;
+            records = store.insert_first_key(&first, CODE_MAC_KEY_ID, now).await?;
         }
         let signing = records.iter().map(|r| open_signing_key(master, r).map(Arc::new)).collect::<Result<_, _>>()?;
         Ok(Self { code_mac, outbox, signing })
@@ -134,6 +137,12 @@ async fn singleton(store: &Store, master: &MasterKey, id: &str, now: Millis) -> 
 
 /// Generates a 2048-bit RSA key, seals its PKCS#8 PEM and stores it.
 pub async fn create_signing_key(store: &Store, master: &MasterKey, now: Millis, sign_from: Millis) -> Result<KeyRecord, KeyRingError> {
+    let record = new_signing_key(master, now, sign_from).await?;
+    Ok(store.insert_key_if_absent(&record).await?)
+}
+
+/// Generates a 2048-bit RSA key and seals its PKCS#8 PEM into a record (not yet stored).
+async fn new_signing_key(master: &MasterKey, now: Millis, sign_from: Millis) -> Result<KeyRecord, KeyRingError> {
     let private = tokio::task::spawn_blocking(|| rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048))
         .await
         .map_err(|e| KeyRingError::Generate(e.to_string()))?
@@ -141,9 +150,7 @@ pub async fn create_signing_key(store: &Store, master: &MasterKey, now: Millis, 
     let pem = private.to_pkcs8_pem(LineEnding::LF).map_err(|e| KeyRingError::Generate(e.to_string()))?;
     let kid = latchkey_domain::secret::okta_style_id("lk");
     let material = seal::seal(master.as_ref(), &format!("key:{kid}"), pem.as_bytes()).map_err(|_| KeyRingError::WrongMasterKey)?;
-    let record =
-        KeyRecord { id: kid, kind: SIGNING_KIND.to_owned(), material, created_at: now, publish_at: now, sign_from, retire_at: None };
-    Ok(store.insert_key_if_absent(&record).await?)
+    Ok(KeyRecord { id: kid, kind: SIGNING_KIND.to_owned(), material, created_at: now, publish_at: now, sign_from, retire_at: None })
 }
 
 fn open_signing_key(master: &MasterKey, record: &KeyRecord) -> Result<SigningKey, KeyRingError> {
