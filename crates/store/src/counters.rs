@@ -139,8 +139,10 @@ pub(crate) async fn clear(tx: &mut Tx, keys: &[String]) -> Result<()> {
 /// email as identifiers (cleared together when the account proves itself).
 pub(crate) async fn keys_of_account(tx: &mut Tx, user_id: &latchkey_domain::UserId) -> Result<Vec<String>> {
     let mut keys = vec![CounterKey::Account(user_id.clone()).storage_key()];
-    if let Some(row) =
-        sqlx::query("SELECT login_canonical, email_canonical FROM users WHERE id = $1").bind(user_id.as_str()).fetch_optional(&mut **tx).await?
+    if let Some(row) = sqlx::query("SELECT login_canonical, email_canonical FROM users WHERE id = $1")
+        .bind(user_id.as_str())
+        .fetch_optional(&mut **tx)
+        .await?
     {
         for column in ["login_canonical", "email_canonical"] {
             keys.push(CounterKey::Identifier(row.try_get::<String, _>(column)?).storage_key());

@@ -49,12 +49,9 @@ const COLUMNS: &str = "id, auth_server, flow, client_id, redirect_uri, scopes, o
 pub(crate) fn step_columns(step: &Step) -> (&'static str, Option<String>, Option<String>, Option<Millis>) {
     match step {
         Step::Identify | Step::RecoveryIdentify => (step.kind(), None, None, None),
-        Step::RecoverySelect { subject } | Step::RecoveryChallenge { subject } => (
-            step.kind(),
-            Some(subject.identifier_key().storage_key()),
-            subject.user_id.as_ref().map(|u| u.as_str().to_owned()),
-            None,
-        ),
+        Step::RecoverySelect { subject } | Step::RecoveryChallenge { subject } => {
+            (step.kind(), Some(subject.identifier_key().storage_key()), subject.user_id.as_ref().map(|u| u.as_str().to_owned()), None)
+        }
         Step::RecoveryReset { user_id, grant_expires_at } => {
             (step.kind(), None, Some(user_id.as_str().to_owned()), Some(*grant_expires_at))
         }

@@ -144,7 +144,12 @@ impl Store {
     /// Answers a submitted code: loads the step, its live code and the counters under lock,
     /// lets `decide_answer` decide, applies the effects and commits. Returns the outcome and
     /// the transaction's step afterwards.
-    pub async fn attempt_recovery_code(&self, check: CodeCheck<'_>, notice: NoticeComposer<'_>, now: Millis) -> Result<(AnswerOutcome, Step)> {
+    pub async fn attempt_recovery_code(
+        &self,
+        check: CodeCheck<'_>,
+        notice: NoticeComposer<'_>,
+        now: Millis,
+    ) -> Result<(AnswerOutcome, Step)> {
         let mut tx = self.write_tx().await?;
         let Some((step, _version)) = lock_step(&mut tx, self, check.interaction_id, now).await? else {
             return Err(StoreError::NotFound);
@@ -182,7 +187,8 @@ impl Store {
             None => (None, None),
         };
         let counters = crate::counters::lock(&mut tx, self, &subject).await?;
-        let snapshot = AnswerSnapshot { step: step.clone(), code, identifier: counters.identifier.otp, account: counters.account.map(|c| c.otp) };
+        let snapshot =
+            AnswerSnapshot { step: step.clone(), code, identifier: counters.identifier.otp, account: counters.account.map(|c| c.otp) };
         let decision = decide_answer(&snapshot, check.submitted_mac, check.policy, check.grant_lifetime, now);
         let mut next = step;
         for effect in decision.effects {
@@ -192,12 +198,18 @@ impl Store {
                     next = to;
                 }
                 AnswerEffect::ConsumeCode => {
-                    sqlx::query("UPDATE recovery_codes SET consumed_at = $1 WHERE id = $2").bind(now).bind(&code_id).execute(&mut *tx).await?;
+                    sqlx::query("UPDATE recovery_codes SET consumed_at = $1 WHERE id = $2")
+                        .bind(now)
+                        .bind(&code_id)
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 AnswerEffect::CountCodeAttempt => {
                     sqlx::query("UPDATE recovery_codes SET attempts = attempts + 1 WHERE id = $1").bind(&code_id).execute(&mut *tx).await?;
                 }
-                AnswerEffect::SetCounters { identifier, account } => crate::counters::set_otp(&mut tx, &subject, identifier, account).await?,
+                AnswerEffect::SetCounters { identifier, account } => {
+                    crate::counters::set_otp(&mut tx, &subject, identifier, account).await?
+                }
                 AnswerEffect::QueueLockoutNotice { to } => {
                     // The account is read inside the transaction; an unknown identifier reads
                     // the decoy id, which names nobody, so both cost the same query.
@@ -225,7 +237,11 @@ impl Store {
             return Ok(false);
         }
         set_interaction_code(&mut tx, req.interaction_id, req.interaction_code_digest, req.interaction_code_expires_at, now).await?;
-        sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2").bind(now).bind(req.change.user_id.as_str()).execute(&mut *tx).await?;
+        sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(req.change.user_id.as_str())
+            .execute(&mut *tx)
+            .await?;
         crate::password_change::apply(&mut tx, req.change, now).await?;
         tx.commit().await?;
         Ok(true)
@@ -343,7 +359,12 @@ async fn insert_code(tx: &mut Tx, interaction_id: &str, subject: &Subject, mac: 
 
 /// Ends every live code and every other recovery transaction of an account: after a password
 /// change, an email change, a suspension or a deletion (security-checklist OTP-5).
-pub(crate) async fn invalidate_account_recovery(tx: &mut Tx, user_id: &UserId, now: Millis, except_interaction: Option<&str>) -> Result<()> {
+pub(crate) async fn invalidate_account_recovery(
+    tx: &mut Tx,
+    user_id: &UserId,
+    now: Millis,
+    except_interaction: Option<&str>,
+) -> Result<()> {
     sqlx::query("UPDATE recovery_codes SET superseded = 1 WHERE user_id = $1 AND consumed_at IS NULL AND superseded = 0")
         .bind(user_id.as_str())
         .execute(&mut **tx)

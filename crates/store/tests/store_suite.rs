@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use latchkey_domain::identifier::Login;
 use latchkey_domain::interaction::{Step, Subject};
+use latchkey_domain::recovery::AnswerOutcome;
 use latchkey_domain::throttle::MailLimits;
 use latchkey_domain::{EmailAddress, OtpPolicy, Profile, UserId, UserStatus};
 use latchkey_store::testing::{fresh, Backend, TestDatabase};
-use latchkey_domain::recovery::AnswerOutcome;
 use latchkey_store::{
     ChallengeOutcome, CodeCheck, CustomizationWrite, NewChallenge, NewInteraction, NewMessage, NewPasswordToken, OutboxStatus, Store,
     StoreError,
@@ -401,7 +401,9 @@ async fn a_password_token_redeems_once_in_parallel(backend: Backend) {
     let mut tasks = Vec::new();
     for _ in 0..10 {
         let store = store.clone();
-        tasks.push(tokio::spawn(async move { store.redeem_password_token("newer", "hash", message("changed"), now).await.expect("redeem").is_some() }));
+        tasks.push(tokio::spawn(async move {
+            store.redeem_password_token("newer", "hash", message("changed"), now).await.expect("redeem").is_some()
+        }));
     }
     let mut redeemed = 0;
     for task in tasks {
