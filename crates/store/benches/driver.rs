@@ -277,10 +277,14 @@ macro_rules! sqlx_ops {
 const SQLITE_PRAGMAS: [&str; 3] = ["PRAGMA journal_mode = WAL", "PRAGMA busy_timeout = 10000", "PRAGMA synchronous = NORMAL"];
 
 /// `Store::connect`'s `AnyPool` for SQLite, option for option (its pool is private to the crate).
-async fn any_sqlite(url: &str) -> anyhow::Result<sqlx::AnyPool> {
+/// `test_before_acquire` is sqlx's default (true): every acquire first pings the connection,
+/// one more hop to the SQLite worker thread or one more round trip to PostgreSQL. The
+/// `-noping` drivers turn it off to show what that costs.
+async fn any_sqlite(url: &str, test_before_acquire: bool) -> anyhow::Result<sqlx::AnyPool> {
     Ok(AnyPoolOptions::new()
         .acquire_timeout(Duration::from_secs(10))
         .max_connections(8)
+        .test_before_acquire(test_before_acquire)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 for pragma in SQLITE_PRAGMAS {
@@ -293,10 +297,11 @@ async fn any_sqlite(url: &str) -> anyhow::Result<sqlx::AnyPool> {
         .await?)
 }
 
-async fn native_sqlite(url: &str) -> anyhow::Result<sqlx::SqlitePool> {
+async fn native_sqlite(url: &str, test_before_acquire: bool) -> anyhow::Result<sqlx::SqlitePool> {
     Ok(SqlitePoolOptions::new()
         .acquire_timeout(Duration::from_secs(10))
         .max_connections(8)
+        .test_before_acquire(test_before_acquire)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 for pragma in SQLITE_PRAGMAS {
@@ -606,12 +611,20 @@ async fn run(total: usize, filters: &[String]) -> anyhow::Result<()> {
     let file = dir.join("bench.db");
     let sqlite_url = format!("sqlite://{}?mode=rwc", file.display());
     latchkey_store::Store::connect(&sqlite_url).await?.close().await;
-    let sqlite_native = native_sqlite(&sqlite_url).await?;
+    let sqlite_native = native_sqlite(&sqlite_url, true).await?;
     seed(&sqlite_native, &fx).await?;
-    let sqlite_any = any_sqlite(&sqlite_url).await?;
+    let sqlite_native_noping = native_sqlite(&sqlite_url, false).await?;
+    let sqlite_any = any_sqlite(&sqlite_url, true).await?;
+    let sqlite_any_noping = any_sqlite(&sqlite_url, false).await?;
     let rusqlite = Arc::new(Mutex::new(rusqlite_connection(&file)?));
     drivers.push(Driver { backend: "sqlite", name: "any", ops: sqlx_ops!(sqlite_any.clone(), SQLITE_CLOCK, fx.clone()) });
+    drivers.push(Driver { backend: "sqlite", name: "any-noping", ops: sqlx_ops!(sqlite_any_noping.clone(), SQLITE_CLOCK, fx.clone()) });
     drivers.push(Driver { backend: "sqlite", name: "native", ops: sqlx_ops!(sqlite_native.clone(), SQLITE_CLOCK, fx.clone()) });
+    drivers.push(Driver {
+        backend: "sqlite",
+        name: "native-noping",
+        ops: sqlx_ops!(sqlite_native_noping.clone(), SQLITE_CLOCK, fx.clone()),
+    });
     drivers.push(Driver { backend: "sqlite", name: "rusqlite-blocking", ops: rusqlite_ops(&rusqlite, &fx, true) });
     drivers.push(Driver { backend: "sqlite", name: "rusqlite-inline", ops: rusqlite_ops(&rusqlite, &fx, false) });
 
@@ -633,13 +646,19 @@ async fn run(total: usize, filters: &[String]) -> anyhow::Result<()> {
             None
         }
     };
-    let mut any_pools = vec![sqlite_any.clone()];
+    let mut any_pools = vec![sqlite_any.clone(), sqlite_any_noping.clone()];
     let mut pg_pools = Vec::new();
     if let Some((options, url)) = &pg {
         latchkey_store::Store::connect(url).await?.close().await;
         let native =
             PgPoolOptions::new().acquire_timeout(Duration::from_secs(10)).max_connections(16).connect_with(options.clone()).await?;
         seed(&native, &fx).await?;
+        let native_noping = PgPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(10))
+            .max_connections(16)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await?;
         let uncached = PgPoolOptions::new()
             .acquire_timeout(Duration::from_secs(10))
             .max_connections(16)
@@ -647,6 +666,12 @@ async fn run(total: usize, filters: &[String]) -> anyhow::Result<()> {
             .await?;
         // `Store::connect`'s `AnyPool` for PostgreSQL; the URL carries the cache setting.
         let any = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10)).max_connections(16).connect(url).await?;
+        let any_noping = AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(10))
+            .max_connections(16)
+            .test_before_acquire(false)
+            .connect(url)
+            .await?;
         let any_uncached = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(10))
             .max_connections(16)
@@ -654,12 +679,14 @@ async fn run(total: usize, filters: &[String]) -> anyhow::Result<()> {
             .await?;
         let clients = Arc::new(PgClients::connect(url, 16).await?);
         drivers.push(Driver { backend: "postgres", name: "any", ops: sqlx_ops!(any.clone(), PG_CLOCK, fx.clone()) });
+        drivers.push(Driver { backend: "postgres", name: "any-noping", ops: sqlx_ops!(any_noping.clone(), PG_CLOCK, fx.clone()) });
         drivers.push(Driver { backend: "postgres", name: "any-nocache", ops: sqlx_ops!(any_uncached.clone(), PG_CLOCK, fx.clone()) });
         drivers.push(Driver { backend: "postgres", name: "native", ops: sqlx_ops!(native.clone(), PG_CLOCK, fx.clone()) });
+        drivers.push(Driver { backend: "postgres", name: "native-noping", ops: sqlx_ops!(native_noping.clone(), PG_CLOCK, fx.clone()) });
         drivers.push(Driver { backend: "postgres", name: "native-nocache", ops: sqlx_ops!(uncached.clone(), PG_CLOCK, fx.clone()) });
         drivers.push(Driver { backend: "postgres", name: "tokio-postgres", ops: tokio_postgres_ops(&clients, &fx) });
-        any_pools.extend([any, any_uncached]);
-        pg_pools.extend([native, uncached]);
+        any_pools.extend([any, any_noping, any_uncached]);
+        pg_pools.extend([native, native_noping, uncached]);
     }
 
     let label = |d: &Driver, s: Stmt| format!("{} {} {}", d.backend, d.name, s.name());
@@ -735,6 +762,7 @@ async fn run(total: usize, filters: &[String]) -> anyhow::Result<()> {
         pool.close().await;
     }
     sqlite_native.close().await;
+    sqlite_native_noping.close().await;
     if pg.is_some() {
         let mut admin = admin_options.connect().await?;
         admin.execute(format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)").as_str()).await?;
