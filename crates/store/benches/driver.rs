@@ -167,10 +167,43 @@ fn digest(n: u64, salt: u64) -> String {
     format!("{:016x}{:016x}{:016x}{:016x}", mix(n ^ s), mix(n ^ s ^ 1), mix(n ^ s ^ 2), mix(n ^ s ^ 3))
 }
 
+/// A driver's five statements, and how to release its connections.
+struct Opened {
+    ops: [Op; 5],
+    close: Pin<Box<dyn Future<Output = ()> + Send>>,
+}
+
+type Opener = Box<dyn Fn() -> Pin<Box<dyn Future<Output = anyhow::Result<Opened>> + Send>> + Send + Sync>;
+
+/// Each cell opens its driver's pool and closes it after: seven PostgreSQL pools of 16 kept
+/// open at once would pass the server's `max_connections` (100).
 struct Driver {
     backend: &'static str,
     name: &'static str,
-    ops: [Op; 5],
+    open: Opener,
+}
+
+fn driver<F, Fut>(backend: &'static str, name: &'static str, open: F) -> Driver
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<Opened>> + Send + 'static,
+{
+    Driver { backend, name, open: Box::new(move || Box::pin(open())) }
+}
+
+/// A driver over one sqlx pool, connected by `$connect(url, test_before_acquire)`.
+macro_rules! sqlx_driver {
+    ($backend:expr, $name:expr, $connect:ident, $url:expr, $ping:expr, $clock:expr, $fx:expr) => {{
+        let (url, fx): (String, Arc<Fixture>) = ($url, $fx.clone());
+        driver($backend, $name, move || {
+            let (url, fx) = (url.clone(), fx.clone());
+            async move {
+                let pool = $connect(&url, $ping).await?;
+                let closing = pool.clone();
+                Ok(Opened { ops: sqlx_ops!(pool, $clock, fx), close: Box::pin(async move { closing.close().await }) })
+            }
+        })
+    }};
 }
 
 /// The five statements through one sqlx pool (`AnyPool`, `SqlitePool` or `PgPool`): the same
@@ -310,6 +343,26 @@ async fn native_sqlite(url: &str, test_before_acquire: bool) -> anyhow::Result<s
                 Ok(())
             })
         })
+        .connect(url)
+        .await?)
+}
+
+/// `Store::connect`'s `AnyPool` for PostgreSQL. A URL with `statement-cache-capacity=0` turns
+/// the per-connection prepared-statement cache off (both `Any` and native parse it).
+async fn any_pg(url: &str, test_before_acquire: bool) -> anyhow::Result<sqlx::AnyPool> {
+    Ok(AnyPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(10))
+        .max_connections(16)
+        .test_before_acquire(test_before_acquire)
+        .connect(url)
+        .await?)
+}
+
+async fn native_pg(url: &str, test_before_acquire: bool) -> anyhow::Result<sqlx::PgPool> {
+    Ok(PgPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(10))
+        .max_connections(16)
+        .test_before_acquire(test_before_acquire)
         .connect(url)
         .await?)
 }
@@ -556,9 +609,12 @@ struct Cell {
 /// Runs `total` calls of `op` split over `tasks` tasks (after a short warm-up that also fills
 /// statement caches); returns every call's latency and the wall time.
 async fn measure(op: &Op, tasks: usize, total: usize, seq: &Arc<AtomicU64>) -> anyhow::Result<(Vec<Duration>, Duration)> {
-    for _ in 0..(total / 10).clamp(16, 200) {
-        op(seq.fetch_add(1, Ordering::Relaxed)).await?;
-    }
+    // The warm-up runs at the same concurrency, so the pool has opened its connections.
+    run_tasks(op, tasks, (total / 10).clamp(4 * tasks, 400), seq).await?;
+    run_tasks(op, tasks, total, seq).await
+}
+
+async fn run_tasks(op: &Op, tasks: usize, total: usize, seq: &Arc<AtomicU64>) -> anyhow::Result<(Vec<Duration>, Duration)> {
     let per_task = total.div_ceil(tasks);
     let started = Instant::now();
     let mut handles = Vec::with_capacity(tasks);
@@ -603,7 +659,6 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(total: usize, filters: &[String]) -> anyhow::Result<()> {
     let fx = Arc::new(Fixture::new());
-    let mut drivers = Vec::new();
 
     // SQLite: a fresh file created and migrated by the store itself.
     let dir = std::env::temp_dir().join(format!("latchkey-driver-bench-{}", std::process::id()));
@@ -611,89 +666,93 @@ async fn run(total: usize, filters: &[String]) -> anyhow::Result<()> {
     let file = dir.join("bench.db");
     let sqlite_url = format!("sqlite://{}?mode=rwc", file.display());
     latchkey_store::Store::connect(&sqlite_url).await?.close().await;
-    let sqlite_native = native_sqlite(&sqlite_url, true).await?;
-    seed(&sqlite_native, &fx).await?;
-    let sqlite_native_noping = native_sqlite(&sqlite_url, false).await?;
-    let sqlite_any = any_sqlite(&sqlite_url, true).await?;
-    let sqlite_any_noping = any_sqlite(&sqlite_url, false).await?;
-    let rusqlite = Arc::new(Mutex::new(rusqlite_connection(&file)?));
-    drivers.push(Driver { backend: "sqlite", name: "any", ops: sqlx_ops!(sqlite_any.clone(), SQLITE_CLOCK, fx.clone()) });
-    drivers.push(Driver { backend: "sqlite", name: "any-noping", ops: sqlx_ops!(sqlite_any_noping.clone(), SQLITE_CLOCK, fx.clone()) });
-    drivers.push(Driver { backend: "sqlite", name: "native", ops: sqlx_ops!(sqlite_native.clone(), SQLITE_CLOCK, fx.clone()) });
-    drivers.push(Driver {
-        backend: "sqlite",
-        name: "native-noping",
-        ops: sqlx_ops!(sqlite_native_noping.clone(), SQLITE_CLOCK, fx.clone()),
-    });
-    drivers.push(Driver { backend: "sqlite", name: "rusqlite-blocking", ops: rusqlite_ops(&rusqlite, &fx, true) });
-    drivers.push(Driver { backend: "sqlite", name: "rusqlite-inline", ops: rusqlite_ops(&rusqlite, &fx, false) });
+    let seeding = native_sqlite(&sqlite_url, true).await?;
+    seed(&seeding, &fx).await?;
+    seeding.close().await;
 
     // PostgreSQL: a fresh database of our own, migrated by the store, dropped at the end.
     let admin_url = std::env::var("LATCHKEY_BENCH_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     let db_name = format!("latchkey_driver_bench_{}", std::process::id());
     let admin_options: PgConnectOptions = admin_url.parse()?;
-    let pg = match admin_options.connect().await {
+    let pg_url = match admin_options.connect().await {
         Ok(mut admin) => {
             admin.execute(format!("CREATE DATABASE {db_name}").as_str()).await?;
             admin.close().await?;
             // The bench database's URL: the admin URL with its database replaced (tokio-postgres
             // refuses sqlx's URL parameters, so the URL is written rather than rendered).
             let (server, _) = admin_url.split('?').next().unwrap_or_default().rsplit_once('/').context("no database in the URL")?;
-            Some((admin_options.clone().database(&db_name), format!("{server}/{db_name}")))
+            Some(format!("{server}/{db_name}"))
         }
         Err(e) => {
             eprintln!("PostgreSQL skipped: cannot connect to {admin_url}: {e}");
             None
         }
     };
-    let mut any_pools = vec![sqlite_any.clone(), sqlite_any_noping.clone()];
-    let mut pg_pools = Vec::new();
-    if let Some((options, url)) = &pg {
+
+    let measured = measure_all(&fx, &sqlite_url, &file, pg_url.as_deref(), total, filters).await;
+
+    // Clean up whether or not the measurements succeeded.
+    if pg_url.is_some() {
+        let mut admin = admin_options.connect().await?;
+        admin.execute(format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)").as_str()).await?;
+        admin.close().await?;
+    }
+    std::fs::remove_dir_all(&dir)?;
+    let (drivers, cells) = measured?;
+    print_table(total, &drivers, cells)
+}
+
+async fn measure_all(
+    fx: &Arc<Fixture>,
+    sqlite_url: &str,
+    file: &std::path::Path,
+    pg_url: Option<&str>,
+    total: usize,
+    filters: &[String],
+) -> anyhow::Result<(Vec<Driver>, Vec<((usize, Stmt, usize), Cell)>)> {
+    let rusqlite = Arc::new(Mutex::new(rusqlite_connection(file)?));
+    let rusqlite_driver = |name, blocking| {
+        let (conn, fx) = (rusqlite.clone(), fx.clone());
+        driver("sqlite", name, move || {
+            let ops = rusqlite_ops(&conn, &fx, blocking);
+            async move { Ok(Opened { ops, close: Box::pin(async {}) }) }
+        })
+    };
+    let url = sqlite_url.to_owned();
+    let mut drivers = vec![
+        sqlx_driver!("sqlite", "any", any_sqlite, url.clone(), true, SQLITE_CLOCK, fx),
+        sqlx_driver!("sqlite", "any-noping", any_sqlite, url.clone(), false, SQLITE_CLOCK, fx),
+        sqlx_driver!("sqlite", "native", native_sqlite, url.clone(), true, SQLITE_CLOCK, fx),
+        sqlx_driver!("sqlite", "native-noping", native_sqlite, url.clone(), false, SQLITE_CLOCK, fx),
+        rusqlite_driver("rusqlite-blocking", true),
+        rusqlite_driver("rusqlite-inline", false),
+    ];
+    if let Some(url) = pg_url {
         latchkey_store::Store::connect(url).await?.close().await;
-        let native =
-            PgPoolOptions::new().acquire_timeout(Duration::from_secs(10)).max_connections(16).connect_with(options.clone()).await?;
-        seed(&native, &fx).await?;
-        let native_noping = PgPoolOptions::new()
-            .acquire_timeout(Duration::from_secs(10))
-            .max_connections(16)
-            .test_before_acquire(false)
-            .connect_with(options.clone())
-            .await?;
-        let uncached = PgPoolOptions::new()
-            .acquire_timeout(Duration::from_secs(10))
-            .max_connections(16)
-            .connect_with(options.clone().statement_cache_capacity(0))
-            .await?;
-        // `Store::connect`'s `AnyPool` for PostgreSQL; the URL carries the cache setting.
-        let any = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10)).max_connections(16).connect(url).await?;
-        let any_noping = AnyPoolOptions::new()
-            .acquire_timeout(Duration::from_secs(10))
-            .max_connections(16)
-            .test_before_acquire(false)
-            .connect(url)
-            .await?;
-        let any_uncached = AnyPoolOptions::new()
-            .acquire_timeout(Duration::from_secs(10))
-            .max_connections(16)
-            .connect(&format!("{url}?statement-cache-capacity=0"))
-            .await?;
-        let clients = Arc::new(PgClients::connect(url, 16).await?);
-        drivers.push(Driver { backend: "postgres", name: "any", ops: sqlx_ops!(any.clone(), PG_CLOCK, fx.clone()) });
-        drivers.push(Driver { backend: "postgres", name: "any-noping", ops: sqlx_ops!(any_noping.clone(), PG_CLOCK, fx.clone()) });
-        drivers.push(Driver { backend: "postgres", name: "any-nocache", ops: sqlx_ops!(any_uncached.clone(), PG_CLOCK, fx.clone()) });
-        drivers.push(Driver { backend: "postgres", name: "native", ops: sqlx_ops!(native.clone(), PG_CLOCK, fx.clone()) });
-        drivers.push(Driver { backend: "postgres", name: "native-noping", ops: sqlx_ops!(native_noping.clone(), PG_CLOCK, fx.clone()) });
-        drivers.push(Driver { backend: "postgres", name: "native-nocache", ops: sqlx_ops!(uncached.clone(), PG_CLOCK, fx.clone()) });
-        drivers.push(Driver { backend: "postgres", name: "tokio-postgres", ops: tokio_postgres_ops(&clients, &fx) });
-        any_pools.extend([any, any_noping, any_uncached]);
-        pg_pools.extend([native, native_noping, uncached]);
+        let seeding = native_pg(url, true).await?;
+        seed(&seeding, fx).await?;
+        seeding.close().await;
+        let uncached = format!("{url}?statement-cache-capacity=0");
+        drivers.extend([
+            sqlx_driver!("postgres", "any", any_pg, url.to_owned(), true, PG_CLOCK, fx),
+            sqlx_driver!("postgres", "any-noping", any_pg, url.to_owned(), false, PG_CLOCK, fx),
+            sqlx_driver!("postgres", "any-nocache", any_pg, uncached.clone(), true, PG_CLOCK, fx),
+            sqlx_driver!("postgres", "native", native_pg, url.to_owned(), true, PG_CLOCK, fx),
+            sqlx_driver!("postgres", "native-noping", native_pg, url.to_owned(), false, PG_CLOCK, fx),
+            sqlx_driver!("postgres", "native-nocache", native_pg, uncached, true, PG_CLOCK, fx),
+        ]);
+        let (url, fx) = (url.to_owned(), fx.clone());
+        drivers.push(driver("postgres", "tokio-postgres", move || {
+            let (url, fx) = (url.clone(), fx.clone());
+            async move {
+                let clients = Arc::new(PgClients::connect(&url, 16).await?);
+                // Dropping the clients ends their connection tasks.
+                Ok(Opened { ops: tokio_postgres_ops(&clients, &fx), close: Box::pin(async {}) })
+            }
+        }));
     }
 
     let label = |d: &Driver, s: Stmt| format!("{} {} {}", d.backend, d.name, s.name());
-    let selected = |d: &Driver, s: Stmt| {
-        let l = label(d, s);
-        filters.iter().all(|f| l.contains(f.as_str()))
-    };
     let seq = Arc::new(AtomicU64::new(SEEDED));
     let mut cells: Vec<((usize, Stmt, usize), Cell)> = Vec::new();
     for round in 0..ROUNDS {
@@ -701,12 +760,16 @@ async fn run(total: usize, filters: &[String]) -> anyhow::Result<()> {
         for stmt in STATEMENTS {
             for tasks in CONCURRENCY {
                 for (d, driver) in drivers.iter().enumerate() {
-                    if !selected(driver, stmt) {
+                    let name = label(driver, stmt);
+                    if !filters.iter().all(|f| name.contains(f.as_str())) {
                         continue;
                     }
-                    let op = driver.ops.get(stmt as usize).context("one op per statement")?;
-                    let (latencies, wall) =
-                        measure(op, tasks, total, &seq).await.with_context(|| format!("{} x{tasks}", label(driver, stmt)))?;
+                    let opened = (driver.open)().await.with_context(|| format!("opening {name}"))?;
+                    let op = opened.ops.get(stmt as usize).context("one op per statement")?;
+                    let (latencies, wall) = measure(op, tasks, total, &seq).await.with_context(|| format!("{name} x{tasks}"))?;
+                    let Opened { ops, close } = opened;
+                    drop(ops);
+                    close.await;
                     let key = (d, stmt, tasks);
                     let i = match cells.iter().position(|(k, _)| *k == key) {
                         Some(i) => i,
@@ -722,52 +785,55 @@ async fn run(total: usize, filters: &[String]) -> anyhow::Result<()> {
             }
         }
     }
+    Ok((drivers, cells))
+}
 
-    println!("{total} operations per cell, {ROUNDS} rounds; ratio = ops/s over the same backend's `any` at the same statement and tasks");
+fn print_table(total: usize, drivers: &[Driver], mut cells: Vec<((usize, Stmt, usize), Cell)>) -> anyhow::Result<()> {
+    println!("{total} operations per cell, {ROUNDS} rounds; × any = ops/s over the same backend's `any` at the same statement and tasks");
     println!();
     println!("| backend | statement | tasks | driver | p50 µs | p99 µs | ops/s | × any |");
     println!("|---|---|---:|---|---:|---:|---:|---:|");
-    let mut rows = Vec::new();
+    struct Line {
+        backend: &'static str,
+        driver: &'static str,
+        stmt: Stmt,
+        tasks: usize,
+        order: (usize, usize, usize),
+        p50: f64,
+        p99: f64,
+        ops: f64,
+    }
+    let mut lines = Vec::new();
     for ((d, stmt, tasks), cell) in &mut cells {
         let driver = drivers.get(*d).context("driver index")?;
         cell.latencies.sort();
-        rows.push((driver.backend, STATEMENTS.iter().position(|s| s == stmt), *tasks, *d, driver.name, *stmt, cell));
+        let order = (STATEMENTS.iter().position(|s| s == stmt).unwrap_or(0), *tasks, *d);
+        lines.push(Line {
+            backend: driver.backend,
+            driver: driver.name,
+            stmt: *stmt,
+            tasks: *tasks,
+            order,
+            p50: percentile(&cell.latencies, 50),
+            p99: percentile(&cell.latencies, 99),
+            ops: median(&mut cell.throughputs),
+        });
     }
-    rows.sort_by_key(|r| (r.0, r.1, r.2, r.3));
-    let any_throughput = |backend: &str, stmt: Stmt, tasks: usize, rows: &[(&str, Option<usize>, usize, usize, &str, Stmt, &mut Cell)]| {
-        rows.iter().find(|r| r.0 == backend && r.5 == stmt && r.2 == tasks && r.4 == "any").map(|r| median(&mut r.6.throughputs.clone()))
-    };
-    for r in &rows {
-        let ops = median(&mut r.6.throughputs.clone());
-        let ratio = any_throughput(r.0, r.5, r.2, &rows).map_or("".to_owned(), |any| format!("{:.2}", ops / any));
+    lines.sort_by_key(|l| (l.backend != "sqlite", l.order));
+    for l in &lines {
+        let any = lines.iter().find(|a| a.backend == l.backend && a.stmt == l.stmt && a.tasks == l.tasks && a.driver == "any");
+        let ratio = any.map_or(String::new(), |a| format!("{:.2}", l.ops / a.ops));
         println!(
             "| {} | {} | {} | {} | {:.1} | {:.1} | {:.0} | {} |",
-            r.0,
-            r.5.name(),
-            r.2,
-            r.4,
-            percentile(&r.6.latencies, 50),
-            percentile(&r.6.latencies, 99),
-            ops,
+            l.backend,
+            l.stmt.name(),
+            l.tasks,
+            l.driver,
+            l.p50,
+            l.p99,
+            l.ops,
             ratio
         );
     }
-
-    // Close everything on the bench database before dropping it.
-    drop(drivers);
-    for pool in any_pools {
-        pool.close().await;
-    }
-    for pool in pg_pools {
-        pool.close().await;
-    }
-    sqlite_native.close().await;
-    sqlite_native_noping.close().await;
-    if pg.is_some() {
-        let mut admin = admin_options.connect().await?;
-        admin.execute(format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)").as_str()).await?;
-        admin.close().await?;
-    }
-    std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
