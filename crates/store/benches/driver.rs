@@ -8,7 +8,9 @@
 //! driver runs back to back, so a noisy neighbour on our 2 shared cores hits all drivers alike.
 //! A cell is `operations` calls split over 1 or 16 tasks; latencies are pooled over the rounds,
 //! throughput is the median round's. Filter words keep the cells whose "backend driver
-//! statement" label contains all of them (`-- 20000 sqlite any lookup` for a profile).
+//! statement" label contains all of them (`-- 20000 sqlite "any " lookup` for a profile of the
+//! `Any` pool alone). Every driver's call goes through the same boxed closure, so that
+//! overhead (tens of nanoseconds) is common to all cells.
 //! PostgreSQL comes from `LATCHKEY_BENCH_PG` (default the local server); the bench creates its
 //! own database and drops it at the end. Why these figures matter: ARCHITECTURE.md, "Why this
 //! driver", and docs/performance.md.
