@@ -4,7 +4,10 @@
 //! # Architecture invariant
 //! This crate performs no I/O. It knows nothing of HTTP, SQL, SMTP or tokio. Time is always an
 //! argument (`now_ms`, milliseconds since the Unix epoch, read from the database clock by the
-//! caller) and randomness comes from the operating system's CSPRNG through `rand::rngs::OsRng`.
+//! caller). The randomness a decision depends on is passed in too: `OtpPolicy::generate` takes
+//! the generator (the server passes `OsRng`, tests may pass a seeded one). Bearer secrets, ids
+//! and sealing nonces (`secret.rs`) draw from `OsRng` directly: nothing about them is ever
+//! decided or compared, so a test never needs them reproducible.
 //! Values that reach this crate from the outside are parsed into newtypes whose constructor is the
 //! only validation (`EmailAddress`, `Login`, `Identifier`, `Password`, `Otp`, `OAuthState`, …): a
 //! function that takes an `Otp` never re-checks its length.

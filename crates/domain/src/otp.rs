@@ -7,7 +7,6 @@
 //! HMAC-SHA-256(key, transaction ‖ purpose ‖ code) is stored, so a database-only leak does not
 //! let anyone brute-force the small code space offline.
 use hmac::{Hmac, Mac};
-use rand::rngs::OsRng;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
@@ -69,10 +68,13 @@ impl OtpPolicy {
         self.account_backoff_base.saturating_mul(1i64 << doublings).min(self.account_backoff_max)
     }
 
-    pub fn generate(&self) -> Otp {
+    /// A fresh code from `rng`, by rejection sampling (no modulo bias, OTP-1). The randomness is
+    /// passed in like the time: the server passes the operating system's CSPRNG (`OsRng`),
+    /// tests may pass a seeded generator to get the same codes every run.
+    pub fn generate(&self, rng: &mut (impl RngCore + rand::CryptoRng)) -> Otp {
         let mut code = String::with_capacity(self.digits);
         while code.len() < self.digits {
-            let byte = (OsRng.next_u32() & 0xff) as u8;
+            let byte = (rng.next_u32() & 0xff) as u8;
             // 250 = 25 × 10: bytes ≥ 250 are redrawn so every digit is equally likely.
             if byte < 250 {
                 code.push(char::from(b'0' + byte % 10));
@@ -139,10 +141,19 @@ mod tests {
     fn generated_codes_have_the_configured_length() {
         let policy = OtpPolicy { digits: 8, ..OtpPolicy::default() };
         for _ in 0..100 {
-            let code = policy.generate();
+            let code = policy.generate(&mut rand::rngs::OsRng);
             assert_eq!(code.expose().len(), 8);
             assert!(code.expose().bytes().all(|b| b.is_ascii_digit()));
         }
+    }
+
+    #[test]
+    fn a_seeded_generator_gives_the_same_codes() {
+        use rand::SeedableRng;
+        let policy = OtpPolicy::default();
+        let mut a = rand::rngs::StdRng::seed_from_u64(7);
+        let mut b = rand::rngs::StdRng::seed_from_u64(7);
+        assert_eq!(policy.generate(&mut a).expose(), policy.generate(&mut b).expose());
     }
 
     #[test]
@@ -150,7 +161,7 @@ mod tests {
         let policy = OtpPolicy::default();
         let mut counts = [0u32; 10];
         for _ in 0..2000 {
-            for b in policy.generate().expose().bytes() {
+            for b in policy.generate(&mut rand::rngs::OsRng).expose().bytes() {
                 if let Some(c) = counts.get_mut(usize::from(b - b'0')) {
                     *c += 1;
                 }

@@ -27,7 +27,7 @@ pub async fn issue(
     request: &crate::mail::RequestInfo,
     now: i64,
 ) -> Result<ChallengeOutcome, IdxError> {
-    let code = state.policies.otp.generate();
+    let code = state.policies.otp.generate(&mut rand::rngs::OsRng);
     let keys = state.keys().await;
     let mac = code_mac(&keys, tx, subject, &code);
     let looked_up = state.store.user_by_id(subject.user_id.as_ref().unwrap_or(&latchkey_domain::UserId::decoy())).await?;
