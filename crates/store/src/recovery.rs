@@ -31,11 +31,10 @@ pub struct NewChallenge<'a> {
     pub code_mac: String,
     pub code_lifetime: Millis,
     pub limits: &'a MailLimits,
-    /// The ForgotPassword email, composed for the account, or for the decoy account when the
-    /// identifier names none; a decoy or a refused email is written as a suppressed row so
-    /// every path writes the same (security-checklist §4).
-    pub message: NewMessage,
-    pub deliver: bool,
+    /// Composes the ForgotPassword email for the account read inside the transaction, or for
+    /// the decoy account (`None`) when the identifier names none; a decoy or a refused email is
+    /// written as a suppressed row so every path writes the same (security-checklist §4).
+    pub compose: NoticeComposer<'a>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +88,11 @@ impl Store {
         if !advance(&mut tx, req.interaction_id, req.expected_version, req.next_step).await? {
             return Ok(ChallengeOutcome::Stale);
         }
+        // The account is read here, under the same lock; an unknown identifier reads the decoy
+        // id, which names nobody, so both cost the same statement.
+        let account = crate::users::user_in_tx(&mut tx, req.subject.user_id.as_ref().unwrap_or(&UserId::decoy())).await?;
+        let deliver = req.subject.user_id.is_some() && account.is_some();
+        let message = (req.compose)(account.as_ref()).map_err(StoreError::Compose)?;
         let identifier_key = req.subject.identifier_key().storage_key();
         let user_id = req.subject.user_id.as_ref().map(UserId::as_str);
         let mut history = MailHistory::default();
@@ -119,11 +123,11 @@ impl Store {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
-                let mailed = req.deliver && req.subject.user_id.is_some();
+                let mailed = deliver;
                 if mailed {
-                    enqueue(&mut tx, &req.message, now).await?;
+                    enqueue(&mut tx, &message, now).await?;
                 } else {
-                    enqueue_suppressed(&mut tx, &req.message, now).await?;
+                    enqueue_suppressed(&mut tx, &message, now).await?;
                 }
                 ChallengeOutcome::Issued { mailed }
             }
@@ -134,7 +138,7 @@ impl Store {
                 if req.is_first {
                     insert_code(&mut tx, req.interaction_id, req.subject, &req.code_mac, now, now + req.code_lifetime).await?;
                 }
-                enqueue_suppressed(&mut tx, &req.message, now).await?;
+                enqueue_suppressed(&mut tx, &message, now).await?;
                 ChallengeOutcome::Throttled { retry_after }
             }
         };

@@ -30,10 +30,19 @@ pub async fn issue(
     let code = state.policies.otp.generate(&mut rand::rngs::OsRng);
     let keys = state.keys().await;
     let mac = code_mac(&keys, tx, subject, &code);
-    let looked_up = state.store.user_by_id(subject.user_id.as_ref().unwrap_or(&latchkey_domain::UserId::decoy())).await?;
-    let deliver = subject.user_id.is_some() && looked_up.is_some();
-    let account = looked_up.unwrap_or_else(|| crate::mail::decoy_account(now));
-    let message = crate::mail::forgot_password(state, &keys, &account, &code, tx, request, now).map_err(IdxError::Internal)?;
+    // The store reads the account inside its transaction and has the email composed for it (or
+    // for the decoy account, when the identifier names none).
+    let compose = |account: Option<&latchkey_store::UserRecord>| {
+        let decoy;
+        let account = match account {
+            Some(account) => account,
+            None => {
+                decoy = crate::mail::decoy_account(now);
+                &decoy
+            }
+        };
+        crate::mail::forgot_password(state, &keys, account, &code, tx, request, now).map_err(|e| e.to_string())
+    };
     let outcome = state
         .store
         .issue_recovery_code(
@@ -46,8 +55,7 @@ pub async fn issue(
                 code_mac: mac,
                 code_lifetime: state.policies.otp.lifetime,
                 limits: &state.policies.mail,
-                message,
-                deliver,
+                compose: &compose,
             },
             now,
         )
