@@ -132,3 +132,96 @@ async fn a_full_recovery_at_trace_level_logs_no_secret() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// LOG-2: security events are structured records, one per scenario, saying where the request
+/// came from; a client string shaped like a log line never becomes a line of its own. The real
+/// binary logs JSON (`LATCHKEY_LOG_FORMAT=json`) at `info`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_events_are_structured_records_with_the_client_address() {
+    let sink = MailSink::start().await.expect("sink");
+    let dir = std::env::temp_dir().join(format!("latchkey-events-{}", latchkey_domain::secret::okta_style_id("")));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .arg("serve")
+        .env("RUST_LOG", "info")
+        .env("LATCHKEY_LOG_FORMAT", "json")
+        .env("LATCHKEY_LISTEN", "127.0.0.1:0")
+        .env("LATCHKEY_DATA_DIR", &dir)
+        .env("LATCHKEY_SMTP_URL", sink.smtp_url())
+        .env("LATCHKEY_ADMIN_TOKEN", ADMIN_TOKEN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("ready line");
+    let base = line.trim().strip_prefix("listening on ").expect("ready").to_owned();
+    let mut stderr = child.stderr.take().expect("stderr");
+    let collector = std::thread::spawn(move || {
+        let mut all = String::new();
+        let _ = stderr.read_to_string(&mut all);
+        all
+    });
+    let http = reqwest::Client::new();
+    let client: Value = http
+        .post(format!("{base}/oauth2/v1/clients"))
+        .header("Authorization", format!("SSWS {ADMIN_TOKEN}"))
+        .json(&json!({"client_name": "events", "redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none", "grant_types": ["interaction_code"]}))
+        .send()
+        .await
+        .expect("client")
+        .json()
+        .await
+        .expect("json");
+    let client_id = client["client_id"].as_str().expect("client_id").to_owned();
+    let interact: Value = http
+        .post(format!("{base}/oauth2/default/v1/interact"))
+        .form(&[
+            ("client_id", client_id.as_str()),
+            ("scope", "openid"),
+            ("redirect_uri", "http://127.0.0.1:9/cb"),
+            ("code_challenge", &challenge_for(VERIFIER)),
+            ("code_challenge_method", "S256"),
+            ("state", "events-state"),
+        ])
+        .send()
+        .await
+        .expect("interact")
+        .json()
+        .await
+        .expect("json");
+    let handle = interact["interaction_handle"].as_str().expect("handle").to_owned();
+    let idx = |path: &str, body: Value| http.post(format!("{base}/idp/idx/{path}")).json(&body).send();
+    let state: Value = idx("introspect", json!({"interactionHandle": handle})).await.expect("introspect").json().await.expect("json");
+    let sh = state["stateHandle"].as_str().expect("sh").to_owned();
+    // A forged log line as the identifier of a failed sign-in.
+    let forged = "x@example.com\n{\"level\":\"INFO\",\"fields\":{\"message\":\"admin ok\"}}";
+    let response =
+        idx("identify", json!({"stateHandle": sh, "identifier": forged, "credentials": {"passcode": "a wrong passphrase here"}}))
+            .await
+            .expect("identify");
+    assert_eq!(response.status(), 400, "an identifier with a line break is no identifier");
+    // And an ordinary failed sign-in.
+    let response = idx(
+        "identify",
+        json!({"stateHandle": sh, "identifier": "nobody@example.com", "credentials": {"passcode": "a wrong passphrase here"}}),
+    )
+    .await
+    .expect("identify");
+    assert_eq!(response.status(), 401);
+
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    let logs = collector.join().expect("stderr");
+    let records: Vec<Value> = logs
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("a log line that is not one JSON record ({e}): {l}")))
+        .collect();
+    assert!(!records.iter().any(|r| r.to_string().contains("admin ok")), "the forged line was never logged, as a line or a field");
+    let failures: Vec<&Value> = records.iter().filter(|r| r["fields"]["event"] == "signin.failure").collect();
+    assert_eq!(failures.len(), 1, "one event for the failed sign-in: {logs}");
+    let record = failures[0].to_string();
+    assert!(record.contains("\"client_ip\":\"127.0.0.1\""), "the event says where the request came from: {record}");
+    assert!(record.contains("request_id"), "and which request it was: {record}");
+    let _ = std::fs::remove_dir_all(dir);
+}
