@@ -75,8 +75,11 @@ async fn identifier_arrays_and_objects_are_refused(backend: latchkey_store::test
     let flow = app.interact("s").await;
     app.step(&flow, "recover", json!({})).await;
     for identifier in [json!(["victim@example.com", "attacker@example.com"]), json!({"$ne": 1}), json!(5)] {
-        let (status, _) = app.step(&flow, "identify", json!({"identifier": identifier})).await;
+        let (status, body) = app.step(&flow, "identify", json!({"identifier": identifier})).await;
         assert_eq!(status, 400, "{identifier}");
+        // The message names the member and echoes nothing the client sent.
+        let message = body["messages"]["value"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("identifier") && !message.contains("victim") && !message.contains('5'), "{message}");
     }
     let (status, body) = app.step(&flow, "identify", json!({"identifier": "victim@example.com,attacker@example.com"})).await;
     assert_eq!(status, 200, "treated as an (unknown) identifier: {body}");
