@@ -8,7 +8,6 @@ use axum::http::header::{HeaderValue, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use latchkey_proto::oauth::UserInfo;
-use serde_json::json;
 
 use super::bearer::{from_header, live_access_token};
 use super::OAuthError;
@@ -54,7 +53,10 @@ fn bearer_error(status: StatusCode, error: Option<&str>) -> Response {
         Some(e) => format!("Bearer realm=\"latchkey\", error=\"{e}\""),
         None => "Bearer realm=\"latchkey\"".to_owned(),
     };
-    let body = json!({"error": error.unwrap_or("invalid_request"), "error_description": "The access token is missing, invalid or not allowed here."});
+    let body = latchkey_proto::oauth::OAuthError {
+        error: error.unwrap_or("invalid_request").to_owned(),
+        error_description: "The access token is missing, invalid or not allowed here.".to_owned(),
+    };
     let mut response = (status, axum::Json(body)).into_response();
     if let Ok(value) = HeaderValue::from_str(&challenge) {
         response.headers_mut().insert(WWW_AUTHENTICATE, value);
