@@ -244,3 +244,119 @@ pub struct IdxApp {
     pub label: String,
     pub id: String,
 }
+
+// Request bodies (idx-protocol §6). Each endpoint reads its own struct, after the server's
+// strict-JSON check (duplicate keys, depth). Unknown members are ignored, never refused: the
+// real clients send extras such as `rememberMe` or `methodType` (idx-protocol §6.3). Types stay
+// strict: an array, object or number where a string is expected is refused, never coerced
+// (security-checklist REC-3, INP-3). `null` reads as absent.
+//
+// Every step names its transaction by `stateHandle`; auth-js sends `stateToken` on introspect,
+// so both are read everywhere.
+
+/// `POST /idp/idx/introspect`: by interaction handle (a new tab, the magic-link tab,
+/// idx-protocol §7.4) or by state handle.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct IntrospectRequest {
+    pub state_handle: Option<String>,
+    pub state_token: Option<String>,
+    pub interaction_handle: Option<String>,
+}
+
+/// `POST /idp/idx/identify`: the identifier, with the password when signing in.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentifyRequest {
+    pub state_handle: Option<String>,
+    pub state_token: Option<String>,
+    pub identifier: Option<String>,
+    pub credentials: Option<PasscodeCredentials>,
+}
+
+/// `credentials` as the identify and answer forms post it (`passcode` is the password or the
+/// emailed code; `revokeSessions` comes with a new password, idx-protocol §6.6).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PasscodeCredentials {
+    pub passcode: Option<String>,
+    pub revoke_sessions: Option<bool>,
+}
+
+/// `POST /idp/idx/recover`: "Forgot password?".
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoverRequest {
+    pub state_handle: Option<String>,
+    pub state_token: Option<String>,
+}
+
+/// `POST /idp/idx/challenge`: the authenticator chosen. auth-js sends `{"id":…}`, the widget
+/// adds `methodType` (idx-protocol §6.3).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ChallengeRequest {
+    pub state_handle: Option<String>,
+    pub state_token: Option<String>,
+    pub authenticator: Option<AuthenticatorRef>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthenticatorRef {
+    pub id: Option<String>,
+    pub method_type: Option<String>,
+}
+
+/// `POST /idp/idx/challenge/answer`: the emailed code, or the new password.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AnswerRequest {
+    pub state_handle: Option<String>,
+    pub state_token: Option<String>,
+    pub credentials: Option<PasscodeCredentials>,
+}
+
+/// `POST /idp/idx/challenge/resend`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ResendRequest {
+    pub state_handle: Option<String>,
+    pub state_token: Option<String>,
+}
+
+/// `POST /idp/idx/cancel`: back to the sign-in form on the same transaction.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelRequest {
+    pub state_handle: Option<String>,
+    pub state_token: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn unknown_members_are_ignored_and_null_reads_as_absent() {
+        let body: IdentifyRequest = serde_json::from_value(json!({
+            "stateHandle": "02abc", "identifier": "a@example.com", "rememberMe": true,
+            "credentials": {"passcode": null, "extra": [1]}
+        }))
+        .expect("valid");
+        assert_eq!(body.state_handle.as_deref(), Some("02abc"));
+        assert_eq!(body.identifier.as_deref(), Some("a@example.com"));
+        assert_eq!(body.credentials, Some(PasscodeCredentials::default()));
+    }
+
+    #[test]
+    fn arrays_objects_and_numbers_are_not_strings() {
+        for identifier in [json!(["victim@example.com", "attacker@example.com"]), json!({"$ne": 1}), json!(5)] {
+            assert!(serde_json::from_value::<IdentifyRequest>(json!({"identifier": identifier})).is_err());
+        }
+        assert!(serde_json::from_value::<ChallengeRequest>(json!({"authenticator": {"id": 5}})).is_err());
+        assert!(serde_json::from_value::<AnswerRequest>(json!({"credentials": {"revokeSessions": "yes"}})).is_err());
+    }
+}

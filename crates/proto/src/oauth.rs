@@ -99,3 +99,138 @@ pub struct ClientMetadata {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trusted_origins: Vec<String>,
 }
+
+/// The claims of a JWT access token (RFC 9068, in Okta's shape: `cid`, `uid`, `scp`). Member
+/// order is the signing order.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AccessTokenClaims {
+    pub ver: u8,
+    pub jti: String,
+    pub iss: String,
+    pub aud: String,
+    /// The login, as Okta puts it; `uid` is the user id.
+    pub sub: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub cid: String,
+    pub uid: String,
+    pub scp: Vec<String>,
+    pub auth_time: i64,
+}
+
+/// The claims of an OpenID Connect ID token (OIDC Core §2, §5.1). Profile and email claims are
+/// present only with the `profile` / `email` scopes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IdTokenClaims {
+    pub ver: u8,
+    pub jti: String,
+    pub iss: String,
+    pub aud: String,
+    /// The user id.
+    pub sub: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    pub idp: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+}
+
+/// The UserInfo response (OIDC Core §5.3.2): `sub`, the profile claims with `profile`, the email
+/// claims with `email`. Members are in alphabetical order, as this body has always been sent.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct UserInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    pub sub: String,
+    /// Seconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<i64>,
+}
+
+/// The token introspection response (RFC 7662 §2.2). An inactive token is `{"active": false}`
+/// and nothing else. Members are in alphabetical order, as this body has always been sent.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct IntrospectionResponse {
+    pub active: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    /// Absent when inactive; `null` for an active refresh token whose user is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<Option<String>>,
+}
+
+impl IntrospectionResponse {
+    pub fn inactive() -> Self {
+        Self::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_inactive_token_is_active_false_and_nothing_else() {
+        assert_eq!(serde_json::to_string(&IntrospectionResponse::inactive()).expect("json"), r#"{"active":false}"#);
+    }
+
+    #[test]
+    fn a_refresh_token_without_its_user_has_a_null_username() {
+        let body = IntrospectionResponse { active: true, username: Some(None), ..IntrospectionResponse::default() };
+        assert_eq!(serde_json::to_string(&body).expect("json"), r#"{"active":true,"username":null}"#);
+    }
+
+    #[test]
+    fn userinfo_without_profile_or_email_scopes_is_just_sub() {
+        let body = UserInfo { sub: "00u1".to_owned(), ..UserInfo::default() };
+        assert_eq!(serde_json::to_string(&body).expect("json"), r#"{"sub":"00u1"}"#);
+        let body = UserInfo { email: Some("a@x".to_owned()), email_verified: Some(true), sub: "00u1".to_owned(), ..UserInfo::default() };
+        assert_eq!(serde_json::to_string(&body).expect("json"), r#"{"email":"a@x","email_verified":true,"sub":"00u1"}"#);
+    }
+}

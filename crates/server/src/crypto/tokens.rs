@@ -6,6 +6,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use latchkey_domain::{Millis, User};
+use latchkey_proto::oauth::{AccessTokenClaims, IdTokenClaims};
 use ring::rand::SystemRandom;
 use ring::signature::RSA_PKCS1_SHA256;
 use serde::Serialize;
@@ -48,51 +49,6 @@ pub struct TokenRequest<'a> {
     pub lifetime_secs: i64,
 }
 
-#[derive(Serialize)]
-struct AccessClaims<'a> {
-    ver: u8,
-    jti: String,
-    iss: &'a str,
-    aud: &'a str,
-    sub: &'a str,
-    iat: i64,
-    exp: i64,
-    cid: &'a str,
-    uid: &'a str,
-    scp: Vec<&'a str>,
-    auth_time: i64,
-}
-
-#[derive(Serialize)]
-struct IdClaims<'a> {
-    ver: u8,
-    jti: String,
-    iss: &'a str,
-    aud: &'a str,
-    sub: &'a str,
-    iat: i64,
-    exp: i64,
-    auth_time: i64,
-    amr: [&'static str; 1],
-    idp: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    nonce: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email_verified: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    preferred_username: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    given_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    family_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    locale: Option<&'a str>,
-}
-
 pub struct IssuedTokens {
     pub access_token: String,
     pub id_token: Option<String>,
@@ -113,18 +69,18 @@ pub fn issue(keys: &KeyRing, req: &TokenRequest<'_>) -> Result<IssuedTokens, Tok
     let exp = iat + req.lifetime_secs;
     let user_id = req.user.id.as_str();
     let joined_scopes = req.scopes.joined();
-    let scopes: Vec<&str> = joined_scopes.split(' ').collect();
+    let scopes: Vec<String> = joined_scopes.split(' ').map(str::to_owned).collect();
     let access_jti = latchkey_domain::secret::okta_style_id("AT.");
-    let access = AccessClaims {
+    let access = AccessTokenClaims {
         ver: 1,
         jti: access_jti.clone(),
-        iss: req.issuer,
-        aud: req.audience,
-        sub: req.user.profile.login.as_str(),
+        iss: req.issuer.to_owned(),
+        aud: req.audience.to_owned(),
+        sub: req.user.profile.login.as_str().to_owned(),
         iat,
         exp,
-        cid: req.client_id,
-        uid: user_id,
+        cid: req.client_id.to_owned(),
+        uid: user_id.to_owned(),
         scp: scopes,
         auth_time: req.auth_time / 1000,
     };
@@ -141,25 +97,25 @@ pub fn issue(keys: &KeyRing, req: &TokenRequest<'_>) -> Result<IssuedTokens, Tok
             (None, Some(l)) => Some(l.clone()),
             (None, None) => None,
         };
-        let claims = IdClaims {
+        let claims = IdTokenClaims {
             ver: 1,
             jti: latchkey_domain::secret::okta_style_id("ID."),
-            iss: req.issuer,
-            aud: req.client_id,
-            sub: user_id,
+            iss: req.issuer.to_owned(),
+            aud: req.client_id.to_owned(),
+            sub: user_id.to_owned(),
             iat,
             exp,
             auth_time: req.auth_time / 1000,
-            amr: ["pwd"],
-            idp: req.issuer,
-            nonce: req.nonce,
-            email: with_email.then(|| profile.email.as_str()),
+            amr: vec!["pwd".to_owned()],
+            idp: req.issuer.to_owned(),
+            nonce: req.nonce.map(str::to_owned),
+            email: with_email.then(|| profile.email.as_str().to_owned()),
             email_verified: with_email.then_some(true),
             name: if with_profile { name } else { None },
-            preferred_username: with_profile.then(|| profile.login.as_str()),
-            given_name: if with_profile { profile.first_name.as_deref() } else { None },
-            family_name: if with_profile { profile.last_name.as_deref() } else { None },
-            locale: if with_profile { profile.locale.as_deref() } else { None },
+            preferred_username: with_profile.then(|| profile.login.as_str().to_owned()),
+            given_name: if with_profile { profile.first_name.clone() } else { None },
+            family_name: if with_profile { profile.last_name.clone() } else { None },
+            locale: if with_profile { profile.locale.clone() } else { None },
         };
         Some(sign_rs256(&header, &claims, &key)?)
     } else {

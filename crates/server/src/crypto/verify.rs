@@ -5,24 +5,14 @@
 //! decision that must agree across processes.
 use jsonwebtoken::{decode, decode_header, Algorithm, Validation};
 use latchkey_domain::Millis;
+use latchkey_proto::oauth::AccessTokenClaims;
 use serde::Deserialize;
 
 use super::keyring::KeyRing;
 use super::tokens::ACCESS_TOKEN_TYP;
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct AccessClaims {
-    pub jti: String,
-    pub iss: String,
-    pub sub: String,
-    pub iat: i64,
-    pub exp: i64,
-    pub cid: String,
-    pub uid: String,
-    #[serde(default)]
-    pub scp: Vec<String>,
-}
-
+/// What logout reads from an `id_token_hint`. Deliberately not the whole
+/// `latchkey_proto::oauth::IdTokenClaims`: a hint may be old, and only these two members matter.
 #[derive(Debug, Clone, Deserialize)]
 pub struct IdTokenClaims {
     pub sub: String,
@@ -61,8 +51,8 @@ fn verified<T: serde::de::DeserializeOwned>(
 
 /// A live access token of this server: right issuer, audience and type, not expired.
 /// (Revocation and the user's state are the caller's to check.)
-pub fn access_token(keys: &KeyRing, token: &str, issuer: &str, audience: &str, now: Millis) -> Option<AccessClaims> {
-    let claims: AccessClaims = verified(keys, token, Some(ACCESS_TOKEN_TYP), issuer, Some(audience), now)?;
+pub fn access_token(keys: &KeyRing, token: &str, issuer: &str, audience: &str, now: Millis) -> Option<AccessTokenClaims> {
+    let claims: AccessTokenClaims = verified(keys, token, Some(ACCESS_TOKEN_TYP), issuer, Some(audience), now)?;
     (claims.exp.saturating_mul(1000) > now).then_some(claims)
 }
 

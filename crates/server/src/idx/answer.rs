@@ -8,13 +8,13 @@ use axum::response::Response;
 use latchkey_domain::interaction::Step;
 use latchkey_domain::recovery::AnswerOutcome;
 use latchkey_domain::{BearerToken, Password};
-use latchkey_proto::idx::Message;
+use latchkey_proto::idx::{AnswerRequest, Message};
 use latchkey_store::{CodeCheck, PasswordChange, ResetCompletion, UserRecord};
 use serde_json::Value;
 
 use super::error::Problem;
 use super::steps::{field, refuse, respond, stale, too_many, view};
-use super::{IdxBody, IdxError, Transaction};
+use super::{IdxError, IdxJson, Transaction};
 use crate::limits::Budget;
 use crate::state::AppState;
 
@@ -23,7 +23,7 @@ pub async fn handle(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: IdxBody,
+    IdxJson(body): IdxJson<AnswerRequest>,
 ) -> Result<Response, IdxError> {
     let now = state.store.now().await?;
     let tx = Transaction::from_body(&state, &body, now).await?;
@@ -34,13 +34,18 @@ pub async fn handle(
     }
 }
 
+/// `credentials.passcode`, or empty (which every check below refuses).
+fn passcode(body: &AnswerRequest) -> &str {
+    body.credentials.as_ref().and_then(|c| c.passcode.as_deref()).unwrap_or_default()
+}
+
 fn invalid_code(state: &AppState, tx: &Transaction, status: StatusCode) -> IdxError {
     refuse(state, tx, status, field("credentials.passcode", "api.authn.error.PASSCODE_INVALID", "Invalid code. Try again."))
 }
 
-async fn verify_code(state: &AppState, mut tx: Transaction, body: &IdxBody, client: &str, now: i64) -> Result<Response, IdxError> {
+async fn verify_code(state: &AppState, mut tx: Transaction, body: &AnswerRequest, client: &str, now: i64) -> Result<Response, IdxError> {
     let subject = tx.record.step.challenged_subject().map_err(|_| stale(state, &tx))?.clone();
-    let raw = body.nested_string("credentials", "passcode")?.unwrap_or_default();
+    let raw = passcode(body);
     // Malformed input is refused before anything is counted (security-checklist OTP-7).
     let code = state.policies.otp.parse(raw).map_err(|_| invalid_code(state, &tx, StatusCode::BAD_REQUEST))?;
     // One address guessing codes across many accounts is stopped here (RL-3): a unit of the
@@ -96,7 +101,7 @@ async fn verify_code(state: &AppState, mut tx: Transaction, body: &IdxBody, clie
 async fn set_password(
     state: &AppState,
     mut tx: Transaction,
-    body: &IdxBody,
+    body: &AnswerRequest,
     peer: SocketAddr,
     headers: &HeaderMap,
     now: i64,
@@ -107,7 +112,7 @@ async fn set_password(
         Err(_) => return Err(IdxError::SessionExpired),
     };
     let account = state.store.user_by_id(&user_id).await?.ok_or(IdxError::SessionExpired)?;
-    let raw = body.nested_string("credentials", "passcode")?.unwrap_or_default();
+    let raw = passcode(body);
     let requirements_not_met = |details: String| {
         refuse(
             state,
@@ -138,7 +143,7 @@ async fn set_password(
     let code = BearerToken::generate();
     // SES-1: every other session and every refresh token of the account ends with the reset;
     // `revokeSessions` ends this browser's session too.
-    let revoke_all = body.nested_bool("credentials", "revokeSessions");
+    let revoke_all = body.credentials.as_ref().and_then(|c| c.revoke_sessions).unwrap_or(false);
     let this_browser = if revoke_all { None } else { crate::session::presented_digest(headers) };
     let completed = state
         .store

@@ -4,10 +4,12 @@ use axum::extract::State;
 use axum::response::Response;
 use latchkey_domain::interaction::Step;
 
-use super::{IdxBody, IdxError};
+use latchkey_proto::idx::CancelRequest;
+
+use super::{IdxError, IdxJson};
 use crate::state::AppState;
 
 #[tracing::instrument(name = "idx.cancel", skip_all)]
-pub async fn handle(State(state): State<AppState>, body: IdxBody) -> Result<Response, IdxError> {
+pub async fn handle(State(state): State<AppState>, IdxJson(body): IdxJson<CancelRequest>) -> Result<Response, IdxError> {
     super::steps::simple_move(&state, &body, Step::cancel).await
 }

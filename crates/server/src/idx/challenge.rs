@@ -5,12 +5,12 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use latchkey_proto::idx::ChallengeRequest;
 use latchkey_store::ChallengeOutcome;
-use serde_json::Value;
 
 use super::render::EMAIL_AUTHENTICATOR_ID;
 use super::steps::{field, refuse, respond, stale, view};
-use super::{IdxBody, IdxError, Transaction};
+use super::{IdxError, IdxJson, Transaction};
 use crate::state::AppState;
 
 #[tracing::instrument(name = "idx.challenge", skip_all)]
@@ -18,12 +18,12 @@ pub async fn handle(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: IdxBody,
+    IdxJson(body): IdxJson<ChallengeRequest>,
 ) -> Result<Response, IdxError> {
     let now = state.store.now().await?;
     let mut tx = Transaction::from_body(&state, &body, now).await?;
     // auth-js sends {"authenticator":{"id":…}}, the widget adds "methodType" (idx-protocol §6.3).
-    let chosen = body.0.get("authenticator").and_then(|a| a.get("id")).and_then(Value::as_str);
+    let chosen = body.authenticator.as_ref().and_then(|a| a.id.as_deref());
     let (next, subject) = tx.record.step.select_email().map_err(|_| stale(&state, &tx))?;
     if chosen != Some(EMAIL_AUTHENTICATOR_ID) {
         return Err(refuse(&state, &tx, StatusCode::BAD_REQUEST, field("authenticator", "E0000001", "Choose the Email authenticator.")));

@@ -7,12 +7,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use latchkey_domain::interaction::{Step, Subject};
 use latchkey_domain::{BearerToken, Identifier, Password};
-use latchkey_proto::idx::Message;
+use latchkey_proto::idx::{IdentifyRequest, Message};
 use latchkey_store::SignInGate;
 
 use super::error::Problem;
 use super::steps::{field, refuse, respond, stale, too_many, view};
-use super::{IdxBody, IdxError, Transaction};
+use super::{IdxError, IdxJson, Transaction};
 use crate::limits::Budget;
 use crate::state::AppState;
 
@@ -21,7 +21,7 @@ pub async fn handle(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: IdxBody,
+    IdxJson(body): IdxJson<IdentifyRequest>,
 ) -> Result<Response, IdxError> {
     let now = state.store.now().await?;
     let tx = Transaction::from_body(&state, &body, now).await?;
@@ -33,8 +33,8 @@ pub async fn handle(
     }
 }
 
-fn parse_identifier(state: &AppState, tx: &Transaction, body: &IdxBody) -> Result<Identifier, IdxError> {
-    let raw = body.string("identifier")?.unwrap_or_default();
+fn parse_identifier(state: &AppState, tx: &Transaction, body: &IdentifyRequest) -> Result<Identifier, IdxError> {
+    let raw = body.identifier.as_deref().unwrap_or_default();
     Identifier::parse(raw)
         .map_err(|e| refuse(state, tx, StatusCode::BAD_REQUEST, field("identifier", "E0000001", &format!("Username {e}."))))
 }
@@ -48,13 +48,13 @@ fn authentication_failed(state: &AppState, tx: &Transaction) -> IdxError {
 async fn sign_in(
     state: &AppState,
     tx: Transaction,
-    body: &IdxBody,
+    body: &IdentifyRequest,
     client: &str,
     headers: &HeaderMap,
     now: i64,
 ) -> Result<Response, IdxError> {
     let identifier = parse_identifier(state, &tx, body)?;
-    let raw_password = body.nested_string("credentials", "passcode")?.unwrap_or_default();
+    let raw_password = body.credentials.as_ref().and_then(|c| c.passcode.as_deref()).unwrap_or_default();
     let password = Password::parse(raw_password)
         .map_err(|e| refuse(state, &tx, StatusCode::BAD_REQUEST, field("credentials.passcode", "E0000001", &format!("Password: {e}."))))?;
     // A unit of the address's failure budget is taken before the password is checked, in one
@@ -107,7 +107,13 @@ async fn sign_in(
     Ok(response)
 }
 
-async fn identify_recovery(state: &AppState, mut tx: Transaction, body: &IdxBody, client: &str, now: i64) -> Result<Response, IdxError> {
+async fn identify_recovery(
+    state: &AppState,
+    mut tx: Transaction,
+    body: &IdentifyRequest,
+    client: &str,
+    now: i64,
+) -> Result<Response, IdxError> {
     let identifier = parse_identifier(state, &tx, body)?;
     crate::limits::take(state, Budget::RecoveryStarts, client, now).await?.map_err(|wait| too_many(state, &tx, wait))?;
     let account = state.store.user_for_identifier(identifier.canonical()).await?;

@@ -4,15 +4,16 @@ use axum::extract::State;
 use axum::response::Response;
 use latchkey_domain::interaction::Step;
 use latchkey_domain::secret::sha256_hex;
+use latchkey_proto::idx::IntrospectRequest;
 
 use super::steps::{respond, view};
-use super::{IdxBody, IdxError, Transaction};
+use super::{IdxError, IdxJson, Transaction};
 use crate::state::AppState;
 
 #[tracing::instrument(name = "idx.introspect", skip_all)]
-pub async fn handle(State(state): State<AppState>, body: IdxBody) -> Result<Response, IdxError> {
+pub async fn handle(State(state): State<AppState>, IdxJson(body): IdxJson<IntrospectRequest>) -> Result<Response, IdxError> {
     let now = state.store.now().await?;
-    let tx = match body.string("interactionHandle")? {
+    let tx = match body.interaction_handle.as_deref() {
         Some(handle) if !handle.is_empty() && handle.len() <= 512 => {
             let record = state.store.interaction_by_handle(&sha256_hex(handle), now).await?.ok_or(IdxError::SessionExpired)?;
             Transaction { record, state_handle: state.keys().await.state_handle_for(handle) }

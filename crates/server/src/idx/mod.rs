@@ -19,7 +19,7 @@ mod resend;
 mod steps;
 
 pub use error::IdxError;
-pub use request::{IdxBody, Transaction};
+pub use request::{IdxJson, NamesTransaction, Transaction};
 
 use axum::routing::post;
 use axum::Router;

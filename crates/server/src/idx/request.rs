@@ -1,21 +1,27 @@
-//! What every IDX request starts with: a strictly parsed JSON body and the transaction its
-//! state handle names.
+//! What every IDX request starts with: a strictly parsed JSON body read as the endpoint's
+//! request type, and the transaction its state handle names.
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use latchkey_domain::secret::sha256_hex;
 use latchkey_domain::Millis;
+use latchkey_proto::idx::{
+    AnswerRequest, CancelRequest, ChallengeRequest, IdentifyRequest, IntrospectRequest, RecoverRequest, ResendRequest,
+};
 use latchkey_store::InteractionRecord;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::IdxError;
 use crate::state::AppState;
 
-/// A JSON object body. Any JSON content type is accepted (the clients send several), unknown
-/// members are ignored (the real clients send extras such as `rememberMe`, `methodType`).
-pub struct IdxBody(pub serde_json::Map<String, Value>);
+/// An IDX request body read as `T`. Any JSON content type is accepted (the clients send
+/// several). The strict-JSON check comes first (duplicate keys, depth: INP-2, INP-3), then the
+/// body must be an object (serde would otherwise read an array as the struct's members in
+/// order), then it is read as the endpoint's `latchkey_proto::idx` request type.
+pub struct IdxJson<T>(pub T);
 
-impl FromRequest<AppState> for IdxBody {
+impl<T: DeserializeOwned> FromRequest<AppState> for IdxJson<T> {
     type Rejection = IdxError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, IdxError> {
@@ -26,42 +32,39 @@ impl FromRequest<AppState> for IdxBody {
                 IdxError::BadRequest("the request body could not be read".to_owned())
             }
         })?;
-        match crate::http::json::parse(&bytes) {
-            Ok(Value::Object(map)) => Ok(Self(map)),
-            Ok(_) => Err(IdxError::BadRequest("the request body must be a JSON object".to_owned())),
-            Err(e) => Err(IdxError::BadRequest(e.0)),
-        }
+        let value = match crate::http::json::parse(&bytes) {
+            Ok(value @ Value::Object(_)) => value,
+            Ok(_) => return Err(IdxError::BadRequest("the request body must be a JSON object".to_owned())),
+            Err(e) => return Err(IdxError::BadRequest(e.0)),
+        };
+        serde_path_to_error::deserialize(value).map(Self).map_err(|e| {
+            // serde's own message quotes the offending value; name the member only, so nothing
+            // the client sent is echoed back or logged (security-checklist REC-3).
+            IdxError::BadRequest(format!("{} has the wrong type", e.path()))
+        })
     }
 }
 
-impl IdxBody {
-    /// A top-level string member; arrays, objects and numbers are refused, never coerced
-    /// (security-checklist REC-3: `["victim@x","att@y"]` is not an identifier).
-    pub fn string(&self, name: &str) -> Result<Option<&str>, IdxError> {
-        match self.0.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(IdxError::BadRequest(format!("{name} must be a string"))),
-        }
-    }
-
-    /// A string inside an object member, e.g. `credentials.passcode`.
-    pub fn nested_string(&self, object: &str, name: &str) -> Result<Option<&str>, IdxError> {
-        match self.0.get(object) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Object(inner)) => match inner.get(name) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s)),
-                Some(_) => Err(IdxError::BadRequest(format!("{object}.{name} must be a string"))),
-            },
-            Some(_) => Err(IdxError::BadRequest(format!("{object} must be an object"))),
-        }
-    }
-
-    pub fn nested_bool(&self, object: &str, name: &str) -> bool {
-        self.0.get(object).and_then(|o| o.get(name)).and_then(Value::as_bool).unwrap_or(false)
-    }
+/// A request body that names a transaction (`stateHandle`, or auth-js's `stateToken`).
+pub trait NamesTransaction {
+    fn state_handle(&self) -> Option<&str>;
+    fn state_token(&self) -> Option<&str>;
 }
+
+macro_rules! names_transaction {
+    ($($body:ty),*) => {$(
+        impl NamesTransaction for $body {
+            fn state_handle(&self) -> Option<&str> {
+                self.state_handle.as_deref()
+            }
+            fn state_token(&self) -> Option<&str> {
+                self.state_token.as_deref()
+            }
+        }
+    )*};
+}
+
+names_transaction!(IntrospectRequest, IdentifyRequest, RecoverRequest, ChallengeRequest, AnswerRequest, ResendRequest, CancelRequest);
 
 /// A live transaction together with the state handle that names it.
 #[derive(Clone)]
@@ -73,11 +76,8 @@ pub struct Transaction {
 impl Transaction {
     /// Loads the transaction the body's `stateHandle` names (auth-js sends `stateToken` on
     /// introspect; accepted everywhere defensively). Unknown or expired → `idx.session.expired`.
-    pub async fn from_body(state: &AppState, body: &IdxBody, now: Millis) -> Result<Self, IdxError> {
-        let handle = match body.string("stateHandle")? {
-            Some(h) => Some(h),
-            None => body.string("stateToken")?,
-        };
+    pub async fn from_body(state: &AppState, body: &impl NamesTransaction, now: Millis) -> Result<Self, IdxError> {
+        let handle = body.state_handle().or(body.state_token());
         let Some(handle) = handle.filter(|h| !h.is_empty() && h.len() <= 512) else {
             return Err(IdxError::SessionExpired);
         };

@@ -5,10 +5,11 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use latchkey_proto::idx::ResendRequest;
 use latchkey_store::ChallengeOutcome;
 
 use super::steps::{respond, stale, view};
-use super::{IdxBody, IdxError, Transaction};
+use super::{IdxError, IdxJson, Transaction};
 use crate::state::AppState;
 
 #[tracing::instrument(name = "idx.resend", skip_all)]
@@ -16,7 +17,7 @@ pub async fn handle(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: IdxBody,
+    IdxJson(body): IdxJson<ResendRequest>,
 ) -> Result<Response, IdxError> {
     let now = state.store.now().await?;
     let tx = Transaction::from_body(&state, &body, now).await?;

@@ -58,7 +58,7 @@ pub fn too_many(state: &AppState, tx: &Transaction, retry_after_ms: i64) -> IdxE
 /// A move that needs no outside facts (recover, cancel): apply it, persist it, render.
 pub async fn simple_move(
     state: &AppState,
-    body: &super::IdxBody,
+    body: &impl super::NamesTransaction,
     mv: fn(&latchkey_domain::interaction::Step) -> Result<latchkey_domain::interaction::Step, latchkey_domain::interaction::StepError>,
 ) -> Result<Response, IdxError> {
     let now = state.store.now().await?;

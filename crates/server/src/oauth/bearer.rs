@@ -2,10 +2,11 @@
 //! audience, unexpired, not revoked by `jti`, its user still able to sign in, and issued after
 //! the user's last password change (a reset ends every earlier token: security-checklist SES-1)
 //! and after the last time an administrator revoked all of the user's tokens.
+use latchkey_proto::oauth::AccessTokenClaims;
 use latchkey_store::UserRecord;
 
 use super::OAuthError;
-use crate::crypto::verify::{access_token, AccessClaims};
+use crate::crypto::verify::access_token;
 use crate::state::{AppState, AuthServer};
 
 pub async fn live_access_token(
@@ -13,7 +14,7 @@ pub async fn live_access_token(
     server: AuthServer,
     token: &str,
     now: i64,
-) -> Result<Option<(AccessClaims, UserRecord)>, OAuthError> {
+) -> Result<Option<(AccessTokenClaims, UserRecord)>, OAuthError> {
     let keys = state.keys().await;
     let Some(claims) = access_token(&keys, token, &state.issuer(server), &state.audience(server), now) else {
         return Ok(None);

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::header::{HeaderValue, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Map, Value};
+use latchkey_proto::oauth::UserInfo;
 
 use super::bearer::{from_header, live_access_token};
 use super::OAuthError;
@@ -29,26 +29,21 @@ pub async fn handle(State(state): State<AppState>, server: AuthServer, headers: 
     }
     let user = &account.user;
     let profile = &user.profile;
-    let mut out = Map::new();
-    out.insert("sub".to_owned(), json!(user.id.as_str()));
-    if claims.scp.iter().any(|s| s == "profile") {
-        let name = [profile.first_name.as_deref(), profile.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
-        if !name.is_empty() {
-            out.insert("name".to_owned(), json!(name));
-        }
-        out.insert("preferred_username".to_owned(), json!(profile.login.as_str()));
-        for (claim, value) in [("given_name", &profile.first_name), ("family_name", &profile.last_name), ("locale", &profile.locale)] {
-            if let Some(v) = value {
-                out.insert(claim.to_owned(), json!(v));
-            }
-        }
-        out.insert("updated_at".to_owned(), json!(user.last_updated_at / 1000));
-    }
-    if claims.scp.iter().any(|s| s == "email") {
-        out.insert("email".to_owned(), json!(profile.email.as_str()));
-        out.insert("email_verified".to_owned(), json!(true));
-    }
-    let mut response = axum::Json(Value::Object(out)).into_response();
+    let with_profile = claims.scp.iter().any(|s| s == "profile");
+    let with_email = claims.scp.iter().any(|s| s == "email");
+    let name = [profile.first_name.as_deref(), profile.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let out = UserInfo {
+        sub: user.id.as_str().to_owned(),
+        name: (with_profile && !name.is_empty()).then_some(name),
+        preferred_username: with_profile.then(|| profile.login.as_str().to_owned()),
+        given_name: profile.first_name.clone().filter(|_| with_profile),
+        family_name: profile.last_name.clone().filter(|_| with_profile),
+        locale: profile.locale.clone().filter(|_| with_profile),
+        updated_at: with_profile.then_some(user.last_updated_at / 1000),
+        email: with_email.then(|| profile.email.as_str().to_owned()),
+        email_verified: with_email.then_some(true),
+    };
+    let mut response = axum::Json(out).into_response();
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Ok(response)
 }
@@ -58,7 +53,10 @@ fn bearer_error(status: StatusCode, error: Option<&str>) -> Response {
         Some(e) => format!("Bearer realm=\"latchkey\", error=\"{e}\""),
         None => "Bearer realm=\"latchkey\"".to_owned(),
     };
-    let body = json!({"error": error.unwrap_or("invalid_request"), "error_description": "The access token is missing, invalid or not allowed here."});
+    let body = latchkey_proto::oauth::OAuthError {
+        error: error.unwrap_or("invalid_request").to_owned(),
+        error_description: "The access token is missing, invalid or not allowed here.".to_owned(),
+    };
     let mut response = (status, axum::Json(body)).into_response();
     if let Ok(value) = HeaderValue::from_str(&challenge) {
         response.headers_mut().insert(WWW_AUTHENTICATE, value);

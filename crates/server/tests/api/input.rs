@@ -9,6 +9,7 @@ both_backends!(
     oversized_bodies_get_413,
     unknown_state_handles_get_session_expired,
     identifier_arrays_and_objects_are_refused,
+    nested_members_of_the_wrong_type_are_refused_and_unknown_members_ignored,
     oversized_identifiers_and_passwords_are_refused_before_hashing,
     interact_refuses_bad_clients_redirects_and_pkce,
 );
@@ -75,13 +76,35 @@ async fn identifier_arrays_and_objects_are_refused(backend: latchkey_store::test
     let flow = app.interact("s").await;
     app.step(&flow, "recover", json!({})).await;
     for identifier in [json!(["victim@example.com", "attacker@example.com"]), json!({"$ne": 1}), json!(5)] {
-        let (status, _) = app.step(&flow, "identify", json!({"identifier": identifier})).await;
+        let (status, body) = app.step(&flow, "identify", json!({"identifier": identifier})).await;
         assert_eq!(status, 400, "{identifier}");
+        // The message names the member and echoes nothing the client sent.
+        let message = body["messages"]["value"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("identifier") && !message.contains("victim") && !message.contains('5'), "{message}");
     }
     let (status, body) = app.step(&flow, "identify", json!({"identifier": "victim@example.com,attacker@example.com"})).await;
     assert_eq!(status, 200, "treated as an (unknown) identifier: {body}");
     app.drain_outbox().await;
     assert!(app.sink.messages_to("attacker@example.com").is_empty());
+}
+
+async fn nested_members_of_the_wrong_type_are_refused_and_unknown_members_ignored(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    let flow = app.interact("s").await;
+    for (path, body) in [
+        ("challenge", json!({"authenticator": {"id": 5}})),
+        ("challenge/answer", json!({"credentials": {"passcode": "123456", "revokeSessions": "yes"}})),
+        ("identify", json!({"credentials": ["p"]})),
+    ] {
+        let (status, json) = app.step(&flow, path, body.clone()).await;
+        assert_eq!(status, 400, "{path} {body}");
+        assert_eq!(json["version"], "1.0.0", "IDX error shape");
+    }
+    // The real clients send members we do not read (idx-protocol §6.3): never a reason to refuse.
+    app.step(&flow, "recover", json!({"rememberMe": true})).await;
+    let (status, body) =
+        app.step(&flow, "identify", json!({"identifier": "nobody@example.com", "rememberMe": true, "extra": {"a": [1]}})).await;
+    assert_eq!(status, 200, "{body}");
 }
 
 async fn oversized_identifiers_and_passwords_are_refused_before_hashing(backend: latchkey_store::testing::Backend) {
