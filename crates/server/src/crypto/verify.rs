@@ -21,6 +21,10 @@ pub struct AccessClaims {
     pub uid: String,
     #[serde(default)]
     pub scp: Vec<String>,
+    /// When the user signed in (seconds): a token minted after a password change for a sign-in
+    /// before it is refused like an older one (security-checklist §3.6).
+    #[serde(default)]
+    pub auth_time: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
