@@ -12,6 +12,7 @@ mod clock;
 mod crash;
 mod harness;
 mod jwks;
+mod password;
 mod races;
 mod recovery;
 
