@@ -123,7 +123,13 @@ fn keys(subject: &Subject) -> (String, String) {
 
 /// Clears every counter of the given keys (a completed recovery, an unlock).
 pub(crate) async fn clear(tx: &mut Tx, keys: &[String]) -> Result<()> {
-    for key in keys {
+    // In key order, as `lock` takes them: a password change clearing the account's key before
+    // its identifier's deadlocked with a sign-in holding the identifier's (found by the cluster
+    // test of a reset racing old-password sign-ins).
+    let mut keys = keys.to_vec();
+    keys.sort();
+    keys.dedup();
+    for key in &keys {
         sqlx::query(
             "UPDATE subject_counters SET signin_failures = 0, signin_blocked_until = 0, otp_failures = 0, \
              otp_blocked_until = 0, otp_notice_sent = 0 WHERE subject_key = $1",

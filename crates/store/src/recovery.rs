@@ -308,6 +308,10 @@ impl Store {
 
     pub async fn record_sign_in_success(&self, subject: &Subject) -> Result<()> {
         let mut tx = self.write_tx().await?;
+        // Locked in key order first, as every other writer of the counters does: the UPDATE
+        // alone takes its rows in whatever order the table is scanned and deadlocked with
+        // parallel sign-ins and a password change (the cluster test of §3.6).
+        crate::counters::lock(&mut tx, self, subject).await?;
         crate::counters::set_sign_in(&mut tx, subject, (0, 0), Some((0, 0))).await?;
         tx.commit().await?;
         Ok(())

@@ -31,7 +31,10 @@ pub async fn live_access_token(
     }
     // `iat` has second precision: a token from the very second of the reset is given the
     // benefit of the doubt rather than refusing the one the reset flow itself just issued.
-    if account.user.password_changed_at.is_some_and(|changed| claims.iat < changed / 1000) {
+    // The sign-in counts too: an exchange or refresh that read the account just before the
+    // reset committed mints a token with a later `iat` for a sign-in the reset ended.
+    let signed_in = claims.auth_time.min(claims.iat);
+    if account.user.password_changed_at.is_some_and(|changed| signed_in < changed / 1000) {
         return Ok(None);
     }
     // Unlike the reset above, a token from the very second of an administrator's revocation is

@@ -54,6 +54,11 @@ pub async fn redeem(
     }
     let scopes = Scopes::parse(&record.scopes).map_err(|e| OAuthError::Internal(anyhow::anyhow!(e.0)))?;
     let auth_time = record.auth_time.or(account.user.last_login_at).unwrap_or(now);
+    // Security-checklist §3.6: a code from a sign-in that the password change overtook redeems
+    // nothing; its tokens would carry a fresh `iat` past the bearer check's cutoff.
+    if account.user.password_changed_at.is_some_and(|changed| auth_time < changed) {
+        return Err(OAuthError::InvalidGrant("The password changed after this sign-in."));
+    }
     issue(
         state,
         server,

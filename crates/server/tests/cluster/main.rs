@@ -3,7 +3,8 @@
 //! cannot: that recoveries roam between processes, that every race and limit holds in total
 //! and not per process (security-checklist §3.9), that every process publishes the same keys,
 //! that a process whose clock runs ahead decides by database time, and that a process killed
-//! with SIGKILL loses no committed email (§3.10).
+//! with SIGKILL loses no committed email and leaves a password change it interrupts all or
+//! nothing (§3.10).
 //!
 //! Each test starts its own cluster; the tests take turns (`SERIAL`) so two shared cores run
 //! one cluster at a time.
@@ -12,8 +13,10 @@ mod clock;
 mod crash;
 mod harness;
 mod jwks;
+mod password;
 mod races;
 mod recovery;
+mod reset_crash;
 
 use serde_json::json;
 
