@@ -97,6 +97,24 @@ fn with_request(payload: EmailPayload, request: Option<&RequestInfo>) -> EmailPa
     }
 }
 
+/// Composes `compose` for the account the store read, or for the decoy account when it read
+/// none (an unknown identifier): both cost the same composing and sealing (security-checklist §4).
+pub fn for_account_or_decoy(
+    account: Option<&UserRecord>,
+    now: Millis,
+    compose: impl FnOnce(&UserRecord) -> anyhow::Result<NewMessage>,
+) -> Result<NewMessage, String> {
+    let decoy;
+    let account = match account {
+        Some(account) => account,
+        None => {
+            decoy = decoy_account(now);
+            &decoy
+        }
+    };
+    compose(account).map_err(|e| e.to_string())
+}
+
 /// Bound into every recovery code's MAC (security-checklist OTP-6).
 pub const RECOVERY_PURPOSE: &str = "recovery";
 

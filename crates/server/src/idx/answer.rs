@@ -56,15 +56,7 @@ async fn verify_code(state: &AppState, mut tx: Transaction, body: &AnswerRequest
     let mac = super::code::code_mac(&keys, &tx, &subject, &code);
     let subject_key = subject.identifier_key().storage_key();
     let compose_notice = |account: Option<&UserRecord>| {
-        let decoy;
-        let account = match account {
-            Some(account) => account,
-            None => {
-                decoy = crate::mail::decoy_account(now);
-                &decoy
-            }
-        };
-        crate::mail::lockout_notice(state, &keys, account, now).map_err(|e| e.to_string())
+        crate::mail::for_account_or_decoy(account, now, |account| crate::mail::lockout_notice(state, &keys, account, now))
     };
     let check = CodeCheck {
         interaction_id: &tx.record.id,

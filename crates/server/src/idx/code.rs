@@ -33,15 +33,9 @@ pub async fn issue(
     // The store reads the account inside its transaction and has the email composed for it (or
     // for the decoy account, when the identifier names none).
     let compose = |account: Option<&latchkey_store::UserRecord>| {
-        let decoy;
-        let account = match account {
-            Some(account) => account,
-            None => {
-                decoy = crate::mail::decoy_account(now);
-                &decoy
-            }
-        };
-        crate::mail::forgot_password(state, &keys, account, &code, tx, request, now).map_err(|e| e.to_string())
+        crate::mail::for_account_or_decoy(account, now, |account| {
+            crate::mail::forgot_password(state, &keys, account, &code, tx, request, now)
+        })
     };
     let outcome = state
         .store

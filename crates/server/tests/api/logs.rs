@@ -12,28 +12,8 @@ use crate::helpers::{challenge_for, extract_code, ADMIN_TOKEN, PASSWORD, VERIFIE
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_recovery_at_trace_level_logs_no_secret() {
     let sink = MailSink::start().await.expect("sink");
-    let dir = std::env::temp_dir().join(format!("latchkey-logs-{}", latchkey_domain::secret::okta_style_id("")));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .arg("serve")
-        .env("RUST_LOG", "trace")
-        .env("LATCHKEY_LISTEN", "127.0.0.1:0")
-        .env("LATCHKEY_DATA_DIR", &dir)
-        .env("LATCHKEY_SMTP_URL", sink.smtp_url())
-        .env("LATCHKEY_ADMIN_TOKEN", ADMIN_TOKEN)
-        .env("LATCHKEY_OUTBOX__POLL_INTERVAL_MS", "50")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("ready line");
-    let base = line.trim().strip_prefix("listening on ").expect("ready").to_owned();
-    let mut stderr = child.stderr.take().expect("stderr");
-    let collector = std::thread::spawn(move || {
-        let mut all = String::new();
-        let _ = stderr.read_to_string(&mut all);
-        all
-    });
+    let server = Binary::start(&sink, &[("RUST_LOG", "trace"), ("LATCHKEY_OUTBOX__POLL_INTERVAL_MS", "50")]);
+    let base = server.base.clone();
     let http = reqwest::Client::new();
     let admin = |path: &str, body: Value| {
         http.post(format!("{base}{path}")).header("Authorization", format!("SSWS {ADMIN_TOKEN}")).json(&body).send()
@@ -110,9 +90,7 @@ async fn a_full_recovery_at_trace_level_logs_no_secret() {
     let access_token = tokens["access_token"].as_str().expect("access token").to_owned();
     sink.wait_for_count(Some("logs@example.com"), 2, Duration::from_secs(15)).await.expect("PasswordChanged");
 
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    let _ = child.wait();
-    let logs = collector.join().expect("stderr");
+    let logs = server.stop();
     assert!(logs.contains("/idp/idx/challenge/answer"), "the request log records paths");
     assert!(logs.contains("/api/v1/users/l***@example.com"), "admin paths are logged with the login masked");
     for (what, secret) in [
@@ -130,7 +108,6 @@ async fn a_full_recovery_at_trace_level_logs_no_secret() {
     ] {
         assert!(!logs.contains(secret), "{what} appears in the logs");
     }
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// LOG-2: security events are structured records, one per scenario, saying where the request
@@ -139,28 +116,8 @@ async fn a_full_recovery_at_trace_level_logs_no_secret() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn security_events_are_structured_records_with_the_client_address() {
     let sink = MailSink::start().await.expect("sink");
-    let dir = std::env::temp_dir().join(format!("latchkey-events-{}", latchkey_domain::secret::okta_style_id("")));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .arg("serve")
-        .env("RUST_LOG", "info")
-        .env("LATCHKEY_LOG_FORMAT", "json")
-        .env("LATCHKEY_LISTEN", "127.0.0.1:0")
-        .env("LATCHKEY_DATA_DIR", &dir)
-        .env("LATCHKEY_SMTP_URL", sink.smtp_url())
-        .env("LATCHKEY_ADMIN_TOKEN", ADMIN_TOKEN)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("ready line");
-    let base = line.trim().strip_prefix("listening on ").expect("ready").to_owned();
-    let mut stderr = child.stderr.take().expect("stderr");
-    let collector = std::thread::spawn(move || {
-        let mut all = String::new();
-        let _ = stderr.read_to_string(&mut all);
-        all
-    });
+    let server = Binary::start(&sink, &[("RUST_LOG", "info"), ("LATCHKEY_LOG_FORMAT", "json")]);
+    let base = server.base.clone();
     let http = reqwest::Client::new();
     let client: Value = http
         .post(format!("{base}/oauth2/v1/clients"))
@@ -209,9 +166,7 @@ async fn security_events_are_structured_records_with_the_client_address() {
     .expect("identify");
     assert_eq!(response.status(), 401);
 
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    let _ = child.wait();
-    let logs = collector.join().expect("stderr");
+    let logs = server.stop();
     let records: Vec<Value> = logs
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -223,5 +178,49 @@ async fn security_events_are_structured_records_with_the_client_address() {
     let record = failures[0].to_string();
     assert!(record.contains("\"client_ip\":\"127.0.0.1\""), "the event says where the request came from: {record}");
     assert!(record.contains("request_id"), "and which request it was: {record}");
-    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The real binary, serving on a free loopback port with `env` on top of a data directory, the
+/// SMTP sink and the admin token; its stderr is collected until it exits.
+struct Binary {
+    child: std::process::Child,
+    base: String,
+    stderr: std::thread::JoinHandle<String>,
+    dir: std::path::PathBuf,
+}
+
+impl Binary {
+    fn start(sink: &MailSink, env: &[(&str, &str)]) -> Self {
+        let dir = std::env::temp_dir().join(format!("latchkey-logs-{}", latchkey_domain::secret::okta_style_id("")));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+        command
+            .arg("serve")
+            .env("LATCHKEY_LISTEN", "127.0.0.1:0")
+            .env("LATCHKEY_DATA_DIR", &dir)
+            .env("LATCHKEY_SMTP_URL", sink.smtp_url())
+            .env("LATCHKEY_ADMIN_TOKEN", ADMIN_TOKEN)
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("spawn");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("ready line");
+        let base = line.trim().strip_prefix("listening on ").expect("ready").to_owned();
+        let mut pipe = child.stderr.take().expect("stderr");
+        let stderr = std::thread::spawn(move || {
+            let mut all = String::new();
+            let _ = pipe.read_to_string(&mut all);
+            all
+        });
+        Self { child, base, stderr, dir }
+    }
+
+    /// Stops the server with SIGTERM and returns everything it logged.
+    fn stop(mut self) -> String {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+        let logs = self.stderr.join().expect("stderr");
+        let _ = std::fs::remove_dir_all(&self.dir);
+        logs
+    }
 }
