@@ -38,26 +38,8 @@ async fn a_full_recovery_at_trace_level_logs_no_secret() {
         .expect("json");
     let client_id = client["client_id"].as_str().expect("client_id").to_owned();
     let oauth_state = "secret-oauth-state-value-42";
-    let interact: Value = http
-        .post(format!("{base}/oauth2/default/v1/interact"))
-        .form(&[
-            ("client_id", client_id.as_str()),
-            ("scope", "openid email"),
-            ("redirect_uri", "http://127.0.0.1:9/cb"),
-            ("code_challenge", &challenge_for(VERIFIER)),
-            ("code_challenge_method", "S256"),
-            ("state", oauth_state),
-        ])
-        .send()
-        .await
-        .expect("interact")
-        .json()
-        .await
-        .expect("json");
-    let handle = interact["interaction_handle"].as_str().expect("handle").to_owned();
+    let (handle, sh) = server.transaction(&http, &client_id, oauth_state).await;
     let idx = |path: &str, body: Value| http.post(format!("{base}/idp/idx/{path}")).json(&body).send();
-    let state: Value = idx("introspect", json!({"interactionHandle": handle})).await.expect("introspect").json().await.expect("json");
-    let sh = state["stateHandle"].as_str().expect("sh").to_owned();
     idx("recover", json!({"stateHandle": sh})).await.expect("recover");
     idx("identify", json!({"stateHandle": sh, "identifier": "logs@example.com"})).await.expect("identify");
     idx("challenge", json!({"stateHandle": sh, "authenticator": {"id": "aut0lkemail000000001"}})).await.expect("challenge");
@@ -130,26 +112,8 @@ async fn security_events_are_structured_records_with_the_client_address() {
         .await
         .expect("json");
     let client_id = client["client_id"].as_str().expect("client_id").to_owned();
-    let interact: Value = http
-        .post(format!("{base}/oauth2/default/v1/interact"))
-        .form(&[
-            ("client_id", client_id.as_str()),
-            ("scope", "openid"),
-            ("redirect_uri", "http://127.0.0.1:9/cb"),
-            ("code_challenge", &challenge_for(VERIFIER)),
-            ("code_challenge_method", "S256"),
-            ("state", "events-state"),
-        ])
-        .send()
-        .await
-        .expect("interact")
-        .json()
-        .await
-        .expect("json");
-    let handle = interact["interaction_handle"].as_str().expect("handle").to_owned();
+    let (_, sh) = server.transaction(&http, &client_id, "events-state").await;
     let idx = |path: &str, body: Value| http.post(format!("{base}/idp/idx/{path}")).json(&body).send();
-    let state: Value = idx("introspect", json!({"interactionHandle": handle})).await.expect("introspect").json().await.expect("json");
-    let sh = state["stateHandle"].as_str().expect("sh").to_owned();
     // A forged log line as the identifier of a failed sign-in.
     let forged = "x@example.com\n{\"level\":\"INFO\",\"fields\":{\"message\":\"admin ok\"}}";
     let response =
@@ -213,6 +177,39 @@ impl Binary {
             all
         });
         Self { child, base, stderr, dir }
+    }
+
+    /// interact → introspect for `client_id`: the interaction handle and the state handle.
+    async fn transaction(&self, http: &reqwest::Client, client_id: &str, oauth_state: &str) -> (String, String) {
+        let base = &self.base;
+        let interact: Value = http
+            .post(format!("{base}/oauth2/default/v1/interact"))
+            .form(&[
+                ("client_id", client_id),
+                ("scope", "openid email"),
+                ("redirect_uri", "http://127.0.0.1:9/cb"),
+                ("code_challenge", &challenge_for(VERIFIER)),
+                ("code_challenge_method", "S256"),
+                ("state", oauth_state),
+            ])
+            .send()
+            .await
+            .expect("interact")
+            .json()
+            .await
+            .expect("json");
+        let handle = interact["interaction_handle"].as_str().expect("handle").to_owned();
+        let introspect: Value = http
+            .post(format!("{base}/idp/idx/introspect"))
+            .json(&json!({"interactionHandle": handle}))
+            .send()
+            .await
+            .expect("introspect")
+            .json()
+            .await
+            .expect("json");
+        let state_handle = introspect["stateHandle"].as_str().expect("state handle").to_owned();
+        (handle, state_handle)
     }
 
     /// Stops the server with SIGTERM and returns everything it logged.
