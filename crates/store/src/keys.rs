@@ -32,13 +32,14 @@ fn from_row(row: &AnyRow) -> Result<KeyRecord> {
     })
 }
 
-impl Store {
-    /// Inserts the key unless one with this id exists; returns the stored one either way.
-    pub async fn insert_key_if_absent(&self, key: &KeyRecord) -> Result<KeyRecord> {
-        sqlx::query(
-            "INSERT INTO keys (id, kind, material, created_at, publish_at, sign_from, retire_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
-        )
+const INSERT: &str = "INSERT INTO keys (id, kind, material, created_at, publish_at, sign_from, retire_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7)";
+const INSERT_IF_ABSENT: &str = "INSERT INTO keys (id, kind, material, created_at, publish_at, sign_from, retire_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING";
+
+/// `sql` (one of the inserts above) with the key's columns bound in their order.
+fn insert<'q>(key: &'q KeyRecord, sql: &'static str) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    sqlx::query(sql)
         .bind(&key.id)
         .bind(&key.kind)
         .bind(&key.material)
@@ -46,8 +47,12 @@ impl Store {
         .bind(key.publish_at)
         .bind(key.sign_from)
         .bind(key.retire_at)
-        .execute(self.pool())
-        .await?;
+}
+
+impl Store {
+    /// Inserts the key unless one with this id exists; returns the stored one either way.
+    pub async fn insert_key_if_absent(&self, key: &KeyRecord) -> Result<KeyRecord> {
+        insert(key, INSERT_IF_ABSENT).execute(self.pool()).await?;
         let row = sqlx::query("SELECT id, kind, material, created_at, publish_at, sign_from, retire_at FROM keys WHERE id = $1")
             .bind(&key.id)
             .fetch_one(self.pool())
@@ -72,19 +77,7 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         if get_i64(&live, "live")? == 0 {
-            sqlx::query(
-                "INSERT INTO keys (id, kind, material, created_at, publish_at, sign_from, retire_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(&key.id)
-            .bind(&key.kind)
-            .bind(&key.material)
-            .bind(key.created_at)
-            .bind(key.publish_at)
-            .bind(key.sign_from)
-            .bind(key.retire_at)
-            .execute(&mut *tx)
-            .await?;
+            insert(key, INSERT).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         self.live_keys(&key.kind, now).await
