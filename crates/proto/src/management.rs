@@ -87,3 +87,107 @@ pub struct OktaUser {
     #[serde(rename = "_links")]
     pub links: Value,
 }
+
+/// One System Log event (`GET /api/v1/logs`), in Okta's LogEvent shape. Members Okta sends
+/// that Latchkey has no value for are present and `null`, as Okta sends them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LogEvent {
+    pub uuid: String,
+    /// RFC 3339 with milliseconds, UTC.
+    pub published: String,
+    pub event_type: String,
+    pub version: String,
+    pub severity: String,
+    pub legacy_event_type: Option<String>,
+    pub display_message: String,
+    pub actor: LogParty,
+    pub client: LogClient,
+    pub outcome: LogOutcome,
+    pub target: Vec<LogParty>,
+    pub transaction: LogTransaction,
+    pub debug_context: LogDebugContext,
+    pub authentication_context: LogAuthenticationContext,
+    pub security_context: Value,
+    pub request: LogRequest,
+}
+
+/// An actor or a target.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LogParty {
+    pub id: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub alternate_id: Option<String>,
+    pub display_name: Option<String>,
+    pub detail_entry: Option<Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LogClient {
+    pub user_agent: Option<LogUserAgent>,
+    pub zone: Option<String>,
+    pub device: Option<String>,
+    pub id: Option<String>,
+    pub ip_address: Option<String>,
+    pub geographical_context: Option<Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LogUserAgent {
+    pub raw_user_agent: String,
+    pub os: Option<String>,
+    pub browser: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LogOutcome {
+    pub result: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LogTransaction {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: Option<String>,
+    pub detail: Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LogDebugContext {
+    pub debug_data: Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LogAuthenticationContext {
+    pub authentication_provider: Option<String>,
+    pub credential_provider: Option<String>,
+    pub credential_type: Option<String>,
+    pub issuer: Option<Value>,
+    pub interface: Option<String>,
+    pub authentication_step: i64,
+    pub external_session_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LogRequest {
+    pub ip_chain: Vec<LogIp>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LogIp {
+    pub ip: String,
+    pub geographical_context: Option<Value>,
+    pub version: String,
+    pub source: Option<String>,
+}

@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/0004_bound_codes.sql")),
     (5, include_str!("../migrations/0005_token_cutoffs.sql")),
     (6, include_str!("../migrations/0006_outbox_owners.sql")),
+    (8, include_str!("../migrations/0008_system_log.sql")),
 ];
 
 /// Arbitrary constant shared by every Latchkey process: "LK" in ASCII.

@@ -10,6 +10,7 @@
 //! lease that must outlive a whole SMTP exchange. Outcomes are recorded only by the owner.
 //! A process that died after the relay accepted a message but before recording it causes a
 //! second send, which is why delivery is at least once and the Message-ID is stable.
+use latchkey_domain::audit::{EventType, Outcome, Party, SecurityEvent};
 use latchkey_domain::Millis;
 use sqlx::any::AnyRow;
 
@@ -223,17 +224,20 @@ impl Store {
     /// it; `false` means another process had claimed the row meanwhile (it may be sent twice,
     /// with the same Message-ID).
     pub async fn mark_outbox_sent(&self, id: &str, owner: &str, now: Millis) -> Result<bool> {
-        let changed = sqlx::query(
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(
             "UPDATE outbox SET status = 'sent', payload = NULL, owner_id = NULL, relay_down = 0, sent_at = $1, updated_at = $1, last_error = NULL \
-             WHERE id = $2 AND owner_id = $3",
+             WHERE id = $2 AND owner_id = $3 RETURNING id, kind, recipient, message_id",
         )
         .bind(now)
         .bind(id)
         .bind(owner)
-        .execute(self.pool())
-        .await?
-        .rows_affected();
-        Ok(changed == 1)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(false) };
+        record_delivery(&mut tx, &row, Outcome::Success, None, now).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// A transient failure: try again at `next_attempt_at`. `relay_down` says the relay could
@@ -268,17 +272,21 @@ impl Store {
     /// until the message expires so an administrator can resend it once the cause is fixed.
     /// Only the owner records it.
     pub async fn mark_outbox_failed(&self, id: &str, owner: &str, error: &str, now: Millis) -> Result<bool> {
-        let changed = sqlx::query(
-            "UPDATE outbox SET status = 'failed', owner_id = NULL, relay_down = 0, last_error = $1, updated_at = $2 WHERE id = $3 AND owner_id = $4",
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(
+            "UPDATE outbox SET status = 'failed', owner_id = NULL, relay_down = 0, last_error = $1, updated_at = $2 \
+             WHERE id = $3 AND owner_id = $4 RETURNING id, kind, recipient, message_id",
         )
         .bind(error)
         .bind(now)
         .bind(id)
         .bind(owner)
-        .execute(self.pool())
-        .await?
-        .rows_affected();
-        Ok(changed == 1)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(false) };
+        record_delivery(&mut tx, &row, Outcome::Failure("DELIVERY_FAILED"), Some(error), now).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// The relay answers again: messages deferred because it could not be reached become due
@@ -323,4 +331,18 @@ impl Store {
         .rows_affected();
         Ok(changed == 1)
     }
+}
+
+/// The System Log entry of a delivery outcome, from the outbox row's `RETURNING` columns. The
+/// relay's reply is kept as detail; it never holds the message body.
+async fn record_delivery(tx: &mut Tx, row: &AnyRow, outcome: Outcome, error: Option<&str>, now: Millis) -> Result<()> {
+    let email = Party { id: Some(get_str(row, "id")?), kind: "Email", alternate_id: Some(get_str(row, "recipient")?), display_name: None };
+    let mut event = SecurityEvent::new(EventType::EmailDelivery, outcome, Party::system())
+        .target(email)
+        .detail("template", get_str(row, "kind")?)
+        .detail("messageId", get_str(row, "message_id")?);
+    if let Some(error) = error {
+        event = event.detail("error", error).warn();
+    }
+    crate::system_log::record(tx, &event, &crate::EventContext::system(), now).await
 }

@@ -9,7 +9,7 @@ use latchkey_domain::throttle::MailLimits;
 use latchkey_domain::{EmailAddress, OtpPolicy, Profile, UserId, UserStatus};
 use latchkey_store::testing::{fresh, Backend, TestDatabase};
 use latchkey_store::{
-    ChallengeOutcome, CodeCheck, CustomizationWrite, NewChallenge, NewInteraction, NewMessage, NewPasswordToken, OutboxStatus, Store,
+    Audit, ChallengeOutcome, CodeCheck, EventContext, SignInCompletion, CustomizationWrite, NewChallenge, NewInteraction, NewMessage, NewPasswordToken, OutboxStatus, Store,
     StoreError,
 };
 
@@ -67,6 +67,7 @@ async fn user(store: &Store, login: &str) -> UserId {
     store
         .insert_user(
             &latchkey_store::NewUser { id: id.clone(), status: UserStatus::Active, profile, password_hash: Some("$argon2id$x".into()) },
+            &Audit::admin(&EventContext::system()),
             now,
         )
         .await
@@ -117,16 +118,16 @@ async fn challenged(store: &Store, user_id: &UserId, mac: &str) -> latchkey_stor
                 code_lifetime: 600_000,
                 limits: &MailLimits { min_gap: 0, per_hour: 1000, per_day: 1000 },
                 compose: &|_| Ok(message("challenge")),
+                context: &EventContext::system(),
             },
             now,
         )
         .await
-        .expect("issue");
-    assert_eq!(outcome, ChallengeOutcome::Issued { mailed: true }, "the account exists, so its email is queued");
-    let mut tx = tx;
-    tx.version += 1;
-    tx.step = step;
-    tx
+        .expect("issue")
+        .expect("the transaction had not moved");
+    assert_eq!(outcome.outcome, ChallengeOutcome::Issued { mailed: true }, "the account exists, so its email is queued");
+    assert_eq!((outcome.record.step.clone(), outcome.record.version), (step, tx.version + 1), "the store returns what it committed");
+    outcome.record
 }
 
 /// One code attempt with the default policy, for the subject `challenged` uses.
@@ -137,6 +138,7 @@ async fn attempt(store: &Store, interaction_id: &str, mac: &str, now: i64) -> An
         subject_key: &Subject::new("x", None).identifier_key().storage_key(),
         policy: &OtpPolicy::default(),
         grant_lifetime: 600_000,
+        context: &EventContext::system(),
     };
     let notice = |_: Option<&latchkey_store::UserRecord>| Ok(message("notice"));
     store.attempt_recovery_code(check, &notice, now).await.expect("attempt").expect("a live transaction").0
@@ -171,7 +173,7 @@ async fn duplicate_logins_conflict(backend: Backend) {
         locale: None,
     };
     let err = store
-        .insert_user(&latchkey_store::NewUser { id: UserId::generate(), status: UserStatus::Active, profile, password_hash: None }, now)
+        .insert_user(&latchkey_store::NewUser { id: UserId::generate(), status: UserStatus::Active, profile, password_hash: None }, &Audit::admin(&EventContext::system()), now)
         .await
         .expect_err("conflict");
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
@@ -180,8 +182,8 @@ async fn duplicate_logins_conflict(backend: Backend) {
 async fn interaction_steps_move_by_compare_and_set(backend: Backend) {
     let (_db, store) = setup(backend).await;
     let tx = interaction(&store).await;
-    assert!(store.advance_interaction(&tx.id, tx.version, &Step::RecoveryIdentify).await.expect("advance"));
-    assert!(!store.advance_interaction(&tx.id, tx.version, &Step::Identify).await.expect("stale"), "a stale version must not move");
+    assert!(store.advance_interaction(&tx.id, tx.version, &Step::RecoveryIdentify).await.expect("advance").is_some());
+    assert!(store.advance_interaction(&tx.id, tx.version, &Step::Identify).await.expect("stale").is_none(), "a stale version must not move");
 }
 
 async fn fifty_parallel_right_answers_verify_exactly_once(backend: Backend) {
@@ -248,7 +250,7 @@ async fn parallel_recovery_requests_respect_the_mail_limit(backend: Backend) {
     for _ in 0..30 {
         let mut tx = interaction(&store).await;
         let subject = Subject::new("flood@example.com", None);
-        assert!(store.advance_interaction(&tx.id, tx.version, &Step::RecoverySelect { subject }).await.expect("advance"));
+        assert!(store.advance_interaction(&tx.id, tx.version, &Step::RecoverySelect { subject }).await.expect("advance").is_some());
         tx.version += 1;
         txs.push(tx);
     }
@@ -271,11 +273,14 @@ async fn parallel_recovery_requests_respect_the_mail_limit(backend: Backend) {
                         code_lifetime: 600_000,
                         limits: &limits,
                         compose: &|_| Ok(message("flood")),
+                        context: &EventContext::system(),
                     },
                     now,
                 )
                 .await
                 .expect("issue")
+                .expect("the transaction had not moved")
+                .outcome
         })
     });
     let outcomes: Vec<ChallengeOutcome> = futures::future::join_all(requests).await.into_iter().map(|r| r.expect("join")).collect();
@@ -288,7 +293,17 @@ async fn interaction_codes_redeem_once(backend: Backend) {
     let user_id = user(&store, "code@example.com").await;
     let tx = interaction(&store).await;
     let now = store.now().await.expect("now");
-    assert!(store.complete_sign_in(&tx.id, tx.version, &user_id, "digest", now + 60_000, now).await.expect("complete"));
+    let subject = Subject::new("code@example.com", Some(user_id.clone()));
+    let done = SignInCompletion {
+        interaction_id: &tx.id,
+        expected_version: tx.version,
+        subject: &subject,
+        user_id: &user_id,
+        code_digest: "digest",
+        code_expires_at: now + 60_000,
+        context: &EventContext::system(),
+    };
+    assert!(store.complete_sign_in(done, now).await.expect("complete").is_some());
     let store = Arc::new(store);
     let redemptions = (0..20).map(|_| {
         let store = store.clone();
@@ -510,7 +525,7 @@ async fn a_password_token_redeems_once_in_parallel(backend: Backend) {
     for _ in 0..10 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
-            store.redeem_password_token("newer", "hash", message("changed"), now).await.expect("redeem").is_some()
+            store.redeem_password_token("newer", "hash", message("changed"), &EventContext::system(), now).await.expect("redeem").is_some()
         }));
     }
     let mut redeemed = 0;

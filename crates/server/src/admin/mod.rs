@@ -6,6 +6,7 @@ mod email_templates;
 mod error;
 mod lifecycle;
 mod links;
+mod logs;
 mod mail_messages;
 mod render;
 mod sessions;
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(&format!("{TEMPLATE}/customizations/{{id}}/preview"), get(email_templates::preview))
         .route(&format!("{TEMPLATE}/test"), post(email_templates::test))
+        .route("/api/v1/logs", get(logs::list))
         .route("/api/v1/mail/messages", get(mail_messages::list))
         .route("/api/v1/mail/messages/{id}/resend", post(mail_messages::resend))
 }

@@ -38,8 +38,8 @@ pub fn router() -> Router<AppState> {
         .route("/oauth2/default/v1/authorize", get(|s, h, q| authorize::handle(s, AuthServer::Default, h, q)))
         .route("/oauth2/v1/authorize", get(|s, h, q| authorize::handle(s, AuthServer::Org, h, q)))
         .route("/signin/callback", get(callback::handle))
-        .route("/oauth2/default/v1/logout", get(|s, h, q| logout::handle(s, AuthServer::Default, h, q)))
-        .route("/oauth2/v1/logout", get(|s, h, q| logout::handle(s, AuthServer::Org, h, q)))
+        .route("/oauth2/default/v1/logout", get(|s, c, h, q| logout::handle(s, AuthServer::Default, c, h, q)))
+        .route("/oauth2/v1/logout", get(|s, c, h, q| logout::handle(s, AuthServer::Org, c, h, q)))
         .route("/signin/reset-password", get(reset_password::handle))
         .route("/signin/set-password", get(set_password::show).post(set_password::submit))
 }

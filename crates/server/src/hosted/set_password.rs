@@ -118,7 +118,8 @@ pub async fn submit(
         }
         Err(e) => return internal(e),
     };
-    match redeem(&state, raw, &hash, &account, &crate::mail::RequestInfo::from_request(&state, peer, &headers)).await {
+    let request = (crate::mail::RequestInfo::from_request(&state, peer, &headers), crate::http::event_context::of(&state, peer, &headers));
+    match redeem(&state, raw, &hash, &account, &request).await {
         Ok(true) => {
             tracing::info!(event = "user.password_set_by_link", user_id = %account.user.id.as_str(), "password set from an emailed link");
             message_page(StatusCode::OK, "Password set", "Your password is set. Sign in from your application with your new password.")
@@ -128,12 +129,18 @@ pub async fn submit(
     }
 }
 
-async fn redeem(state: &AppState, raw: &str, hash: &str, account: &UserRecord, request: &crate::mail::RequestInfo) -> anyhow::Result<bool> {
+async fn redeem(
+    state: &AppState,
+    raw: &str,
+    hash: &str,
+    account: &UserRecord,
+    (request, context): &(crate::mail::RequestInfo, latchkey_store::EventContext),
+) -> anyhow::Result<bool> {
     let digest = BearerToken::from_client(raw).map(|t| t.digest()).unwrap_or_default();
     let now = state.store.now().await?;
     let keys = state.keys().await;
     let notice = crate::mail::password_changed(state, &keys, account, Some(request), now)?;
-    let done = state.store.redeem_password_token(&digest, hash, notice, now).await?.is_some();
+    let done = state.store.redeem_password_token(&digest, hash, notice, context, now).await?.is_some();
     if done {
         state.outbox_wake.notify_one();
     }

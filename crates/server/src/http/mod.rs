@@ -3,6 +3,7 @@
 pub mod client_ip;
 pub mod cookies;
 pub mod cors;
+pub mod event_context;
 pub mod form;
 pub mod headers;
 pub mod health;

@@ -36,5 +36,6 @@ mod secrets_at_rest;
 mod sessions;
 mod set_password_links;
 mod signin;
+mod system_log;
 mod tokens;
 mod user_sessions;
