@@ -29,6 +29,8 @@ use latchkey_store::both_backends;
 
 both_backends!(
     migrations_are_idempotent,
+    a_database_from_the_old_migration_bookkeeping_is_adopted_once,
+    an_edited_shipped_migration_stops_the_start,
     users_are_found_by_canonical_login_and_unique_email,
     duplicate_logins_conflict,
     interaction_steps_move_by_compare_and_set,
@@ -149,6 +151,45 @@ async fn migrations_are_idempotent(backend: Backend) {
     store.close().await;
     let again = Store::connect(&db.url).await.expect("second connect migrates nothing and succeeds");
     again.ping().await.expect("ping");
+}
+
+/// A raw connection beside the store, for tests that fake an older database.
+async fn raw(db: &TestDatabase) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::AnyPool::connect(&db.url).await.expect("raw connection")
+}
+
+async fn a_database_from_the_old_migration_bookkeeping_is_adopted_once(backend: Backend) {
+    let (db, store) = setup(backend).await;
+    let id = user(&store, "kept@example.com").await;
+    store.close().await;
+    // What an earlier Latchkey left: its own table of versions, no `_sqlx_migrations`.
+    let pool = raw(&db).await;
+    let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version").fetch_all(&pool).await.expect("versions");
+    assert!(versions.len() >= 7, "{versions:?}");
+    sqlx::query("CREATE TABLE latchkey_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)").execute(&pool).await.expect("old table");
+    for version in &versions {
+        sqlx::query("INSERT INTO latchkey_migrations (version, applied_at) VALUES ($1, 0)").bind(version).execute(&pool).await.expect("row");
+    }
+    sqlx::query("DROP TABLE _sqlx_migrations").execute(&pool).await.expect("drop");
+    // Re-applying any script would fail on its CREATE TABLE: the start succeeds only if the
+    // history is adopted.
+    let store = Store::connect(&db.url).await.expect("the old database starts");
+    assert!(store.user_by_id(&id).await.expect("read").is_some(), "data is kept");
+    let adopted: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version").fetch_all(&pool).await.expect("adopted");
+    assert_eq!(adopted, versions);
+    assert!(sqlx::query("SELECT version FROM latchkey_migrations").fetch_all(&pool).await.is_err(), "the old table is gone");
+    store.close().await;
+    Store::connect(&db.url).await.expect("and it starts again").close().await;
+}
+
+async fn an_edited_shipped_migration_stops_the_start(backend: Backend) {
+    let (db, store) = setup(backend).await;
+    store.close().await;
+    let pool = raw(&db).await;
+    sqlx::query("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = 1").bind(vec![0_u8; 48]).execute(&pool).await.expect("tamper");
+    let error = Store::connect(&db.url).await.expect_err("a changed migration is refused");
+    assert!(error.to_string().contains("migration"), "{error}");
 }
 
 async fn users_are_found_by_canonical_login_and_unique_email(backend: Backend) {
