@@ -19,6 +19,7 @@ mod clients;
 mod counters;
 mod customizations;
 mod interactions;
+mod invariants;
 mod keys;
 mod migrate;
 mod outbox;

@@ -48,6 +48,7 @@ both_backends!(
     parallel_first_customizations_make_exactly_one_default,
     a_password_token_redeems_once_in_parallel,
     processes_starting_together_keep_one_first_key,
+    the_invariant_check_names_a_second_live_code_and_a_code_that_outlived_its_step,
 );
 
 async fn setup(backend: Backend) -> (TestDatabase, Store) {
@@ -634,4 +635,29 @@ async fn processes_starting_together_keep_one_first_key(backend: Backend) {
     }
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert_eq!(store.live_keys("signing", now).await.expect("keys").len(), 1);
+}
+
+async fn the_invariant_check_names_a_second_live_code_and_a_code_that_outlived_its_step(backend: Backend) {
+    let (db, store) = setup(backend).await;
+    let user_id = user(&store, "twice@example.com").await;
+    let tx = challenged(&store, &user_id, "mac-1").await;
+    let now = store.now().await.expect("now");
+    assert_eq!(store.invariant_violations(now).await.expect("check"), Vec::<String>::new(), "a challenged transaction is sound");
+    // What a bug would leave: a second live code for the same account and identifier.
+    let pool = raw(&db).await;
+    sqlx::query(
+        "INSERT INTO recovery_codes (id, interaction_id, subject_key, user_id, code_mac, attempts, superseded, created_at, expires_at) \
+         SELECT 'second', interaction_id, subject_key, user_id, 'mac-2', 0, 0, created_at, expires_at FROM recovery_codes WHERE interaction_id = $1",
+    )
+    .bind(&tx.id)
+    .execute(&pool)
+    .await
+    .expect("plant a second code");
+    let broken = store.invariant_violations(now).await.expect("check");
+    assert!(broken.iter().any(|b| b.starts_with("an account has more than one live recovery code")), "{broken:?}");
+    assert!(broken.iter().any(|b| b.starts_with("an identifier has more than one live recovery code")), "{broken:?}");
+    // And a step that moved on without ending its codes.
+    sqlx::query("UPDATE interactions SET step = 'identify' WHERE id = $1").bind(&tx.id).execute(&pool).await.expect("move");
+    let broken = store.invariant_violations(now).await.expect("check");
+    assert!(broken.iter().any(|b| b.starts_with("a live code outlived the step")), "{broken:?}");
 }
