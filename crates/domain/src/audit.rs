@@ -4,7 +4,7 @@
 //! effect, and the store writes it in the same transaction as the change (so the log never
 //! shows a reset that did not happen, nor misses one that did). The vocabulary follows Okta's
 //! System Log event types where Okta documents one; `EventType::as_str` lists our choices and
-//! `docs/operations.md` explains the ones Okta does not name.
+//! `docs/system-log.md` explains the ones Okta does not name.
 use crate::interaction::Subject;
 use crate::UserId;
 
