@@ -217,12 +217,22 @@ impl Party {
 
     /// Latchkey itself (the outbox worker, the purge loop).
     pub fn system() -> Self {
-        Self { id: Some("latchkey".to_owned()), kind: "SystemPrincipal", alternate_id: Some("system@latchkey".to_owned()), display_name: Some("Latchkey".to_owned()) }
+        Self {
+            id: Some("latchkey".to_owned()),
+            kind: "SystemPrincipal",
+            alternate_id: Some("system@latchkey".to_owned()),
+            display_name: Some("Latchkey".to_owned()),
+        }
     }
 
     /// The administrator behind the admin API's token.
     pub fn admin() -> Self {
-        Self { id: Some("admin".to_owned()), kind: "User", alternate_id: Some("admin API token".to_owned()), display_name: Some("Administrator".to_owned()) }
+        Self {
+            id: Some("admin".to_owned()),
+            kind: "User",
+            alternate_id: Some("admin API token".to_owned()),
+            display_name: Some("Administrator".to_owned()),
+        }
     }
 }
 

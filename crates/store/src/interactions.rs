@@ -283,37 +283,22 @@ pub(crate) async fn advance(tx: &mut Tx, id: &str, expected_version: i64, step: 
     from_row(&row).map(Some)
 }
 
-/// Moves a transaction whose row this write transaction already holds (see `lock_step`).
-pub(crate) async fn set_step(tx: &mut Tx, id: &str, step: &Step) -> Result<InteractionRecord> {
-    let (kind, subject_key, user_id, grant) = step_columns(step);
-    let row = sqlx::query(&format!(
-        "UPDATE interactions SET step = $1, subject_key = $2, user_id = $3, grant_expires_at = $4, version = version + 1 \
-         WHERE id = $5 RETURNING {COLUMNS}"
-    ))
-    .bind(kind)
-    .bind(subject_key)
-    .bind(user_id)
-    .bind(grant)
-    .bind(id)
-    .fetch_one(&mut **tx)
-    .await?;
-    if step.ends_codes() {
-        crate::recovery::end_transaction_codes(tx, id).await?;
-    }
-    from_row(&row)
+/// Moves a transaction whose row this write transaction already holds (see `lock_step`): the
+/// compare-and-set on the version read under the lock cannot miss.
+pub(crate) async fn set_step(tx: &mut Tx, locked: &InteractionRecord, step: &Step) -> Result<InteractionRecord> {
+    advance(tx, &locked.id, locked.version, step)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("interaction {} moved while its row was locked", locked.id)))
 }
 
 /// The live transaction, locked for the rest of this write transaction: the snapshot a
 /// decision is taken on.
 pub(crate) async fn lock_step(tx: &mut Tx, store: &Store, id: &str, now: Millis) -> Result<Option<InteractionRecord>> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM interactions WHERE id = $1 AND expires_at > $2{}",
-        store.dialect().for_update()
-    ))
-    .bind(id)
-    .bind(now)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM interactions WHERE id = $1 AND expires_at > $2{}", store.dialect().for_update()))
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&mut **tx)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 

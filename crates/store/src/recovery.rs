@@ -4,9 +4,11 @@
 //! lock (PostgreSQL row locks; SQLite's immediate transaction), calls the pure function in
 //! `latchkey_domain::recovery`, and writes the effects together with the outbox rows they cause,
 //! so a crash leaves all of it or none (security-checklist §3).
-use latchkey_domain::interaction::{Step, Subject};
 use latchkey_domain::audit::{EventType, Outcome, Party, SecurityEvent};
-use latchkey_domain::recovery::{decide_answer, decide_mail, mail_event, AnswerEffect, AnswerOutcome, AnswerSnapshot, LiveCode, MailHistory};
+use latchkey_domain::interaction::{Step, Subject};
+use latchkey_domain::recovery::{
+    decide_answer, decide_mail, mail_event, AnswerEffect, AnswerOutcome, AnswerSnapshot, LiveCode, MailHistory,
+};
 use latchkey_domain::signin::{self, Attempt, SignInCounter};
 use latchkey_domain::throttle::{MailDecision, MailLimits, SignInThrottle};
 use latchkey_domain::{Millis, OtpPolicy, UserId, UserStatus};
@@ -213,7 +215,7 @@ impl Store {
         for effect in decision.effects {
             match effect {
                 AnswerEffect::MoveTo(to) => {
-                    next = crate::interactions::set_step(&mut tx, check.interaction_id, &to).await?;
+                    next = crate::interactions::set_step(&mut tx, &next, &to).await?;
                 }
                 AnswerEffect::ConsumeCode => {
                     sqlx::query("UPDATE recovery_codes SET consumed_at = $1 WHERE id = $2")

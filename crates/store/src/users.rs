@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 
 use latchkey_domain::audit::{EventType, Party};
 
-use crate::{conflict_on_unique, Audit, get_i64, get_opt_i64, get_opt_str, get_str, Result, Store, StoreError};
+use crate::{conflict_on_unique, get_i64, get_opt_i64, get_opt_str, get_str, Audit, Result, Store, StoreError};
 
 /// A user as stored: the domain user plus the password hash, which never leaves the server.
 #[derive(Debug, Clone)]

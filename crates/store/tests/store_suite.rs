@@ -9,8 +9,8 @@ use latchkey_domain::throttle::MailLimits;
 use latchkey_domain::{EmailAddress, OtpPolicy, Profile, UserId, UserStatus};
 use latchkey_store::testing::{fresh, Backend, TestDatabase};
 use latchkey_store::{
-    Audit, ChallengeOutcome, CodeCheck, EventContext, SignInCompletion, CustomizationWrite, NewChallenge, NewInteraction, NewMessage, NewPasswordToken, OutboxStatus, Store,
-    StoreError,
+    Audit, ChallengeOutcome, CodeCheck, CustomizationWrite, EventContext, NewChallenge, NewInteraction, NewMessage, NewPasswordToken,
+    OutboxStatus, SignInCompletion, Store, StoreError,
 };
 
 /// A sealed-looking message for tests (the store never opens payloads).
@@ -166,18 +166,27 @@ async fn a_database_from_the_old_migration_bookkeeping_is_adopted_once(backend: 
     store.close().await;
     // What an earlier Latchkey left: its own table of versions, no `_sqlx_migrations`.
     let pool = raw(&db).await;
-    let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version").fetch_all(&pool).await.expect("versions");
+    let versions: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version").fetch_all(&pool).await.expect("versions");
     assert!(versions.len() >= 7, "{versions:?}");
-    sqlx::query("CREATE TABLE latchkey_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)").execute(&pool).await.expect("old table");
+    sqlx::query("CREATE TABLE latchkey_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+        .execute(&pool)
+        .await
+        .expect("old table");
     for version in &versions {
-        sqlx::query("INSERT INTO latchkey_migrations (version, applied_at) VALUES ($1, 0)").bind(version).execute(&pool).await.expect("row");
+        sqlx::query("INSERT INTO latchkey_migrations (version, applied_at) VALUES ($1, 0)")
+            .bind(version)
+            .execute(&pool)
+            .await
+            .expect("row");
     }
     sqlx::query("DROP TABLE _sqlx_migrations").execute(&pool).await.expect("drop");
     // Re-applying any script would fail on its CREATE TABLE: the start succeeds only if the
     // history is adopted.
     let store = Store::connect(&db.url).await.expect("the old database starts");
     assert!(store.user_by_id(&id).await.expect("read").is_some(), "data is kept");
-    let adopted: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version").fetch_all(&pool).await.expect("adopted");
+    let adopted: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version").fetch_all(&pool).await.expect("adopted");
     assert_eq!(adopted, versions);
     assert!(sqlx::query("SELECT version FROM latchkey_migrations").fetch_all(&pool).await.is_err(), "the old table is gone");
     store.close().await;
@@ -215,7 +224,11 @@ async fn duplicate_logins_conflict(backend: Backend) {
         locale: None,
     };
     let err = store
-        .insert_user(&latchkey_store::NewUser { id: UserId::generate(), status: UserStatus::Active, profile, password_hash: None }, &Audit::admin(&EventContext::system()), now)
+        .insert_user(
+            &latchkey_store::NewUser { id: UserId::generate(), status: UserStatus::Active, profile, password_hash: None },
+            &Audit::admin(&EventContext::system()),
+            now,
+        )
         .await
         .expect_err("conflict");
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
@@ -225,7 +238,10 @@ async fn interaction_steps_move_by_compare_and_set(backend: Backend) {
     let (_db, store) = setup(backend).await;
     let tx = interaction(&store).await;
     assert!(store.advance_interaction(&tx.id, tx.version, &Step::RecoveryIdentify).await.expect("advance").is_some());
-    assert!(store.advance_interaction(&tx.id, tx.version, &Step::Identify).await.expect("stale").is_none(), "a stale version must not move");
+    assert!(
+        store.advance_interaction(&tx.id, tx.version, &Step::Identify).await.expect("stale").is_none(),
+        "a stale version must not move"
+    );
 }
 
 async fn fifty_parallel_right_answers_verify_exactly_once(backend: Backend) {

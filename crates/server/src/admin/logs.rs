@@ -14,8 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use latchkey_domain::{Millis, DAY};
 use latchkey_proto::management::{
-    LogAuthenticationContext, LogClient, LogDebugContext, LogEvent, LogIp, LogOutcome, LogParty, LogRequest, LogTransaction,
-    LogUserAgent,
+    LogAuthenticationContext, LogClient, LogDebugContext, LogEvent, LogIp, LogOutcome, LogParty, LogRequest, LogTransaction, LogUserAgent,
 };
 use latchkey_store::{LogQuery, LoggedEvent, StoredParty};
 use serde_json::{json, Value};
@@ -73,9 +72,11 @@ fn parse(params: &HashMap<String, String>, now: Millis) -> Result<LogQuery, Admi
     let since = time("since")?.unwrap_or(until.unwrap_or(now) - DEFAULT_WINDOW);
     let limit = match params.get("limit") {
         None => DEFAULT_LIMIT,
-        Some(v) => v.parse::<i64>().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| {
-            invalid(format!("limit: a number from 1 to {MAX_LIMIT}"))
-        })?,
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|l| (1..=MAX_LIMIT).contains(l))
+            .ok_or_else(|| invalid(format!("limit: a number from 1 to {MAX_LIMIT}")))?,
     };
     let descending = match params.get("sortOrder").map(String::as_str) {
         None | Some("ASCENDING") => false,
@@ -105,8 +106,7 @@ fn parse(params: &HashMap<String, String>, now: Millis) -> Result<LogQuery, Admi
 
 /// `attr eq "value" [and attr eq "value" …]` for the attributes the store can filter on.
 fn apply_filter(query: &mut LogQuery, filter: &str) -> Result<(), String> {
-    let unsupported =
-        || format!("filter: {filter:?} is not supported; use eventType, target.id or actor.id with eq, joined by and");
+    let unsupported = || format!("filter: {filter:?} is not supported; use eventType, target.id or actor.id with eq, joined by and");
     for clause in split_and(filter) {
         let (attribute, rest) = clause.trim().split_once(char::is_whitespace).ok_or_else(unsupported)?;
         let value = rest
@@ -258,7 +258,9 @@ mod tests {
 
     #[test]
     fn other_expressions_are_refused_not_ignored() {
-        for filter in [r#"eventType co "user""#, r#"outcome.result eq "SUCCESS""#, "eventType eq user", r#"eventType eq "a" or actor.id eq "b""#, ""] {
+        for filter in
+            [r#"eventType co "user""#, r#"outcome.result eq "SUCCESS""#, "eventType eq user", r#"eventType eq "a" or actor.id eq "b""#, ""]
+        {
             assert!(query(filter).is_err(), "{filter}");
         }
         assert!(query(r#"eventType eq "a" and eventType eq "b""#).is_err());

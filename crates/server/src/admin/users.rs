@@ -12,10 +12,10 @@ use latchkey_domain::{EmailAddress, Password, Profile, UserId, UserStatus};
 use latchkey_proto::management::{UserProfileWrite, UserWrite};
 use latchkey_store::{NewUser, PasswordChange, UserRecord};
 
-use latchkey_domain::audit::EventType;
 use super::render::okta_user;
 use super::{AdminAuth, AdminError};
 use crate::state::AppState;
+use latchkey_domain::audit::EventType;
 
 fn is_true(query: &HashMap<String, String>, key: &str, default: bool) -> bool {
     query.get(key).map(|v| v == "true").unwrap_or(default)

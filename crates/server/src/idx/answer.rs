@@ -5,11 +5,11 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use latchkey_domain::audit::{EventType, Party};
 use latchkey_domain::interaction::Step;
 use latchkey_domain::recovery::AnswerOutcome;
 use latchkey_domain::{BearerToken, Password};
 use latchkey_proto::idx::{AnswerRequest, Message};
-use latchkey_domain::audit::{EventType, Party};
 use latchkey_store::{Audit, CodeCheck, EventContext, PasswordChange, ResetCompletion, UserRecord};
 use serde_json::Value;
 

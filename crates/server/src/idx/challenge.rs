@@ -29,7 +29,8 @@ pub async fn handle(
     }
     let request = crate::mail::RequestInfo::from_request(&state, peer, &headers);
     let context = crate::http::event_context::of(&state, peer, &headers);
-    let issued = super::code::issue(&state, &tx, &subject, (&next, true), (&request, &context), now).await?.ok_or_else(|| stale(&state, &tx))?;
+    let issued =
+        super::code::issue(&state, &tx, &subject, (&next, true), (&request, &context), now).await?.ok_or_else(|| stale(&state, &tx))?;
     tx.record = issued.record;
     Ok(respond(view(&state, &tx).render()))
 }

@@ -26,7 +26,8 @@ pub async fn handle(
     // after a concurrent cancel or re-identify moved the transaction.
     let request = crate::mail::RequestInfo::from_request(&state, peer, &headers);
     let context = crate::http::event_context::of(&state, peer, &headers);
-    let issued = super::code::issue(&state, &tx, &subject, (&current, false), (&request, &context), now).await?.ok_or_else(|| stale(&state, &tx))?;
+    let issued =
+        super::code::issue(&state, &tx, &subject, (&current, false), (&request, &context), now).await?.ok_or_else(|| stale(&state, &tx))?;
     tx.record = issued.record;
     Ok(respond(view(&state, &tx).render()))
 }

@@ -55,7 +55,11 @@ async fn a_recovery_is_logged_step_by_step_and_secrets_stay_out(backend: latchke
     let seen = types_and_outcomes(&events);
     assert_eq!(
         seen,
-        [pair("user.lifecycle.create", "SUCCESS"), pair("user.account.reset_password", "SUCCESS"), pair("app.oauth2.as.token.grant", "SUCCESS")],
+        [
+            pair("user.lifecycle.create", "SUCCESS"),
+            pair("user.account.reset_password", "SUCCESS"),
+            pair("app.oauth2.as.token.grant", "SUCCESS")
+        ],
         "events about the account, in order"
     );
     let (events, _) = logs(&app, &format!("?filter={}", urlencode(r#"actor.id eq "latchkey""#))).await;
@@ -134,7 +138,10 @@ async fn pages_follow_the_next_link_without_gaps_or_repeats(backend: latchkey_st
             let (events, links) = logs(&app, path.strip_prefix("/api/v1/logs").expect("the logs path")).await;
             assert!(links.iter().any(|l| l.ends_with("rel=\"self\"")));
             collected.extend(events.iter().map(|e| e["uuid"].as_str().expect("uuid").to_owned()));
-            next = links.iter().find(|l| l.ends_with("rel=\"next\"")).map(|l| l.trim_start_matches('<').split('>').next().expect("url").to_owned());
+            next = links
+                .iter()
+                .find(|l| l.ends_with("rel=\"next\""))
+                .map(|l| l.trim_start_matches('<').split('>').next().expect("url").to_owned());
             pages += 1;
             assert!(pages < 10, "paging ends");
         }
