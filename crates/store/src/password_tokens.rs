@@ -26,10 +26,6 @@ pub struct PasswordTokenRecord {
     pub expires_at: Millis,
 }
 
-/// Statuses whose owner may set a password through a link. A suspended or deactivated
-/// account stays closed whatever links are still around.
-const REDEEMABLE: [UserStatus; 3] = [UserStatus::Provisioned, UserStatus::Active, UserStatus::LockedOut];
-
 impl Store {
     /// Stores a new token for the user, ending every older live one, and queues its email.
     pub async fn issue_password_token(&self, new: NewPasswordToken<'_>, now: Millis) -> Result<()> {
@@ -109,7 +105,7 @@ impl Store {
             .map(|r| get_str(&r, "status"))
             .transpose()?
             .and_then(|s| UserStatus::parse(&s));
-        if !status.is_some_and(|s| REDEEMABLE.contains(&s)) {
+        if !status.is_some_and(UserStatus::can_set_password_by_link) {
             return Ok(None);
         }
         // The link's holder sets the password: the log names the account as the actor.
