@@ -27,6 +27,7 @@ pub mod secret;
 pub mod session;
 pub mod signin;
 pub mod throttle;
+pub mod totp;
 pub mod user;
 
 pub use email::EmailAddress;
