@@ -42,10 +42,18 @@ pub enum EventType {
     TokenRevoke,
     /// An email was handed to the relay, or given up on.
     EmailDelivery,
+    /// A second factor's enrollment started.
+    FactorEnroll,
+    /// A second factor was activated with its first value.
+    FactorActivate,
+    /// A second factor's value was checked.
+    FactorVerify,
+    /// A second factor was removed.
+    FactorDeactivate,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 19] = [
+    pub const ALL: [EventType; 23] = [
         Self::SessionStart,
         Self::SessionEnd,
         Self::SessionClear,
@@ -65,6 +73,10 @@ impl EventType {
         Self::TokenGrant,
         Self::TokenRevoke,
         Self::EmailDelivery,
+        Self::FactorEnroll,
+        Self::FactorActivate,
+        Self::FactorVerify,
+        Self::FactorDeactivate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -90,6 +102,10 @@ impl EventType {
             Self::TokenGrant => "app.oauth2.as.token.grant",
             Self::TokenRevoke => "app.oauth2.as.token.revoke",
             Self::EmailDelivery => "system.email.delivery",
+            Self::FactorEnroll => "user.mfa.factor.update",
+            Self::FactorActivate => "user.mfa.factor.activate",
+            Self::FactorVerify => "user.authentication.auth_via_mfa.totp",
+            Self::FactorDeactivate => "user.mfa.factor.deactivate",
         }
     }
 
@@ -119,6 +135,10 @@ impl EventType {
             Self::TokenGrant => "OAuth 2.0 token grant",
             Self::TokenRevoke => "OAuth 2.0 token revocation",
             Self::EmailDelivery => "Email delivery",
+            Self::FactorEnroll => "Enroll factor",
+            Self::FactorActivate => "Activate factor",
+            Self::FactorVerify => "Authentication of user via TOTP",
+            Self::FactorDeactivate => "Reset factor for user",
         }
     }
 }

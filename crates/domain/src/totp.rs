@@ -11,7 +11,7 @@ use crate::Millis;
 /// 160 bits, the HMAC-SHA1 block-size recommendation of RFC 4226 §4.
 pub const SECRET_BYTES: usize = 20;
 
-/// A shared secret. Never logged; stored only sealed (`secret::sealing`).
+/// A shared secret. Never logged; stored only sealed (`secret::seal`).
 #[derive(Clone, PartialEq, Eq)]
 pub struct TotpSecret(Vec<u8>);
 
@@ -39,6 +39,12 @@ impl TotpSecret {
         } else {
             Err(BadSecret)
         }
+    }
+
+    /// A secret as people type it (unpadded or padded RFC 4648 base32, any case).
+    pub fn from_base32(text: &str) -> Result<Self, BadSecret> {
+        let bytes = totp_rs::Secret::Encoded(text.trim().trim_end_matches('=').to_uppercase()).to_bytes().map_err(|_| BadSecret)?;
+        Self::from_bytes(bytes)
     }
 
     pub fn expose_bytes(&self) -> &[u8] {
@@ -80,7 +86,9 @@ pub fn otpauth_uri(secret: &TotpSecret, policy: &TotpPolicy, issuer: &str, accou
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TotpCheck {
     /// Right for `step`, which is newer than any step used before: record it as used.
-    Accepted { step: u64 },
+    Accepted {
+        step: u64,
+    },
     /// Right, but for a step already used (or older): refused like a wrong value.
     Replayed,
     Wrong,
@@ -173,5 +181,7 @@ mod tests {
         assert!(uri.contains(&format!("secret={}", secret.base32())), "{uri}");
         assert!(uri.contains("issuer=Latchkey"), "{uri}");
         assert_eq!(format!("{secret:?}"), "TotpSecret(…)");
+        assert_eq!(TotpSecret::from_base32(&secret.base32().to_lowercase()), Ok(secret));
+        assert_eq!(TotpSecret::from_base32("not base32!"), Err(BadSecret));
     }
 }

@@ -191,3 +191,38 @@ pub struct LogIp {
     pub version: String,
     pub source: Option<String>,
 }
+
+/// `POST /api/v1/users/{id}/factors` request body (Okta's factor enrollment).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FactorEnroll {
+    pub factor_type: String,
+    pub provider: String,
+    #[serde(default)]
+    pub profile: Option<Value>,
+}
+
+/// `POST /api/v1/users/{id}/factors/{factorId}/lifecycle/activate` request body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FactorActivate {
+    pub pass_code: String,
+}
+
+/// A user's factor in Okta's shape. `_embedded.activation` (the shared secret) appears only in
+/// the enrollment's answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct UserFactor {
+    pub id: String,
+    pub factor_type: String,
+    pub provider: String,
+    pub vendor_name: String,
+    pub status: String,
+    pub created: String,
+    pub last_updated: String,
+    #[serde(rename = "_links")]
+    pub links: Value,
+    #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none", default)]
+    pub embedded: Option<Value>,
+}

@@ -18,6 +18,7 @@
 mod clients;
 mod counters;
 mod customizations;
+mod factors;
 mod interactions;
 mod invariants;
 mod keys;
@@ -39,6 +40,7 @@ use std::time::Duration;
 
 pub use clients::{ClientRecord, ClientSource};
 pub use customizations::{Customization, CustomizationWrite};
+pub use factors::{new_factor_id, FactorRecord, TOTP_FACTOR_TYPE, TOTP_PROVIDER};
 pub use interactions::{InteractionRecord, NewInteraction, SignInCompletion};
 pub use keys::KeyRecord;
 pub use outbox::{NewMessage, OutboxMessage, OutboxStatus};

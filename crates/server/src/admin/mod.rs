@@ -4,6 +4,7 @@ pub mod auth;
 mod brands;
 mod email_templates;
 mod error;
+mod factors;
 mod lifecycle;
 mod links;
 mod logs;
@@ -27,6 +28,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/users/{id}", get(users::get).post(users::update).put(users::update).delete(users::delete))
         .route("/api/v1/users/{id}/lifecycle/{action}", post(lifecycle::handle))
         .route("/api/v1/users/{id}/sessions", delete(sessions::clear))
+        .route("/api/v1/users/{id}/factors", get(factors::list).post(factors::enroll))
+        .route("/api/v1/users/{id}/factors/{factor}", get(factors::get).delete(factors::remove))
+        .route("/api/v1/users/{id}/factors/{factor}/lifecycle/activate", post(factors::activate))
         .route("/api/v1/brands", get(brands::list))
         .route("/api/v1/brands/{brand}", get(brands::get))
         .route("/api/v1/brands/{brand}/templates/email", get(email_templates::list))

@@ -71,7 +71,7 @@ async fn hash_checked(state: &AppState, raw: &str, profile: &Profile) -> Result<
         .map_err(|violations| AdminError::Validation(violations.iter().map(|v| format!("password: {v}")).collect()))
 }
 
-async fn find(state: &AppState, key: &str) -> Result<UserRecord, AdminError> {
+pub(super) async fn find(state: &AppState, key: &str) -> Result<UserRecord, AdminError> {
     state.store.user_by_id_or_login(key).await?.ok_or_else(|| AdminError::NotFound(format!("Resource not found: {key} (User)")))
 }
 

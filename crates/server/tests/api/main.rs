@@ -17,6 +17,7 @@ mod dev_mailbox;
 mod email_templates;
 mod endpoints;
 mod enumeration;
+mod factors;
 mod file_modes;
 mod forwarded_for;
 mod health;
