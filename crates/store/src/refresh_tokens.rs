@@ -116,13 +116,12 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
-    /// Redeems a refresh token for `client_id` on `auth_server`, storing `successor_digest` in
+    /// Redeems a refresh token presented by `client_id` on `auth_server`, storing `successor_digest` in
     /// its family when the rules allow (one transaction, the row locked).
     pub async fn rotate_refresh_token(
         &self,
         token_digest: &str,
-        client_id: &str,
-        auth_server: &str,
+        (client_id, auth_server): (&str, &str),
         successor_digest: &str,
         policy: &RefreshPolicy,
         context: &EventContext,

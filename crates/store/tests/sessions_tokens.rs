@@ -75,12 +75,12 @@ async fn refresh_families_end_at_their_absolute_lifetime(backend: Backend) {
         let now = T0 + day * DAY;
         let next = format!("rt-{}", step + 1);
         let outcome =
-            store.rotate_refresh_token(&current, "c", "default", &next, &policy, &EventContext::system(), now).await.expect("rotate");
+            store.rotate_refresh_token(&current, ("c", "default"), &next, &policy, &EventContext::system(), now).await.expect("rotate");
         assert!(matches!(outcome, RotateOutcome::Rotated(_)), "day {day}");
         current = next;
     }
     let outcome = store
-        .rotate_refresh_token(&current, "c", "default", "rt-late", &policy, &EventContext::system(), T0 + 31 * DAY)
+        .rotate_refresh_token(&current, ("c", "default"), "rt-late", &policy, &EventContext::system(), T0 + 31 * DAY)
         .await
         .expect("rotate");
     assert!(matches!(outcome, RotateOutcome::Refused), "+31 d");
@@ -96,7 +96,7 @@ async fn twenty_parallel_refreshes_rotate_once(backend: Backend) {
         let store = store.clone();
         async move {
             store
-                .rotate_refresh_token("race", "c", "default", &format!("race-{i}"), &policy, &EventContext::system(), T0 + MINUTE)
+                .rotate_refresh_token("race", ("c", "default"), &format!("race-{i}"), &policy, &EventContext::system(), T0 + MINUTE)
                 .await
                 .expect("rotate")
         }
@@ -154,13 +154,13 @@ async fn clearing_a_users_sessions_touches_tokens_only_when_asked(backend: Backe
     // not among the rows the revocation saw) is refused all the same; one stored after it works.
     store.insert_refresh_token(&new_token("rt-raced", &user, &refresh), cutoff - SECOND).await.expect("insert");
     let outcome = store
-        .rotate_refresh_token("rt-raced", "c", "default", "rt-raced-next", &refresh, &EventContext::system(), cutoff + MINUTE)
+        .rotate_refresh_token("rt-raced", ("c", "default"), "rt-raced-next", &refresh, &EventContext::system(), cutoff + MINUTE)
         .await
         .expect("rotate");
     assert!(matches!(outcome, RotateOutcome::Refused), "{outcome:?}");
     store.insert_refresh_token(&new_token("rt-after", &user, &refresh), cutoff + SECOND).await.expect("insert");
     let outcome = store
-        .rotate_refresh_token("rt-after", "c", "default", "rt-after-next", &refresh, &EventContext::system(), cutoff + MINUTE)
+        .rotate_refresh_token("rt-after", ("c", "default"), "rt-after-next", &refresh, &EventContext::system(), cutoff + MINUTE)
         .await
         .expect("rotate");
     assert!(matches!(outcome, RotateOutcome::Rotated(_)), "{outcome:?}");

@@ -195,6 +195,17 @@ fn jwk_components(key: &RsaKeyPair) -> (String, String) {
     (minimal(&components.n), minimal(&components.e))
 }
 
+/// A 32-byte symmetric key from a singleton's opened bytes; any other length means the master
+/// key opened something it did not seal.
+fn key32(bytes: &[u8]) -> Result<Zeroizing<[u8; 32]>, KeyRingError> {
+    let mut key = Zeroizing::new([0u8; 32]);
+    if bytes.len() != 32 {
+        return Err(KeyRingError::WrongMasterKey);
+    }
+    key.copy_from_slice(bytes);
+    Ok(key)
+}
+
 #[cfg(test)]
 mod tests {
     use rsa::traits::PublicKeyParts;
@@ -219,15 +230,4 @@ mod tests {
         assert!(signer_from_pkcs8_pem(public).is_err());
         assert!(signer_from_pkcs8_pem("not a key").is_err());
     }
-}
-
-/// A 32-byte symmetric key from a singleton's opened bytes; any other length means the master
-/// key opened something it did not seal.
-fn key32(bytes: &[u8]) -> Result<Zeroizing<[u8; 32]>, KeyRingError> {
-    let mut key = Zeroizing::new([0u8; 32]);
-    if bytes.len() != 32 {
-        return Err(KeyRingError::WrongMasterKey);
-    }
-    key.copy_from_slice(bytes);
-    Ok(key)
 }

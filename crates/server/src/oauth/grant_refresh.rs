@@ -44,7 +44,7 @@ pub async fn redeem(
     let successor = BearerToken::generate();
     let outcome = state
         .store
-        .rotate_refresh_token(&digest, &client.client_id, server.as_str(), &successor.digest(), &state.refresh, context, now)
+        .rotate_refresh_token(&digest, (&client.client_id, server.as_str()), &successor.digest(), &state.refresh, context, now)
         .await?;
     let previous = match outcome {
         RotateOutcome::Rotated(previous) => previous,
