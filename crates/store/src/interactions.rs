@@ -172,24 +172,31 @@ impl Store {
         Ok(moved)
     }
 
-    /// A password sign-in succeeded: in one transaction the identifier's and the account's
-    /// sign-in counters clear, the transaction moves to `Success` with the digest of its
-    /// single-use interaction code, `last_login_at` is set and the sign-in is logged.
+    /// A password sign-in succeeded: the transaction moves to `Success` with the digest of its
+    /// single-use interaction code, `last_login_at` is set and the sign-in is logged, in one
+    /// transaction; then the identifier's and the account's sign-in counters clear.
     /// `None`: the transaction had moved; nothing changed.
+    ///
+    /// *Why two commits:* the counters are always locked before anything else a writer
+    /// touches (`counters::lock`, key order), and a password change holds the account's row
+    /// while it clears them. Clearing them here, inside the transaction that updates the
+    /// account's row, took the two locks in the opposite order and deadlocked with a reset
+    /// racing sign-ins (tests/cluster, §3.6). A crash between the commits leaves the attempt
+    /// counted as the failure `begin_sign_in` recorded up front, which only errs on the safe side.
     pub async fn complete_sign_in(&self, done: SignInCompletion<'_>, now: Millis) -> Result<Option<InteractionRecord>> {
         let mut tx = self.write_tx().await?;
-        // Counters first, in key order, as every other writer of them locks: taking them after
-        // the interaction row could deadlock with a challenge on the same transaction.
-        crate::counters::lock(&mut tx, self, done.subject).await?;
         let step = Step::Success { user_id: done.user_id.clone() };
         if advance(&mut tx, done.interaction_id, done.expected_version, &step).await?.is_none() {
             return Ok(None);
         }
         let record = set_interaction_code(&mut tx, done.interaction_id, done.code_digest, done.code_expires_at, now).await?;
         set_last_login(&mut tx, done.user_id, now).await?;
-        crate::counters::set_sign_in(&mut tx, done.subject, (0, 0), Some((0, 0))).await?;
         let user = Party::user(done.user_id, &done.subject.identifier);
         crate::system_log::record(&mut tx, &SecurityEvent::new(EventType::SessionStart, Outcome::Success, user), done.context, now).await?;
+        tx.commit().await?;
+        let mut tx = self.write_tx().await?;
+        crate::counters::lock(&mut tx, self, done.subject).await?;
+        crate::counters::set_sign_in(&mut tx, done.subject, (0, 0), Some((0, 0))).await?;
         tx.commit().await?;
         Ok(Some(record))
     }
