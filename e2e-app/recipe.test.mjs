@@ -89,11 +89,18 @@ test('recipe: the emailed link opened in a new tab of the same browser resets an
   assert.equal(response.headers()['cache-control'], 'no-store');
   await expectScreen(tab, 'Set a new password');
   assert.ok(!/[?&](otp|state)=/.test(tab.url()), `otp and state leave the address bar: ${tab.url()}`);
+  const headings = await tab.getByRole('heading').allTextContents();
+  assert.deepEqual(headings, ['Set a new password'], 'one heading around the reset form, naming it');
   await setNewPassword(tab);
   await expectSignedIn(tab, demo);
+  await tab.locator('#password-changed', { hasText: 'Your password was changed.' }).waitFor({ state: 'visible' });
+  await tab.reload();
+  assert.equal(await tab.locator('#password-changed').isVisible(), false, 'confirmed once');
   const after = await sessionCookie(context, demo);
   assert.notEqual(after.value, before.value, 'a new session id after the reset signs in (SES-2)');
   await expectNoSecretsInStorage(tab, [extractCode(mail)]);
+  await tab.getByRole('button', { name: 'Sign out' }).click();
+  await tab.getByRole('status').filter({ hasText: 'You signed out.' }).waitFor();
 });
 
 test('recipe: the link in another browser shows the code; the original tab finishes with it', async (t) => {
@@ -108,8 +115,14 @@ test('recipe: the link in another browser shows the code; the original tab finis
   const elsewhere = await newPage(other);
   await elsewhere.goto(appLink(t, mail, demo));
   const message = await elsewhere.locator('#otp-message').textContent();
-  assert.equal(message, `Please enter the OTP '${code}' in the original browser tab to finish the flow.`);
+  assert.equal(message, `Please enter the code '${code}' in the original browser tab to finish the flow.`);
   assert.deepEqual(await other.cookies(demo.app), [], 'the link alone creates no session');
+  // A reload, after the page took otp and state out of the address bar, shows the same.
+  assert.equal(new URL(elsewhere.url()).search, '');
+  await elsewhere.reload();
+  assert.equal(await elsewhere.locator('#otp-message').textContent(), message, 'the same message after a reload');
+  assert.equal(await elsewhere.getByRole('heading', { level: 1 }).textContent(), 'Almost there');
+  await expectNoSecretsInStorage(elsewhere, [code]);
   await elsewhere.waitForTimeout(1000);
   await expectScreen(page, 'Check your email'); // the original tab did not move
 

@@ -125,3 +125,44 @@ export async function expectScreen(page, text) {
 }
 
 export const fieldByLabel = (page, label) => page.getByLabel(label, { exact: true });
+
+/** The four looks every page is checked in: light and dark, a phone and a desktop. */
+export const LOOKS = [
+  { scheme: 'light', width: 375 }, { scheme: 'light', width: 1280 },
+  { scheme: 'dark', width: 375 }, { scheme: 'dark', width: 1280 },
+];
+
+/**
+ * `check` in each of LOOKS (screenshots `<name>-<scheme>-<width>.png`), then back to light at
+ * the context's width. Returns the page body's background colour per scheme, so a test can
+ * see that the page itself (not only the widget card) follows `prefers-color-scheme`.
+ */
+export async function checkEverywhere(page, name) {
+  const original = page.viewportSize();
+  const backgrounds = {};
+  for (const { scheme, width } of LOOKS) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.setViewportSize({ width, height: 900 });
+    await check(page, `${name}-${scheme}-${width}`);
+    backgrounds[scheme] = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+  if (original) await page.setViewportSize(original);
+  return backgrounds;
+}
+
+/** Relative luminance (0 black … 1 white) of a computed `rgb(…)`/`rgba(…)` colour. */
+export function luminance(color) {
+  const [r, g, b] = (color.match(/[\d.]+/g) || []).slice(0, 3).map(Number).map((c) => {
+    const s = c / 255;
+    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/** The page looked dark in dark mode and light in light mode (a transparent body counts as white). */
+export function assertFollowsScheme(backgrounds, what) {
+  const lum = (c) => (/rgba\(0, 0, 0, 0\)/.test(c) ? 1 : luminance(c));
+  assert.ok(lum(backgrounds.light) > 0.6, `${what}: light background in light mode (${backgrounds.light})`);
+  assert.ok(lum(backgrounds.dark) < 0.1, `${what}: dark background in dark mode (${backgrounds.dark})`);
+}

@@ -24,6 +24,7 @@ mod hosted;
 mod https;
 mod input;
 mod key_rotation;
+mod landing;
 mod limits;
 mod logs;
 mod mail_messages;

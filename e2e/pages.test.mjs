@@ -1,0 +1,92 @@
+// What a newcomer sees around the flow (issue 13): the landing page at the server's root, the
+// development mailbox (live list, the code large, its link followed by a click), the hosted
+// pages and the reset form, each checked with axe in light and dark at 375 and 1280 px
+// (screenshots in e2e/artifacts/).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { startStack, strongPassword } from '../testkit/stack.mjs';
+import { assertFollowsScheme, checkEverywhere, expectScreen, newContext, newPage, startApp } from './lib.mjs';
+
+function authorizeUrl(stack, clientId, redirectUri) {
+  const verifier = randomBytes(32).toString('base64url');
+  const url = new URL(`${stack.issuer}/v1/authorize`);
+  for (const [k, v] of Object.entries({
+    client_id: clientId, redirect_uri: redirectUri, response_type: 'code', scope: 'openid email', state: `s-${randomBytes(8).toString('hex')}`,
+    nonce: 'n-pages', code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+  })) url.searchParams.set(k, v);
+  return url.href;
+}
+
+test('the landing page, the mailbox and the hosted reset, in light and dark, on a phone and a desktop', async (t) => {
+  const stack = await startStack({ dev: true });
+  t.after(() => stack.stop());
+  const app = await startApp(stack.origin);
+  t.after(() => app.stop());
+  const user = await stack.createUser({ login: 'mailbox@example.com' });
+  const { clientId } = await stack.registerClient([app.callback]);
+  const context = await newContext();
+  t.after(() => context.close());
+
+  // The root: an HTML page, not a JSON 404.
+  const landing = await newPage(context);
+  const root = await landing.goto(`${stack.origin}/`);
+  assert.equal(root.status(), 200);
+  await landing.getByRole('heading', { level: 1, name: 'Latchkey sign-in service' }).waitFor();
+  assertFollowsScheme(await checkEverywhere(landing, 'landing'), 'the landing page');
+  await landing.getByRole('link', { name: 'development mailbox' }).click();
+
+  // The mailbox, empty, says what lands there; it stays open while the email is sent.
+  await landing.getByText('No emails yet.').waitFor();
+  assertFollowsScheme(await checkEverywhere(landing, 'mailbox-empty'), 'the empty mailbox');
+
+  const signIn = await newPage(context);
+  await signIn.goto(authorizeUrl(stack, clientId, app.callback));
+  await expectScreen(signIn, 'Sign in');
+  assertFollowsScheme(await checkEverywhere(signIn, 'hosted-sign-in'), 'the hosted sign-in page');
+  await signIn.getByRole('button', { name: 'Forgot password?' }).click();
+  await signIn.getByLabel('Email or Username', { exact: true }).fill(user.login);
+  await signIn.getByRole('button', { name: 'Next' }).click();
+  await signIn.getByRole('radio', { name: 'Email' }).check();
+  await signIn.getByRole('button', { name: 'Submit' }).click();
+  await expectScreen(signIn, 'Check your email');
+  // The check-email screen speaks of the link too, and of what to do when nothing arrives.
+  await signIn.getByText('a verification code and a link').waitFor();
+  await signIn.getByText('only the most recent one works').waitFor();
+  await checkEverywhere(signIn, 'hosted-check-email');
+
+  // The open mailbox shows the new email without a reload.
+  const subject = landing.getByRole('link', { name: /reset/i });
+  await subject.waitFor({ timeout: 15000 });
+  await checkEverywhere(landing, 'mailbox-list');
+  await subject.click();
+  const code = (await landing.locator('#mail-code').textContent()).trim();
+  assert.match(code, /^\d{6}$/, 'the code is shown on its own');
+  await landing.getByRole('button', { name: 'Copy code' }).waitFor();
+  await landing.getByRole('tab', { name: 'Text' }).click();
+  assert.ok((await landing.locator('#view-text pre').textContent()).includes(code), 'the text view');
+  await landing.getByRole('tab', { name: 'HTML' }).click();
+  assertFollowsScheme(await checkEverywhere(landing, 'mailbox-message'), 'a mailbox message');
+
+  // Its link is an anchor: a click opens the hosted page in a new tab of this browser.
+  const link = landing.getByRole('link', { name: /\/signin\/reset-password\?/ });
+  const [reset] = await Promise.all([context.waitForEvent('page'), link.click()]);
+  await expectScreen(reset, 'Set a new password');
+  const pw = reset.getByLabel('New password', { exact: true });
+  const strength = reset.locator('.lk-req', { hasText: 'Hard to guess' });
+  assert.equal(await strength.count(), 1, 'the strength rule is listed before anything is typed');
+  assert.equal(await strength.getAttribute('data-met'), null, 'not judged yet');
+  assertFollowsScheme(await checkEverywhere(reset, 'hosted-reset-form'), 'the hosted reset form');
+  const weak = 'aaaaaaaaaaaaaaaaaaaa';
+  await pw.fill(weak);
+  await reset.getByLabel('Re-enter new password', { exact: true }).fill(weak);
+  await reset.getByRole('button', { name: 'Reset password' }).click();
+  await reset.locator('.lk-field-error:not(:empty)').first().waitFor({ timeout: 15000 });
+  assert.equal(await strength.getAttribute('data-met'), 'false', 'the server said the password is too easy to guess');
+  await checkEverywhere(reset, 'hosted-reset-weak');
+  // Changing the password clears the error it caused.
+  await pw.fill(strongPassword());
+  assert.equal(await pw.getAttribute('aria-invalid'), null, 'the error went with the value');
+  assert.equal(await reset.locator('.lk-field-error:not(:empty)').count(), 0);
+  assert.equal(await strength.getAttribute('data-met'), null);
+});
