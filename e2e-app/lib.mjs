@@ -15,7 +15,7 @@ export { extractCode, extractLinks } from '../testkit/mail-sink.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LATCHKEY = process.env.LATCHKEY_BIN ?? join(ROOT, 'target', 'debug', 'latchkey');
-const KEYS = ['app', 'mailbox', 'issuer', 'user', 'password', 'admin-token'];
+const KEYS = ['app', 'mailbox', 'issuer', 'user', 'password', 'admin-token', 'recovery-mail-gap', 'recovery-mail-per-hour'];
 
 async function freePort() {
   const server = createServer();
@@ -26,7 +26,7 @@ async function freePort() {
 }
 
 /**
- * Starts `latchkey demo` on a fresh data directory and resolves with its six printed values
+ * Starts `latchkey demo` on a fresh data directory and resolves with its eight printed values
  * plus `mail` (the sink) and `stop()`. The widget is read from `widget/` on disk, so the
  * suite always tests the widget in the working tree.
  */

@@ -3,7 +3,7 @@
 // original tab noticing that the flow finished in another tab.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { extractLinks, startStack, strongPassword } from '../testkit/stack.mjs';
+import { extractCode, extractLinks, startStack, strongPassword } from '../testkit/stack.mjs';
 import { expectScreen, newContext, newPage, recordRequests, startApp } from './lib.mjs';
 
 async function setup(t) {
@@ -84,4 +84,24 @@ test('the original tab notices that the flow finished in another tab', async (t)
   await page.locator('.lk-title', { hasText: 'All set' }).waitFor({ timeout: 15000 });
   await page.getByText('You finished in another tab. You can close this tab.').waitFor();
   assert.equal(await page.getByLabel('Verification code', { exact: true }).count(), 0, 'the dead form is gone');
+});
+
+test('starting again in a new tab of the same browser resumes the transaction whose email was sent', async (t) => {
+  const { stack, app, user, context, config } = await setup(t);
+  const page = await newPage(context);
+  await page.goto(app.url(config));
+  const mail = await requestEmail(page, stack, user);
+  const code = extractCode(mail);
+
+  // Inside the mail gap a second transaction would get no email; the new tab resumes the first.
+  const again = await newPage(context);
+  const calls = recordRequests(again, stack.origin);
+  await again.goto(app.url(config));
+  await expectScreen(again, 'Check your email');
+  assert.ok(!calls.some((c) => c.endsWith('/v1/interact')), `no new transaction: ${calls}`);
+  await again.getByLabel('Verification code', { exact: true }).fill(code);
+  await again.getByRole('button', { name: 'Verify' }).click();
+  await expectScreen(again, 'Set a new password');
+  // No second recovery was started from the new tab, so no second email can exist.
+  assert.ok(!calls.some((c) => /\/idp\/idx\/(recover|identify|challenge)$/.test(c)), `no new recovery: ${calls}`);
 });
