@@ -17,6 +17,7 @@ mod page;
 mod redirect;
 mod reset_password;
 mod set_password;
+mod set_password_text;
 
 use axum::routing::get;
 use axum::Router;

@@ -57,7 +57,12 @@ pub fn widget_page(lang: &str, title: &str, config: &Value) -> Response {
 
 /// A plain message page (errors that must not redirect).
 pub fn message_page(status: axum::http::StatusCode, title: &str, message: &str) -> Response {
-    content_page(status, "en", title, &format!("<p>{}</p>", escape(message)), None)
+    message_page_in(status, "en", title, message)
+}
+
+/// [`message_page`] in a language other than English.
+pub fn message_page_in(status: axum::http::StatusCode, lang: &str, title: &str, message: &str) -> Response {
+    content_page(status, lang, title, &format!("<p>{}</p>", escape(message)), None)
 }
 
 /// A server-rendered page: `content` is trusted HTML built by the caller (every value in it
