@@ -13,6 +13,7 @@
 //! function that takes an `Otp` never re-checks its length.
 #![deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
+pub mod brand;
 pub mod email;
 pub mod identifier;
 pub mod interaction;

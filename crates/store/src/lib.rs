@@ -31,6 +31,7 @@ mod revocations;
 mod sessions;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod themes;
 mod users;
 
 use std::time::Duration;
@@ -46,6 +47,7 @@ pub use rate::RateTicket;
 pub use recovery::{ChallengeOutcome, CodeCheck, NewChallenge, NoticeComposer, ResetCompletion, SignInGate};
 pub use refresh_tokens::{NewRefreshToken, RefreshRecord, RotateOutcome};
 pub use sessions::SessionRecord;
+pub use themes::{ThemeImage, ThemeRecord};
 pub use users::{NewUser, UserRecord};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};

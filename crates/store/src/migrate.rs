@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/0004_bound_codes.sql")),
     (5, include_str!("../migrations/0005_token_cutoffs.sql")),
     (6, include_str!("../migrations/0006_outbox_owners.sql")),
+    (7, include_str!("../migrations/0007_brand_themes.sql")),
 ];
 
 /// Arbitrary constant shared by every Latchkey process: "LK" in ASCII.

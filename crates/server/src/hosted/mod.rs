@@ -7,6 +7,7 @@
 //! no `unsafe-inline`, no framing (security-checklist WEB-2…WEB-4). A GET never consumes
 //! anything: opening the emailed link only renders a page (shared/README).
 mod authorize;
+pub mod branding;
 mod callback;
 mod error;
 mod landing;
@@ -40,6 +41,7 @@ pub use mailbox::served_on as dev_pages_served_on;
 pub fn router(dev_pages: bool) -> Router<AppState> {
     Router::new()
         .route("/", get(move |s| landing::show(s, dev_pages)))
+        .merge(branding::router())
         .route("/oauth2/default/v1/authorize", get(|s, h, q| authorize::handle(s, AuthServer::Default, h, q)))
         .route("/oauth2/v1/authorize", get(|s, h, q| authorize::handle(s, AuthServer::Org, h, q)))
         .route("/signin/callback", get(callback::handle))

@@ -8,9 +8,11 @@ use rand::RngCore;
 use serde_json::Value;
 
 /// What every page's `<head>` loads: the widget card's and the page's stylesheets (light and
-/// dark), and the default favicon (so no page asks for a `/favicon.ico` that is not there).
-const HEAD_ASSETS: &str = "<link rel=\"icon\" href=\"/widget/v1/favicon.svg\" type=\"image/svg+xml\">\
-<link rel=\"stylesheet\" href=\"/widget/v1/latchkey-sign-in.css\"><link rel=\"stylesheet\" href=\"/widget/v1/latchkey-pages.css\">";
+/// dark), the brand's theme over them, and the brand's favicon or the default one (so no page
+/// asks for a `/favicon.ico` that is not there).
+const HEAD_ASSETS: &str = "<link rel=\"icon\" href=\"/branding/v1/favicon\">\
+<link rel=\"stylesheet\" href=\"/widget/v1/latchkey-sign-in.css\"><link rel=\"stylesheet\" href=\"/widget/v1/latchkey-pages.css\">\
+<link rel=\"stylesheet\" href=\"/branding/v1/theme.css\">";
 
 /// Escapes text for HTML element content and attribute values.
 pub use latchkey_template::escape_html as escape;

@@ -20,7 +20,7 @@ use crate::state::AppState;
 const JS: &[u8] = include_bytes!("../../../../widget/latchkey-sign-in.js");
 const CSS: &[u8] = include_bytes!("../../../../widget/latchkey-sign-in.css");
 const PAGES_CSS: &[u8] = include_bytes!("../../../../widget/latchkey-pages.css");
-const FAVICON: &[u8] = include_bytes!("../../../../widget/favicon.svg");
+pub const FAVICON: &[u8] = include_bytes!("../../../../widget/favicon.svg");
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/widget/v1/{file}", get(asset))

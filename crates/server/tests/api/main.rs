@@ -37,5 +37,6 @@ mod secrets_at_rest;
 mod sessions;
 mod set_password_links;
 mod signin;
+mod themes;
 mod tokens;
 mod user_sessions;
