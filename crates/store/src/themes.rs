@@ -60,6 +60,13 @@ fn from_row(row: &AnyRow) -> Result<ThemeRecord> {
     })
 }
 
+/// Emails render the theme (`brand.theme.*`): a change moves the counter every process's email
+/// renderer watches, so each reloads it with the customizations.
+async fn bump_email_version(tx: &mut crate::Tx) -> Result<()> {
+    sqlx::query("UPDATE config_versions SET version = version + 1 WHERE name = 'email_customizations'").execute(&mut **tx).await?;
+    Ok(())
+}
+
 impl Store {
     /// The themes of a brand (one, as in Okta).
     pub async fn themes(&self, brand_id: &str) -> Result<Vec<ThemeRecord>> {
@@ -101,6 +108,7 @@ impl Store {
         .await?
         .rows_affected()
             == 1;
+        bump_email_version(&mut tx).await?;
         tx.commit().await?;
         Ok(done)
     }
@@ -127,6 +135,7 @@ impl Store {
                 .await?
                 .rows_affected()
                 == 1;
+        bump_email_version(&mut tx).await?;
         tx.commit().await?;
         Ok(done)
     }

@@ -18,6 +18,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::brands::known;
+// Emails show the theme: this process renders a change at once (the others within a poll).
+use super::email_templates::reload as reload_emails;
 use super::{AdminAuth, AdminError};
 use crate::state::AppState;
 
@@ -154,6 +156,7 @@ pub async fn replace(
     if !state.store.replace_theme(&updated, now).await? {
         return Err(AdminError::NotFound(format!("Resource not found: {theme} (Theme)")));
     }
+    reload_emails(&state).await;
     tracing::info!(event = "admin.theme_replaced", theme = %updated.id, "brand theme replaced");
     let saved = find(&state, &brand, &theme).await?;
     Ok(Json(theme_json(&state, &saved)).into_response())
@@ -185,6 +188,7 @@ pub async fn upload(
     let now = state.store.now().await?;
     let encoded = STANDARD.encode(&file);
     state.store.set_theme_image(&current.brand_id, &current.id, which, Some((kind.mime(), &encoded)), now).await?;
+    reload_emails(&state).await;
     tracing::info!(event = "admin.theme_image_set", theme = %current.id, image = ?which, "brand theme image set");
     let path = if which == ThemeImage::Logo { "logo" } else { "favicon" };
     Ok((StatusCode::CREATED, Json(json!({"url": format!("{}/branding/v1/{path}?v={now}", state.public_url)}))).into_response())
@@ -200,5 +204,6 @@ pub async fn delete_image(
     let current = find(&state, &brand, &theme).await?;
     let now = state.store.now().await?;
     state.store.set_theme_image(&current.brand_id, &current.id, which, None, now).await?;
+    reload_emails(&state).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

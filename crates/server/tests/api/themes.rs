@@ -8,6 +8,7 @@ use crate::helpers::{spawn_app, TestApp, ADMIN_TOKEN};
 both_backends!(
     the_theme_is_listed_read_and_replaced_with_computed_contrast_colours,
     logos_and_favicons_are_png_or_jpeg_by_their_bytes_and_reach_the_pages,
+    the_full_theme_email_variant_puts_the_brand_colour_and_logo_in_the_default_emails_header,
 );
 
 /// The smallest thing that starts like a PNG: the server trusts the signature, not the claim.
@@ -143,4 +144,29 @@ async fn logos_and_favicons_are_png_or_jpeg_by_their_bytes_and_reach_the_pages(b
     assert_eq!(deleted.status(), 204);
     assert_eq!(app.http.get(format!("{}/branding/v1/logo", app.base)).send().await.expect("request").status(), 404);
     assert!(the_theme(&app).await["logo"].is_null());
+}
+
+async fn the_full_theme_email_variant_puts_the_brand_colour_and_logo_in_the_default_emails_header(
+    backend: latchkey_store::testing::Backend,
+) {
+    let app = spawn_app(backend).await;
+    let theme = the_theme(&app).await;
+    let path = format!("/api/v1/brands/default/themes/{}", theme["id"].as_str().expect("id"));
+    let user = app.create_user("branded@example.com").await;
+    let reset = format!("/api/v1/users/{}/lifecycle/reset_password", user["id"].as_str().expect("id"));
+
+    // The default variant keeps the default look.
+    assert_eq!(app.admin_post(&reset, json!({})).await.status(), 200);
+    let plain = app.wait_for_mail("branded@example.com", 1).await.remove(0).html.expect("an HTML part");
+    assert!(!plain.contains("#ff6600") && !plain.contains("/branding/v1/logo"), "{plain}");
+
+    let mut full = theme.clone();
+    full["primaryColorHex"] = json!("#ff6600");
+    full["emailTemplateTouchPointVariant"] = json!("FULL_THEME");
+    assert_eq!(put(&app, &path, &full).await.status(), 200);
+    assert_eq!(upload(&app, &format!("{path}/logo"), "logo.png", "image/png", PNG).await.status(), 201);
+    assert_eq!(app.admin_post(&reset, json!({})).await.status(), 200);
+    let branded = app.wait_for_mail("branded@example.com", 2).await.remove(1).html.expect("an HTML part");
+    assert!(branded.contains("background-color:#ff6600") && branded.contains("color:#000000"), "the header in the brand colour: {branded}");
+    assert!(branded.contains(&format!("<img src=\"{}/branding/v1/logo?v=", app.base)), "the logo, by absolute URL: {branded}");
 }
