@@ -90,3 +90,51 @@ test('the landing page, the mailbox and the hosted reset, in light and dark, on 
   assert.equal(await reset.locator('.lk-field-error:not(:empty)').count(), 0);
   assert.equal(await strength.getAttribute('data-met'), null);
 });
+
+test('a theme set through the API colours the widget button, puts the logo on the hosted page and heads the default email', async (t) => {
+  const stack = await startStack();
+  t.after(() => stack.stop());
+  const app = await startApp(stack.origin);
+  t.after(() => app.stop());
+  const user = await stack.createUser({ login: 'brand@example.com' });
+  const { clientId } = await stack.registerClient([app.callback]);
+  const admin = (path, init = {}) => fetch(`${stack.origin}${path}`, { ...init, headers: { authorization: `SSWS ${stack.adminToken}`, accept: 'application/json', ...(init.headers ?? {}) } });
+  const [theme] = await (await admin('/api/v1/brands/default/themes')).json();
+  const themePath = `/api/v1/brands/default/themes/${theme.id}`;
+  const put = await admin(themePath, {
+    method: 'PUT', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...theme, primaryColorHex: '#7b1fa2', emailTemplateTouchPointVariant: 'FULL_THEME' }),
+  });
+  assert.equal(put.status, 200);
+  assert.equal((await put.json()).primaryColorContrastHex, '#ffffff');
+  // A 1×1 PNG as the logo.
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkaPhfDwAEhAGAO1FZ1wAAAABJRU5ErkJggg==', 'base64');
+  const form = new FormData();
+  form.append('file', new Blob([png], { type: 'image/png' }), 'logo.png');
+  assert.equal((await admin(`${themePath}/logo`, { method: 'POST', body: form })).status, 201);
+
+  const context = await newContext();
+  t.after(() => context.close());
+  const page = await newPage(context);
+  await page.goto(authorizeUrl(stack, clientId, app.callback));
+  await expectScreen(page, 'Sign in');
+  const button = page.getByRole('button', { name: 'Sign in' });
+  assert.equal(await button.evaluate((b) => getComputedStyle(b).backgroundColor), 'rgb(123, 31, 162)', 'the brand colour');
+  assert.equal(await button.evaluate((b) => getComputedStyle(b).color), 'rgb(255, 255, 255)', 'its contrast text');
+  const logo = await page.locator('.lk-logo').evaluate((el) => getComputedStyle(el).backgroundImage);
+  assert.match(logo, /\/branding\/v1\/logo\?v=\d+/, 'the logo on the hosted page');
+  await checkEverywhere(page, 'branded-widget');
+
+  // The default email, with the FULL_THEME variant, is headed in the brand colour with the logo.
+  await page.getByRole('button', { name: 'Forgot password?' }).click();
+  await page.getByLabel('Email or Username', { exact: true }).fill(user.login);
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByRole('radio', { name: 'Email' }).check();
+  await page.getByRole('button', { name: 'Submit' }).click();
+  const [mail] = await stack.mail.waitFor(user.email, 1, 15000);
+  assert.match(mail.html, /background-color:#7b1fa2/);
+  assert.match(mail.html, new RegExp(`<img src="${stack.origin.replace(/[.]/g, '\\.')}/branding/v1/logo\\?v=\\d+"`));
+  const preview = await newPage(context);
+  await preview.setContent(mail.html);
+  await preview.screenshot({ path: new URL('./artifacts/branded-email.png', import.meta.url).pathname, fullPage: true });
+});

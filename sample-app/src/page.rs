@@ -60,7 +60,7 @@ impl Page {
         };
         format!(
             "default-src 'none'; script-src 'nonce-{n}'{extra}; style-src 'nonce-{n}'{extra}; connect-src {connect}; \
-             img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+             img-src 'self' data:{extra}; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
             n = self.nonce
         )
     }

@@ -47,10 +47,15 @@ struct WidgetOptions<'a> {
 pub fn widget(config: &WidgetConfig, otp: Option<&str>, assets: &WidgetAssets, origin: String) -> Page {
     let mut page = Page::new("Sign in");
     let options = script_json(&WidgetOptions { config, otp });
+    // The brand's theme from the identity server (its colours and logo over the widget's
+    // stylesheet). It changes when an administrator changes the theme, so it has no SRI hash:
+    // the CSP allows styles from that origin only.
     page.head = format!(
-        "<link rel=\"stylesheet\" href=\"{}\" integrity=\"{}\" crossorigin=\"anonymous\">",
+        "<link rel=\"stylesheet\" href=\"{}\" integrity=\"{}\" crossorigin=\"anonymous\">\
+         <link rel=\"stylesheet\" href=\"{}/branding/v1/theme.css\">",
         escape(&assets.style_url),
-        escape(&assets.style_integrity)
+        escape(&assets.style_integrity),
+        escape(&origin),
     );
     page.body = format!(
         // No page heading of our own: the widget's heading says which step this is ("Sign in",
