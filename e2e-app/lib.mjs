@@ -7,8 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { readFile } from 'node:fs/promises';
 import { chromium } from 'playwright-core';
 import { freshContext } from '../testkit/browser.mjs';
+import { looks } from '../testkit/looks.mjs';
 import { startMailSink } from '../testkit/mail-sink.mjs';
 
 export { extractCode, extractLinks } from '../testkit/mail-sink.mjs';
@@ -100,3 +103,8 @@ export async function newPage(context) {
 export async function expectScreen(page, title, timeout = 15000) {
   await page.locator('.lk-title', { hasText: title }).first().waitFor({ timeout });
 }
+
+/** Screenshots in e2e-app/artifacts/ and axe-core runs in light and dark, at 375 and 1280 px. */
+const AXE_SOURCE = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+export const { check, checkEverywhere } = looks({ axeSource: AXE_SOURCE, artifacts: fileURLToPath(new URL('./artifacts/', import.meta.url)) });
+export { assertFollowsScheme } from '../testkit/looks.mjs';

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { startStack, strongPassword } from '../testkit/stack.mjs';
-import { assertFollowsScheme, checkEverywhere, expectScreen, newContext, newPage, startApp } from './lib.mjs';
+import { assertFollowsScheme, checkEverywhere, expectScreen, newContext, newPage, startApp, startRecovery } from './lib.mjs';
 
 function authorizeUrl(stack, clientId, redirectUri) {
   const verifier = randomBytes(32).toString('base64url');
@@ -44,12 +44,7 @@ test('the landing page, the mailbox and the hosted reset, in light and dark, on 
   await signIn.goto(authorizeUrl(stack, clientId, app.callback));
   await expectScreen(signIn, 'Sign in');
   assertFollowsScheme(await checkEverywhere(signIn, 'hosted-sign-in'), 'the hosted sign-in page');
-  await signIn.getByRole('button', { name: 'Forgot password?' }).click();
-  await signIn.getByLabel('Email or Username', { exact: true }).fill(user.login);
-  await signIn.getByRole('button', { name: 'Next' }).click();
-  await signIn.getByRole('radio', { name: 'Email' }).check();
-  await signIn.getByRole('button', { name: 'Submit' }).click();
-  await expectScreen(signIn, 'Check your email');
+  await startRecovery(signIn, user.login);
   // The check-email screen speaks of the link too, and of what to do when nothing arrives.
   await signIn.getByText('a verification code and a link').waitFor();
   await signIn.getByText('only the most recent one works').waitFor();
@@ -126,11 +121,7 @@ test('a theme set through the API colours the widget button, puts the logo on th
   await checkEverywhere(page, 'branded-widget');
 
   // The default email, with the FULL_THEME variant, is headed in the brand colour with the logo.
-  await page.getByRole('button', { name: 'Forgot password?' }).click();
-  await page.getByLabel('Email or Username', { exact: true }).fill(user.login);
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.getByRole('radio', { name: 'Email' }).check();
-  await page.getByRole('button', { name: 'Submit' }).click();
+  await startRecovery(page, user.login);
   const [mail] = await stack.mail.waitFor(user.email, 1, 15000);
   assert.match(mail.html, /background-color:#7b1fa2/);
   assert.match(mail.html, new RegExp(`<img src="${stack.origin.replace(/[.]/g, '\\.')}/branding/v1/logo\\?v=\\d+"`));

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { extractCode, extractLinks, startStack, strongPassword } from '../testkit/stack.mjs';
-import { expectScreen, newContext, newPage, recordRequests, startApp } from './lib.mjs';
+import { expectScreen, newContext, newPage, recordRequests, startApp, startRecovery } from './lib.mjs';
 
 async function setup(t) {
   const stack = await startStack();
@@ -20,13 +20,7 @@ async function setup(t) {
 }
 
 async function requestEmail(page, stack, user) {
-  await expectScreen(page, 'Sign in');
-  await page.getByRole('button', { name: 'Forgot password?' }).click();
-  await page.getByLabel('Email or Username', { exact: true }).fill(user.login);
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.getByRole('radio', { name: 'Email' }).check();
-  await page.getByRole('button', { name: 'Submit' }).click();
-  await expectScreen(page, 'Check your email');
+  await startRecovery(page, user.login);
   const [mail] = await stack.mail.waitFor(user.email, 1, 15000);
   return mail;
 }

@@ -88,29 +88,24 @@ impl Store {
 
     /// Replaces the colours and variants (the images stay). `false` when there is no such theme.
     pub async fn replace_theme(&self, theme: &ThemeRecord, now: Millis) -> Result<bool> {
-        let mut tx = self.write_tx().await?;
-        let done = sqlx::query(
-            "UPDATE brand_themes SET primary_color_hex = $1, secondary_color_hex = $2, sign_in_page_variant = $3, \
-             end_user_dashboard_variant = $4, error_page_variant = $5, email_template_variant = $6, loading_page_variant = $7, \
-             updated_at = $8 WHERE brand_id = $9 AND id = $10",
+        self.change_theme(
+            sqlx::query(
+                "UPDATE brand_themes SET primary_color_hex = $1, secondary_color_hex = $2, sign_in_page_variant = $3, \
+                 end_user_dashboard_variant = $4, error_page_variant = $5, email_template_variant = $6, loading_page_variant = $7, \
+                 updated_at = $8 WHERE brand_id = $9 AND id = $10",
+            )
+            .bind(&theme.primary_color_hex)
+            .bind(&theme.secondary_color_hex)
+            .bind(&theme.sign_in_page_variant)
+            .bind(&theme.end_user_dashboard_variant)
+            .bind(&theme.error_page_variant)
+            .bind(&theme.email_template_variant)
+            .bind(&theme.loading_page_variant)
+            .bind(now)
+            .bind(&theme.brand_id)
+            .bind(&theme.id),
         )
-        .bind(&theme.primary_color_hex)
-        .bind(&theme.secondary_color_hex)
-        .bind(&theme.sign_in_page_variant)
-        .bind(&theme.end_user_dashboard_variant)
-        .bind(&theme.error_page_variant)
-        .bind(&theme.email_template_variant)
-        .bind(&theme.loading_page_variant)
-        .bind(now)
-        .bind(&theme.brand_id)
-        .bind(&theme.id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        bump_email_version(&mut tx).await?;
-        tx.commit().await?;
-        Ok(done)
+        .await
     }
 
     /// Sets (`Some((mime, base64))`) or removes an image. `false` when there is no such theme.
@@ -123,18 +118,18 @@ impl Store {
         now: Millis,
     ) -> Result<bool> {
         let (kind, data) = which.columns();
+        let sql = format!("UPDATE brand_themes SET {kind} = $1, {data} = $2, updated_at = $3 WHERE brand_id = $4 AND id = $5");
+        self.change_theme(
+            sqlx::query(&sql).bind(image.map(|(mime, _)| mime)).bind(image.map(|(_, bytes)| bytes)).bind(now).bind(brand_id).bind(theme_id),
+        )
+        .await
+    }
+
+    /// One theme update in a write transaction that also moves the email counter; `false` when
+    /// no theme matched.
+    async fn change_theme<'q>(&self, update: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>) -> Result<bool> {
         let mut tx = self.write_tx().await?;
-        let done =
-            sqlx::query(&format!("UPDATE brand_themes SET {kind} = $1, {data} = $2, updated_at = $3 WHERE brand_id = $4 AND id = $5"))
-                .bind(image.map(|(mime, _)| mime))
-                .bind(image.map(|(_, bytes)| bytes))
-                .bind(now)
-                .bind(brand_id)
-                .bind(theme_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                == 1;
+        let done = update.execute(&mut *tx).await?.rows_affected() == 1;
         bump_email_version(&mut tx).await?;
         tx.commit().await?;
         Ok(done)

@@ -121,6 +121,8 @@ async fn logos_and_favicons_are_png_or_jpeg_by_their_bytes_and_reach_the_pages(b
     assert!(url.starts_with(&format!("{}/branding/v1/logo?v=", app.base)), "{url}");
     let logo = app.http.get(&url).send().await.expect("request");
     assert_eq!(logo.headers()["content-type"], "image/png");
+    assert_eq!(logo.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(logo.headers()["content-security-policy"], "default-src 'none'; sandbox");
     assert_eq!(logo.bytes().await.expect("bytes").as_ref(), PNG);
     assert!(the_theme(&app).await["logo"].as_str().is_some_and(|l| l.contains("/branding/v1/logo")));
     assert!(theme_css(&app).await.contains("--lk-logo: url(\"/branding/v1/logo?v="), "the widget shows it");
