@@ -57,6 +57,8 @@ async fn theme_css(app: &TestApp) -> String {
 
 async fn the_theme_is_listed_read_and_replaced_with_computed_contrast_colours(backend: latchkey_store::testing::Backend) {
     let app = spawn_app(backend).await;
+    let brand: Value = app.admin_get("/api/v1/brands/default").await.json().await.expect("json");
+    assert_eq!(brand["_links"]["themes"]["href"], format!("{}/api/v1/brands/default/themes", app.base), "{brand}");
     let theme = the_theme(&app).await;
     let id = theme["id"].as_str().expect("id").to_owned();
     let path = format!("/api/v1/brands/default/themes/{id}");
