@@ -729,9 +729,29 @@
       update();
       this.reqRules = rules;
       this.strengthRule = rules[rules.length - 1];
-      input.addEventListener('input', () => this.markStrength(null));
+      input.addEventListener('input', () => { this.markStrength(null); this.checkStrengthSoon(input.value); });
       input.setAttribute('aria-describedby', `${input.getAttribute('aria-describedby')} ${id}`);
       return h('div', { class: 'lk-reqbox' }, h('p', { class: 'lk-reqtitle', id: `${id}-t`, text: this.t('req.title') }), ul);
+    }
+
+    // Asks the server's strength check (`/widget/v1/password-strength`, bound to this reset
+    // step) once typing pauses and every rule the page can test holds; a stale answer is dropped.
+    checkStrengthSoon(value) {
+      clearTimeout(this.strengthTimer);
+      const seq = (this.strengthSeq = (this.strengthSeq || 0) + 1);
+      const testable = (this.reqRules || []).every((r) => !r.test || r.test(value));
+      const handle = this.stateHandle(this.rem);
+      if (!value || !testable || !handle) return;
+      this.strengthTimer = setTimeout(async () => {
+        try {
+          const r = await fetch(`${this.domain}/widget/v1/password-strength`, {
+            method: 'POST', mode: 'cors', credentials: 'omit', cache: 'no-store',
+            body: new URLSearchParams({ stateHandle: handle, password: value }),
+          });
+          const data = r.ok ? await r.json() : null;
+          if (seq === this.strengthSeq && data && typeof data.strong === 'boolean') this.markStrength(data.strong);
+        } catch { /* the verdict on submit still counts */ }
+      }, 400);
     }
 
     // `met`: true, false or null (not known yet).

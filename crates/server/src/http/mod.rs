@@ -43,6 +43,7 @@ pub fn router(state: AppState, dev_pages: bool) -> Router {
         .merge(dev)
         .merge(health::router())
         .merge(widget::router())
+        .merge(crate::strength::router())
         .merge(crate::hosted::router(dev_pages))
         .layer(DefaultBodyLimit::max(PUBLIC_BODY_LIMIT));
     Router::new()

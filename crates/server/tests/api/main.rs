@@ -37,6 +37,7 @@ mod secrets_at_rest;
 mod sessions;
 mod set_password_links;
 mod signin;
+mod strength;
 mod themes;
 mod tokens;
 mod user_sessions;
