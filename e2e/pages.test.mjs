@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { startStack, strongPassword } from '../testkit/stack.mjs';
+import { extractLinks, startStack, strongPassword } from '../testkit/stack.mjs';
 import { assertFollowsScheme, check, checkEverywhere, expectScreen, newContext, newPage, startApp, startRecovery } from './lib.mjs';
 
 function authorizeUrl(stack, clientId, redirectUri) {
@@ -131,4 +131,21 @@ test('a theme set through the API colours the widget button, puts the logo on th
   const preview = await newPage(context);
   await preview.setContent(mail.html);
   await preview.screenshot({ path: new URL('./artifacts/branded-email.png', import.meta.url).pathname, fullPage: true });
+
+  // The set-password page behind an administrator's reset link, branded too, and in Japanese
+  // when the link asks for it; a used or unknown link gets a page in the browser's language.
+  assert.equal((await admin(`/api/v1/users/${user.id}/lifecycle/reset_password`, { method: 'POST' })).status, 200);
+  const [, resetMail] = await stack.mail.waitFor(user.email, 2, 15000);
+  const link = extractLinks(resetMail).find((l) => l.includes('/signin/set-password?token='));
+  assert.ok(link, 'the email carries the set-password link');
+  const setPassword = await newPage(context);
+  await setPassword.goto(link);
+  await setPassword.getByRole('heading', { level: 1, name: /Set your password/ }).waitFor();
+  assertFollowsScheme(await checkEverywhere(setPassword, 'set-password'), 'the set-password page');
+  await setPassword.goto(`${link}&ui_locales=ja`);
+  await setPassword.getByRole('button', { name: 'パスワードを設定' }).waitFor();
+  await check(setPassword, 'set-password-ja');
+  await setPassword.goto(`${stack.origin}/signin/set-password?token=gone`);
+  await setPassword.getByRole('heading', { level: 1, name: 'Link expired' }).waitFor();
+  await checkEverywhere(setPassword, 'link-expired');
 });
