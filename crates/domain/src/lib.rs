@@ -14,6 +14,7 @@
 #![deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 pub mod audit;
+pub mod brand;
 pub mod email;
 pub mod identifier;
 pub mod interaction;

@@ -34,6 +34,7 @@ mod sessions;
 mod system_log;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod themes;
 mod users;
 
 use std::time::Duration;
@@ -51,6 +52,7 @@ pub use recovery::{ChallengeOutcome, CodeCheck, IssuedChallenge, NewChallenge, N
 pub use refresh_tokens::{NewRefreshToken, RefreshRecord, RotateOutcome};
 pub use sessions::SessionRecord;
 pub use system_log::{Audit, EventContext, LogQuery, LoggedEvent, StoredParty, USER_AGENT_LIMIT};
+pub use themes::{ThemeImage, ThemeRecord};
 pub use users::{NewUser, UserRecord};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};

@@ -11,6 +11,7 @@ mod logs;
 mod mail_messages;
 mod render;
 mod sessions;
+mod themes;
 mod users;
 
 pub use auth::AdminAuth;
@@ -18,6 +19,8 @@ pub use error::AdminError;
 
 use axum::routing::{delete, get, post};
 use axum::Router;
+
+use latchkey_store::ThemeImage;
 
 use crate::state::AppState;
 
@@ -33,6 +36,18 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/users/{id}/factors/{factor}/lifecycle/activate", post(factors::activate))
         .route("/api/v1/brands", get(brands::list))
         .route("/api/v1/brands/{brand}", get(brands::get))
+        .route("/api/v1/brands/{brand}/themes", get(themes::list))
+        .route("/api/v1/brands/{brand}/themes/{theme}", get(themes::get).put(themes::replace))
+        .route(
+            "/api/v1/brands/{brand}/themes/{theme}/logo",
+            post(|a, s, p, m| themes::upload(a, s, p, ThemeImage::Logo, m))
+                .delete(|a, s, p| themes::delete_image(a, s, p, ThemeImage::Logo)),
+        )
+        .route(
+            "/api/v1/brands/{brand}/themes/{theme}/favicon",
+            post(|a, s, p, m| themes::upload(a, s, p, ThemeImage::Favicon, m))
+                .delete(|a, s, p| themes::delete_image(a, s, p, ThemeImage::Favicon)),
+        )
         .route("/api/v1/brands/{brand}/templates/email", get(email_templates::list))
         .route(TEMPLATE, get(email_templates::get))
         .route(&format!("{TEMPLATE}/default-content"), get(|a, s, p, q| email_templates::default_content(a, s, p, q, false)))

@@ -44,7 +44,8 @@ pub fn router(state: AppState, dev_pages: bool) -> Router {
         .merge(dev)
         .merge(health::router())
         .merge(widget::router())
-        .merge(crate::hosted::router())
+        .merge(crate::strength::router())
+        .merge(crate::hosted::router(dev_pages))
         .layer(DefaultBodyLimit::max(PUBLIC_BODY_LIMIT));
     Router::new()
         .merge(pages)
