@@ -50,10 +50,12 @@ pub enum EventType {
     FactorVerify,
     /// A second factor was removed.
     FactorDeactivate,
+    /// An administrator changed a brand theme (colours, variants, logo, favicon).
+    ThemeUpdate,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 23] = [
+    pub const ALL: [EventType; 24] = [
         Self::SessionStart,
         Self::SessionEnd,
         Self::SessionClear,
@@ -77,6 +79,7 @@ impl EventType {
         Self::FactorActivate,
         Self::FactorVerify,
         Self::FactorDeactivate,
+        Self::ThemeUpdate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -106,6 +109,7 @@ impl EventType {
             Self::FactorActivate => "user.mfa.factor.activate",
             Self::FactorVerify => "user.authentication.auth_via_mfa.totp",
             Self::FactorDeactivate => "user.mfa.factor.deactivate",
+            Self::ThemeUpdate => "brand.theme.update",
         }
     }
 
@@ -139,6 +143,7 @@ impl EventType {
             Self::FactorActivate => "Activate factor",
             Self::FactorVerify => "Authentication of user via TOTP",
             Self::FactorDeactivate => "Reset factor for user",
+            Self::ThemeUpdate => "Update brand theme",
         }
     }
 }

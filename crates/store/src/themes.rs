@@ -3,7 +3,8 @@
 use latchkey_domain::Millis;
 use sqlx::any::AnyRow;
 
-use crate::{get_i64, get_opt_str, get_str, Result, Store};
+use crate::{get_i64, get_opt_str, get_str, Audit, Result, Store};
+use latchkey_domain::audit::{EventType, Party};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThemeRecord {
@@ -87,8 +88,9 @@ impl Store {
     }
 
     /// Replaces the colours and variants (the images stay). `false` when there is no such theme.
-    pub async fn replace_theme(&self, theme: &ThemeRecord, now: Millis) -> Result<bool> {
+    pub async fn replace_theme(&self, theme: &ThemeRecord, audit: &Audit<'_>, now: Millis) -> Result<bool> {
         self.change_theme(
+            (&theme.id, audit, now),
             sqlx::query(
                 "UPDATE brand_themes SET primary_color_hex = $1, secondary_color_hex = $2, sign_in_page_variant = $3, \
                  end_user_dashboard_variant = $4, error_page_variant = $5, email_template_variant = $6, loading_page_variant = $7, \
@@ -115,22 +117,32 @@ impl Store {
         theme_id: &str,
         which: ThemeImage,
         image: Option<(&str, &str)>,
+        audit: &Audit<'_>,
         now: Millis,
     ) -> Result<bool> {
         let (kind, data) = which.columns();
         let sql = format!("UPDATE brand_themes SET {kind} = $1, {data} = $2, updated_at = $3 WHERE brand_id = $4 AND id = $5");
         self.change_theme(
+            (theme_id, audit, now),
             sqlx::query(&sql).bind(image.map(|(mime, _)| mime)).bind(image.map(|(_, bytes)| bytes)).bind(now).bind(brand_id).bind(theme_id),
         )
         .await
     }
 
-    /// One theme update in a write transaction that also moves the email counter; `false` when
-    /// no theme matched.
-    async fn change_theme<'q>(&self, update: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>) -> Result<bool> {
+    /// One theme update in a write transaction that also moves the email counter and logs the
+    /// change; `false` when no theme matched.
+    async fn change_theme<'q>(
+        &self,
+        (theme_id, audit, now): (&str, &Audit<'_>, Millis),
+        update: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<bool> {
         let mut tx = self.write_tx().await?;
         let done = update.execute(&mut *tx).await?.rows_affected() == 1;
-        bump_email_version(&mut tx).await?;
+        if done {
+            bump_email_version(&mut tx).await?;
+            let theme = Party { id: Some(theme_id.to_owned()), kind: "Theme", alternate_id: None, display_name: None };
+            audit.record(&mut tx, EventType::ThemeUpdate, theme, now).await?;
+        }
         tx.commit().await?;
         Ok(done)
     }

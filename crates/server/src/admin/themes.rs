@@ -105,7 +105,7 @@ pub async fn get(
 
 #[tracing::instrument(name = "admin.themes.replace", skip_all)]
 pub async fn replace(
-    _: AdminAuth,
+    auth: AdminAuth,
     State(state): State<AppState>,
     Path((brand, theme)): Path<(String, String)>,
     bytes: Bytes,
@@ -153,7 +153,7 @@ pub async fn replace(
         return Err(AdminError::Validation(problems));
     }
     let now = state.store.now().await?;
-    if !state.store.replace_theme(&updated, now).await? {
+    if !state.store.replace_theme(&updated, &auth.audit(), now).await? {
         return Err(AdminError::NotFound(format!("Resource not found: {theme} (Theme)")));
     }
     reload_emails(&state).await;
@@ -165,7 +165,7 @@ pub async fn replace(
 /// `POST …/logo` or `…/favicon`: the multipart field `file`, PNG or JPEG, at most 100 KiB.
 #[tracing::instrument(name = "admin.themes.upload", skip_all)]
 pub async fn upload(
-    _: AdminAuth,
+    auth: AdminAuth,
     State(state): State<AppState>,
     Path((brand, theme)): Path<(String, String)>,
     which: ThemeImage,
@@ -187,7 +187,7 @@ pub async fn upload(
     })?;
     let now = state.store.now().await?;
     let encoded = STANDARD.encode(&file);
-    state.store.set_theme_image(&current.brand_id, &current.id, which, Some((kind.mime(), &encoded)), now).await?;
+    state.store.set_theme_image(&current.brand_id, &current.id, which, Some((kind.mime(), &encoded)), &auth.audit(), now).await?;
     reload_emails(&state).await;
     tracing::info!(event = "admin.theme_image_set", theme = %current.id, image = ?which, "brand theme image set");
     let path = if which == ThemeImage::Logo { "logo" } else { "favicon" };
@@ -196,14 +196,14 @@ pub async fn upload(
 
 #[tracing::instrument(name = "admin.themes.delete_image", skip_all)]
 pub async fn delete_image(
-    _: AdminAuth,
+    auth: AdminAuth,
     State(state): State<AppState>,
     Path((brand, theme)): Path<(String, String)>,
     which: ThemeImage,
 ) -> Result<Response, AdminError> {
     let current = find(&state, &brand, &theme).await?;
     let now = state.store.now().await?;
-    state.store.set_theme_image(&current.brand_id, &current.id, which, None, now).await?;
+    state.store.set_theme_image(&current.brand_id, &current.id, which, None, &auth.audit(), now).await?;
     reload_emails(&state).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

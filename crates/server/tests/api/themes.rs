@@ -101,6 +101,11 @@ async fn the_theme_is_listed_read_and_replaced_with_computed_contrast_colours(ba
     assert_eq!(app.admin_get("/api/v1/brands/default/themes/nope").await.status(), 404);
     let anonymous = app.http.get(format!("{}{path}", app.base)).send().await.expect("request");
     assert_eq!(anonymous.status(), 401);
+    // The accepted change is in the System Log, by the administrator; the refused ones are not.
+    let logged: Value = app.admin_get("/api/v1/logs?filter=eventType%20eq%20%22brand.theme.update%22").await.json().await.expect("json");
+    assert_eq!(logged.as_array().map(Vec::len), Some(1), "{logged}");
+    assert_eq!(logged[0]["actor"]["id"], "admin");
+    assert_eq!(logged[0]["target"][0]["type"], "Theme");
 }
 
 async fn logos_and_favicons_are_png_or_jpeg_by_their_bytes_and_reach_the_pages(backend: latchkey_store::testing::Backend) {
