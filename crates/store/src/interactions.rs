@@ -26,6 +26,9 @@ pub struct InteractionRecord {
     pub version: i64,
     /// When the user authenticated for this transaction (the ID token's `auth_time`).
     pub auth_time: Option<Millis>,
+    /// The password the completing sign-in proved (`credential_version`); the code redeems only
+    /// while the account's password is still that one. NULL before completion.
+    pub credential_at: Option<Millis>,
     pub created_at: Millis,
     pub expires_at: Millis,
 }
@@ -40,6 +43,19 @@ pub struct SignInCompletion<'a> {
     pub code_digest: &'a str,
     pub code_expires_at: Millis,
     pub context: &'a EventContext,
+    /// The stored hash the password was verified against: the sign-in completes only while it
+    /// is still the account's (a reset racing the sign-in wins).
+    pub verified_hash: &'a str,
+}
+
+/// How `complete_sign_in` ended.
+#[derive(Debug, Clone)]
+pub enum SignInCompleted {
+    Done(Box<InteractionRecord>),
+    /// The transaction had moved; nothing changed.
+    Moved,
+    /// The password changed after it was verified; nothing changed.
+    CredentialChanged,
 }
 
 pub struct NewInteraction<'a> {
@@ -57,7 +73,7 @@ pub struct NewInteraction<'a> {
 }
 
 const COLUMNS: &str = "id, auth_server, flow, client_id, redirect_uri, scopes, oauth_state, nonce, code_challenge, step, \
-    subject_key, user_id, grant_expires_at, version, auth_time, created_at, expires_at";
+    subject_key, user_id, grant_expires_at, version, auth_time, credential_at, created_at, expires_at";
 
 /// The columns a step is stored in: kind, subject key, user id, grant expiry.
 pub(crate) fn step_columns(step: &Step) -> (&'static str, Option<String>, Option<String>, Option<Millis>) {
@@ -113,6 +129,7 @@ fn from_row(row: &AnyRow) -> Result<InteractionRecord> {
         step: step_from_row(row)?,
         version: get_i64(row, "version")?,
         auth_time: get_opt_i64(row, "auth_time")?,
+        credential_at: get_opt_i64(row, "credential_at")?,
         created_at: get_i64(row, "created_at")?,
         expires_at: get_i64(row, "expires_at")?,
     })
@@ -183,14 +200,27 @@ impl Store {
     /// account's row, took the two locks in the opposite order and deadlocked with a reset
     /// racing sign-ins (tests/cluster, §3.6). A crash between the commits leaves the attempt
     /// counted as the failure `begin_sign_in` recorded up front, which only errs on the safe side.
-    pub async fn complete_sign_in(&self, done: SignInCompletion<'_>, now: Millis) -> Result<Option<InteractionRecord>> {
+    pub async fn complete_sign_in(&self, done: SignInCompletion<'_>, now: Millis) -> Result<SignInCompleted> {
         let mut tx = self.write_tx().await?;
         let step = Step::Success { user_id: done.user_id.clone() };
         if advance(&mut tx, done.interaction_id, done.expected_version, &step).await?.is_none() {
-            return Ok(None);
+            return Ok(SignInCompleted::Moved);
         }
-        let record = set_interaction_code(&mut tx, done.interaction_id, done.code_digest, done.code_expires_at, now).await?;
-        set_last_login(&mut tx, done.user_id, now).await?;
+        // The account's row is locked here; a password change holds the same lock, so this
+        // either sees the hash it verified (and the change comes after, ending this sign-in's
+        // code and tokens by `credential_at`) or sees the new one and refuses.
+        let proved = sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2 AND password_hash = $3 RETURNING password_changed_at")
+            .bind(now)
+            .bind(done.user_id.as_str())
+            .bind(done.verified_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(proved) = proved else {
+            return Ok(SignInCompleted::CredentialChanged);
+        };
+        let credential = crate::credential_version(get_opt_i64(&proved, "password_changed_at")?);
+        set_interaction_code(&mut tx, done.interaction_id, done.code_digest, done.code_expires_at, now).await?;
+        let record = set_credential(&mut tx, done.interaction_id, credential).await?;
         let user = Party::user(done.user_id, &done.subject.identifier);
         crate::system_log::record(&mut tx, &SecurityEvent::new(EventType::SessionStart, Outcome::Success, user), done.context, now).await?;
         tx.commit().await?;
@@ -198,7 +228,7 @@ impl Store {
         crate::counters::lock(&mut tx, self, done.subject).await?;
         crate::counters::set_sign_in(&mut tx, done.subject, (0, 0), Some((0, 0))).await?;
         tx.commit().await?;
-        Ok(Some(record))
+        Ok(SignInCompleted::Done(Box::new(record)))
     }
 
     /// Completes a fresh `/v1/authorize` transaction from the browser's live session: no new
@@ -216,7 +246,11 @@ impl Store {
         if advance(&mut tx, id, expected_version, &Step::Success { user_id: user_id.clone() }).await?.is_none() {
             return Ok(None);
         }
-        let record = set_interaction_code(&mut tx, id, digest, expires_at, auth_time).await?;
+        set_interaction_code(&mut tx, id, digest, expires_at, auth_time).await?;
+        // The session's own sign-in proved the password it had then; a password change ends
+        // sessions, so a live session speaks for the account's current one.
+        let credential = current_credential(&mut tx, user_id).await?;
+        let record = set_credential(&mut tx, id, credential).await?;
         tx.commit().await?;
         Ok(Some(record))
     }
@@ -307,6 +341,22 @@ pub(crate) async fn lock_step(tx: &mut Tx, store: &Store, id: &str, now: Millis)
         .fetch_optional(&mut **tx)
         .await?;
     row.as_ref().map(from_row).transpose()
+}
+
+/// The account's current credential version, read in the caller's transaction.
+pub(crate) async fn current_credential(tx: &mut Tx, user_id: &UserId) -> Result<Millis> {
+    let row = sqlx::query("SELECT password_changed_at FROM users WHERE id = $1").bind(user_id.as_str()).fetch_optional(&mut **tx).await?;
+    Ok(crate::credential_version(row.as_ref().map(|r| get_opt_i64(r, "password_changed_at")).transpose()?.flatten()))
+}
+
+/// Records the password the completing sign-in proved.
+pub(crate) async fn set_credential(tx: &mut Tx, id: &str, credential: Millis) -> Result<InteractionRecord> {
+    let row = sqlx::query(&format!("UPDATE interactions SET credential_at = $1 WHERE id = $2 RETURNING {COLUMNS}"))
+        .bind(credential)
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    from_row(&row)
 }
 
 pub(crate) async fn set_last_login(tx: &mut Tx, user_id: &UserId, at: Millis) -> Result<()> {

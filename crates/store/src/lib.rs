@@ -42,7 +42,7 @@ use std::time::Duration;
 pub use clients::{ClientRecord, ClientSource};
 pub use customizations::{Customization, CustomizationWrite};
 pub use factors::{new_factor_id, FactorRecord, TOTP_FACTOR_TYPE, TOTP_PROVIDER};
-pub use interactions::{InteractionRecord, NewInteraction, SignInCompletion};
+pub use interactions::{InteractionRecord, NewInteraction, SignInCompleted, SignInCompletion};
 pub use keys::KeyRecord;
 pub use outbox::{NewMessage, OutboxMessage, OutboxStatus};
 pub use password_change::PasswordChange;
@@ -320,6 +320,13 @@ pub(crate) fn conflict_on_unique(err: sqlx::Error, what: &'static str) -> StoreE
         }
     }
     StoreError::from(err)
+}
+
+/// The version of an account's password a sign-in proved: its `password_changed_at`, or 0 for
+/// an account whose password predates that column. Stored with transactions and refresh tokens
+/// (`credential_at`), where NULL means a row from before versions were recorded.
+pub fn credential_version(password_changed_at: Option<Millis>) -> Millis {
+    password_changed_at.unwrap_or(0)
 }
 
 pub(crate) fn random_id() -> String {

@@ -258,10 +258,13 @@ impl Store {
         if advance(&mut tx, req.interaction_id, req.expected_version, &step).await?.is_none() {
             return Ok(None);
         }
-        let record =
-            set_interaction_code(&mut tx, req.interaction_id, req.interaction_code_digest, req.interaction_code_expires_at, now).await?;
+        set_interaction_code(&mut tx, req.interaction_id, req.interaction_code_digest, req.interaction_code_expires_at, now).await?;
         crate::interactions::set_last_login(&mut tx, req.change.user_id, now).await?;
+        let user_id = req.change.user_id.clone();
         crate::password_change::apply(&mut tx, req.change, now).await?;
+        // The resetting browser signs in with the new password: its code is for that one.
+        let credential = crate::interactions::current_credential(&mut tx, &user_id).await?;
+        let record = crate::interactions::set_credential(&mut tx, req.interaction_id, credential).await?;
         tx.commit().await?;
         Ok(Some(record))
     }

@@ -23,6 +23,8 @@ pub struct RefreshRecord {
     pub family_expires_at: Millis,
     pub rotated_at: Option<Millis>,
     pub revoked_at: Option<Millis>,
+    /// The account's `password_changed_at` when the sign-in behind this family happened.
+    pub credential_at: Option<Millis>,
 }
 
 impl RefreshRecord {
@@ -46,6 +48,8 @@ pub struct NewRefreshToken<'a> {
     pub auth_time: Millis,
     pub idle_expires_at: Millis,
     pub family_expires_at: Millis,
+    /// The password the sign-in proved (`InteractionRecord::credential_at`).
+    pub credential_at: Option<Millis>,
 }
 
 #[derive(Debug)]
@@ -59,7 +63,7 @@ pub enum RotateOutcome {
 }
 
 const COLUMNS: &str = "id, family_id, auth_server, client_id, user_id, scopes, auth_time, created_at, idle_expires_at, \
-    family_expires_at, rotated_at, revoked_at";
+    family_expires_at, rotated_at, revoked_at, credential_at";
 
 fn from_row(row: &AnyRow) -> Result<RefreshRecord> {
     Ok(RefreshRecord {
@@ -75,12 +79,13 @@ fn from_row(row: &AnyRow) -> Result<RefreshRecord> {
         family_expires_at: get_i64(row, "family_expires_at")?,
         rotated_at: get_opt_i64(row, "rotated_at")?,
         revoked_at: get_opt_i64(row, "revoked_at")?,
+        credential_at: get_opt_i64(row, "credential_at")?,
     })
 }
 
 async fn insert(tx: &mut Tx, new: &NewRefreshToken<'_>, family_id: &str, now: Millis) -> Result<()> {
     sqlx::query(&format!(
-        "INSERT INTO refresh_tokens (token_digest, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL)"
+        "INSERT INTO refresh_tokens (token_digest, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, $12)"
     ))
     .bind(new.token_digest)
     .bind(random_id())
@@ -93,6 +98,7 @@ async fn insert(tx: &mut Tx, new: &NewRefreshToken<'_>, family_id: &str, now: Mi
     .bind(now)
     .bind(new.idle_expires_at)
     .bind(new.family_expires_at)
+    .bind(new.credential_at)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -151,16 +157,18 @@ impl Store {
             Some(not_after) => current.created_at <= not_after,
             None => false,
         };
-        // A token whose sign-in predates the account's last password change is dead too: the
-        // reset's own transaction revokes the rows it sees, and this ends a successor that a
-        // rotation racing the reset committed unseen (security-checklist §3.6).
+        // A token started by another password than the account's current one is dead too: the
+        // reset's own transaction revokes the rows it sees, and this ends a family or successor
+        // that a sign-in, exchange or rotation racing the reset committed unseen (security-
+        // checklist §3.6). Rows from before credential versions compare sign-in times instead.
         let changed = sqlx::query("SELECT password_changed_at FROM users WHERE id = $1")
             .bind(current.user_id.as_str())
             .fetch_optional(&mut *tx)
             .await?;
-        let predates_password = match changed.as_ref().map(|r| get_opt_i64(r, "password_changed_at")).transpose()?.flatten() {
-            Some(changed_at) => current.auth_time < changed_at,
-            None => false,
+        let changed_at = changed.as_ref().map(|r| get_opt_i64(r, "password_changed_at")).transpose()?.flatten();
+        let predates_password = match current.credential_at {
+            Some(proved) => proved != crate::credential_version(changed_at),
+            None => changed_at.is_some_and(|changed_at| current.auth_time < changed_at),
         };
         let mut state = current.state();
         state.revoked |= cut_off || predates_password;
@@ -193,6 +201,7 @@ impl Store {
                     auth_time: current.auth_time,
                     idle_expires_at,
                     family_expires_at: current.family_expires_at,
+                    credential_at: current.credential_at,
                 };
                 insert(&mut tx, &successor, &current.family_id, now).await?;
                 crate::system_log::record(&mut tx, &event(Outcome::Success), context, now).await?;

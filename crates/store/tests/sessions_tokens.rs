@@ -60,6 +60,8 @@ fn new_token<'a>(digest: &'a str, user: &'a UserId, policy: &RefreshPolicy) -> N
         auth_time: T0,
         idle_expires_at,
         family_expires_at,
+        // The account has no row here: its credential version is 0.
+        credential_at: Some(0),
     }
 }
 

@@ -49,6 +49,7 @@ both_backends!(
     a_password_token_redeems_once_in_parallel,
     processes_starting_together_keep_one_first_key,
     the_invariant_check_names_a_second_live_code_and_a_code_that_outlived_its_step,
+    a_sign_in_that_a_password_change_overtook_completes_nothing_and_its_tokens_die,
 );
 
 async fn setup(backend: Backend) -> (TestDatabase, Store) {
@@ -360,8 +361,9 @@ async fn interaction_codes_redeem_once(backend: Backend) {
         code_digest: "digest",
         code_expires_at: now + 60_000,
         context: &EventContext::system(),
+        verified_hash: "$argon2id$x",
     };
-    assert!(store.complete_sign_in(done, now).await.expect("complete").is_some());
+    assert!(matches!(store.complete_sign_in(done, now).await.expect("complete"), latchkey_store::SignInCompleted::Done(_)));
     let store = Arc::new(store);
     let redemptions = (0..20).map(|_| {
         let store = store.clone();
@@ -676,4 +678,59 @@ async fn the_invariant_check_names_a_second_live_code_and_a_code_that_outlived_i
     sqlx::query("UPDATE interactions SET step = 'identify' WHERE id = $1").bind(&tx.id).execute(&pool).await.expect("move");
     let broken = store.invariant_violations(now).await.expect("check");
     assert!(broken.iter().any(|b| b.starts_with("a live code outlived the step")), "{broken:?}");
+}
+
+/// Cluster §3.6, deterministically: a sign-in verified the old hash, a password change commits,
+/// then the sign-in tries to complete: it is refused. A family started under the old password
+/// (its exchange raced the change) is dead at rotation, whatever the clocks said.
+async fn a_sign_in_that_a_password_change_overtook_completes_nothing_and_its_tokens_die(backend: Backend) {
+    let (_db, store) = setup(backend).await;
+    let user_id = user(&store, "overtaken@example.com").await;
+    let subject = Subject::new("overtaken@example.com", Some(user_id.clone()));
+    let now = store.now().await.expect("now");
+    let old_version =
+        latchkey_store::credential_version(store.user_by_id(&user_id).await.expect("read").expect("user").user.password_changed_at);
+    // The change: through the set-password link path (the one password pipeline).
+    let token =
+        NewPasswordToken { user_id: &user_id, purpose: "admin_reset", token_digest: "overtake", expires_at: now + 60_000, message: None };
+    store.issue_password_token(token, now).await.expect("issue");
+    let later = now + 1_000;
+    store
+        .redeem_password_token("overtake", "$argon2id$new", message("changed"), &EventContext::system(), later)
+        .await
+        .expect("redeem")
+        .expect("redeemed");
+
+    let tx = interaction(&store).await;
+    let done = SignInCompletion {
+        interaction_id: &tx.id,
+        expected_version: tx.version,
+        subject: &subject,
+        user_id: &user_id,
+        code_digest: "late-digest",
+        code_expires_at: later + 60_000,
+        context: &EventContext::system(),
+        verified_hash: "$argon2id$x",
+    };
+    assert!(matches!(store.complete_sign_in(done, later + 1).await.expect("complete"), latchkey_store::SignInCompleted::CredentialChanged));
+
+    // A family the old password started, stored after the change with a later sign-in time.
+    let family = latchkey_store::NewRefreshToken {
+        token_digest: "old-credential",
+        auth_server: "default",
+        client_id: "c",
+        user_id: &user_id,
+        scopes: "openid offline_access",
+        auth_time: later + 5_000,
+        idle_expires_at: later + 3_600_000,
+        family_expires_at: later + 86_400_000,
+        credential_at: Some(old_version),
+    };
+    store.insert_refresh_token(&family, later + 5_000).await.expect("insert");
+    let policy = latchkey_domain::refresh::RefreshPolicy::default();
+    let outcome = store
+        .rotate_refresh_token("old-credential", ("c", "default"), "next", &policy, &EventContext::system(), later + 6_000)
+        .await
+        .expect("rotate");
+    assert!(matches!(outcome, latchkey_store::RotateOutcome::Refused), "{outcome:?}");
 }

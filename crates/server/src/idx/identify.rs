@@ -8,7 +8,7 @@ use axum::response::Response;
 use latchkey_domain::interaction::{Step, Subject};
 use latchkey_domain::{BearerToken, Identifier, Password};
 use latchkey_proto::idx::{IdentifyRequest, Message};
-use latchkey_store::{EventContext, SignInCompletion, SignInGate};
+use latchkey_store::{EventContext, SignInCompleted, SignInCompletion, SignInGate};
 
 use super::error::Problem;
 use super::steps::{field, refuse, respond, stale, too_many, view};
@@ -72,7 +72,7 @@ async fn sign_in(
         return Err(too_many(state, &tx, retry_after));
     }
     let stored_hash = account.as_ref().and_then(|a| a.password_hash.clone());
-    let verification = state.hasher.verify(password.clone(), stored_hash).await?;
+    let verification = state.hasher.verify(password.clone(), stored_hash.clone()).await?;
     let account = match account {
         Some(account) if verification.matches && account.user.status.can_sign_in() => account,
         _ => {
@@ -97,8 +97,15 @@ async fn sign_in(
         code_digest: &code.digest(),
         code_expires_at,
         context,
+        verified_hash: stored_hash.as_deref().unwrap_or_default(),
     };
-    tx.record = state.store.complete_sign_in(done, now).await?.ok_or_else(|| stale(state, &tx))?;
+    tx.record = match state.store.complete_sign_in(done, now).await? {
+        SignInCompleted::Done(record) => *record,
+        SignInCompleted::Moved => return Err(stale(state, &tx)),
+        // A reset committed while the old password was being verified: it no longer opens the
+        // account (cluster §3.6). The answer is the one every failure gets.
+        SignInCompleted::CredentialChanged => return Err(authentication_failed(state, &tx)),
+    };
     if verification.needs_rehash {
         // Transparent upgrade to today's Argon2 parameters (security-checklist STO-1).
         match state.hasher.hash(password).await {

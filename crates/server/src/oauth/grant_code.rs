@@ -56,7 +56,14 @@ pub async fn redeem(
     let auth_time = record.auth_time.or(account.user.last_login_at).unwrap_or(now);
     // Security-checklist §3.6: a code from a sign-in that the password change overtook redeems
     // nothing; its tokens would carry a fresh `iat` past the bearer check's cutoff.
-    if account.user.password_changed_at.is_some_and(|changed| auth_time < changed) {
+    // The code redeems only while the account's password is the one its sign-in proved
+    // (`credential_at`), however the sign-in and a change raced; transactions completed before
+    // versions were recorded compare times.
+    let changed = match record.credential_at {
+        Some(proved) => proved != latchkey_store::credential_version(account.user.password_changed_at),
+        None => account.user.password_changed_at.is_some_and(|changed| auth_time < changed),
+    };
+    if changed {
         return Err(OAuthError::InvalidGrant("The password changed after this sign-in."));
     }
     issue(
@@ -65,7 +72,7 @@ pub async fn redeem(
         client,
         &account.user,
         &scopes,
-        Grant::Code { interaction_id: &record.id, nonce: record.nonce.as_deref(), auth_time, context },
+        Grant::Code { interaction_id: &record.id, nonce: record.nonce.as_deref(), auth_time, context, credential_at: record.credential_at },
         now,
     )
     .await

@@ -15,7 +15,14 @@ use crate::state::{AppState, AuthServer};
 pub enum Grant<'a> {
     /// A code redemption: may start a refresh-token family; the nonce goes into the ID token.
     /// `context` is the token request's, for the System Log entry of the grant.
-    Code { interaction_id: &'a str, nonce: Option<&'a str>, auth_time: Millis, context: &'a latchkey_store::EventContext },
+    /// `credential_at` is the password the sign-in proved; the refresh family carries it.
+    Code {
+        interaction_id: &'a str,
+        nonce: Option<&'a str>,
+        auth_time: Millis,
+        context: &'a latchkey_store::EventContext,
+        credential_at: Option<Millis>,
+    },
     /// A refresh: the successor token is already stored in the family. No nonce (OIDC Core
     /// §12.2); `auth_time` stays the original sign-in's.
     Refresh { successor: &'a BearerToken, auth_time: Millis },
@@ -53,7 +60,7 @@ pub async fn issue(
     let wants_refresh = scopes.contains("offline_access") && client.grant_types.iter().any(|g| g == "refresh_token");
     let refresh_token = match grant {
         Grant::Refresh { successor, .. } => Some(successor.expose().to_owned()),
-        Grant::Code { interaction_id, context, .. } => {
+        Grant::Code { interaction_id, context, credential_at, .. } => {
             let (refresh, family) = if wants_refresh {
                 let token = BearerToken::generate();
                 let (idle_expires_at, family_expires_at) = state.refresh.new_family(now);
@@ -69,6 +76,7 @@ pub async fn issue(
                             auth_time,
                             idle_expires_at,
                             family_expires_at,
+                            credential_at,
                         },
                         now,
                     )
