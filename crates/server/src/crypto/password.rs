@@ -1,9 +1,10 @@
 //! Password hashing with Argon2id, admission-controlled.
 //!
 //! Hashing is CPU- and memory-heavy, so it never runs on the async worker threads: it runs on
-//! the blocking pool behind a semaphore sized to the cores (security-checklist STO-2). A request
-//! that cannot get a slot within the queue timeout gets `Busy` (503) instead of piling up
-//! memory. Unknown accounts are verified against a dummy hash with the current parameters so
+//! the blocking pool behind a semaphore sized to the cores (security-checklist STO-2). The queue
+//! in front of it is bounded twice: a request finding `queue_max` others already waiting gets
+//! `Busy` (503 with `Retry-After`) at once, and one that waited the queue timeout gets it too,
+//! so a burst of sign-ins costs bounded memory and no request waits without end. Unknown accounts are verified against a dummy hash with the current parameters so
 //! that they cost the same as real ones (Zero To Production's `validate_credentials`).
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,11 @@ use std::time::Duration;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use latchkey_domain::Password;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+/// `Retry-After` on a 503 for a full hashing queue: a slot frees within one hash (tens of
+/// milliseconds), so the shortest value the header can say.
+pub const BUSY_RETRY_AFTER_SECS: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
@@ -34,18 +39,29 @@ pub struct PasswordHasher {
 
 struct Inner {
     params: Params,
+    /// One per hash running at once.
     permits: Semaphore,
+    /// One per admitted request, hashing or waiting: `concurrency + queue_max`.
+    places: Semaphore,
     queue_timeout: Duration,
     dummy_hash: String,
 }
 
 impl PasswordHasher {
-    pub fn new(memory_kib: u32, iterations: u32, parallelism: u32, concurrency: usize, queue_timeout: Duration) -> Result<Self, HashError> {
+    pub fn new(
+        memory_kib: u32,
+        iterations: u32,
+        parallelism: u32,
+        concurrency: usize,
+        queue_timeout: Duration,
+        queue_max: usize,
+    ) -> Result<Self, HashError> {
         let params = Params::new(memory_kib, iterations, parallelism, Some(32)).map_err(|e| HashError::Internal(e.to_string()))?;
         let concurrency = if concurrency == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) } else { concurrency };
         let dummy = Password::parse("latchkey dummy password for unknown accounts").map_err(|e| HashError::Internal(e.to_string()))?;
         let dummy_hash = hash_now(&params, &dummy)?;
-        Ok(Self { inner: Arc::new(Inner { params, permits: Semaphore::new(concurrency), queue_timeout, dummy_hash }) })
+        let places = Semaphore::new(concurrency.saturating_add(queue_max).min(Semaphore::MAX_PERMITS));
+        Ok(Self { inner: Arc::new(Inner { params, permits: Semaphore::new(concurrency), places, queue_timeout, dummy_hash }) })
     }
 
     pub async fn hash(&self, password: Password) -> Result<String, HashError> {
@@ -102,9 +118,12 @@ impl PasswordHasher {
         Ok(Verification { matches: outcome.matches && is_real, needs_rehash: outcome.needs_rehash && is_real })
     }
 
-    async fn admit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, HashError> {
+    /// A place in the queue without waiting (none left: `Busy`), then a hashing slot within the
+    /// queue timeout. Both are held until the hash is done.
+    async fn admit(&self) -> Result<(SemaphorePermit<'_>, SemaphorePermit<'_>), HashError> {
+        let place = self.inner.places.try_acquire().map_err(|_| HashError::Busy)?;
         match tokio::time::timeout(self.inner.queue_timeout, self.inner.permits.acquire()).await {
-            Ok(Ok(permit)) => Ok(permit),
+            Ok(Ok(permit)) => Ok((place, permit)),
             _ => Err(HashError::Busy),
         }
     }

@@ -107,14 +107,17 @@ pub async fn submit(
             return form(&state, &headers, raw, &account, StatusCode::BAD_REQUEST, &messages);
         }
         Err(crate::crypto::password::HashError::Busy) => {
-            return form(
+            let mut page = form(
                 &state,
                 &headers,
                 raw,
                 &account,
                 StatusCode::SERVICE_UNAVAILABLE,
                 &["The server is busy. Please try again in a moment.".to_owned()],
-            )
+            );
+            page.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(crate::crypto::password::BUSY_RETRY_AFTER_SECS));
+            return page;
         }
         Err(e) => return internal(e),
     };

@@ -19,6 +19,7 @@ mod endpoints;
 mod enumeration;
 mod file_modes;
 mod forwarded_for;
+mod hashing_queue;
 mod health;
 mod hosted;
 mod https;
