@@ -30,17 +30,21 @@ impl Call {
     }
 }
 
-/// Latencies of answered requests (microseconds) and how many answers were not 2xx.
+/// Latencies of answered requests (microseconds) and how many answers were not 2xx, by status
+/// (0: the connection broke).
 #[derive(Default, Clone)]
 pub struct Stats {
     pub latencies_us: Vec<f64>,
     pub failures: usize,
+    pub failed: std::collections::BTreeMap<u16, usize>,
     pub elapsed: Duration,
 }
 
 impl Stats {
     pub fn per_sec(&self) -> f64 {
-        (self.latencies_us.len() - self.failures.min(self.latencies_us.len())) as f64 / self.elapsed.as_secs_f64()
+        // Broken connections (status 0) have no latency; every other failure has one.
+        let refused = self.failures - self.failed.get(&0).copied().unwrap_or(0);
+        self.latencies_us.len().saturating_sub(refused) as f64 / self.elapsed.as_secs_f64()
     }
 
     /// The `p`-quantile in milliseconds (`p` in 0..=1).
@@ -51,6 +55,14 @@ impl Stats {
     pub fn merge(&mut self, other: Stats) {
         self.latencies_us.extend(other.latencies_us);
         self.failures += other.failures;
+        for (status, n) in other.failed {
+            *self.failed.entry(status).or_default() += n;
+        }
+    }
+
+    fn fail(&mut self, status: u16) {
+        self.failures += 1;
+        *self.failed.entry(status).or_default() += 1;
     }
 }
 
@@ -61,9 +73,13 @@ pub fn quantile(values: &[f64], p: f64) -> f64 {
     sorted.get(index as usize).copied().unwrap_or(f64::NAN)
 }
 
-/// `connections` connections for `duration`; request `n` (counted over all connections) is
-/// `make(n)`. A connection that breaks is reopened; its failed request counts as a failure.
-pub async fn closed_loop(addr: SocketAddr, connections: usize, duration: Duration, make: Arc<dyn Fn(u64) -> Call + Send + Sync>) -> Stats {
+/// What request `n` (counted over all connections) is; `None` ends the run early (prepared
+/// requests used up).
+pub type MakeCall = Arc<dyn Fn(u64) -> Option<Call> + Send + Sync>;
+
+/// `connections` connections for `duration`, each sending `make(n)` until the time is up or
+/// `make` has no more. A connection that breaks is reopened; its request counts as a failure.
+pub async fn closed_loop(addr: SocketAddr, connections: usize, duration: Duration, make: MakeCall) -> Stats {
     let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let started = Instant::now();
     let deadline = started + duration;
@@ -74,22 +90,22 @@ pub async fn closed_loop(addr: SocketAddr, connections: usize, duration: Duratio
                 let mut stats = Stats::default();
                 'connect: while Instant::now() < deadline {
                     let Ok(mut sender) = connect(addr).await else {
-                        stats.failures += 1;
+                        stats.fail(0);
                         tokio::time::sleep(Duration::from_millis(10)).await;
                         continue;
                     };
                     while Instant::now() < deadline {
-                        let call = make(counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+                        let Some(call) = make(counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) else { break 'connect };
                         let sent = Instant::now();
                         match send(&mut sender, addr, call).await {
                             Ok(status) => {
                                 stats.latencies_us.push(sent.elapsed().as_secs_f64() * 1e6);
                                 if !(200..300).contains(&status) {
-                                    stats.failures += 1;
+                                    stats.fail(status);
                                 }
                             }
                             Err(_) => {
-                                stats.failures += 1;
+                                stats.fail(0);
                                 continue 'connect;
                             }
                         }

@@ -8,8 +8,10 @@
 //! (keep-alive HTTP/1.1 connections, closed loop, like wrk). Ceilings run in the same process
 //! on their own runtime: a bare axum JSON endpoint, a bare axum endpoint writing one row,
 //! Argon2id on every core, and the sink's own acceptance rate. PostgreSQL comes from
-//! `LATCHKEY_TEST_POSTGRES_URL` (default the local server). Words after `--` keep one backend
-//! or only the enumeration part. docs/performance.md holds the figures and how to read them.
+//! `LATCHKEY_TEST_POSTGRES_URL` (default the local server). Words after `--` keep one backend,
+//! or only the enumeration part, or only the cheap endpoints (`cheap`, for a profile);
+//! `secs=N` sets each closed-loop cell's length (default 4). docs/performance.md holds the
+//! figures and how to read them.
 //!
 //! Under `cargo test` (no `--bench` argument) it runs in a smoke mode: the same phases on both
 //! databases with tiny sizes, checking that every phase works (requests answered, emails
@@ -88,26 +90,43 @@ impl Scale {
     }
 }
 
+/// Which phases run: all, or one part alone.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Only {
+    All,
+    Enumeration,
+    Cheap,
+}
+
 const PACED_PER_SEC: f64 = 100.0;
 const ARGON2: (u32, u32, u32) = (19_456, 2, 1);
 
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let scale = if args.iter().any(|a| a == "--bench") { Scale::full() } else { Scale::smoke() };
+    let mut scale = if args.iter().any(|a| a == "--bench") { Scale::full() } else { Scale::smoke() };
     let words: Vec<&str> = args.iter().map(String::as_str).filter(|a| !a.starts_with('-')).collect();
+    if let Some(secs) = words.iter().find_map(|w| w.strip_prefix("secs=")).and_then(|n| n.parse().ok()) {
+        scale.duration = Duration::from_secs(secs);
+    }
+    let only = if words.contains(&"enumeration") {
+        Only::Enumeration
+    } else if words.contains(&"cheap") {
+        Only::Cheap
+    } else {
+        Only::All
+    };
     let backends: Vec<Backend> = [Backend::Sqlite, Backend::Postgres]
         .into_iter()
         .filter(|b| !words.iter().any(|w| *w == "sqlite" || *w == "postgres") || words.contains(&b.name()))
         .collect();
-    let only_enumeration = words.contains(&"enumeration");
     if scale.smoke {
         println!("perf bench, smoke mode: tiny sizes, checks that every phase works; no figure below means anything");
     }
     machine();
     let sink = MailSink::start().await.expect("start the SMTP sink");
     for backend in backends {
-        let rows = run_backend(backend, &scale, &sink, only_enumeration).await;
+        let rows = run_backend(backend, &scale, &sink, only).await;
         table::print(&format!("{} ({})", backend.name(), if scale.smoke { "smoke" } else { "full" }), &rows);
     }
 }
@@ -121,7 +140,7 @@ fn machine() {
     println!("machine: {cores} cores, {cpu}");
 }
 
-async fn run_backend(backend: Backend, scale: &Scale, sink: &MailSink, only_enumeration: bool) -> Vec<Row> {
+async fn run_backend(backend: Backend, scale: &Scale, sink: &MailSink, only: Only) -> Vec<Row> {
     let mut rows = Vec::new();
     let deployment = Deployment::new(backend, sink.smtp_url()).await;
     let (server, cold) = tokio::task::block_in_place(|| deployment.start(&[]));
@@ -135,12 +154,16 @@ async fn run_backend(backend: Backend, scale: &Scale, sink: &MailSink, only_enum
     let sign_in_users: Vec<String> = (0..scale.sign_in_users).map(|i| format!("signin{i:03}@example.com")).collect();
     let recovery_users: Vec<String> = (0..real).map(|i| format!("rec{i:05}@example.com")).collect();
     let paced_users: Vec<String> = (0..paced_real).map(|i| format!("paced{i:05}@example.com")).collect();
+    if only == Only::Cheap {
+        cheap_endpoints(&mut rows, backend, scale, &deployment, addr, &http, &base).await;
+        return rows;
+    }
     let started = Instant::now();
     let all: Vec<String> = sign_in_users.iter().chain(&recovery_users).chain(&paced_users).cloned().collect();
     flows::create_users(&http, &base, &all, 4).await;
     println!("{}: {} users created in {:.1} s", backend.name(), all.len(), started.elapsed().as_secs_f64());
 
-    if !only_enumeration {
+    if only == Only::All {
         cheap_endpoints(&mut rows, backend, scale, &deployment, addr, &http, &base).await;
         sign_ins(&mut rows, scale, addr, &http, &base, &sign_in_users).await;
         recovery(&mut rows, scale, sink, &http, &base, &recovery_users, &paced_users).await;
@@ -201,12 +224,13 @@ async fn cheap_endpoints(
     base: &str,
 ) {
     let bare = ceilings::bare_json();
-    let bare_json = closed_loop(bare.addr, scale.connections, scale.duration, Arc::new(|n| Call::json("/json", &json!({ "n": n })))).await;
+    let bare_json =
+        closed_loop(bare.addr, scale.connections, scale.duration, Arc::new(|n| Some(Call::json("/json", &json!({ "n": n }))))).await;
     drop(bare);
     let state_handle = flows::state_handle(http, base).await.expect("a transaction to introspect");
     let body = json!({ "stateHandle": state_handle });
     let introspect =
-        closed_loop(addr, scale.connections, scale.duration, Arc::new(move |_| Call::json("/idp/idx/introspect", &body))).await;
+        closed_loop(addr, scale.connections, scale.duration, Arc::new(move |_| Some(Call::json("/idp/idx/introspect", &body)))).await;
     check(&introspect, "IDX introspect");
     check(&bare_json, "bare JSON");
     rows.push(Row::against(
@@ -219,12 +243,16 @@ async fn cheap_endpoints(
     ));
 
     let bare = ceilings::bare_write(backend, deployment.database_url());
-    let bare_write = closed_loop(bare.addr, scale.connections, scale.duration, Arc::new(|_| Call::json("/write", &json!({})))).await;
+    let bare_write = closed_loop(bare.addr, scale.connections, scale.duration, Arc::new(|_| Some(Call::json("/write", &json!({}))))).await;
     drop(bare);
     let form = flows::interact_form();
-    let interact =
-        closed_loop(addr, scale.connections, scale.duration, Arc::new(move |_| Call::form("/oauth2/default/v1/interact", form.clone())))
-            .await;
+    let interact = closed_loop(
+        addr,
+        scale.connections,
+        scale.duration,
+        Arc::new(move |_| Some(Call::form("/oauth2/default/v1/interact", form.clone()))),
+    )
+    .await;
     check(&interact, "interact");
     check(&bare_write, "bare write");
     rows.push(Row::against(
@@ -243,7 +271,8 @@ async fn sign_ins(rows: &mut Vec<Row>, scale: &Scale, addr: SocketAddr, http: &r
     let duration = scale.duration;
     let ceiling = tokio::task::spawn_blocking(move || ceilings::argon2_per_sec(m, t, p, duration)).await.expect("argon2 ceiling");
     // One transaction per sign-in (a signed-in transaction is finished), prepared beforehand.
-    let needed = (ceiling * scale.duration.as_secs_f64() * 1.5) as usize + 4 * scale.sign_in_connections;
+    // Generous: a run that uses them all up ends early, and says so.
+    let needed = (ceiling * scale.duration.as_secs_f64() * 2.5) as usize + 8 * scale.sign_in_connections;
     let sign_in = sign_in_calls(http, base, users, needed).await;
     let stats = closed_loop(addr, scale.sign_in_connections, scale.duration, sign_in).await;
     check(&stats, "sign-in");
@@ -261,7 +290,7 @@ async fn sign_ins(rows: &mut Vec<Row>, scale: &Scale, addr: SocketAddr, http: &r
     let body = json!({ "stateHandle": state_handle });
     let (signing, probe) = tokio::join!(
         closed_loop(addr, scale.sign_in_connections, scale.duration, sign_in),
-        closed_loop(addr, 1, scale.duration, Arc::new(move |_| Call::json("/idp/idx/introspect", &body)))
+        closed_loop(addr, 1, scale.duration, Arc::new(move |_| Some(Call::json("/idp/idx/introspect", &body))))
     );
     check(&signing, "sign-in under the probe");
     check(&probe, "introspect under saturation");
@@ -273,8 +302,8 @@ async fn sign_ins(rows: &mut Vec<Row>, scale: &Scale, addr: SocketAddr, http: &r
 }
 
 /// `count` prepared sign-ins with the right password, spread over `users`; call `n` is the
-/// `n`-th transaction (a call past the end reuses one and is refused, counted as a failure).
-async fn sign_in_calls(http: &reqwest::Client, base: &str, users: &[String], count: usize) -> Arc<dyn Fn(u64) -> Call + Send + Sync> {
+/// `n`-th transaction, and there are no more after the last.
+async fn sign_in_calls(http: &reqwest::Client, base: &str, users: &[String], count: usize) -> load::MakeCall {
     let mut calls = Vec::with_capacity(count);
     for i in 0..count {
         let state_handle = flows::state_handle(http, base).await.expect("a transaction to sign in on");
@@ -284,7 +313,7 @@ async fn sign_in_calls(http: &reqwest::Client, base: &str, users: &[String], cou
             &json!({"stateHandle": state_handle, "identifier": who, "credentials": {"passcode": PASSWORD}}),
         ));
     }
-    Arc::new(move |n| calls[usize::try_from(n).unwrap_or(0) % calls.len()].clone())
+    Arc::new(move |n| usize::try_from(n).ok().and_then(|n| calls.get(n)).cloned())
 }
 
 /// Recovery starts per second until every real email is accepted, next to the sink's ceiling;
@@ -415,7 +444,7 @@ async fn rss_under_burst(
     let started = Instant::now();
     let burst: Vec<_> = (0..scale.parallel_sign_ins)
         .map(|n| {
-            let call = calls(n as u64);
+            let call = calls(n as u64).expect("a prepared sign-in per parallel request");
             tokio::spawn(async move {
                 let mut sender = load::connect(addr).await.map_err(|e| e.to_string())?;
                 load::send(&mut sender, addr, call).await.map_err(|e| e.to_string())
@@ -447,7 +476,7 @@ async fn rss_under_burst(
 /// A phase with requests that failed is reported, not hidden; in smoke mode it fails the run.
 fn check(stats: &Stats, what: &str) {
     if stats.failures > 0 {
-        println!("warning: {what}: {} of {} requests failed", stats.failures, stats.latencies_us.len());
+        println!("warning: {what}: {} of {} requests failed (by status: {:?})", stats.failures, stats.latencies_us.len(), stats.failed);
     }
     assert!(!stats.latencies_us.is_empty(), "{what}: no request was answered");
     assert!(stats.failures * 100 <= stats.latencies_us.len(), "{what}: {} of {} requests failed", stats.failures, stats.latencies_us.len());
