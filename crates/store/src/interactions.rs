@@ -141,6 +141,23 @@ impl Store {
         self.interaction_where("state_handle_digest", state_digest, now).await
     }
 
+    /// As `interaction_by_handle`, judged by the database clock inside the look-up: one round
+    /// trip instead of reading `now` first, for a read that decides nothing else on time.
+    pub async fn live_interaction_by_handle(&self, handle_digest: &str) -> Result<Option<InteractionRecord>> {
+        self.live_interaction_where("handle_digest", handle_digest).await
+    }
+
+    /// As `interaction_by_state_handle`, judged by the database clock inside the look-up.
+    pub async fn live_interaction_by_state_handle(&self, state_digest: &str) -> Result<Option<InteractionRecord>> {
+        self.live_interaction_where("state_handle_digest", state_digest).await
+    }
+
+    async fn live_interaction_where(&self, column: &'static str, value: &str) -> Result<Option<InteractionRecord>> {
+        let sql = format!("SELECT {COLUMNS} FROM interactions WHERE {column} = $1 AND expires_at > {}", self.clock_expr());
+        let row = sqlx::query(&sql).bind(value).fetch_optional(self.pool()).await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
     async fn interaction_where(&self, column: &'static str, value: &str, now: Millis) -> Result<Option<InteractionRecord>> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM interactions WHERE {column} = $1 AND expires_at > $2"))
             .bind(value)

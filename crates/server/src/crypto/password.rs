@@ -9,10 +9,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::PasswordHash;
+use argon2::Params;
 use latchkey_domain::Password;
 use tokio::sync::{Semaphore, SemaphorePermit};
+
+use super::argon2_memory::WorkingMemory;
 
 /// `Retry-After` on a 503 for a full hashing queue: a slot frees within one hash (tens of
 /// milliseconds), so the shortest value the header can say.
@@ -45,6 +47,7 @@ struct Inner {
     places: Semaphore,
     queue_timeout: Duration,
     dummy_hash: String,
+    memory: WorkingMemory,
 }
 
 impl PasswordHasher {
@@ -59,15 +62,17 @@ impl PasswordHasher {
         let params = Params::new(memory_kib, iterations, parallelism, Some(32)).map_err(|e| HashError::Internal(e.to_string()))?;
         let concurrency = if concurrency == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) } else { concurrency };
         let dummy = Password::parse("latchkey dummy password for unknown accounts").map_err(|e| HashError::Internal(e.to_string()))?;
-        let dummy_hash = hash_now(&params, &dummy)?;
+        // Working memory kept for no slot: this one hash at start does not stay resident.
+        let dummy_hash = hash_now(&WorkingMemory::new(0), &params, &dummy)?;
         let places = Semaphore::new(concurrency.saturating_add(queue_max).min(Semaphore::MAX_PERMITS));
-        Ok(Self { inner: Arc::new(Inner { params, permits: Semaphore::new(concurrency), places, queue_timeout, dummy_hash }) })
+        let memory = WorkingMemory::new(concurrency);
+        Ok(Self { inner: Arc::new(Inner { params, permits: Semaphore::new(concurrency), places, queue_timeout, dummy_hash, memory }) })
     }
 
     pub async fn hash(&self, password: Password) -> Result<String, HashError> {
         let _permit = self.admit().await?;
-        let params = self.inner.params.clone();
-        run_blocking(move || hash_now(&params, &password)).await
+        let inner = self.inner.clone();
+        run_blocking(move || hash_now(&inner.memory, &inner.params, &password)).await
     }
 
     /// Checks a new password against the policy and, when it passes, hashes it: both on the
@@ -81,7 +86,7 @@ impl PasswordHasher {
         profile: &latchkey_domain::Profile,
     ) -> Result<Result<String, Vec<latchkey_domain::PolicyViolation>>, HashError> {
         let _permit = self.admit().await?;
-        let params = self.inner.params.clone();
+        let inner = self.inner.clone();
         let (policy, profile) = (policy.clone(), profile.clone());
         run_blocking(move || {
             let context = latchkey_domain::password::PasswordContext {
@@ -94,7 +99,7 @@ impl PasswordHasher {
             if !violations.is_empty() {
                 return Ok(Err(violations));
             }
-            hash_now(&params, &password).map(Ok)
+            hash_now(&inner.memory, &inner.params, &password).map(Ok)
         })
         .await
     }
@@ -104,10 +109,11 @@ impl PasswordHasher {
         let _permit = self.admit().await?;
         let is_real = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.inner.dummy_hash.clone());
-        let params = self.inner.params.clone();
+        let inner = self.inner.clone();
         let outcome = run_blocking(move || {
+            let params = &inner.params;
             let parsed = PasswordHash::new(&hash).map_err(|e| HashError::Internal(e.to_string()))?;
-            let matches = argon2(&params).verify_password(password.expose().as_bytes(), &parsed).is_ok();
+            let matches = inner.memory.verify(&parsed, password.expose().as_bytes()).unwrap_or(false);
             let needs_rehash = Params::try_from(&parsed)
                 .map(|p| p.m_cost() < params.m_cost() || p.t_cost() < params.t_cost() || p.p_cost() < params.p_cost())
                 .unwrap_or(true)
@@ -129,13 +135,8 @@ impl PasswordHasher {
     }
 }
 
-fn argon2(params: &Params) -> Argon2<'static> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
-}
-
-fn hash_now(params: &Params, password: &Password) -> Result<String, HashError> {
-    let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    argon2(params).hash_password(password.expose().as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| HashError::Internal(e.to_string()))
+fn hash_now(memory: &WorkingMemory, params: &Params, password: &Password) -> Result<String, HashError> {
+    memory.hash(params, password.expose().as_bytes()).map_err(|e| HashError::Internal(e.to_string()))
 }
 
 async fn run_blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, HashError> + Send + 'static) -> Result<T, HashError> {
