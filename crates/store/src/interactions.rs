@@ -108,11 +108,13 @@ fn from_row(row: &AnyRow) -> Result<InteractionRecord> {
 impl Store {
     pub async fn insert_interaction(&self, new: &NewInteraction<'_>, now: Millis) -> Result<InteractionRecord> {
         let id = random_id();
-        sqlx::query(
+        // RETURNING reads the stored row back in the same statement: one round trip, not an
+        // insert and then a look-up (SQLite ≥ 3.35 and PostgreSQL both accept it).
+        let row = sqlx::query(&format!(
             "INSERT INTO interactions (id, handle_digest, state_handle_digest, auth_server, client_id, redirect_uri, scopes, \
              oauth_state, nonce, code_challenge, step, version, created_at, expires_at, flow) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'identify', 1, $11, $12, $13)",
-        )
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'identify', 1, $11, $12, $13) RETURNING {COLUMNS}"
+        ))
         .bind(&id)
         .bind(new.handle_digest)
         .bind(new.state_handle_digest)
@@ -126,9 +128,9 @@ impl Store {
         .bind(now)
         .bind(now + new.lifetime)
         .bind(new.flow.as_str())
-        .execute(self.pool())
+        .fetch_one(self.pool())
         .await?;
-        self.interaction_where("id", &id, now).await?.ok_or(StoreError::NotFound)
+        from_row(&row)
     }
 
     /// A live (unexpired) interaction by the digest of its interaction handle.

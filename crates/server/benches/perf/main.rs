@@ -233,14 +233,7 @@ async fn cheap_endpoints(
         closed_loop(addr, scale.connections, scale.duration, Arc::new(move |_| Some(Call::json("/idp/idx/introspect", &body)))).await;
     check(&introspect, "IDX introspect");
     check(&bare_json, "bare JSON");
-    rows.push(Row::against(
-        "IDX introspect (req/s; p50, p99)",
-        format!("{} ({}, {})", per_sec(introspect.per_sec()), ms(introspect.quantile_ms(0.5)), ms(introspect.quantile_ms(0.99))),
-        introspect.per_sec(),
-        "bare axum JSON",
-        bare_json.per_sec(),
-        "≥ 50 %",
-    ));
+    rows.push(rate_row("IDX introspect (req/s; p50, p99)", &introspect, "bare axum JSON", bare_json.per_sec(), "≥ 50 %"));
 
     let bare = ceilings::bare_write(backend, deployment.database_url());
     let bare_write = closed_loop(bare.addr, scale.connections, scale.duration, Arc::new(|_| Some(Call::json("/write", &json!({}))))).await;
@@ -255,14 +248,7 @@ async fn cheap_endpoints(
     .await;
     check(&interact, "interact");
     check(&bare_write, "bare write");
-    rows.push(Row::against(
-        "interact (req/s; p50, p99)",
-        format!("{} ({}, {})", per_sec(interact.per_sec()), ms(interact.quantile_ms(0.5)), ms(interact.quantile_ms(0.99))),
-        interact.per_sec(),
-        "bare axum one-row write",
-        bare_write.per_sec(),
-        "≥ 50 %",
-    ));
+    rows.push(rate_row("interact (req/s; p50, p99)", &interact, "bare axum one-row write", bare_write.per_sec(), "≥ 50 %"));
 }
 
 /// Sign-ins against the Argon2 ceiling, then IDX introspect's p99 while sign-ins saturate the CPU.
@@ -276,14 +262,7 @@ async fn sign_ins(rows: &mut Vec<Row>, scale: &Scale, addr: SocketAddr, http: &r
     let sign_in = sign_in_calls(http, base, users, needed).await;
     let stats = closed_loop(addr, scale.sign_in_connections, scale.duration, sign_in).await;
     check(&stats, "sign-in");
-    rows.push(Row::against(
-        "sign-in, argon2id m=19456 t=2 p=1 (per s; p50, p99)",
-        format!("{} ({}, {})", per_sec(stats.per_sec()), ms(stats.quantile_ms(0.5)), ms(stats.quantile_ms(0.99))),
-        stats.per_sec(),
-        "argon2id verifies on all cores",
-        ceiling,
-        "≥ 90 %",
-    ));
+    rows.push(rate_row("sign-in, argon2id m=19456 t=2 p=1 (per s; p50, p99)", &stats, "argon2id on all cores", ceiling, "≥ 90 %"));
 
     let sign_in = sign_in_calls(http, base, users, needed).await;
     let state_handle = flows::state_handle(http, base).await.expect("a transaction to introspect");
@@ -471,6 +450,12 @@ async fn rss_under_burst(
         ),
         "≤ 80 MiB",
     ));
+}
+
+/// A rate with its p50 and p99, next to the ceiling it is read against.
+fn rate_row(figure: &str, ours: &Stats, ceiling_name: &str, ceiling: f64, goal: &'static str) -> Row {
+    let value = format!("{} ({}, {})", per_sec(ours.per_sec()), ms(ours.quantile_ms(0.5)), ms(ours.quantile_ms(0.99)));
+    Row::against(figure, value, ours.per_sec(), ceiling_name, ceiling, goal)
 }
 
 /// A phase with requests that failed is reported, not hidden; in smoke mode it fails the run.

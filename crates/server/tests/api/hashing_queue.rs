@@ -17,12 +17,7 @@ both_backends!(a_full_hashing_queue_answers_503_with_retry_after_in_each_protoco
 const BURST: usize = 8;
 
 async fn a_full_hashing_queue_answers_503_with_retry_after_in_each_protocols_shape(backend: latchkey_store::testing::Backend) {
-    let app = spawn_app_with(backend, |s| {
-        s.password.hashing_concurrency = 1;
-        s.password.hashing_queue_max = 0;
-        s.password.argon2_iterations = 40;
-    })
-    .await;
+    let app = spawn_app_with(backend, one_slot_and_no_place_to_wait).await;
 
     // IDX: password sign-ins (unknown accounts still verify against the dummy hash).
     let mut flows = Vec::new();
@@ -64,6 +59,13 @@ async fn a_full_hashing_queue_answers_503_with_retry_after_in_each_protocols_sha
         .step(&flow, "identify", json!({"identifier": "after@example.com", "credentials": {"passcode": "not the password of anyone"}}))
         .await;
     assert_eq!(status, 401, "a lone sign-in after the burst is hashed and refused as usual: {body}");
+}
+
+/// One hashing slot, no place to wait, and a hash slow enough (t = 40) to overlap the burst.
+fn one_slot_and_no_place_to_wait(settings: &mut latchkey_server::config::Settings) {
+    settings.password.hashing_concurrency = 1;
+    settings.password.hashing_queue_max = 0;
+    settings.password.argon2_iterations = 40;
 }
 
 async fn send(request: reqwest::RequestBuilder) -> (u16, Option<u64>, Value) {
