@@ -341,7 +341,7 @@ async fn recovery(
     let rate = identifiers.len() as f64 / until_delivered.max(requests_done.as_secs_f64());
     let sink_ceiling = ceilings::sink_per_sec(sink, 16, scale.duration).await;
     let mut row = Row::new(
-        format!("recovery starts until every real email is accepted ({} starts, 16 clients)", identifiers.len()),
+        format!("recovery starts until every real email is accepted ({} starts, {} clients)", identifiers.len(), scale.recovery_clients),
         format!("{} (requests done {:.2} s, last email {:.2} s)", per_sec(rate), requests_done.as_secs_f64(), until_delivered),
         "≥ 430/s, every email delivered",
     );
