@@ -23,4 +23,5 @@ pub mod oauth;
 pub mod session;
 pub mod startup;
 pub mod state;
+pub mod strength;
 pub mod telemetry;
