@@ -282,6 +282,9 @@ pub struct PasswordSettings {
     pub hashing_concurrency: usize,
     /// How long a request may wait for a hashing slot before it gets 503.
     pub hashing_queue_timeout_secs: u64,
+    /// How many requests may wait for a hashing slot at once (beyond those hashing); one more
+    /// gets 503 with `Retry-After` at once, so a burst of sign-ins cannot pile up memory.
+    pub hashing_queue_max: usize,
 }
 
 impl Default for PasswordSettings {
@@ -296,6 +299,7 @@ impl Default for PasswordSettings {
             argon2_parallelism: 1,
             hashing_concurrency: 0,
             hashing_queue_timeout_secs: 10,
+            hashing_queue_max: 128,
         }
     }
 }

@@ -93,6 +93,7 @@ impl Application {
             p.argon2_parallelism,
             p.hashing_concurrency,
             Duration::from_secs(p.hashing_queue_timeout_secs),
+            p.hashing_queue_max,
         )
         .map_err(|e| StartupError::Other(e.to_string()))?;
         sync_configured_clients(&store, &settings, now).await?;

@@ -68,6 +68,11 @@ async fn check(State(state): State<AppState>, body: Bytes) -> Response {
             let strong = !violations.iter().any(|v| matches!(v, PolicyViolation::TooGuessable { .. }));
             answer(StatusCode::OK, json!({"strong": strong}))
         }
-        Err(_) => answer(StatusCode::SERVICE_UNAVAILABLE, json!({"error": "busy"})),
+        Err(_) => {
+            // The hashing queue is full: the widget asks again on the next pause.
+            let mut busy = answer(StatusCode::SERVICE_UNAVAILABLE, json!({"error": "busy"}));
+            busy.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(crate::crypto::password::BUSY_RETRY_AFTER_SECS));
+            busy
+        }
     }
 }

@@ -138,11 +138,13 @@ fn from_row(row: &AnyRow) -> Result<InteractionRecord> {
 impl Store {
     pub async fn insert_interaction(&self, new: &NewInteraction<'_>, now: Millis) -> Result<InteractionRecord> {
         let id = random_id();
-        sqlx::query(
+        // RETURNING reads the stored row back in the same statement: one round trip, not an
+        // insert and then a look-up (SQLite ≥ 3.35 and PostgreSQL both accept it).
+        let row = sqlx::query(&format!(
             "INSERT INTO interactions (id, handle_digest, state_handle_digest, auth_server, client_id, redirect_uri, scopes, \
              oauth_state, nonce, code_challenge, step, version, created_at, expires_at, flow) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'identify', 1, $11, $12, $13)",
-        )
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'identify', 1, $11, $12, $13) RETURNING {COLUMNS}"
+        ))
         .bind(&id)
         .bind(new.handle_digest)
         .bind(new.state_handle_digest)
@@ -156,9 +158,9 @@ impl Store {
         .bind(now)
         .bind(now + new.lifetime)
         .bind(new.flow.as_str())
-        .execute(self.pool())
+        .fetch_one(self.pool())
         .await?;
-        self.interaction_where("id", &id, now).await?.ok_or(StoreError::NotFound)
+        from_row(&row)
     }
 
     /// A live (unexpired) interaction by the digest of its interaction handle.
@@ -169,6 +171,23 @@ impl Store {
     /// A live (unexpired) interaction by the digest of its state handle.
     pub async fn interaction_by_state_handle(&self, state_digest: &str, now: Millis) -> Result<Option<InteractionRecord>> {
         self.interaction_where("state_handle_digest", state_digest, now).await
+    }
+
+    /// As `interaction_by_handle`, judged by the database clock inside the look-up: one round
+    /// trip instead of reading `now` first, for a read that decides nothing else on time.
+    pub async fn live_interaction_by_handle(&self, handle_digest: &str) -> Result<Option<InteractionRecord>> {
+        self.live_interaction_where("handle_digest", handle_digest).await
+    }
+
+    /// As `interaction_by_state_handle`, judged by the database clock inside the look-up.
+    pub async fn live_interaction_by_state_handle(&self, state_digest: &str) -> Result<Option<InteractionRecord>> {
+        self.live_interaction_where("state_handle_digest", state_digest).await
+    }
+
+    async fn live_interaction_where(&self, column: &'static str, value: &str) -> Result<Option<InteractionRecord>> {
+        let sql = format!("SELECT {COLUMNS} FROM interactions WHERE {column} = $1 AND expires_at > {}", self.clock_expr());
+        let row = sqlx::query(&sql).bind(value).fetch_optional(self.pool()).await?;
+        row.as_ref().map(from_row).transpose()
     }
 
     async fn interaction_where(&self, column: &'static str, value: &str, now: Millis) -> Result<Option<InteractionRecord>> {

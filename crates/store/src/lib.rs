@@ -178,11 +178,18 @@ impl Store {
         } else {
             return Err(StoreError::Corrupt("database URL must start with sqlite:// or postgres://".to_owned()));
         };
-        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10)).max_connections(match dialect {
-            // Readers run in parallel under WAL; writers queue on the database lock.
-            Dialect::Sqlite => 8,
-            Dialect::Postgres => 16,
-        });
+        // No ping before each acquire (sqlx's `test_before_acquire`): it cost a second hop to
+        // SQLite's worker thread or a second PostgreSQL round trip on every statement
+        // (docs/performance.md). sqlx still pings each connection when it is released, so one
+        // that broke during use is discarded then. One that died while idle (a PostgreSQL
+        // restart) is noticed by the first statement on it, which fails as `Unavailable`: that
+        // request gets a 503 with `Retry-After` and the connection is discarded at release.
+        let options =
+            AnyPoolOptions::new().test_before_acquire(false).acquire_timeout(Duration::from_secs(10)).max_connections(match dialect {
+                // Readers run in parallel under WAL; writers queue on the database lock.
+                Dialect::Sqlite => 8,
+                Dialect::Postgres => 16,
+            });
         let options = if dialect == Dialect::Sqlite {
             options.after_connect(|conn, _meta| {
                 Box::pin(async move {
@@ -214,13 +221,19 @@ impl Store {
     /// The database clock, in milliseconds since the epoch (plus the test clock's offset when
     /// that is enabled).
     pub async fn now(&self) -> Result<Millis> {
-        let sql = if self.test_clock {
-            format!("SELECT {} + COALESCE((SELECT offset_ms FROM test_clock WHERE id = 1), 0) AS now", self.dialect.now_expr())
-        } else {
-            format!("SELECT {} AS now", self.dialect.now_expr())
-        };
-        let row = sqlx::query(&sql).fetch_one(&self.pool).await?;
+        let row = sqlx::query(&format!("SELECT {} AS now", self.clock_expr())).fetch_one(&self.pool).await?;
         Ok(row.try_get::<i64, _>("now")?)
+    }
+
+    /// The SQL expression `now` reads: the database clock, plus the test clock's offset when
+    /// that is enabled. A statement that compares with it decides by database time without a
+    /// round trip of its own.
+    pub(crate) fn clock_expr(&self) -> String {
+        if self.test_clock {
+            format!("({} + COALESCE((SELECT offset_ms FROM test_clock WHERE id = 1), 0))", self.dialect.now_expr())
+        } else {
+            self.dialect.now_expr().to_owned()
+        }
     }
 
     /// The controllable clock for tests: from now on `now` adds the offset stored in the

@@ -1,5 +1,6 @@
 //! Key material and the CPU-heavy cryptography: the master key, the shared key ring, password
-//! hashing and token signing.
+//! hashing (with its reused working memory) and token signing.
+mod argon2_memory;
 pub mod keyring;
 pub mod master;
 pub mod password;

@@ -1,17 +1,24 @@
 //! Password hashing with Argon2id, admission-controlled.
 //!
 //! Hashing is CPU- and memory-heavy, so it never runs on the async worker threads: it runs on
-//! the blocking pool behind a semaphore sized to the cores (security-checklist STO-2). A request
-//! that cannot get a slot within the queue timeout gets `Busy` (503) instead of piling up
-//! memory. Unknown accounts are verified against a dummy hash with the current parameters so
+//! the blocking pool behind a semaphore sized to the cores (security-checklist STO-2). The queue
+//! in front of it is bounded twice: a request finding `queue_max` others already waiting gets
+//! `Busy` (503 with `Retry-After`) at once, and one that waited the queue timeout gets it too,
+//! so a burst of sign-ins costs bounded memory and no request waits without end. Unknown accounts are verified against a dummy hash with the current parameters so
 //! that they cost the same as real ones (Zero To Production's `validate_credentials`).
 use std::sync::Arc;
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::PasswordHash;
+use argon2::Params;
 use latchkey_domain::Password;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+use super::argon2_memory::WorkingMemory;
+
+/// `Retry-After` on a 503 for a full hashing queue: a slot frees within one hash (tens of
+/// milliseconds), so the shortest value the header can say.
+pub const BUSY_RETRY_AFTER_SECS: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
@@ -34,24 +41,38 @@ pub struct PasswordHasher {
 
 struct Inner {
     params: Params,
+    /// One per hash running at once.
     permits: Semaphore,
+    /// One per admitted request, hashing or waiting: `concurrency + queue_max`.
+    places: Semaphore,
     queue_timeout: Duration,
     dummy_hash: String,
+    memory: WorkingMemory,
 }
 
 impl PasswordHasher {
-    pub fn new(memory_kib: u32, iterations: u32, parallelism: u32, concurrency: usize, queue_timeout: Duration) -> Result<Self, HashError> {
+    pub fn new(
+        memory_kib: u32,
+        iterations: u32,
+        parallelism: u32,
+        concurrency: usize,
+        queue_timeout: Duration,
+        queue_max: usize,
+    ) -> Result<Self, HashError> {
         let params = Params::new(memory_kib, iterations, parallelism, Some(32)).map_err(|e| HashError::Internal(e.to_string()))?;
         let concurrency = if concurrency == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) } else { concurrency };
         let dummy = Password::parse("latchkey dummy password for unknown accounts").map_err(|e| HashError::Internal(e.to_string()))?;
-        let dummy_hash = hash_now(&params, &dummy)?;
-        Ok(Self { inner: Arc::new(Inner { params, permits: Semaphore::new(concurrency), queue_timeout, dummy_hash }) })
+        // Working memory kept for no slot: this one hash at start does not stay resident.
+        let dummy_hash = hash_now(&WorkingMemory::new(0), &params, &dummy)?;
+        let places = Semaphore::new(concurrency.saturating_add(queue_max).min(Semaphore::MAX_PERMITS));
+        let memory = WorkingMemory::new(concurrency);
+        Ok(Self { inner: Arc::new(Inner { params, permits: Semaphore::new(concurrency), places, queue_timeout, dummy_hash, memory }) })
     }
 
     pub async fn hash(&self, password: Password) -> Result<String, HashError> {
         let _permit = self.admit().await?;
-        let params = self.inner.params.clone();
-        run_blocking(move || hash_now(&params, &password)).await
+        let inner = self.inner.clone();
+        run_blocking(move || hash_now(&inner.memory, &inner.params, &password)).await
     }
 
     /// Checks a new password against the policy and, when it passes, hashes it: both on the
@@ -65,14 +86,14 @@ impl PasswordHasher {
         profile: &latchkey_domain::Profile,
     ) -> Result<Result<String, Vec<latchkey_domain::PolicyViolation>>, HashError> {
         let _permit = self.admit().await?;
-        let params = self.inner.params.clone();
+        let inner = self.inner.clone();
         let (policy, profile) = (policy.clone(), profile.clone());
         run_blocking(move || {
             let violations = violations(&policy, &password, &profile);
             if !violations.is_empty() {
                 return Ok(Err(violations));
             }
-            hash_now(&params, &password).map(Ok)
+            hash_now(&inner.memory, &inner.params, &password).map(Ok)
         })
         .await
     }
@@ -95,10 +116,11 @@ impl PasswordHasher {
         let _permit = self.admit().await?;
         let is_real = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.inner.dummy_hash.clone());
-        let params = self.inner.params.clone();
+        let inner = self.inner.clone();
         let outcome = run_blocking(move || {
+            let params = &inner.params;
             let parsed = PasswordHash::new(&hash).map_err(|e| HashError::Internal(e.to_string()))?;
-            let matches = argon2(&params).verify_password(password.expose().as_bytes(), &parsed).is_ok();
+            let matches = inner.memory.verify(&parsed, password.expose().as_bytes()).unwrap_or(false);
             let needs_rehash = Params::try_from(&parsed)
                 .map(|p| p.m_cost() < params.m_cost() || p.t_cost() < params.t_cost() || p.p_cost() < params.p_cost())
                 .unwrap_or(true)
@@ -109,9 +131,12 @@ impl PasswordHasher {
         Ok(Verification { matches: outcome.matches && is_real, needs_rehash: outcome.needs_rehash && is_real })
     }
 
-    async fn admit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, HashError> {
+    /// A place in the queue without waiting (none left: `Busy`), then a hashing slot within the
+    /// queue timeout. Both are held until the hash is done.
+    async fn admit(&self) -> Result<(SemaphorePermit<'_>, SemaphorePermit<'_>), HashError> {
+        let place = self.inner.places.try_acquire().map_err(|_| HashError::Busy)?;
         match tokio::time::timeout(self.inner.queue_timeout, self.inner.permits.acquire()).await {
-            Ok(Ok(permit)) => Ok(permit),
+            Ok(Ok(permit)) => Ok((place, permit)),
             _ => Err(HashError::Busy),
         }
     }
@@ -131,13 +156,8 @@ fn violations(
     policy.check(password, &context)
 }
 
-fn argon2(params: &Params) -> Argon2<'static> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
-}
-
-fn hash_now(params: &Params, password: &Password) -> Result<String, HashError> {
-    let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    argon2(params).hash_password(password.expose().as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| HashError::Internal(e.to_string()))
+fn hash_now(memory: &WorkingMemory, params: &Params, password: &Password) -> Result<String, HashError> {
+    memory.hash(params, password.expose().as_bytes()).map_err(|e| HashError::Internal(e.to_string()))
 }
 
 async fn run_blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, HashError> + Send + 'static) -> Result<T, HashError> {

@@ -56,7 +56,11 @@ impl IntoResponse for HostedError {
             Self::Invalid { title, reason } => message_page(StatusCode::BAD_REQUEST, title, &reason),
             Self::Expired { title, message } => message_page(StatusCode::BAD_REQUEST, title, message),
             Self::Unavailable => {
-                message_page(StatusCode::SERVICE_UNAVAILABLE, "Please try again", "The server is busy. Try again in a moment.")
+                let mut page =
+                    message_page(StatusCode::SERVICE_UNAVAILABLE, "Please try again", "The server is busy. Try again in a moment.");
+                page.headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(crate::crypto::password::BUSY_RETRY_AFTER_SECS));
+                page
             }
             Self::Internal(error) if crate::http::unavailable::database_unavailable(&error) => {
                 crate::http::unavailable::log("hosted page", &error);

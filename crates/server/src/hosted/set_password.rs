@@ -121,7 +121,12 @@ pub async fn submit(
             let messages: Vec<String> = violations.iter().map(|v| t.violation(lang, v)).collect();
             return again(StatusCode::BAD_REQUEST, &messages);
         }
-        Err(crate::crypto::password::HashError::Busy) => return again(StatusCode::SERVICE_UNAVAILABLE, &[t.busy.to_owned()]),
+        Err(crate::crypto::password::HashError::Busy) => {
+            let mut page = again(StatusCode::SERVICE_UNAVAILABLE, &[t.busy.to_owned()]);
+            page.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(crate::crypto::password::BUSY_RETRY_AFTER_SECS));
+            return page;
+        }
         Err(e) => return internal(e),
     };
     let request = (crate::mail::RequestInfo::from_request(&state, peer, &headers), crate::http::event_context::of(&state, peer, &headers));

@@ -12,14 +12,15 @@ use crate::state::AppState;
 
 #[tracing::instrument(name = "idx.introspect", skip_all)]
 pub async fn handle(State(state): State<AppState>, IdxJson(body): IdxJson<IntrospectRequest>) -> Result<Response, IdxError> {
-    let now = state.store.now().await?;
+    // Expiry is the only decision here, taken by the database clock inside the look-up: one
+    // round trip, not a clock read and then the look-up.
     let tx = match body.interaction_handle.as_deref() {
         Some(handle) if !handle.is_empty() && handle.len() <= 512 => {
-            let record = state.store.interaction_by_handle(&sha256_hex(handle), now).await?.ok_or(IdxError::SessionExpired)?;
+            let record = state.store.live_interaction_by_handle(&sha256_hex(handle)).await?.ok_or(IdxError::SessionExpired)?;
             Transaction { record, state_handle: state.keys().await.state_handle_for(handle) }
         }
         Some(_) => return Err(IdxError::SessionExpired),
-        None => Transaction::from_body(&state, &body, now).await?,
+        None => Transaction::live_from_body(&state, &body).await?,
     };
     // A finished transaction's code was handed out once, in the response that issued it.
     if matches!(tx.record.step, Step::Success { .. }) {

@@ -77,11 +77,21 @@ impl Transaction {
     /// Loads the transaction the body's `stateHandle` names (auth-js sends `stateToken` on
     /// introspect; accepted everywhere defensively). Unknown or expired → `idx.session.expired`.
     pub async fn from_body(state: &AppState, body: &impl NamesTransaction, now: Millis) -> Result<Self, IdxError> {
-        let handle = body.state_handle().or(body.state_token());
-        let Some(handle) = handle.filter(|h| !h.is_empty() && h.len() <= 512) else {
-            return Err(IdxError::SessionExpired);
-        };
+        let handle = named_handle(body)?;
         let record = state.store.interaction_by_state_handle(&sha256_hex(handle), now).await?.ok_or(IdxError::SessionExpired)?;
         Ok(Self { record, state_handle: handle.to_owned() })
     }
+
+    /// As `from_body`, with expiry judged by the database clock inside the look-up (one round
+    /// trip): for a read that takes no other decision on time (introspect).
+    pub async fn live_from_body(state: &AppState, body: &impl NamesTransaction) -> Result<Self, IdxError> {
+        let handle = named_handle(body)?;
+        let record = state.store.live_interaction_by_state_handle(&sha256_hex(handle)).await?.ok_or(IdxError::SessionExpired)?;
+        Ok(Self { record, state_handle: handle.to_owned() })
+    }
+}
+
+fn named_handle(body: &impl NamesTransaction) -> Result<&str, IdxError> {
+    let handle = body.state_handle().or(body.state_token());
+    handle.filter(|h| !h.is_empty() && h.len() <= 512).ok_or(IdxError::SessionExpired)
 }

@@ -20,6 +20,7 @@ mod enumeration;
 mod factors;
 mod file_modes;
 mod forwarded_for;
+mod hashing_queue;
 mod health;
 mod hosted;
 mod https;
