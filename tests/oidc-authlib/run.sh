@@ -46,7 +46,7 @@ for backend in "${backends[@]}"; do
   esac
   port="$(free_port)"
   token="authlib-admin-$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
-  LATCHKEY_LISTEN="127.0.0.1:$port" LATCHKEY_DATA_DIR="$data" LATCHKEY_DATABASE_URL="$db_url" \
+  LATCHKEY_LISTEN="127.0.0.1:$port" LATCHKEY_METRICS_LISTEN=127.0.0.1:0 LATCHKEY_DATA_DIR="$data" LATCHKEY_DATABASE_URL="$db_url" \
     LATCHKEY_MASTER_KEY_FILE="$work/master-$backend.key" LATCHKEY_ADMIN_TOKEN="$token" \
     "$bin" serve --dev >"$work/server-$backend.log" 2>&1 &
   server_pid=$!

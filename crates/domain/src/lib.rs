@@ -14,6 +14,7 @@
 #![deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 pub mod email;
+pub mod funnel;
 pub mod identifier;
 pub mod interaction;
 pub mod keys;

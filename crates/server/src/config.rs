@@ -31,6 +31,7 @@ pub const SHORT_NAMES: &[(&str, &str)] = &[
     ("LATCHKEY_ADMIN_EMAIL", "admin.email"),
     ("LATCHKEY_SMTP_URL", "smtp.url"),
     ("LATCHKEY_MAIL_FROM", "smtp.from"),
+    ("LATCHKEY_METRICS_LISTEN", "metrics.listen"),
 ];
 
 /// More connections than any single process should hold open (each is a file descriptor).
@@ -56,6 +57,7 @@ pub struct Settings {
     pub sessions: SessionSettings,
     pub keys: KeySettings,
     pub outbox: OutboxSettings,
+    pub metrics: MetricsSettings,
     pub clients: Vec<ClientSettings>,
     /// Set from `LATCHKEY_UNSAFE_TEST_SETTINGS`; never from the file.
     #[serde(skip)]
@@ -396,6 +398,22 @@ impl Default for OutboxSettings {
     }
 }
 
+/// The Prometheus endpoint (`GET /metrics`), on a listener of its own: monitoring reads it from
+/// inside the deployment, and the public port never serves it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// Address of the metrics listener, or `off`. Loopback by default: expose it to a
+    /// scraper deliberately (it shows traffic and recovery volumes, no secrets).
+    pub listen: String,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self { listen: "127.0.0.1:9464".to_owned() }
+    }
+}
+
 /// A client declared in the configuration file (re-synchronised at every start).
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -482,6 +500,7 @@ impl Settings {
     /// Checks every value once, at start, with a message that names the setting and the fix.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.listen_addr()?;
+        self.metrics_addr()?;
         if let Some(url) = &self.server.public_url {
             let parsed =
                 url::Url::parse(url).map_err(|_| invalid(format!("server.public_url (LATCHKEY_PUBLIC_URL) is not a URL: {url}")))?;
@@ -565,6 +584,26 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// The metrics listener's address; `None` when `metrics.listen` is `off`. It may not be the
+    /// public listener's port on an overlapping address (`/metrics` is never public).
+    pub fn metrics_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        let raw = self.metrics.listen.trim();
+        if raw.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        let addr: SocketAddr = raw.parse().map_err(|_| {
+            invalid(format!("metrics.listen (LATCHKEY_METRICS_LISTEN) must be an address such as 127.0.0.1:9464, or off; not {raw:?}"))
+        })?;
+        let public = self.listen_addr()?;
+        let overlaps = addr.ip() == public.ip() || addr.ip().is_unspecified() || public.ip().is_unspecified();
+        if addr.port() != 0 && addr.port() == public.port() && overlaps {
+            return Err(invalid(format!(
+                "metrics.listen (LATCHKEY_METRICS_LISTEN) {addr} is the public listener's address: give /metrics a port of its own"
+            )));
+        }
+        Ok(Some(addr))
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
@@ -698,6 +737,21 @@ mod tests {
             s.server.public_url = Some(url.to_owned());
             assert!(s.validate().is_ok(), "{url}");
         }
+    }
+
+    #[test]
+    fn metrics_need_a_port_of_their_own() {
+        let mut s = Settings { dev: true, ..Settings::default() };
+        assert_eq!(s.metrics_addr().ok().flatten(), "127.0.0.1:9464".parse().ok());
+        for same in ["127.0.0.1:8080", "0.0.0.0:8080"] {
+            s.metrics.listen = same.to_owned();
+            let err = s.validate().expect_err(same);
+            assert!(err.to_string().contains("metrics.listen"), "{err}");
+        }
+        s.metrics.listen = "off".to_owned();
+        assert_eq!(s.metrics_addr().ok(), Some(None));
+        s.metrics.listen = "nonsense".to_owned();
+        assert!(s.validate().is_err());
     }
 
     #[test]

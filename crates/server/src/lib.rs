@@ -9,6 +9,7 @@
 //! - `idx`, `oauth`, `admin`: the protocol adapters, one file per step or endpoint.
 //! - `crypto`: master key, key ring, Argon2 hashing, token signing.
 //! - `mail`: which email a state change queues, with which variables.
+//! - `metrics`: the Prometheus endpoint on its own listener, and what is counted.
 pub mod admin;
 pub mod cli;
 pub mod config;
@@ -19,6 +20,7 @@ pub mod http;
 pub mod idx;
 pub mod limits;
 pub mod mail;
+pub mod metrics;
 pub mod oauth;
 pub mod session;
 pub mod startup;

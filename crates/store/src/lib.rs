@@ -29,6 +29,7 @@ mod recovery;
 mod refresh_tokens;
 mod revocations;
 mod sessions;
+mod stats;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod users;
@@ -46,6 +47,7 @@ pub use rate::RateTicket;
 pub use recovery::{ChallengeOutcome, CodeCheck, NewChallenge, NoticeComposer, ResetCompletion, SignInGate};
 pub use refresh_tokens::{NewRefreshToken, RefreshRecord, RotateOutcome};
 pub use sessions::SessionRecord;
+pub use stats::{OutboxBacklog, PoolStats};
 pub use users::{NewUser, UserRecord};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};

@@ -103,6 +103,7 @@ impl PasswordHasher {
     }
 
     async fn admit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, HashError> {
+        let _waiting = crate::metrics::hashing::Waiting::enter();
         match tokio::time::timeout(self.inner.queue_timeout, self.inner.permits.acquire()).await {
             Ok(Ok(permit)) => Ok(permit),
             _ => Err(HashError::Busy),

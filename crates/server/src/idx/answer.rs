@@ -69,6 +69,7 @@ async fn verify_code(state: &AppState, mut tx: Transaction, body: &AnswerRequest
     // Whatever happened, the store returned the transaction's step after it: render that.
     tx.record.step = step;
     state.outbox_wake.notify_one();
+    crate::metrics::funnel::code_answered(&outcome);
     match outcome {
         AnswerOutcome::Verified => {
             state.store.refund_rate(ticket).await?;
@@ -125,6 +126,7 @@ async fn set_password(
         Ok(hash) => hash,
         Err(violations) => {
             let details = violations.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+            crate::metrics::funnel::password_reset(false);
             return Err(requirements_not_met(details));
         }
     };
@@ -161,6 +163,7 @@ async fn set_password(
     }
     state.outbox_wake.notify_one();
     tracing::info!(event = "recovery.password_reset", user_id = %user_id.as_str(), "password reset completed");
+    crate::metrics::funnel::password_reset(true);
     tx.record.step = Step::Success { user_id: user_id.clone() };
     let mut response = respond(view(state, &tx).success(code.expose()));
     if crate::session::from_own_origin(state, headers) {

@@ -54,6 +54,7 @@ pub async fn issue(
             now,
         )
         .await?;
+    crate::metrics::funnel::email_queued(&outcome);
     match outcome {
         ChallengeOutcome::Issued { mailed: true } => state.outbox_wake.notify_one(),
         ChallengeOutcome::Throttled { .. } => {

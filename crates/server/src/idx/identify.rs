@@ -123,6 +123,7 @@ async fn identify_recovery(
         return Err(stale(state, &tx));
     }
     tracing::info!(event = "recovery.identified", "recovery identifier submitted");
+    crate::metrics::funnel::started();
     tx.record.step = next;
     tx.record.version += 1;
     Ok(respond(view(state, &tx).render()))

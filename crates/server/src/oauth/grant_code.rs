@@ -59,7 +59,7 @@ pub async fn redeem(
     if account.user.password_changed_at.is_some_and(|changed| auth_time < changed) {
         return Err(OAuthError::InvalidGrant("The password changed after this sign-in."));
     }
-    issue(
+    let response = issue(
         state,
         server,
         client,
@@ -68,5 +68,9 @@ pub async fn redeem(
         Grant::Code { interaction_id: &record.id, nonce: record.nonce.as_deref(), auth_time },
         now,
     )
-    .await
+    .await?;
+    if flow == Flow::Idx {
+        crate::metrics::funnel::tokens_issued(&account.user, record.created_at);
+    }
+    Ok(response)
 }

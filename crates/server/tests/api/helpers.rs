@@ -25,6 +25,10 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub sink: MailSink,
     pub state: latchkey_server::state::AppState,
+    /// Where this server answers `GET /metrics` (its own listener, not `base`); read by the
+    /// `metrics` test binary, which shares this file.
+    #[allow(dead_code)]
+    pub metrics: Option<std::net::SocketAddr>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     /// `None` for a peer: the first server owns (and drops) the database.
@@ -43,6 +47,8 @@ impl Drop for TempDir {
 pub fn test_settings(db_url: &str, data_dir: &std::path::Path, smtp_url: &str) -> Settings {
     let mut settings = Settings::default();
     settings.server.listen = "127.0.0.1:0".to_owned();
+    // Tests run many servers at once: each gets a free metrics port, not the default.
+    settings.metrics.listen = "127.0.0.1:0".to_owned();
     settings.server.data_dir = data_dir.to_owned();
     settings.database.url = Some(db_url.to_owned().into());
     settings.admin.token = Some(ADMIN_TOKEN.to_owned().into());
@@ -106,6 +112,7 @@ async fn start(settings: Settings, sink: MailSink, db: Option<TestDatabase>, dat
     // (as behind a TLS-terminating proxy) that nothing here answers.
     let base = format!("http://{}", app.local_addr());
     let state = app.state().clone();
+    let metrics = app.metrics_addr();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async move {
         let _ = rx.await;
@@ -115,6 +122,7 @@ async fn start(settings: Settings, sink: MailSink, db: Option<TestDatabase>, dat
         http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
         sink,
         state,
+        metrics,
         shutdown: Some(tx),
         server: Some(server),
         _db: db,
