@@ -9,6 +9,7 @@
 //! - `idx`, `oauth`, `admin`: the protocol adapters, one file per step or endpoint.
 //! - `crypto`: master key, key ring, Argon2 hashing, token signing.
 //! - `mail`: which email a state change queues, with which variables.
+//! - `openapi`: the OpenAPI 3.1 document of the public and management APIs.
 //! - `metrics`: the Prometheus endpoint on its own listener, and what is counted.
 pub mod admin;
 pub mod cli;
@@ -22,6 +23,7 @@ pub mod limits;
 pub mod mail;
 pub mod metrics;
 pub mod oauth;
+pub mod openapi;
 pub mod session;
 pub mod startup;
 pub mod state;

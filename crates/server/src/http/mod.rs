@@ -42,6 +42,7 @@ pub fn router(state: AppState, dev_pages: bool) -> Router {
     let pages = Router::new()
         .merge(dev)
         .merge(health::router())
+        .merge(crate::openapi::router())
         .merge(widget::router())
         .merge(crate::hosted::router())
         .layer(DefaultBodyLimit::max(PUBLIC_BODY_LIMIT));
