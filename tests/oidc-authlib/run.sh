@@ -5,21 +5,10 @@
 # a throwaway database is created and dropped. VENV overrides where the virtualenv lives.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-backends=("${@:-sqlite postgres}")
-read -r -a backends <<<"${backends[*]}"
-venv="${VENV:-$root/target/oidc-authlib-venv}"
-pg_admin="${LATCHKEY_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+# shellcheck source=../suite.sh
+source "$here/../suite.sh"
+suite_init oidc-authlib pytest "$@"
 
-if [[ ! -x "$venv/bin/pytest" ]] || ! cmp -s "$here/requirements.txt" "$venv/requirements.txt"; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
-  cp "$here/requirements.txt" "$venv/requirements.txt"
-fi
-(cd "$root" && cargo build --quiet -p latchkey-server --bin latchkey)
-bin="$root/target/debug/latchkey"
-
-work="$(mktemp -d)"
 server_pid=""
 db_name=""
 cleanup() {
@@ -28,9 +17,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-# shellcheck source=../backend.sh
-source "$here/../backend.sh"
 
 for backend in "${backends[@]}"; do
   prepare_backend "$backend" latchkey_authlib

@@ -9,20 +9,10 @@
 # the handlers instead of the 429 every budget ends in (429 is declared and checked all the same).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-venv="${VENV:-$root/target/openapi-venv}"
-backends=("${@:-sqlite postgres}")
-read -r -a backends <<<"${backends[*]}"
-pg_admin="${LATCHKEY_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+# shellcheck source=../suite.sh
+source "$here/../suite.sh"
+suite_init openapi schemathesis "$@"
 
-if [[ ! -x "$venv/bin/schemathesis" ]] || ! cmp -s "$here/requirements.txt" "$venv/requirements.txt"; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
-  cp "$here/requirements.txt" "$venv/requirements.txt"
-fi
-(cd "$root" && cargo build --quiet -p latchkey-server --bin latchkey)
-
-work="$(mktemp -d)"
 server_pid=""
 db_name=""
 stop_server() {
@@ -36,9 +26,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# shellcheck source=../backend.sh
-source "$here/../backend.sh"
-
 for backend in "${backends[@]}"; do
   prepare_backend "$backend" latchkey_openapi
   echo "== schemathesis on $backend"
@@ -51,7 +38,7 @@ for backend in "${backends[@]}"; do
     LATCHKEY_ADMIN__PER_IP_FAILURES_PER_HOUR=1000000 LATCHKEY_SIGNIN__PER_IP_FAILURES_PER_HOUR=1000000 \
     LATCHKEY_OTP__PER_IP_FAILURES_PER_HOUR=1000000 LATCHKEY_RECOVERY__PER_IP_PER_HOUR=1000000 \
     LATCHKEY_TOKENS__PER_IP_FAILURES_PER_HOUR=1000000 \
-    "$root/target/debug/latchkey" serve --dev >"$data/server.out" 2>"$data/server.log" &
+    "$bin" serve --dev >"$data/server.out" 2>"$data/server.log" &
   server_pid=$!
   for _ in $(seq 1 100); do
     grep -q '^listening on' "$data/server.out" 2>/dev/null && break
