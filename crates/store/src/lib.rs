@@ -32,6 +32,7 @@ mod sessions;
 mod stats;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod user_import;
 mod users;
 
 use std::time::Duration;
@@ -48,6 +49,7 @@ pub use recovery::{ChallengeOutcome, CodeCheck, NewChallenge, NoticeComposer, Re
 pub use refresh_tokens::{NewRefreshToken, RefreshRecord, RotateOutcome};
 pub use sessions::SessionRecord;
 pub use stats::{OutboxBacklog, PoolStats};
+pub use user_import::IMPORT_STATEMENT_ROWS;
 pub use users::{NewUser, UserRecord};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
