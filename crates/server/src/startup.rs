@@ -91,15 +91,7 @@ impl Application {
         let master_key = master::load(settings.database.master_key_file.as_deref(), &data_dir, is_postgres)?;
         let now = store.now().await.map_err(StartupError::Database)?;
         let keys = KeyRing::load(&store, &master_key, now).await?;
-        let p = &settings.password;
-        let hasher = PasswordHasher::new(
-            p.argon2_memory_kib,
-            p.argon2_iterations,
-            p.argon2_parallelism,
-            p.hashing_concurrency,
-            Duration::from_secs(p.hashing_queue_timeout_secs),
-        )
-        .map_err(|e| StartupError::Other(e.to_string()))?;
+        let hasher = password_hasher(&settings).map_err(|e| StartupError::Other(e.to_string()))?;
         sync_configured_clients(&store, &settings, now).await?;
         let (transport, mailbox) = match &settings.smtp.url {
             Some(url) => (
@@ -215,6 +207,18 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The Argon2id hasher `password.*` configures (the server's, and `users import`'s).
+pub fn password_hasher(settings: &Settings) -> Result<PasswordHasher, crate::crypto::password::HashError> {
+    let p = &settings.password;
+    PasswordHasher::new(
+        p.argon2_memory_kib,
+        p.argon2_iterations,
+        p.argon2_parallelism,
+        p.hashing_concurrency,
+        Duration::from_secs(p.hashing_queue_timeout_secs),
+    )
 }
 
 /// Binds the metrics listener and installs the process's recorder, unless metrics are off.

@@ -1,10 +1,12 @@
 //! The `latchkey` command line: one file per subcommand.
+mod api;
 mod clients;
 mod demo;
 mod keys;
 mod migrate;
 mod serve;
 mod template;
+mod users;
 
 use clap::{Parser, Subcommand};
 
@@ -33,6 +35,10 @@ enum Command {
     /// OAuth clients, through the management API (LATCHKEY_URL, LATCHKEY_ADMIN_TOKEN).
     #[command(subcommand)]
     Clients(clients::Command),
+    /// Users: through the management API (LATCHKEY_URL, LATCHKEY_ADMIN_TOKEN), except `import`,
+    /// which writes to the database (like `migrate`).
+    #[command(subcommand)]
+    Users(users::Command),
 }
 
 impl Cli {
@@ -45,6 +51,7 @@ impl Cli {
             Command::Template(args) => template::run(args).await,
             Command::Keys(command) => keys::run(load()?, command).await,
             Command::Clients(command) => clients::run(command).await,
+            Command::Users(command) => users::run(command, load).await,
         }
     }
 }

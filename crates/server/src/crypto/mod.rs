@@ -1,5 +1,6 @@
 //! Key material and the CPU-heavy cryptography: the master key, the shared key ring, password
 //! hashing and token signing.
+pub mod imported;
 pub mod keyring;
 pub mod master;
 pub mod password;

@@ -89,7 +89,12 @@ impl PasswordHasher {
         let is_real = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.inner.dummy_hash.clone());
         let params = self.inner.params.clone();
+        let dummy = self.inner.dummy_hash.clone();
         let outcome = run_blocking(move || {
+            // An imported hash: verified once, padded with Argon2's work, then replaced.
+            if let Some(matches) = super::imported::verify_padded(&argon2(&params), &dummy, &password, &hash) {
+                return Ok(Verification { matches, needs_rehash: true });
+            }
             let parsed = PasswordHash::new(&hash).map_err(|e| HashError::Internal(e.to_string()))?;
             let matches = argon2(&params).verify_password(password.expose().as_bytes(), &parsed).is_ok();
             let needs_rehash = Params::try_from(&parsed)

@@ -389,3 +389,39 @@ pub fn normalize(body: &Value, flow: &Flow) -> String {
     }
     serde_json::to_string(&body).expect("json").replace(&flow.state_handle, "<SH>")
 }
+
+/// Runs the `latchkey` binary with `args` (and `stdin`) as an operator of this deployment would:
+/// the server's URL and admin token, and its database. Returns success, stdout and stderr.
+pub async fn latchkey(app: &TestApp, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    let base = app.base.clone();
+    let settings = app.state.settings.clone();
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let stdin = stdin.map(str::to_owned);
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
+            .args(&args)
+            .env("LATCHKEY_URL", &base)
+            .env("LATCHKEY_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("LATCHKEY_DATABASE_URL", settings.database_url())
+            .env("LATCHKEY_DATA_DIR", &settings.server.data_dir)
+            .env("LATCHKEY_UNSAFE_TEST_SETTINGS", "1")
+            .env("RUST_LOG", "off")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run latchkey");
+        if let Some(mut input) = child.stdin.take() {
+            input.write_all(stdin.unwrap_or_default().as_bytes()).expect("stdin");
+        }
+        let output = child.wait_with_output().expect("latchkey exits");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    })
+    .await
+    .expect("join")
+}

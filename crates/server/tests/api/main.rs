@@ -10,6 +10,7 @@ mod admin;
 mod attack_model;
 mod attacks;
 mod cli_templates;
+mod cli_users;
 mod clients;
 mod connections;
 mod demo;
