@@ -13,6 +13,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use latchkey_domain::throttle::{MailLimits, SignInThrottle};
 use latchkey_domain::{OtpPolicy, PasswordPolicy, MINUTE, SECOND};
+use schemars::JsonSchema;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +33,7 @@ pub const SHORT_NAMES: &[(&str, &str)] = &[
     ("LATCHKEY_SMTP_URL", "smtp.url"),
     ("LATCHKEY_MAIL_FROM", "smtp.from"),
     ("LATCHKEY_METRICS_LISTEN", "metrics.listen"),
+    ("LATCHKEY_LOG_FORMAT", "log.format"),
 ];
 
 /// More connections than any single process should hold open (each is a file descriptor).
@@ -41,7 +43,7 @@ const MAX_CONNECTIONS_CEILING: usize = 100_000;
 const FILE_SECRETS: &[(&str, &str)] =
     &[("LATCHKEY_ADMIN_TOKEN_FILE", "admin.token"), ("LATCHKEY_SMTP_URL_FILE", "smtp.url"), ("LATCHKEY_DATABASE_URL_FILE", "database.url")];
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub server: ServerSettings,
@@ -58,6 +60,7 @@ pub struct Settings {
     pub keys: KeySettings,
     pub outbox: OutboxSettings,
     pub metrics: MetricsSettings,
+    pub log: LogSettings,
     pub clients: Vec<ClientSettings>,
     /// Set from `LATCHKEY_UNSAFE_TEST_SETTINGS`; never from the file.
     #[serde(skip)]
@@ -67,7 +70,7 @@ pub struct Settings {
     pub dev: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerSettings {
     pub listen: String,
@@ -75,6 +78,7 @@ pub struct ServerSettings {
     pub data_dir: PathBuf,
     /// Comma-separated CIDRs (or a TOML array) whose `X-Forwarded-For` is believed.
     #[serde(deserialize_with = "string_or_list")]
+    #[schemars(with = "Vec<String>")]
     pub trusted_proxies: Vec<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -113,18 +117,20 @@ impl Default for ServerSettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSettings {
     #[serde(serialize_with = "serialize_secret_opt")]
+    #[schemars(with = "Option<String>")]
     pub url: Option<SecretString>,
     pub master_key_file: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdminSettings {
     #[serde(serialize_with = "serialize_secret_opt")]
+    #[schemars(with = "Option<String>")]
     pub token: Option<SecretString>,
     pub email: Option<String>,
     /// Allow `sendEmail=false` on activation and admin reset, which hands a set-password link
@@ -140,10 +146,11 @@ impl Default for AdminSettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SmtpSettings {
     #[serde(serialize_with = "serialize_secret_opt")]
+    #[schemars(with = "Option<String>")]
     pub url: Option<SecretString>,
     pub from: String,
     pub timeout_secs: u64,
@@ -168,7 +175,7 @@ impl Default for SmtpSettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct OrgSettings {
     pub name: String,
@@ -181,7 +188,7 @@ impl Default for OrgSettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct OtpSettings {
     pub digits: usize,
@@ -211,7 +218,7 @@ impl Default for OtpSettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RecoverySettings {
     /// Lifetime of an IDX transaction (security-checklist §2: 30 min, outliving the code).
@@ -245,7 +252,7 @@ impl Default for RecoverySettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SignInSettings {
     pub free_failures: i64,
@@ -270,7 +277,7 @@ impl Default for SignInSettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct PasswordSettings {
     pub min_length: usize,
@@ -301,7 +308,7 @@ impl Default for PasswordSettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TokenSettings {
     /// Access and ID token lifetime (§2: 10 min).
@@ -331,7 +338,7 @@ impl Default for TokenSettings {
 }
 
 /// Identity-provider sessions (security-checklist SES-4).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SessionSettings {
     /// A session unused this long ends (§2: 1 h).
@@ -348,7 +355,7 @@ impl Default for SessionSettings {
 }
 
 /// Token signing keys (shared/README "Keys shared by all processes").
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct KeySettings {
     /// Scheduled rotation: a new signing key when the newest is this many days old (0: never).
@@ -367,7 +374,7 @@ impl Default for KeySettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct OutboxSettings {
     pub max_attempts: i64,
@@ -400,7 +407,7 @@ impl Default for OutboxSettings {
 
 /// The Prometheus endpoint (`GET /metrics`), on a listener of its own: monitoring reads it from
 /// inside the deployment, and the public port never serves it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsSettings {
     /// Address of the metrics listener, or `off`. Loopback by default: expose it to a
@@ -414,13 +421,30 @@ impl Default for MetricsSettings {
     }
 }
 
+/// Logging to standard error; the level is `RUST_LOG` (default `info`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `text` for people, `json` (one object per line) for log collectors.
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
 /// A client declared in the configuration file (re-synchronised at every start).
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClientSettings {
     pub client_id: String,
     pub client_name: String,
     #[serde(serialize_with = "serialize_secret_opt")]
+    #[schemars(with = "Option<String>")]
     pub client_secret: Option<SecretString>,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,

@@ -14,6 +14,7 @@
 pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod config_docs;
 pub mod crypto;
 pub mod files;
 pub mod hosted;

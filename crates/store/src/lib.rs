@@ -15,6 +15,7 @@
 //!   database could not be reached: callers answer 503) or `StoreError::Database`.
 #![deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
+mod backup;
 mod clients;
 mod counters;
 mod customizations;

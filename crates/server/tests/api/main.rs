@@ -9,6 +9,7 @@ pub(crate) use latchkey_store::both_backends;
 mod admin;
 mod attack_model;
 mod attacks;
+mod backup;
 mod cli_templates;
 mod cli_users;
 mod clients;
