@@ -73,17 +73,23 @@ pub struct Settings {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerSettings {
+    /// Address to listen on; port 0 picks a free one.
     pub listen: String,
+    /// The URL clients use (https except on loopback); defaults to the bound address on loopback.
     pub public_url: Option<String>,
+    /// Where the SQLite database, the generated master key and the dev mailbox live.
     pub data_dir: PathBuf,
     /// Comma-separated CIDRs (or a TOML array) whose `X-Forwarded-For` is believed.
     #[serde(deserialize_with = "string_or_list")]
     #[schemars(with = "Vec<String>")]
     pub trusted_proxies: Vec<String>,
+    /// Not supported in this version: terminate TLS at a reverse proxy.
     pub tls_cert: Option<PathBuf>,
+    /// Not supported in this version: terminate TLS at a reverse proxy.
     pub tls_key: Option<PathBuf>,
     /// Requests still running at shutdown get this long to finish.
     pub shutdown_grace_secs: u64,
+    /// A request still running after this long gets 408.
     pub request_timeout_secs: u64,
     /// A client must send a request's whole head (request line and headers) within this long
     /// after the connection opens or goes idle, or the connection is closed: slowloris clients
@@ -120,18 +126,22 @@ impl Default for ServerSettings {
 #[derive(Debug, Clone, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSettings {
+    /// `sqlite://…` or `postgres://…`; default: a SQLite file in the data directory.
     #[serde(serialize_with = "serialize_secret_opt")]
     #[schemars(with = "Option<String>")]
     pub url: Option<SecretString>,
+    /// 32 random bytes (raw, base64 or hex) sealing the keys in the database; required with PostgreSQL, generated in the data directory with SQLite. Back it up with the database.
     pub master_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdminSettings {
+    /// The management API token (at least 32 characters), sent as `Authorization: SSWS <token>`; without it `/api/v1/*` answers 401.
     #[serde(serialize_with = "serialize_secret_opt")]
     #[schemars(with = "Option<String>")]
     pub token: Option<SecretString>,
+    /// Where test emails (`sendTestEmail`) go.
     pub email: Option<String>,
     /// Allow `sendEmail=false` on activation and admin reset, which hands a set-password link
     /// to the administrator instead of the user. Off by default (security-checklist ADM-3).
@@ -149,10 +159,13 @@ impl Default for AdminSettings {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SmtpSettings {
+    /// `smtps://user:pass@host` (implicit TLS) or `smtp://host:587` (STARTTLS required, except to loopback or with `?tls=none`).
     #[serde(serialize_with = "serialize_secret_opt")]
     #[schemars(with = "Option<String>")]
     pub url: Option<SecretString>,
+    /// The From address of every email.
     pub from: String,
+    /// How long one SMTP exchange may take.
     pub timeout_secs: u64,
     /// DKIM private key: RSA in PKCS#1 PEM or a base64 Ed25519 seed; signing is off without it.
     pub dkim_key_file: Option<PathBuf>,
@@ -178,7 +191,9 @@ impl Default for SmtpSettings {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct OrgSettings {
+    /// The organisation name in emails and pages.
     pub name: String,
+    /// The support address shown in emails.
     pub support_email: Option<String>,
 }
 
@@ -191,12 +206,19 @@ impl Default for OrgSettings {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct OtpSettings {
+    /// Length of an emailed recovery code.
     pub digits: usize,
+    /// How long a recovery code lives.
     pub lifetime_secs: u64,
+    /// Wrong answers one code survives.
     pub max_attempts: i64,
+    /// Wrong codes for one account before its back-off starts.
     pub account_backoff_after: i64,
+    /// The back-off's first wait; it doubles per further failure.
     pub account_backoff_base_secs: u64,
+    /// The back-off's longest wait.
     pub account_backoff_max_secs: u64,
+    /// Wrong codes for one account after which codes silently stop working until it recovers another way.
     pub account_ceiling: i64,
     /// Wrong codes per client IP per hour before 429 (security-checklist RL-3).
     pub per_ip_failures_per_hour: i64,
@@ -225,8 +247,11 @@ pub struct RecoverySettings {
     pub transaction_lifetime_secs: u64,
     /// How long a verified code allows setting the password (§2 "Reset grant": 10 min).
     pub reset_grant_secs: u64,
+    /// Least time between two recovery emails to one identifier.
     pub mail_min_gap_secs: u64,
+    /// Recovery emails per identifier per hour.
     pub mail_per_hour: usize,
+    /// Recovery emails per identifier per day.
     pub mail_per_day: usize,
     /// Recovery starts (identify-recovery) per client IP per hour (§2: 20).
     pub per_ip_per_hour: i64,
@@ -255,8 +280,11 @@ impl Default for RecoverySettings {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SignInSettings {
+    /// Failed sign-ins of one identifier before a delay is imposed.
     pub free_failures: i64,
+    /// The first delay; it doubles per further failure.
     pub first_delay_secs: u64,
+    /// The longest delay.
     pub max_delay_secs: u64,
     /// Consecutive failures after which the account is locked until recovery (RL-1: 100).
     pub lockout_after: i64,
@@ -280,11 +308,17 @@ impl Default for SignInSettings {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct PasswordSettings {
+    /// Shortest password accepted.
     pub min_length: usize,
+    /// Longest password accepted.
     pub max_length: usize,
+    /// Least zxcvbn score (0–4) accepted.
     pub min_strength: u8,
+    /// Argon2id memory cost (at least 19456 KiB).
     pub argon2_memory_kib: u32,
+    /// Argon2id time cost (at least 2).
     pub argon2_iterations: u32,
+    /// Argon2id lanes.
     pub argon2_parallelism: u32,
     /// Concurrent hashes; 0 means the number of CPU cores (STO-2).
     pub hashing_concurrency: usize,
@@ -377,11 +411,15 @@ impl Default for KeySettings {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct OutboxSettings {
+    /// Tries before a transiently failing email is marked failed.
     pub max_attempts: i64,
+    /// Delay after the first failed try; it doubles per try.
     pub retry_base_secs: u64,
+    /// The longest delay between tries.
     pub retry_max_secs: u64,
     /// Fallback poll interval; new messages wake the worker at once.
     pub poll_interval_ms: u64,
+    /// Outbox workers in this process.
     pub workers: usize,
     /// How old a process's heartbeat may get before another process takes over the messages
     /// it claimed. Five heartbeats: a dead process delays its mail by about this long.
@@ -441,13 +479,19 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClientSettings {
+    /// The client's id.
     pub client_id: String,
+    /// Shown on the hosted pages; defaults to the id.
     pub client_name: String,
+    /// A confidential client's secret; none for a public client (PKCE only).
     #[serde(serialize_with = "serialize_secret_opt")]
     #[schemars(with = "Option<String>")]
     pub client_secret: Option<SecretString>,
+    /// Where codes may be sent.
     pub redirect_uris: Vec<String>,
+    /// Where logout may return.
     pub post_logout_redirect_uris: Vec<String>,
+    /// Browser origins allowed besides those of the redirect URIs (CORS).
     pub trusted_origins: Vec<String>,
 }
 
