@@ -94,8 +94,10 @@ async fn a_backup_taken_under_load_restores_and_signs_in() {
     assert!(out.contains("1 sessions"), "{out}");
     assert!(out.contains("useless without the master key"), "{out}");
 
-    assert_eq!(app.sign_in("backup@example.com", PASSWORD).await.0, 200, "the backup's password");
-    assert_eq!(app.sign_in("backup@example.com", LATER_PASSWORD).await.0, 401);
+    let (status, body) = app.sign_in("backup@example.com", PASSWORD).await;
+    assert_eq!(status, 200, "the backup's password: {body}");
+    let (status, body) = app.sign_in("backup@example.com", LATER_PASSWORD).await;
+    assert_eq!(status, 401, "the password set after the backup: {body}");
     let now = app.state.store.now().await.expect("now");
     assert!(app.state.store.touch_session("session-before-backup", now + 3_600_000, now).await.expect("touch").is_none(), "sessions ended");
 }
