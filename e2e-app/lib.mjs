@@ -7,15 +7,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { readFile } from 'node:fs/promises';
 import { chromium } from 'playwright-core';
 import { freshContext } from '../testkit/browser.mjs';
+import { looks } from '../testkit/looks.mjs';
 import { startMailSink } from '../testkit/mail-sink.mjs';
 
 export { extractCode, extractLinks } from '../testkit/mail-sink.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LATCHKEY = process.env.LATCHKEY_BIN ?? join(ROOT, 'target', 'debug', 'latchkey');
-const KEYS = ['app', 'mailbox', 'issuer', 'user', 'password', 'admin-token'];
+const KEYS = ['app', 'mailbox', 'issuer', 'user', 'password', 'admin-token', 'recovery-mail-gap', 'recovery-mail-per-hour'];
 
 async function freePort() {
   const server = createServer();
@@ -26,7 +29,7 @@ async function freePort() {
 }
 
 /**
- * Starts `latchkey demo` on a fresh data directory and resolves with its six printed values
+ * Starts `latchkey demo` on a fresh data directory and resolves with its eight printed values
  * plus `mail` (the sink) and `stop()`. The widget is read from `widget/` on disk, so the
  * suite always tests the widget in the working tree.
  */
@@ -101,3 +104,8 @@ export async function newPage(context) {
 export async function expectScreen(page, title, timeout = 15000) {
   await page.locator('.lk-title', { hasText: title }).first().waitFor({ timeout });
 }
+
+/** Screenshots in e2e-app/artifacts/ and axe-core runs in light and dark, at 375 and 1280 px. */
+const AXE_SOURCE = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+export const { check, checkEverywhere } = looks({ axeSource: AXE_SOURCE, artifacts: fileURLToPath(new URL('./artifacts/', import.meta.url)) });
+export { assertFollowsScheme } from '../testkit/looks.mjs';

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { expectScreen, extractCode, extractLinks, newContext, newPage, startDemo } from './lib.mjs';
+import { assertFollowsScheme, checkEverywhere, expectScreen, extractCode, extractLinks, newContext, newPage, startDemo } from './lib.mjs';
 
 async function setup(t) {
   const demo = await startDemo();
@@ -89,11 +89,21 @@ test('recipe: the emailed link opened in a new tab of the same browser resets an
   assert.equal(response.headers()['cache-control'], 'no-store');
   await expectScreen(tab, 'Set a new password');
   assert.ok(!/[?&](otp|state)=/.test(tab.url()), `otp and state leave the address bar: ${tab.url()}`);
+  const headings = await tab.getByRole('heading').allTextContents();
+  assert.deepEqual(headings, ['Set a new password'], 'one heading around the reset form, naming it');
+  assertFollowsScheme(await checkEverywhere(tab, 'app-reset-form'), 'the app around the reset form');
   await setNewPassword(tab);
   await expectSignedIn(tab, demo);
+  await tab.locator('#password-changed', { hasText: 'Your password was changed.' }).waitFor({ state: 'visible' });
+  assertFollowsScheme(await checkEverywhere(tab, 'app-signed-in'), 'the signed-in page');
+  await tab.reload();
+  assert.equal(await tab.locator('#password-changed').isVisible(), false, 'confirmed once');
   const after = await sessionCookie(context, demo);
   assert.notEqual(after.value, before.value, 'a new session id after the reset signs in (SES-2)');
   await expectNoSecretsInStorage(tab, [extractCode(mail)]);
+  await tab.getByRole('button', { name: 'Sign out' }).click();
+  await tab.getByRole('status').filter({ hasText: 'You signed out.' }).waitFor();
+  assertFollowsScheme(await checkEverywhere(tab, 'app-signed-out'), 'the signed-out page');
 });
 
 test('recipe: the link in another browser shows the code; the original tab finishes with it', async (t) => {
@@ -108,8 +118,15 @@ test('recipe: the link in another browser shows the code; the original tab finis
   const elsewhere = await newPage(other);
   await elsewhere.goto(appLink(t, mail, demo));
   const message = await elsewhere.locator('#otp-message').textContent();
-  assert.equal(message, `Please enter the OTP '${code}' in the original browser tab to finish the flow.`);
+  assert.equal(message, `Please enter the code '${code}' in the original browser tab to finish the flow.`);
   assert.deepEqual(await other.cookies(demo.app), [], 'the link alone creates no session');
+  // A reload, after the page took otp and state out of the address bar, shows the same.
+  assert.equal(new URL(elsewhere.url()).search, '');
+  await elsewhere.reload();
+  assert.equal(await elsewhere.locator('#otp-message').textContent(), message, 'the same message after a reload');
+  assert.equal(await elsewhere.getByRole('heading', { level: 1 }).textContent(), 'Almost there');
+  await expectNoSecretsInStorage(elsewhere, [code]);
+  assertFollowsScheme(await checkEverywhere(elsewhere, 'app-almost-there'), 'the Almost there page');
   await elsewhere.waitForTimeout(1000);
   await expectScreen(page, 'Check your email'); // the original tab did not move
 
@@ -135,8 +152,10 @@ test('recipe: a forged state at the login callback is refused without an exchang
   const { demo, context } = await setup(t);
   const page = await newPage(context);
   await page.goto(demo.app);
+  assertFollowsScheme(await checkEverywhere(page, 'app-home'), 'the app home page');
   await page.getByRole('link', { name: 'Sign in' }).click();
   await expectScreen(page, 'Sign in');
+  assertFollowsScheme(await checkEverywhere(page, 'app-sign-in'), 'the app sign-in page');
   const response = await page.goto(`${demo.app}/login/callback?interaction_code=stolen&state=forged`);
   assert.equal(response.status(), 400);
   assert.match(await page.locator('#error').textContent(), /does not match the sign-in started in this browser/);

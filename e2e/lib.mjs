@@ -1,16 +1,15 @@
 // Shared pieces of the browser tests: Chromium contexts, the relying-party test app (a page on
 // http://localhost:<port> embedding the widget served by the Latchkey server on 127.0.0.1),
 // screenshots and axe-core checks.
-import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { freshContext } from '../testkit/browser.mjs';
+import { looks } from '../testkit/looks.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -99,23 +98,9 @@ ${entry.mode === 'tokens'
   };
 }
 
-/** Screenshot to e2e/artifacts/<name>.png and an axe-core run: no serious or critical violation. */
-export async function check(page, name) {
-  await mkdir(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-  // Injected through the DevTools protocol, so the page's strict CSP stays as it is.
-  if (!(await page.evaluate(() => !!window.axe))) await page.evaluate(`${AXE_SOURCE}\n;0`);
-  const violations = await page.evaluate(async () => {
-    const r = await window.axe.run(document, {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
-    });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) }));
-  });
-  await writeFile(join(ARTIFACTS, `${name}.axe.json`), JSON.stringify(violations, null, 2));
-  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad, [], `axe: serious/critical violations on ${name}`);
-  return violations;
-}
+/** Screenshots in e2e/artifacts/ and axe-core runs (testkit/looks.mjs), with this suite's axe-core. */
+export const { check, checkEverywhere } = looks({ axeSource: AXE_SOURCE, artifacts: ARTIFACTS });
+export { assertFollowsScheme, LOOKS } from '../testkit/looks.mjs';
 
 /** Waits until the widget's heading reads `text` (a string or RegExp) and has focus. */
 export async function expectScreen(page, text) {
@@ -125,3 +110,14 @@ export async function expectScreen(page, text) {
 }
 
 export const fieldByLabel = (page, label) => page.getByLabel(label, { exact: true });
+
+/** Sign in → Forgot password? → the identifier → Next → Email → Submit, up to "Check your email". */
+export async function startRecovery(page, login) {
+  await expectScreen(page, 'Sign in');
+  await page.getByRole('button', { name: 'Forgot password?' }).click();
+  await page.getByLabel('Email or Username', { exact: true }).fill(login);
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByRole('radio', { name: 'Email' }).check();
+  await page.getByRole('button', { name: 'Submit' }).click();
+  await expectScreen(page, 'Check your email');
+}

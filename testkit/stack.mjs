@@ -31,22 +31,26 @@ export function strongPassword() {
 }
 
 /**
- * @param {{ env?: Record<string,string>, startTimeoutMs?: number, bin?: string }} [options]
+ * @param {{ env?: Record<string,string>, startTimeoutMs?: number, bin?: string, dev?: boolean }} [options]
  *   env: extra LATCHKEY_* variables (e.g. LATCHKEY_RECOVERY__MAIL_MIN_GAP_SECS).
+ *   dev: `serve --dev` with no SMTP relay, so emails land in the development mailbox
+ *   (`/dev/mailbox`); the sink then receives nothing.
  */
 export async function startStack(options = {}) {
   const sink = await startMailSink();
   const dataDir = await mkdtemp(join(tmpdir(), 'latchkey-e2e-'));
   const adminToken = randomBytes(32).toString('base64url');
   const bin = options.bin ?? process.env.LATCHKEY_BIN ?? DEFAULT_BIN;
-  const child = spawn(bin, ['serve'], {
+  const env = { ...process.env };
+  if (options.dev) delete env.LATCHKEY_SMTP_URL;
+  const child = spawn(bin, options.dev ? ['serve', '--dev'] : ['serve'], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: {
-      ...process.env,
+      ...env,
       LATCHKEY_LISTEN: '127.0.0.1:0',
       LATCHKEY_METRICS_LISTEN: '127.0.0.1:0', // suites run servers side by side
       LATCHKEY_DATA_DIR: dataDir,
-      LATCHKEY_SMTP_URL: sink.smtpUrl, // plain SMTP is allowed to a loopback relay
+      ...(options.dev ? {} : { LATCHKEY_SMTP_URL: sink.smtpUrl }), // plain SMTP is allowed to a loopback relay
       LATCHKEY_ADMIN_TOKEN: adminToken,
       LATCHKEY_UNSAFE_TEST_SETTINGS: '1',
       LATCHKEY_WIDGET_DIR: WIDGET_DIR,

@@ -18,11 +18,12 @@
       'select.title': 'Verify it’s you', 'select.intro': 'Choose how to receive your code.',
       'select.legend': 'Security method', 'auth.okta_email': 'Email', 'auth.okta_password': 'Password',
       'email.title': 'Check your email',
-      'email.intro': 'If the account exists, we sent it a verification code by email. Enter the code below.',
+      'email.intro': 'If the account exists, we sent it an email with a verification code and a link. Enter the code below, or open the link in this browser.',
       'email.introTo': 'We sent a verification code to {0}. Enter the code below.',
       code: 'Verification code', verify: 'Verify', resend: 'Resend code',
       resendIn: 'You can request a new code in {0} s.', resendNow: 'Didn’t get a code? You can request a new one.',
-      resent: 'We sent a new code.',
+      resent: 'If the account exists, we sent a new email. Only the most recent email works.',
+      'email.help': 'The email can take a minute to arrive, and only the most recent one works. Nothing after a few minutes? Check your spam folder, make sure you typed the address you use for this account, then request a new code.', 'req.strength': 'Hard to guess (not a common password, word or pattern)', 'done.title': 'All set', 'done.text': 'You finished in another tab. You can close this tab.',
       'reset.title': 'Set a new password', newPassword: 'New password', confirmPassword: 'Re-enter new password',
       revokeSessions: 'Sign me out of all other devices', 'reset.submit': 'Reset password',
       'req.title': 'Password requirements', 'req.minLength': 'At least {0} characters',
@@ -54,11 +55,12 @@
       'select.title': 'Confirmez votre identité', 'select.intro': 'Choisissez comment recevoir votre code.',
       'select.legend': 'Méthode de sécurité', 'auth.okta_email': 'E-mail', 'auth.okta_password': 'Mot de passe',
       'email.title': 'Consultez vos e-mails',
-      'email.intro': 'Si le compte existe, nous lui avons envoyé un code de vérification par e-mail. Saisissez-le ci-dessous.',
+      'email.intro': 'Si le compte existe, nous lui avons envoyé un e-mail avec un code de vérification et un lien. Saisissez le code ci-dessous ou ouvrez le lien dans ce navigateur.',
       'email.introTo': 'Nous avons envoyé un code de vérification à {0}. Saisissez-le ci-dessous.',
       code: 'Code de vérification', verify: 'Vérifier', resend: 'Renvoyer le code',
       resendIn: 'Vous pourrez demander un nouveau code dans {0} s.', resendNow: 'Pas de code ? Vous pouvez en demander un nouveau.',
-      resent: 'Nous avons envoyé un nouveau code.',
+      resent: 'Si le compte existe, nous avons envoyé un nouvel e-mail. Seul le plus récent est valable.',
+      'email.help': 'L’e-mail peut mettre une minute à arriver, et seul le plus récent est valable. Rien après quelques minutes ? Vérifiez vos courriers indésirables et l’adresse saisie, puis demandez un nouveau code.', 'req.strength': 'Difficile à deviner (pas un mot de passe, un mot ou un motif courant)', 'done.title': 'C’est fait', 'done.text': 'Vous avez terminé dans un autre onglet. Vous pouvez fermer celui-ci.',
       'reset.title': 'Choisir un nouveau mot de passe', newPassword: 'Nouveau mot de passe',
       confirmPassword: 'Confirmer le nouveau mot de passe', revokeSessions: 'Me déconnecter de tous les autres appareils',
       'reset.submit': 'Réinitialiser le mot de passe', 'req.title': 'Exigences du mot de passe',
@@ -94,11 +96,12 @@
       'select.title': 'Bestätigen Sie Ihre Identität', 'select.intro': 'Wählen Sie, wie Sie Ihren Code erhalten möchten.',
       'select.legend': 'Sicherheitsmethode', 'auth.okta_email': 'E-Mail', 'auth.okta_password': 'Passwort',
       'email.title': 'Prüfen Sie Ihre E-Mails',
-      'email.intro': 'Falls das Konto existiert, haben wir ihm einen Bestätigungscode per E-Mail gesendet. Geben Sie den Code unten ein.',
+      'email.intro': 'Falls das Konto existiert, haben wir ihm eine E-Mail mit einem Bestätigungscode und einem Link gesendet. Geben Sie den Code unten ein oder öffnen Sie den Link in diesem Browser.',
       'email.introTo': 'Wir haben einen Bestätigungscode an {0} gesendet. Geben Sie den Code unten ein.',
       code: 'Bestätigungscode', verify: 'Bestätigen', resend: 'Code erneut senden',
       resendIn: 'Sie können in {0} s einen neuen Code anfordern.', resendNow: 'Keinen Code erhalten? Sie können einen neuen anfordern.',
-      resent: 'Wir haben einen neuen Code gesendet.',
+      resent: 'Falls das Konto existiert, haben wir eine neue E-Mail gesendet. Nur die neueste E-Mail gilt.',
+      'email.help': 'Die E-Mail kann eine Minute brauchen, und nur die neueste gilt. Nach einigen Minuten nichts? Prüfen Sie den Spam-Ordner und die eingegebene Adresse und fordern Sie dann einen neuen Code an.', 'req.strength': 'Schwer zu erraten (kein gängiges Passwort, Wort oder Muster)', 'done.title': 'Erledigt', 'done.text': 'Sie haben in einem anderen Tab abgeschlossen. Sie können diesen Tab schließen.',
       'reset.title': 'Neues Passwort festlegen', newPassword: 'Neues Passwort', confirmPassword: 'Neues Passwort wiederholen',
       revokeSessions: 'Auf allen anderen Geräten abmelden', 'reset.submit': 'Passwort zurücksetzen',
       'req.title': 'Anforderungen an das Passwort', 'req.minLength': 'Mindestens {0} Zeichen',
@@ -133,11 +136,12 @@
       'select.title': 'Confirme su identidad', 'select.intro': 'Elija cómo recibir su código.',
       'select.legend': 'Método de seguridad', 'auth.okta_email': 'Correo electrónico', 'auth.okta_password': 'Contraseña',
       'email.title': 'Revise su correo',
-      'email.intro': 'Si la cuenta existe, le enviamos un código de verificación por correo. Introdúzcalo a continuación.',
+      'email.intro': 'Si la cuenta existe, le enviamos un correo con un código de verificación y un enlace. Introduzca el código a continuación o abra el enlace en este navegador.',
       'email.introTo': 'Enviamos un código de verificación a {0}. Introdúzcalo a continuación.',
       code: 'Código de verificación', verify: 'Verificar', resend: 'Reenviar código',
       resendIn: 'Podrá solicitar un código nuevo en {0} s.', resendNow: '¿No recibió el código? Puede solicitar uno nuevo.',
-      resent: 'Le enviamos un código nuevo.',
+      resent: 'Si la cuenta existe, le enviamos un correo nuevo. Solo vale el más reciente.',
+      'email.help': 'El correo puede tardar un minuto en llegar y solo vale el más reciente. ¿Nada después de unos minutos? Revise la carpeta de spam y la dirección que escribió, y solicite un código nuevo.', 'req.strength': 'Difícil de adivinar (no es una contraseña, palabra o patrón común)', 'done.title': 'Listo', 'done.text': 'Terminó en otra pestaña. Puede cerrar esta.',
       'reset.title': 'Elija una contraseña nueva', newPassword: 'Contraseña nueva', confirmPassword: 'Repita la contraseña nueva',
       revokeSessions: 'Cerrar sesión en todos los demás dispositivos', 'reset.submit': 'Restablecer contraseña',
       'req.title': 'Requisitos de la contraseña', 'req.minLength': 'Al menos {0} caracteres',
@@ -172,11 +176,12 @@
       'select.title': '本人確認', 'select.intro': 'コードの受け取り方法を選択してください。',
       'select.legend': 'セキュリティ方式', 'auth.okta_email': 'メール', 'auth.okta_password': 'パスワード',
       'email.title': 'メールを確認してください',
-      'email.intro': 'アカウントが存在する場合、確認コードをメールで送信しました。以下にコードを入力してください。',
+      'email.intro': 'アカウントが存在する場合、確認コードとリンクを記載したメールを送信しました。以下にコードを入力するか、このブラウザーでリンクを開いてください。',
       'email.introTo': '{0} に確認コードを送信しました。以下にコードを入力してください。',
       code: '確認コード', verify: '確認', resend: 'コードを再送信',
       resendIn: '{0} 秒後に新しいコードをリクエストできます。', resendNow: 'コードが届きませんか？新しいコードをリクエストできます。',
-      resent: '新しいコードを送信しました。',
+      resent: 'アカウントが存在する場合、新しいメールを送信しました。有効なのは最新のメールだけです。',
+      'email.help': 'メールの到着には1分ほどかかることがあり、有効なのは最新のメールだけです。数分たっても届かない場合は、迷惑メールフォルダーと入力したアドレスを確認してから、新しいコードをリクエストしてください。', 'req.strength': '推測されにくい（よくあるパスワード、単語、パターンではない）', 'done.title': '完了しました', 'done.text': '別のタブで完了しました。このタブは閉じてかまいません。',
       'reset.title': '新しいパスワードの設定', newPassword: '新しいパスワード', confirmPassword: '新しいパスワード（確認）',
       revokeSessions: '他のすべてのデバイスからサインアウトする', 'reset.submit': 'パスワードをリセット',
       'req.title': 'パスワードの要件', 'req.minLength': '{0} 文字以上', 'req.maxLength': '{0} 文字以下',
@@ -205,6 +210,13 @@
   const STORE_KEY = 'latchkey-transaction-storage';
   const META_TTL_MS = 30 * 60 * 1000;
   const EXPIRED_KEY = 'idx.session.expired';
+  // Set and removed at once when a transaction finishes: the `storage` event tells the other tabs
+  // of this browser that hold the same transaction (by `state`, not a secret) that it is done.
+  const FINISHED_KEY = 'latchkey-transaction-finished';
+  // The code a link opened in another browser shows is kept in this tab's history entry (not in
+  // web storage, WEB-3; not on the server), so a reload shows it again after the address bar
+  // was cleaned.
+  const OTHER_TAB_STATE = 'latchkeyOtherTabCode';
   let instances = 0;
 
   // ---------------------------------------------------------------- small helpers
@@ -293,6 +305,7 @@
     show() { if (this.root) this.root.hidden = false; }
     remove() {
       this.removed = true;
+      if (this.onStorage) window.removeEventListener('storage', this.onStorage);
       this.clearTimers();
       if (this.abort) this.abort.abort();
       if (this.root) this.root.remove();
@@ -337,6 +350,8 @@
         this.settle = { resolve, reject };
         if (!this.host) return reject(new Error('LatchkeySignIn: `el` does not name an element'));
         // A magic-link page opened in another browser knows no client; it only shows the code.
+        const kept = !this.o.otp && !this.o.clientId && history.state && history.state[OTHER_TAB_STATE];
+        if (typeof kept === 'string') this.o = { ...this.o, otp: kept, state: 'kept', keptOtherTab: true };
         const linkOnly = this.o.otp && this.o.state;
         if (!this.o.issuer || (!this.o.clientId && !linkOnly)) return reject(new Error('LatchkeySignIn: `issuer` and `clientId` are required'));
         this.mount();
@@ -359,7 +374,9 @@
     }
 
     async start() {
+      this.watchOtherTabs();
       const { otp, state } = this.o;
+      if (this.o.keptOtherTab) return this.renderOtherTab(String(otp));
       if (otp && state) return this.magicLink(String(otp), String(state));
       if (this.o.interactionHandle) {
         this.meta = { interactionHandle: this.o.interactionHandle, state: this.o.state, codeVerifier: this.o.codeVerifier, external: true };
@@ -368,7 +385,29 @@
       return this.freshTransaction();
     }
 
+    // A transaction this browser already started for this client and page (another tab, a
+    // reload, a new start) is resumed rather than replaced (issue 13, item 6): the recovery email
+    // it asked for is bound to it, and a new transaction started inside the mail gap would get no
+    // email of its own. Only when the app set no state or PKCE pair of its own, which a resumed
+    // transaction would not carry.
+    async resumeTransaction() {
+      if (this.o.state || this.o.codeChallenge || this.o.codeVerifier) return false;
+      const redirectUri = this.o.redirectUri || location.href.split('#')[0];
+      const candidates = Object.values(metaStore.read()).map((e) => e.meta)
+        .filter((m) => m && m.interactionHandle && m.clientId === this.o.clientId && m.issuer === this.issuer && m.redirectUri === redirectUri)
+        .sort((a, b) => (b.dateCreated || 0) - (a.dateCreated || 0));
+      for (const meta of candidates) {
+        this.meta = meta;
+        const res = await this.introspect();
+        if (res.ok && res.data && !res.data.successWithInteractionCode && this.primary(res.data)) { this.show(res.data); return true; }
+        metaStore.remove(meta.state);
+      }
+      this.meta = null;
+      return false;
+    }
+
     async freshTransaction() {
+      if (await this.resumeTransaction()) return;
       const disc = await this.request(`${this.issuer}/.well-known/openid-configuration`, null, { get: true, creds: false });
       if (!disc.ok || !disc.data) return this.failed(disc);
       const methods = disc.data.code_challenge_methods_supported || [];
@@ -502,6 +541,7 @@
       if (view.intro) form.append(h('p', { class: 'lk-intro', text: view.intro }));
       this.renderFields(form, rem.value, '', view);
       if (view.after) view.after(form);
+      if (view.help) form.append(h('p', { class: 'lk-help', text: view.help }));
       this.submitBtn = h('button', { class: 'lk-button lk-primary', type: 'submit', text: view.submit });
       form.append(this.submitBtn);
       if (view.links) form.append(view.links);
@@ -544,7 +584,7 @@
           const email = enr.profile && enr.profile.email;
           const resend = ((idx.currentAuthenticatorEnrollment || {}).value || {}).resend;
           return {
-            title: this.t('email.title'), intro: email ? this.t('email.introTo', email) : this.t('email.intro'),
+            title: this.t('email.title'), intro: email ? this.t('email.introTo', email) : this.t('email.intro'), help: this.t('email.help'),
             submit: this.t('verify'), labels: { 'credentials.passcode': 'code' },
             auto: { 'credentials.passcode': 'one-time-code' }, code: true, resend,
             links: h('div', { class: 'lk-links' }, resend ? this.resendBlock(resend) : null, this.linkButton(this.t('back'), () => this.backToSignIn())),
@@ -609,7 +649,10 @@
         } else wrap.append(input);
         wrap.append(err);
         form.append(wrap);
-        this.fields.set(path, { input, err, field: f });
+        const ui = { input, err, field: f };
+        this.fields.set(path, ui);
+        // An error belongs to the value that caused it: once the user changes it, it goes.
+        input.addEventListener('input', () => this.clearFieldError(ui));
         if (secret && view.confirm) {
           if (view.settings) form.append(this.requirements(input, view.settings));
           const cid = `${id}-confirm`;
@@ -617,6 +660,8 @@
           const cerr = h('p', { class: 'lk-field-error', id: `${cid}-err` });
           form.append(h('div', { class: 'lk-field' }, h('label', { for: cid, text: this.t('confirmPassword') }), confirmInput, cerr));
           this.confirm = { input: confirmInput, err: cerr, of: input };
+          const confirm = this.confirm;
+          confirmInput.addEventListener('input', () => this.clearFieldError(confirm));
         }
       }
     }
@@ -661,6 +706,10 @@
       if (c.excludeLastName || excl.has('lastName')) add('req.excludeLastName', 0, null);
       const hist = (settings.age || {}).historyCount;
       if (hist > 0) add('req.history', hist, null);
+      // The strength rule is ours (zxcvbn on the server), not a key of `settings.complexity`:
+      // Okta's widget breaks on keys it does not know (idx-protocol §6.5). Listed up front; the
+      // server's verdict marks it unmet, and changing the password clears that verdict.
+      add('req.strength', 0, null);
       if (!rules.length) return null;
       const id = `${this.uid}-reqs`;
       const ul = h('ul', { class: 'lk-reqs', id });
@@ -678,8 +727,41 @@
       };
       input.addEventListener('input', update);
       update();
+      this.reqRules = rules;
+      this.strengthRule = rules[rules.length - 1];
+      input.addEventListener('input', () => { this.markStrength(null); this.checkStrengthSoon(input.value); });
       input.setAttribute('aria-describedby', `${input.getAttribute('aria-describedby')} ${id}`);
       return h('div', { class: 'lk-reqbox' }, h('p', { class: 'lk-reqtitle', id: `${id}-t`, text: this.t('req.title') }), ul);
+    }
+
+    // Asks the server's strength check (`/widget/v1/password-strength`, bound to this reset
+    // step) once typing pauses and every rule the page can test holds; a stale answer is dropped.
+    checkStrengthSoon(value) {
+      clearTimeout(this.strengthTimer);
+      const seq = (this.strengthSeq = (this.strengthSeq || 0) + 1);
+      const testable = (this.reqRules || []).every((r) => !r.test || r.test(value));
+      const handle = this.stateHandle(this.rem);
+      if (!value || !testable || !handle) return;
+      this.strengthTimer = setTimeout(async () => {
+        try {
+          const r = await fetch(`${this.domain}/widget/v1/password-strength`, {
+            method: 'POST', mode: 'cors', credentials: 'omit', cache: 'no-store',
+            body: new URLSearchParams({ stateHandle: handle, password: value }),
+          });
+          const data = r.ok ? await r.json() : null;
+          if (seq === this.strengthSeq && data && typeof data.strong === 'boolean') this.markStrength(data.strong);
+        } catch { /* the verdict on submit still counts */ }
+      }, 400);
+    }
+
+    // `met`: true, false or null (not known yet).
+    markStrength(met) {
+      const r = this.strengthRule;
+      if (!r || !r.li.isConnected) return;
+      r.li.classList.toggle('lk-req-failed', met === false);
+      if (met === null) { r.li.removeAttribute('data-met'); r.state.textContent = ''; return; }
+      r.li.setAttribute('data-met', String(met));
+      r.state.textContent = this.t(met ? 'req.met' : 'req.unmet');
     }
 
     // -- resend countdown
@@ -874,6 +956,10 @@
           const path = prefix ? `${prefix}.${f.name}` : f.name;
           const msgs = list(f.messages);
           if (msgs.length) {
+            // Refused by the policy while every rule the page can test holds: the strength rule
+            // is the one that failed (the server's words stay in the field's error).
+            if (path === 'credentials.passcode' && msgs.some((m) => msgKey(m) === 'password.passwordRequirementsNotMet')
+              && (this.reqRules || []).every((r) => !r.test || r.li.getAttribute('data-met') === 'true')) this.markStrength(false);
             const ui = this.fields.get(path);
             if (ui) { this.fieldError(ui, msgs.map((m) => this.serverText(m))); first ||= ui; } else global.push(...msgs);
           }
@@ -886,6 +972,13 @@
       if (first) {
         this.srLive.textContent = first.err.textContent;
         (first.radios ? first.radios[0] : first.input).focus();
+      } else if (this.fields && this.fields.size) {
+        // A failure with no field of its own (a wrong password at sign-in): the submit button the
+        // user pressed was disabled while busy, which drops focus to the page body. Put it back
+        // on the field to retry (the password), whose message the alert role already announced.
+        const ui = this.fields.get('credentials.passcode') || [...this.fields.values()][0];
+        const target = ui && (ui.radios ? ui.radios[0] : ui.input);
+        if (target) target.focus();
       }
     }
 
@@ -893,12 +986,13 @@
       ui.err.textContent = texts.join(' ');
       for (const i of ui.radios || [ui.input]) i.setAttribute('aria-invalid', 'true');
     }
+    clearFieldError(ui) {
+      if (!ui.err || !ui.err.textContent) return;
+      ui.err.textContent = '';
+      for (const i of ui.radios || [ui.input]) i.removeAttribute('aria-invalid');
+    }
     clearFieldErrors() {
-      for (const ui of [...(this.fields || new Map()).values(), this.confirm].filter(Boolean)) {
-        if (!ui.err) continue;
-        ui.err.textContent = '';
-        for (const i of ui.radios || [ui.input]) i.removeAttribute('aria-invalid');
-      }
+      for (const ui of [...(this.fields || new Map()).values(), this.confirm].filter(Boolean)) this.clearFieldError(ui);
       this.srLive.textContent = '';
     }
 
@@ -935,6 +1029,7 @@
     }
 
     renderOtherTab(otp) {
+      try { history.replaceState({ ...(history.state || {}), [OTHER_TAB_STATE]: otp }, ''); } catch { /* not fatal */ }
       this.setTitle(this.t('otherTab.title'));
       const codeId = `${this.uid}-code`;
       const status = h('p', { class: 'lk-sr', 'aria-live': 'polite' });
@@ -949,8 +1044,31 @@
       this.rendered('enter-otp-in-original-tab');
     }
 
+    // Another tab of this browser finished the transaction this tab shows: say so, instead of
+    // leaving a form whose transaction is gone.
+    watchOtherTabs() {
+      this.onStorage = (e) => {
+        if (e.key !== FINISHED_KEY || !e.newValue || this.removed || this.finishing) return;
+        let done = null;
+        try { done = JSON.parse(e.newValue); } catch { return; }
+        if (!done || !this.meta || done.state !== this.meta.state) return;
+        this.clearTimers();
+        this.rem = null;
+        this.fields = new Map();
+        this.setAlert([]);
+        this.setTitle(this.t('done.title'));
+        this.body.replaceChildren(h('p', { class: 'lk-intro', text: this.t('done.text') }));
+        this.rendered('finished-elsewhere');
+      };
+      window.addEventListener('storage', this.onStorage);
+    }
+    announceFinished(state) {
+      try { localStorage.setItem(FINISHED_KEY, JSON.stringify({ state, at: Date.now() })); localStorage.removeItem(FINISHED_KEY); } catch { /* storage disabled */ }
+    }
+
     // -- success
     async finish(success) {
+      this.finishing = true;
       const code = (success.value || []).find((f) => f.name === 'interaction_code');
       this.rem = null;
       this.body.replaceChildren(h('p', { class: 'lk-intro lk-progress', text: this.t('success') }));
@@ -959,6 +1077,7 @@
       const meta = this.meta || {};
       const state = meta.state || this.o.state;
       if (!meta.external && meta.state) metaStore.remove(meta.state);
+      if (state) this.announceFinished(state);
       this.rendered('success');
       if (this.mode === 'redirect') {
         const u = new URL(this.o.redirectUri || meta.redirectUri);

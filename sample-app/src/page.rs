@@ -22,9 +22,13 @@ pub struct Page {
     pub set_cookie: Option<HeaderValue>,
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1d1d21}\
-main{display:grid;gap:1rem}.notice{padding:1rem;border-radius:.5rem;background:#eef4ff}.error{background:#fdecec}\
-code{font-size:1.2em;letter-spacing:.1em}button{font:inherit;padding:.4rem 1rem}";
+/// One small stylesheet: readable at 375 px, and dark when the system is (every page follows
+/// `prefers-color-scheme`, like the widget it embeds).
+const STYLE: &str = ":root{color-scheme:light dark;--bg:#fff;--fg:#1d1d21;--muted:#4f5562;--link:#1d5bd6;--notice:#eef4ff;--error:#fdecec}\
+@media (prefers-color-scheme:dark){:root{--bg:#101216;--fg:#eceef2;--muted:#b9bec9;--link:#8cb4ff;--notice:#1b2740;--error:#3a1d1b}}\
+body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:var(--fg);background:var(--bg);line-height:1.5}\
+a{color:var(--link)}header{margin-bottom:1rem}main{display:grid;gap:1rem}.notice{padding:1rem;border-radius:.5rem;background:var(--notice)}\
+.error{background:var(--error)}code{font-size:1.2em;letter-spacing:.1em}button{font:inherit;padding:.4rem 1rem}";
 
 impl Page {
     pub fn new(title: &str) -> Self {
@@ -56,7 +60,7 @@ impl Page {
         };
         format!(
             "default-src 'none'; script-src 'nonce-{n}'{extra}; style-src 'nonce-{n}'{extra}; connect-src {connect}; \
-             img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+             img-src 'self' data:{extra}; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
             n = self.nonce
         )
     }

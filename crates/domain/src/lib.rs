@@ -13,6 +13,8 @@
 //! function that takes an `Otp` never re-checks its length.
 #![deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
+pub mod audit;
+pub mod brand;
 pub mod email;
 pub mod funnel;
 pub mod identifier;
@@ -27,6 +29,7 @@ pub mod secret;
 pub mod session;
 pub mod signin;
 pub mod throttle;
+pub mod totp;
 pub mod user;
 
 pub use email::EmailAddress;

@@ -8,6 +8,7 @@
 //! issued for.** The store hands `decide_answer` only the live code of this transaction for the
 //! step's own subject (cancel and every re-identify end a transaction's earlier codes), and
 //! `decide_answer` still grants nothing unless the code's account is the step's account.
+use crate::audit::{EventType, Outcome, Party, SecurityEvent};
 use crate::interaction::{Step, Subject};
 use crate::throttle::{MailDecision, MailLimits};
 use crate::{Millis, OtpPolicy, UserId};
@@ -70,6 +71,8 @@ pub enum AnswerEffect {
     QueueLockoutNotice {
         to: Option<UserId>,
     },
+    /// The System Log entry for this answer, written with the rest.
+    Record(SecurityEvent),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,17 +94,22 @@ pub fn decide_answer(
     let Step::RecoveryChallenge { subject } = &snapshot.step else {
         return decision(AnswerOutcome::NotAvailable, vec![]);
     };
+    // Every answer on a challenge is logged with what became of it; the event is the same
+    // statement for a real account and an unknown identifier.
+    let record = |outcome| AnswerEffect::Record(code_event(subject, outcome));
     let counter = snapshot.identifier;
     if counter.failures >= policy.account_ceiling {
-        return decision(AnswerOutcome::Blocked { retry_after: policy.account_backoff_max }, vec![]);
+        let effects = vec![record(Outcome::Deny("TOO_MANY_ATTEMPTS"))];
+        return decision(AnswerOutcome::Blocked { retry_after: policy.account_backoff_max }, effects);
     }
     if counter.blocked_until > now {
-        return decision(AnswerOutcome::Blocked { retry_after: counter.blocked_until - now }, vec![]);
+        let effects = vec![record(Outcome::Deny("BACKING_OFF"))];
+        return decision(AnswerOutcome::Blocked { retry_after: counter.blocked_until - now }, effects);
     }
     let Some(code) = snapshot.code.as_ref().filter(|c| c.expires_at > now && c.attempts < policy.max_attempts_per_code) else {
         // No live code for this step: expired, used up, superseded, or ended by cancel. Not
         // counted against the identifier: there was nothing to guess (OTP-7 counts guesses).
-        return decision(AnswerOutcome::Refused, vec![]);
+        return decision(AnswerOutcome::Refused, vec![record(Outcome::Failure("NO_LIVE_CODE"))]);
     };
     let account_open = snapshot.account.is_none_or(|a| a.failures < policy.account_ceiling && a.blocked_until <= now);
     let matches = crate::secret::constant_time_eq(&code.mac, submitted_mac);
@@ -112,10 +120,23 @@ pub fn decide_answer(
             AnswerEffect::MoveTo(Step::RecoveryReset { user_id: owner.clone(), grant_expires_at: now + grant_lifetime }),
             AnswerEffect::ConsumeCode,
             AnswerEffect::SetCounters { identifier: OtpCounter::default(), account: snapshot.account.map(|_| OtpCounter::default()) },
+            record(Outcome::Success),
         ];
         return decision(AnswerOutcome::Verified, effects);
     }
-    decision(AnswerOutcome::Refused, count_failure(subject, snapshot, policy, now))
+    let mut effects = count_failure(subject, snapshot, policy, now);
+    effects.push(record(Outcome::Failure("INVALID_CODE")));
+    decision(AnswerOutcome::Refused, effects)
+}
+
+/// The System Log entry of an answer: who typed the code, and how it went.
+fn code_event(subject: &Subject, outcome: Outcome) -> SecurityEvent {
+    let event = SecurityEvent::new(EventType::RecoveryCodeVerify, outcome, Party::subject(subject)).detail("factor", "EMAIL");
+    if event.outcome == Outcome::Success {
+        event
+    } else {
+        event.warn()
+    }
 }
 
 /// A wrong answer: one more attempt on the code, one more failure on the identifier and on the
@@ -143,6 +164,23 @@ pub struct MailHistory {
     pub identifier: Vec<Millis>,
     /// For a real account: every recovery email it got, whichever identifier asked.
     pub account: Vec<Millis>,
+}
+
+/// The System Log entry of a recovery-email request: sent, held back by a limit, or asked for
+/// an identifier that names no recoverable account (the log is for administrators; only the
+/// client's answer must not tell these apart).
+pub fn mail_event(subject: &Subject, decision: &MailDecision, account_found: bool) -> SecurityEvent {
+    let outcome = match (decision, account_found) {
+        (MailDecision::Send, true) => Outcome::Success,
+        (MailDecision::Send, false) => Outcome::Failure("NO_RECOVERABLE_ACCOUNT"),
+        (MailDecision::Refuse { .. }, _) => Outcome::Deny("MAIL_LIMIT"),
+    };
+    let event = SecurityEvent::new(EventType::RecoveryEmailRequested, outcome, Party::subject(subject)).detail("factor", "EMAIL");
+    if event.outcome == Outcome::Success {
+        event
+    } else {
+        event.warn()
+    }
 }
 
 /// Whether a recovery email may go out now: within the limits of the submitted identifier and
@@ -240,12 +278,42 @@ mod tests {
         let policy = OtpPolicy::default();
         let mut snap = snapshot(challenge(Some(victim())), Some(victim()));
         snap.code.as_mut().expect("code").attempts = policy.max_attempts_per_code;
+        // Nothing is counted; only the log entry says what happened.
+        let subject = Subject::new("victim@example.com", Some(victim()));
         assert_eq!(
             decide_answer(&snap, "right", &policy, MINUTE, NOW),
-            AnswerDecision { outcome: AnswerOutcome::Refused, effects: vec![] }
+            AnswerDecision {
+                outcome: AnswerOutcome::Refused,
+                effects: vec![AnswerEffect::Record(code_event(&subject, Outcome::Failure("NO_LIVE_CODE")))]
+            }
         );
         snap.code = None;
         assert_eq!(decide_answer(&snap, "right", &policy, MINUTE, NOW).outcome, AnswerOutcome::Refused);
+    }
+
+    #[test]
+    fn every_answer_on_a_challenge_is_logged_once_with_its_outcome() {
+        let policy = OtpPolicy::default();
+        let logged = |d: &AnswerDecision| -> Vec<(&'static str, Option<&'static str>)> {
+            d.effects
+                .iter()
+                .filter_map(|e| match e {
+                    AnswerEffect::Record(event) => Some((event.outcome.result(), event.outcome.reason())),
+                    _ => None,
+                })
+                .collect()
+        };
+        let snap = snapshot(challenge(Some(victim())), Some(victim()));
+        assert_eq!(logged(&decide_answer(&snap, "right", &policy, MINUTE, NOW)), [("SUCCESS", None)]);
+        assert_eq!(logged(&decide_answer(&snap, "wrong", &policy, MINUTE, NOW)), [("FAILURE", Some("INVALID_CODE"))]);
+        // The takeover attempt is logged as the failure it is.
+        let stolen = snapshot(challenge(Some(victim())), Some(attacker()));
+        assert_eq!(logged(&decide_answer(&stolen, "right", &policy, MINUTE, NOW)), [("FAILURE", Some("INVALID_CODE"))]);
+        let mut blocked = snap.clone();
+        blocked.identifier.blocked_until = NOW + MINUTE;
+        assert_eq!(logged(&decide_answer(&blocked, "right", &policy, MINUTE, NOW)), [("DENY", Some("BACKING_OFF"))]);
+        let not_a_challenge = snapshot(Step::RecoveryIdentify, Some(victim()));
+        assert_eq!(logged(&decide_answer(&not_a_challenge, "right", &policy, MINUTE, NOW)), []);
     }
 
     #[test]

@@ -75,6 +75,12 @@ impl UserStatus {
     pub fn can_recover(self) -> bool {
         matches!(self, Self::Active | Self::LockedOut)
     }
+
+    /// May the holder of an activation or admin-reset link set this account's password? A
+    /// suspended or deactivated account stays closed whatever links are still around.
+    pub fn can_set_password_by_link(self) -> bool {
+        matches!(self, Self::Provisioned | Self::Active | Self::LockedOut)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -112,6 +112,9 @@ pub(crate) struct Parsed {
 pub struct Customizations {
     pub(crate) version: Option<i64>,
     pub(crate) kinds: HashMap<EmailKind, KindSet>,
+    /// The `brand.theme.*` variables every email gets (none unless the theme asks for them);
+    /// the logo is a path, completed with the email's `baseURL`.
+    pub(crate) brand: Vec<(&'static str, String)>,
 }
 
 #[derive(Debug, Default)]
@@ -124,7 +127,7 @@ impl Customizations {
     /// Parses stored rows. A row that no longer passes the rules (written by a newer version,
     /// or edited in the database) is skipped with a warning: the built-in takes its place.
     pub fn from_rows(rows: &[Customization], version: i64) -> Self {
-        let mut set = Self { version: Some(version), kinds: HashMap::new() };
+        let mut set = Self { version: Some(version), kinds: HashMap::new(), brand: Vec::new() };
         for row in rows {
             let Some(kind) = EmailKind::parse(&row.template_name) else { continue };
             let Some(key) = language_key(&row.language) else { continue };

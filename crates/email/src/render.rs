@@ -131,7 +131,9 @@ impl Renderer {
             return Ok(());
         }
         let rows = store.all_email_customizations().await?;
-        let set = Arc::new(Customizations::from_rows(&rows, version));
+        let mut set = Customizations::from_rows(&rows, version);
+        set.brand = brand_variables(store.themes("default").await?.first());
+        let set = Arc::new(set);
         if let Ok(mut guard) = self.custom.write() {
             *guard = set;
         }
@@ -180,7 +182,14 @@ impl Renderer {
         payload: &EmailPayload,
         now: DateTime<Utc>,
     ) -> Result<RenderedEmail, RenderError> {
-        let ctx = context(payload, lang, now);
+        let mut ctx = context(payload, lang, now);
+        for (name, value) in &self.customizations().brand {
+            let value = match *name {
+                "brand.theme.logo" => format!("{}{value}", payload.vars.get("baseURL").map(String::as_str).unwrap_or_default()),
+                _ => value.clone(),
+            };
+            ctx.set(name, Value::from(value.as_str()));
+        }
         let part = |part: &'static str, template: &Template, mode| {
             template.render(&ctx, mode).map_err(|error| RenderError::Render { part, error })
         };
@@ -200,6 +209,26 @@ impl Renderer {
     pub fn languages(&self) -> &'static [&'static str] {
         &LANGUAGES
     }
+}
+
+/// The theme's email variables: only with `emailTemplateTouchPointVariant: FULL_THEME`, as in
+/// Okta (the default variant keeps the default look). The store checked nothing about the
+/// colours, so they are parsed here and left out if they do not parse.
+fn brand_variables(theme: Option<&latchkey_store::ThemeRecord>) -> Vec<(&'static str, String)> {
+    use latchkey_domain::brand::HexColor;
+    let Some(theme) = theme.filter(|t| t.email_template_variant == "FULL_THEME") else { return Vec::new() };
+    let (Ok(primary), Ok(secondary)) = (HexColor::parse(&theme.primary_color_hex), HexColor::parse(&theme.secondary_color_hex)) else {
+        return Vec::new();
+    };
+    let mut vars = vec![
+        ("brand.theme.primaryColor", primary.hex()),
+        ("brand.theme.primaryContrastColor", primary.contrast_text().hex()),
+        ("brand.theme.secondaryColor", secondary.hex()),
+    ];
+    if theme.logo.is_some() {
+        vars.push(("brand.theme.logo", format!("/branding/v1/logo?v={}", theme.updated_at)));
+    }
+    vars
 }
 
 /// A subject is one line; an empty variable must not leave a double space behind.

@@ -42,6 +42,11 @@ const ORG: &[&str] = &["name", "subDomain", "locale", "supportEmail", "supportPh
 
 const APP: &[&str] = &["id", "name", "label"];
 
+/// Okta's theme variables (`${brand.theme.logo}`, `…primaryColor`, `…secondaryColor`), set when
+/// the brand's theme has `emailTemplateTouchPointVariant: FULL_THEME`; `primaryContrastColor`
+/// (black or white text on the primary colour) is Latchkey's.
+const BRAND: &[&str] = &["theme.logo", "theme.primaryColor", "theme.secondaryColor", "theme.primaryContrastColor"];
+
 /// Okta's base user profile attributes.
 const USER_PROFILE: &[&str] = &[
     "login",
@@ -86,6 +91,8 @@ pub fn is_documented_variable(name: &str) -> bool {
         ORG.contains(&rest)
     } else if let Some(rest) = name.strip_prefix("app.") {
         APP.contains(&rest)
+    } else if let Some(rest) = name.strip_prefix("brand.") {
+        BRAND.contains(&rest)
     } else if let Some(rest) = name.strip_prefix("user.profile.") {
         USER_PROFILE.contains(&rest)
     } else {
@@ -103,6 +110,7 @@ pub(crate) fn all_documented() -> impl Iterator<Item = String> {
         .chain(prefixed("request.", REQUEST))
         .chain(prefixed("org.", ORG))
         .chain(prefixed("app.", APP))
+        .chain(prefixed("brand.", BRAND))
         .chain(prefixed("user.profile.", USER_PROFILE))
 }
 

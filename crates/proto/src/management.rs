@@ -91,3 +91,142 @@ pub struct OktaUser {
     #[schema(value_type = Object)]
     pub links: Value,
 }
+
+/// One System Log event (`GET /api/v1/logs`), in Okta's LogEvent shape. Members Okta sends
+/// that Latchkey has no value for are present and `null`, as Okta sends them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LogEvent {
+    pub uuid: String,
+    /// RFC 3339 with milliseconds, UTC.
+    pub published: String,
+    pub event_type: String,
+    pub version: String,
+    pub severity: String,
+    pub legacy_event_type: Option<String>,
+    pub display_message: String,
+    pub actor: LogParty,
+    pub client: LogClient,
+    pub outcome: LogOutcome,
+    pub target: Vec<LogParty>,
+    pub transaction: LogTransaction,
+    pub debug_context: LogDebugContext,
+    pub authentication_context: LogAuthenticationContext,
+    pub security_context: Value,
+    pub request: LogRequest,
+}
+
+/// An actor or a target.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LogParty {
+    pub id: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub alternate_id: Option<String>,
+    pub display_name: Option<String>,
+    pub detail_entry: Option<Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LogClient {
+    pub user_agent: Option<LogUserAgent>,
+    pub zone: Option<String>,
+    pub device: Option<String>,
+    pub id: Option<String>,
+    pub ip_address: Option<String>,
+    pub geographical_context: Option<Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LogUserAgent {
+    pub raw_user_agent: String,
+    pub os: Option<String>,
+    pub browser: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LogOutcome {
+    pub result: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LogTransaction {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: Option<String>,
+    pub detail: Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LogDebugContext {
+    pub debug_data: Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LogAuthenticationContext {
+    pub authentication_provider: Option<String>,
+    pub credential_provider: Option<String>,
+    pub credential_type: Option<String>,
+    pub issuer: Option<Value>,
+    pub interface: Option<String>,
+    pub authentication_step: i64,
+    pub external_session_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LogRequest {
+    pub ip_chain: Vec<LogIp>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LogIp {
+    pub ip: String,
+    pub geographical_context: Option<Value>,
+    pub version: String,
+    pub source: Option<String>,
+}
+
+/// `POST /api/v1/users/{id}/factors` request body (Okta's factor enrollment).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FactorEnroll {
+    pub factor_type: String,
+    pub provider: String,
+    #[serde(default)]
+    pub profile: Option<Value>,
+}
+
+/// `POST /api/v1/users/{id}/factors/{factorId}/lifecycle/activate` request body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FactorActivate {
+    pub pass_code: String,
+}
+
+/// A user's factor in Okta's shape. `_embedded.activation` (the shared secret) appears only in
+/// the enrollment's answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct UserFactor {
+    pub id: String,
+    pub factor_type: String,
+    pub provider: String,
+    pub vendor_name: String,
+    pub status: String,
+    pub created: String,
+    pub last_updated: String,
+    #[serde(rename = "_links")]
+    pub links: Value,
+    #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none", default)]
+    pub embedded: Option<Value>,
+}

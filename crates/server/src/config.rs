@@ -61,6 +61,7 @@ pub struct Settings {
     pub outbox: OutboxSettings,
     pub metrics: MetricsSettings,
     pub log: LogSettings,
+    pub system_log: SystemLogSettings,
     pub clients: Vec<ClientSettings>,
     /// Set from `LATCHKEY_UNSAFE_TEST_SETTINGS`; never from the file.
     #[serde(skip)]
@@ -385,6 +386,20 @@ impl Default for SessionSettings {
     fn default() -> Self {
         let p = latchkey_domain::session::SessionPolicy::default();
         Self { idle_secs: secs(p.idle), absolute_secs: secs(p.absolute) }
+    }
+}
+
+/// The System Log (`GET /api/v1/logs`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct SystemLogSettings {
+    /// Events older than this many days are deleted by the purge loop (Okta keeps 90 days).
+    pub retention_days: u64,
+}
+
+impl Default for SystemLogSettings {
+    fn default() -> Self {
+        Self { retention_days: 90 }
     }
 }
 

@@ -28,4 +28,5 @@ pub mod openapi;
 pub mod session;
 pub mod startup;
 pub mod state;
+pub mod strength;
 pub mod telemetry;

@@ -282,14 +282,16 @@ fn worker_settings(state: &AppState) -> WorkerSettings {
     }
 }
 
-/// Removes expired transactions, codes and finished mail every minute.
+/// Removes expired transactions, codes, finished mail and System Log events past their
+/// retention every minute.
 async fn purge_loop(state: AppState, stop: CancellationToken) {
+    let retention = crate::config::ms(state.settings.system_log.retention_days.saturating_mul(86_400));
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(Duration::from_secs(60)) => {}
         }
-        let outcome = async { state.store.purge_expired(state.store.now().await?).await }.await;
+        let outcome = async { state.store.purge_expired(state.store.now().await?, retention).await }.await;
         match outcome {
             Ok(removed) if removed > 0 => tracing::info!(removed, "purged expired records"),
             Ok(_) => {}

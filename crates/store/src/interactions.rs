@@ -3,12 +3,13 @@
 //! Every step change is a compare-and-set on `version`, so two requests racing on one
 //! transaction (two tabs, a replay) cannot both move it: the loser sees `Ok(false)` and answers
 //! with the current state.
+use latchkey_domain::audit::{EventType, Outcome, Party, SecurityEvent};
 use latchkey_domain::interaction::{Flow, Step, Subject};
 use latchkey_domain::oauth::AuthServer;
 use latchkey_domain::{Millis, UserId};
 use sqlx::any::AnyRow;
 
-use crate::{get_i64, get_opt_i64, get_opt_str, get_str, random_id, Result, Store, StoreError, Tx};
+use crate::{get_i64, get_opt_i64, get_opt_str, get_str, random_id, EventContext, Result, Store, StoreError, Tx};
 
 #[derive(Debug, Clone)]
 pub struct InteractionRecord {
@@ -27,6 +28,18 @@ pub struct InteractionRecord {
     pub auth_time: Option<Millis>,
     pub created_at: Millis,
     pub expires_at: Millis,
+}
+
+/// A successful password sign-in, for `complete_sign_in`.
+pub struct SignInCompletion<'a> {
+    pub interaction_id: &'a str,
+    pub expected_version: i64,
+    /// The identifier as typed and the account it names (`user_id` below).
+    pub subject: &'a Subject,
+    pub user_id: &'a UserId,
+    pub code_digest: &'a str,
+    pub code_expires_at: Millis,
+    pub context: &'a EventContext,
 }
 
 pub struct NewInteraction<'a> {
@@ -150,26 +163,42 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
-    /// Moves a transaction to `step` if nobody moved it since `expected_version` was read.
-    pub async fn advance_interaction(&self, id: &str, expected_version: i64, step: &Step) -> Result<bool> {
+    /// Moves a transaction to `step` if nobody moved it since `expected_version` was read, and
+    /// returns the transaction as committed (`None`: it had moved; nothing changed).
+    pub async fn advance_interaction(&self, id: &str, expected_version: i64, step: &Step) -> Result<Option<InteractionRecord>> {
         let mut tx = self.write_tx().await?;
         let moved = advance(&mut tx, id, expected_version, step).await?;
         tx.commit().await?;
         Ok(moved)
     }
 
-    /// Moves a transaction to `Success` and records the digest of its single-use interaction
-    /// code, valid until `code_expires_at`.
-    pub async fn complete_sign_in(
-        &self,
-        id: &str,
-        expected_version: i64,
-        user_id: &UserId,
-        code_digest: &str,
-        code_expires_at: Millis,
-        now: Millis,
-    ) -> Result<bool> {
-        self.complete(id, expected_version, user_id, (code_digest, code_expires_at), now, true).await
+    /// A password sign-in succeeded: the transaction moves to `Success` with the digest of its
+    /// single-use interaction code, `last_login_at` is set and the sign-in is logged, in one
+    /// transaction; then the identifier's and the account's sign-in counters clear.
+    /// `None`: the transaction had moved; nothing changed.
+    ///
+    /// *Why two commits:* the counters are always locked before anything else a writer
+    /// touches (`counters::lock`, key order), and a password change holds the account's row
+    /// while it clears them. Clearing them here, inside the transaction that updates the
+    /// account's row, took the two locks in the opposite order and deadlocked with a reset
+    /// racing sign-ins (tests/cluster, §3.6). A crash between the commits leaves the attempt
+    /// counted as the failure `begin_sign_in` recorded up front, which only errs on the safe side.
+    pub async fn complete_sign_in(&self, done: SignInCompletion<'_>, now: Millis) -> Result<Option<InteractionRecord>> {
+        let mut tx = self.write_tx().await?;
+        let step = Step::Success { user_id: done.user_id.clone() };
+        if advance(&mut tx, done.interaction_id, done.expected_version, &step).await?.is_none() {
+            return Ok(None);
+        }
+        let record = set_interaction_code(&mut tx, done.interaction_id, done.code_digest, done.code_expires_at, now).await?;
+        set_last_login(&mut tx, done.user_id, now).await?;
+        let user = Party::user(done.user_id, &done.subject.identifier);
+        crate::system_log::record(&mut tx, &SecurityEvent::new(EventType::SessionStart, Outcome::Success, user), done.context, now).await?;
+        tx.commit().await?;
+        let mut tx = self.write_tx().await?;
+        crate::counters::lock(&mut tx, self, done.subject).await?;
+        crate::counters::set_sign_in(&mut tx, done.subject, (0, 0), Some((0, 0))).await?;
+        tx.commit().await?;
+        Ok(Some(record))
     }
 
     /// Completes a fresh `/v1/authorize` transaction from the browser's live session: no new
@@ -180,35 +209,16 @@ impl Store {
         id: &str,
         expected_version: i64,
         user_id: &UserId,
-        code: (&str, Millis),
-        auth_time: Millis,
-    ) -> Result<bool> {
-        self.complete(id, expected_version, user_id, code, auth_time, false).await
-    }
-
-    async fn complete(
-        &self,
-        id: &str,
-        version: i64,
-        user_id: &UserId,
         (digest, expires_at): (&str, Millis),
         auth_time: Millis,
-        signed_in: bool,
-    ) -> Result<bool> {
+    ) -> Result<Option<InteractionRecord>> {
         let mut tx = self.write_tx().await?;
-        let moved = advance(&mut tx, id, version, &Step::Success { user_id: user_id.clone() }).await?;
-        if moved {
-            set_interaction_code(&mut tx, id, digest, expires_at, auth_time).await?;
-            if signed_in {
-                sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
-                    .bind(auth_time)
-                    .bind(user_id.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
+        if advance(&mut tx, id, expected_version, &Step::Success { user_id: user_id.clone() }).await?.is_none() {
+            return Ok(None);
         }
-        Ok(moved)
+        let record = set_interaction_code(&mut tx, id, digest, expires_at, auth_time).await?;
+        tx.commit().await?;
+        Ok(Some(record))
     }
 
     /// The transaction whose interaction code this is, while the code is unredeemed and live
@@ -256,58 +266,52 @@ impl Store {
 /// Compare-and-set of the step. A move to a step that `ends_codes` (cancel, recover, identify)
 /// ends the transaction's earlier codes in the same transaction: a code never outlives the
 /// step it was issued for.
-pub(crate) async fn advance(tx: &mut Tx, id: &str, expected_version: i64, step: &Step) -> Result<bool> {
+///
+/// Returns the transaction as this write leaves it (`RETURNING`, no extra statement), so the
+/// caller renders what was written rather than re-deriving it; `None` when it had moved.
+pub(crate) async fn advance(tx: &mut Tx, id: &str, expected_version: i64, step: &Step) -> Result<Option<InteractionRecord>> {
     let (kind, subject_key, user_id, grant) = step_columns(step);
-    let moved = sqlx::query(
+    let row = sqlx::query(&format!(
         "UPDATE interactions SET step = $1, subject_key = $2, user_id = $3, grant_expires_at = $4, version = version + 1 \
-         WHERE id = $5 AND version = $6",
-    )
+         WHERE id = $5 AND version = $6 RETURNING {COLUMNS}"
+    ))
     .bind(kind)
     .bind(subject_key)
     .bind(user_id)
     .bind(grant)
     .bind(id)
     .bind(expected_version)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    if moved == 1 && step.ends_codes() {
-        crate::recovery::end_transaction_codes(tx, id).await?;
-    }
-    Ok(moved == 1)
-}
-
-/// Moves a transaction whose row this write transaction already holds (see `lock_step`).
-pub(crate) async fn set_step(tx: &mut Tx, id: &str, step: &Step) -> Result<()> {
-    let (kind, subject_key, user_id, grant) = step_columns(step);
-    sqlx::query(
-        "UPDATE interactions SET step = $1, subject_key = $2, user_id = $3, grant_expires_at = $4, version = version + 1 WHERE id = $5",
-    )
-    .bind(kind)
-    .bind(subject_key)
-    .bind(user_id)
-    .bind(grant)
-    .bind(id)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
+    let Some(row) = row else { return Ok(None) };
     if step.ends_codes() {
         crate::recovery::end_transaction_codes(tx, id).await?;
     }
-    Ok(())
+    from_row(&row).map(Some)
 }
 
-/// The live transaction's step and version, locked for the rest of this write transaction:
-/// the snapshot a decision is taken on.
-pub(crate) async fn lock_step(tx: &mut Tx, store: &Store, id: &str, now: Millis) -> Result<Option<(Step, i64)>> {
-    let row = sqlx::query(&format!(
-        "SELECT step, subject_key, user_id, grant_expires_at, version FROM interactions WHERE id = $1 AND expires_at > $2{}",
-        store.dialect().for_update()
-    ))
-    .bind(id)
-    .bind(now)
-    .fetch_optional(&mut **tx)
-    .await?;
-    row.map(|row| Ok((step_from_row(&row)?, get_i64(&row, "version")?))).transpose()
+/// Moves a transaction whose row this write transaction already holds (see `lock_step`): the
+/// compare-and-set on the version read under the lock cannot miss.
+pub(crate) async fn set_step(tx: &mut Tx, locked: &InteractionRecord, step: &Step) -> Result<InteractionRecord> {
+    advance(tx, &locked.id, locked.version, step)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("interaction {} moved while its row was locked", locked.id)))
+}
+
+/// The live transaction, locked for the rest of this write transaction: the snapshot a
+/// decision is taken on.
+pub(crate) async fn lock_step(tx: &mut Tx, store: &Store, id: &str, now: Millis) -> Result<Option<InteractionRecord>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM interactions WHERE id = $1 AND expires_at > $2{}", store.dialect().for_update()))
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub(crate) async fn set_last_login(tx: &mut Tx, user_id: &UserId, at: Millis) -> Result<()> {
+    sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2").bind(at).bind(user_id.as_str()).execute(&mut **tx).await?;
+    Ok(())
 }
 
 pub(crate) async fn set_interaction_code(
@@ -316,13 +320,15 @@ pub(crate) async fn set_interaction_code(
     code_digest: &str,
     code_expires_at: Millis,
     auth_time: Millis,
-) -> Result<()> {
-    sqlx::query("UPDATE interactions SET interaction_code_digest = $1, code_expires_at = $2, auth_time = $4 WHERE id = $3")
-        .bind(code_digest)
-        .bind(code_expires_at)
-        .bind(id)
-        .bind(auth_time)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+) -> Result<InteractionRecord> {
+    let row = sqlx::query(&format!(
+        "UPDATE interactions SET interaction_code_digest = $1, code_expires_at = $2, auth_time = $4 WHERE id = $3 RETURNING {COLUMNS}"
+    ))
+    .bind(code_digest)
+    .bind(code_expires_at)
+    .bind(id)
+    .bind(auth_time)
+    .fetch_one(&mut **tx)
+    .await?;
+    from_row(&row)
 }

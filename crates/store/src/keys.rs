@@ -2,11 +2,10 @@
 //! sealed under the master key by the caller. The first process to start creates each singleton
 //! key; the others read the winner's (`INSERT … ON CONFLICT DO NOTHING`, then read).
 use latchkey_domain::Millis;
-use sqlx::any::AnyRow;
 
-use crate::{get_i64, get_opt_i64, get_str, Result, Store};
+use crate::{get_i64, get_opt_i64, Result, Store};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct KeyRecord {
     pub id: String,
     pub kind: String,
@@ -18,18 +17,6 @@ pub struct KeyRecord {
     pub sign_from: Millis,
     /// … and when it disappears (after the last token it signed expired).
     pub retire_at: Option<Millis>,
-}
-
-fn from_row(row: &AnyRow) -> Result<KeyRecord> {
-    Ok(KeyRecord {
-        id: get_str(row, "id")?,
-        kind: get_str(row, "kind")?,
-        material: get_str(row, "material")?,
-        created_at: get_i64(row, "created_at")?,
-        publish_at: get_i64(row, "publish_at")?,
-        sign_from: get_i64(row, "sign_from")?,
-        retire_at: get_opt_i64(row, "retire_at")?,
-    })
 }
 
 const INSERT: &str = "INSERT INTO keys (id, kind, material, created_at, publish_at, sign_from, retire_at) \
@@ -53,11 +40,10 @@ impl Store {
     /// Inserts the key unless one with this id exists; returns the stored one either way.
     pub async fn insert_key_if_absent(&self, key: &KeyRecord) -> Result<KeyRecord> {
         insert(key, INSERT_IF_ABSENT).execute(self.pool()).await?;
-        let row = sqlx::query("SELECT id, kind, material, created_at, publish_at, sign_from, retire_at FROM keys WHERE id = $1")
+        Ok(sqlx::query_as("SELECT id, kind, material, created_at, publish_at, sign_from, retire_at FROM keys WHERE id = $1")
             .bind(&key.id)
             .fetch_one(self.pool())
-            .await?;
-        from_row(&row)
+            .await?)
     }
 
     /// Stores `key` as the first of its kind unless a live key of that kind exists, and
@@ -85,15 +71,14 @@ impl Store {
 
     /// Keys of one kind that are not retired at `now`, newest first.
     pub async fn live_keys(&self, kind: &str, now: Millis) -> Result<Vec<KeyRecord>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, kind, material, created_at, publish_at, sign_from, retire_at FROM keys \
              WHERE kind = $1 AND (retire_at IS NULL OR retire_at > $2) ORDER BY sign_from DESC, id",
         )
         .bind(kind)
         .bind(now)
         .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(from_row).collect()
+        .await?)
     }
 
     /// Schedules the retirement of every key of `kind` except `keep_id`.

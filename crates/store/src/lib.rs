@@ -19,7 +19,9 @@ mod backup;
 mod clients;
 mod counters;
 mod customizations;
+mod factors;
 mod interactions;
+mod invariants;
 mod keys;
 mod migrate;
 mod outbox;
@@ -31,8 +33,10 @@ mod refresh_tokens;
 mod revocations;
 mod sessions;
 mod stats;
+mod system_log;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod themes;
 mod user_import;
 mod users;
 
@@ -40,16 +44,19 @@ use std::time::Duration;
 
 pub use clients::{ClientRecord, ClientSource};
 pub use customizations::{Customization, CustomizationWrite};
-pub use interactions::{InteractionRecord, NewInteraction};
+pub use factors::{new_factor_id, FactorRecord, TOTP_FACTOR_TYPE, TOTP_PROVIDER};
+pub use interactions::{InteractionRecord, NewInteraction, SignInCompletion};
 pub use keys::KeyRecord;
 pub use outbox::{NewMessage, OutboxMessage, OutboxStatus};
 pub use password_change::PasswordChange;
 pub use password_tokens::{NewPasswordToken, PasswordTokenRecord};
 pub use rate::RateTicket;
-pub use recovery::{ChallengeOutcome, CodeCheck, NewChallenge, NoticeComposer, ResetCompletion, SignInGate};
+pub use recovery::{ChallengeOutcome, CodeCheck, IssuedChallenge, NewChallenge, NoticeComposer, ResetCompletion, SignInGate};
 pub use refresh_tokens::{NewRefreshToken, RefreshRecord, RotateOutcome};
 pub use sessions::SessionRecord;
 pub use stats::{OutboxBacklog, PoolStats};
+pub use system_log::{Audit, EventContext, LogQuery, LoggedEvent, StoredParty, USER_AGENT_LIMIT};
+pub use themes::{ThemeImage, ThemeRecord};
 pub use user_import::IMPORT_STATEMENT_ROWS;
 pub use users::{NewUser, UserRecord};
 
@@ -260,11 +267,12 @@ impl Store {
     }
 
     /// Deletes what has expired: interactions a day past expiry, codes, mail-log entries and
-    /// rate windows older than a day, and outbox rows finished a week ago. Returns rows removed.
-    pub async fn purge_expired(&self, now: Millis) -> Result<u64> {
+    /// rate windows older than a day, outbox rows finished a week ago, and System Log events
+    /// older than `log_retention`. Returns rows removed.
+    pub async fn purge_expired(&self, now: Millis, log_retention: Millis) -> Result<u64> {
         let day = latchkey_domain::DAY;
         let mut removed = 0;
-        let statements: [(&str, Millis); 9] = [
+        let statements: [(&str, Millis); 10] = [
             ("DELETE FROM interactions WHERE expires_at < $1", now - day),
             ("DELETE FROM recovery_codes WHERE expires_at < $1", now - day),
             ("DELETE FROM recovery_mail_log WHERE sent_at < $1", now - day),
@@ -275,6 +283,7 @@ impl Store {
             ("DELETE FROM revoked_tokens WHERE expires_at < $1", now),
             // Heartbeats of processes that stopped without a clean shutdown.
             ("DELETE FROM outbox_owners WHERE heartbeat_at < $1", now - day),
+            ("DELETE FROM system_log WHERE published < $1", now.saturating_sub(log_retention)),
         ];
         for (sql, cutoff) in statements {
             removed += sqlx::query(sql).bind(cutoff).execute(&self.pool).await?.rows_affected();

@@ -1,22 +1,22 @@
-//! Schema migrations: an ordered list of SQL scripts, applied once each, inside one write
-//! transaction (DDL is transactional on both databases). On PostgreSQL an advisory lock makes
-//! concurrent server starts wait for each other instead of racing.
+//! Schema migrations, run by sqlx's migrator over the `Any` driver: every file in
+//! `migrations/` (`NNNN_name.sql`, version NNNN) is embedded at build time and applied once, in
+//! order, each in its own transaction, with its SHA-384 checksum recorded in
+//! `_sqlx_migrations`. A shipped migration that was edited afterwards stops the server with a
+//! checksum error instead of leaving databases that disagree with the code. On PostgreSQL the
+//! migrator holds an advisory lock, so concurrent server starts wait for each other.
+//!
+//! *Why sqlx's and not ours:* it serves both databases through `Any`, checks checksums, marks a
+//! failed migration dirty, and is the format `sqlx migrate` understands. Until this version,
+//! Latchkey kept its own list in `latchkey_migrations`; `adopt_legacy_bookkeeping` carries a
+//! database from that table over once.
+use sqlx::migrate::Migrator;
 use sqlx::Row;
 
-use crate::{Dialect, Result, Store};
+use crate::{Dialect, Result, Store, StoreError};
 
-/// Each entry is applied once, in order. Add a new file for every schema change; never edit
-/// one that has shipped.
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../migrations/0001_initial.sql")),
-    (2, include_str!("../migrations/0002_email_customizations.sql")),
-    (3, include_str!("../migrations/0003_sessions_tokens.sql")),
-    (4, include_str!("../migrations/0004_bound_codes.sql")),
-    (5, include_str!("../migrations/0005_token_cutoffs.sql")),
-    (6, include_str!("../migrations/0006_outbox_owners.sql")),
-];
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
-/// Arbitrary constant shared by every Latchkey process: "LK" in ASCII.
+/// Serialises the one-time adoption across processes on PostgreSQL ("LK" in ASCII).
 const ADVISORY_LOCK_ID: i64 = 0x4c4b;
 
 pub(crate) async fn run(store: &Store) -> Result<()> {
@@ -24,43 +24,55 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
     if store.dialect() == Dialect::Postgres {
         sqlx::query("SELECT pg_advisory_lock($1)").bind(ADVISORY_LOCK_ID).execute(&mut *conn).await?;
     }
-    let outcome = apply_pending(store, &mut conn).await;
+    let outcome = async {
+        adopt_legacy_bookkeeping(store, &mut conn).await?;
+        MIGRATOR.run(&mut *conn).await.map_err(|e| StoreError::Corrupt(format!("database migration failed: {e}")))
+    }
+    .await;
     if store.dialect() == Dialect::Postgres {
         sqlx::query("SELECT pg_advisory_unlock($1)").bind(ADVISORY_LOCK_ID).execute(&mut *conn).await?;
     }
     outcome
 }
 
-async fn apply_pending(store: &Store, conn: &mut sqlx::AnyConnection) -> Result<()> {
-    sqlx::query("CREATE TABLE IF NOT EXISTS latchkey_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
-        .execute(&mut *conn)
-        .await?;
+/// A database migrated by an earlier Latchkey records its versions in `latchkey_migrations`.
+/// Records them in `_sqlx_migrations` with the embedded scripts' checksums (the scripts are the
+/// same text those versions applied) and drops the old table, in one transaction.
+async fn adopt_legacy_bookkeeping(store: &Store, conn: &mut sqlx::AnyConnection) -> Result<()> {
+    let exists_sql = match store.dialect() {
+        Dialect::Sqlite => "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'latchkey_migrations'",
+        Dialect::Postgres => "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'latchkey_migrations'",
+    };
+    if sqlx::query(exists_sql).fetch_one(&mut *conn).await?.try_get::<i64, _>("n")? == 0 {
+        return Ok(());
+    }
+    sqlx::migrate::Migrate::ensure_migrations_table(&mut *conn)
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("could not create the migrations table: {e}")))?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let applied: Vec<i64> = sqlx::query("SELECT version FROM latchkey_migrations")
-        .fetch_all(&mut *conn)
+        .fetch_all(&mut *tx)
         .await?
         .iter()
         .map(|row| row.try_get::<i64, _>("version"))
         .collect::<std::result::Result<_, _>>()?;
-    for (version, script) in MIGRATIONS {
-        if applied.contains(version) {
-            continue;
-        }
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        for statement in statements(script) {
-            sqlx::query(&statement).execute(&mut *tx).await?;
-        }
-        sqlx::query(&format!("INSERT INTO latchkey_migrations (version, applied_at) VALUES ($1, {})", store.dialect().now_expr()))
-            .bind(*version)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        tracing::info!(version, "applied database migration");
+    for version in applied {
+        let migration = MIGRATOR
+            .iter()
+            .find(|m| m.version == version)
+            .ok_or_else(|| StoreError::Corrupt(format!("the database has migration {version}, which this Latchkey does not know")))?;
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES ($1, $2, TRUE, $3, 0) ON CONFLICT (version) DO NOTHING",
+        )
+        .bind(version)
+        .bind(migration.description.to_string())
+        .bind(migration.checksum.to_vec())
+        .execute(&mut *tx)
+        .await?;
     }
+    sqlx::query("DROP TABLE latchkey_migrations").execute(&mut *tx).await?;
+    tx.commit().await?;
+    tracing::info!("moved the migration history to sqlx's _sqlx_migrations");
     Ok(())
-}
-
-/// Splits a script on `;`, dropping `--` comment lines.
-fn statements(script: &str) -> Vec<String> {
-    let without_comments: String = script.lines().filter(|line| !line.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
-    without_comments.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }

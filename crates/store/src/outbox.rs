@@ -10,10 +10,11 @@
 //! lease that must outlive a whole SMTP exchange. Outcomes are recorded only by the owner.
 //! A process that died after the relay accepted a message but before recording it causes a
 //! second send, which is why delivery is at least once and the Message-ID is stable.
+use latchkey_domain::audit::{EventType, Outcome, Party, SecurityEvent};
 use latchkey_domain::Millis;
 use sqlx::any::AnyRow;
 
-use crate::{get_i64, get_opt_i64, get_opt_str, get_str, Dialect, Result, Store, Tx};
+use crate::{get_str, Dialect, Result, Store, Tx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutboxStatus {
@@ -52,6 +53,19 @@ impl OutboxStatus {
     }
 }
 
+/// A status column holding a name Latchkey never writes.
+#[derive(Debug, thiserror::Error)]
+#[error("outbox status {0:?} is not one Latchkey writes")]
+pub struct UnknownStatus(String);
+
+impl TryFrom<String> for OutboxStatus {
+    type Error = UnknownStatus;
+
+    fn try_from(value: String) -> std::result::Result<Self, UnknownStatus> {
+        Self::parse(&value).ok_or(UnknownStatus(value))
+    }
+}
+
 /// A message to queue. `payload` is already sealed by the caller (it may carry a code).
 #[derive(Debug, Clone)]
 pub struct NewMessage {
@@ -64,13 +78,14 @@ pub struct NewMessage {
     pub expires_at: Option<Millis>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxMessage {
     pub id: String,
     pub message_id: String,
     pub kind: String,
     pub recipient: String,
     pub payload: Option<String>,
+    #[sqlx(try_from = "String")]
     pub status: OutboxStatus,
     pub attempts: i64,
     pub next_attempt_at: Millis,
@@ -82,24 +97,6 @@ pub struct OutboxMessage {
 
 const COLUMNS: &str =
     "id, message_id, kind, recipient, payload, status, attempts, next_attempt_at, last_error, created_at, expires_at, sent_at";
-
-fn from_row(row: &AnyRow) -> Result<OutboxMessage> {
-    let status = get_str(row, "status")?;
-    Ok(OutboxMessage {
-        id: get_str(row, "id")?,
-        message_id: get_str(row, "message_id")?,
-        kind: get_str(row, "kind")?,
-        recipient: get_str(row, "recipient")?,
-        payload: get_opt_str(row, "payload")?,
-        status: OutboxStatus::parse(&status).ok_or_else(|| crate::StoreError::Corrupt(format!("outbox status {status}")))?,
-        attempts: get_i64(row, "attempts")?,
-        next_attempt_at: get_i64(row, "next_attempt_at")?,
-        last_error: get_opt_str(row, "last_error")?,
-        created_at: get_i64(row, "created_at")?,
-        expires_at: get_opt_i64(row, "expires_at")?,
-        sent_at: get_opt_i64(row, "sent_at")?,
-    })
-}
 
 pub(crate) async fn enqueue(tx: &mut Tx, message: &NewMessage, now: Millis) -> Result<()> {
     insert(tx, message, OutboxStatus::Queued, now).await
@@ -186,9 +183,10 @@ impl Store {
              RETURNING {COLUMNS}"
         );
         let mut tx = self.write_tx().await?;
-        let rows = sqlx::query(&sql).bind(now).bind(owner).bind(now.saturating_sub(owner_timeout)).bind(limit).fetch_all(&mut *tx).await?;
+        let claimed =
+            sqlx::query_as(&sql).bind(now).bind(owner).bind(now.saturating_sub(owner_timeout)).bind(limit).fetch_all(&mut *tx).await?;
         tx.commit().await?;
-        rows.iter().map(from_row).collect()
+        Ok(claimed)
     }
 
     /// Rows `owner` claimed at or before `claimed_before` and still holds: the worker releases
@@ -223,17 +221,20 @@ impl Store {
     /// it; `false` means another process had claimed the row meanwhile (it may be sent twice,
     /// with the same Message-ID).
     pub async fn mark_outbox_sent(&self, id: &str, owner: &str, now: Millis) -> Result<bool> {
-        let changed = sqlx::query(
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(
             "UPDATE outbox SET status = 'sent', payload = NULL, owner_id = NULL, relay_down = 0, sent_at = $1, updated_at = $1, last_error = NULL \
-             WHERE id = $2 AND owner_id = $3",
+             WHERE id = $2 AND owner_id = $3 RETURNING id, kind, recipient, message_id",
         )
         .bind(now)
         .bind(id)
         .bind(owner)
-        .execute(self.pool())
-        .await?
-        .rows_affected();
-        Ok(changed == 1)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(false) };
+        record_delivery(&mut tx, &row, Outcome::Success, None, now).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// A transient failure: try again at `next_attempt_at`. `relay_down` says the relay could
@@ -268,17 +269,21 @@ impl Store {
     /// until the message expires so an administrator can resend it once the cause is fixed.
     /// Only the owner records it.
     pub async fn mark_outbox_failed(&self, id: &str, owner: &str, error: &str, now: Millis) -> Result<bool> {
-        let changed = sqlx::query(
-            "UPDATE outbox SET status = 'failed', owner_id = NULL, relay_down = 0, last_error = $1, updated_at = $2 WHERE id = $3 AND owner_id = $4",
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(
+            "UPDATE outbox SET status = 'failed', owner_id = NULL, relay_down = 0, last_error = $1, updated_at = $2 \
+             WHERE id = $3 AND owner_id = $4 RETURNING id, kind, recipient, message_id",
         )
         .bind(error)
         .bind(now)
         .bind(id)
         .bind(owner)
-        .execute(self.pool())
-        .await?
-        .rows_affected();
-        Ok(changed == 1)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(false) };
+        record_delivery(&mut tx, &row, Outcome::Failure("DELIVERY_FAILED"), Some(error), now).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// The relay answers again: messages deferred because it could not be reached become due
@@ -296,18 +301,15 @@ impl Store {
     }
 
     pub async fn outbox_messages(&self, status: Option<OutboxStatus>, limit: i64) -> Result<Vec<OutboxMessage>> {
-        let rows =
-            sqlx::query(&format!("SELECT {COLUMNS} FROM outbox WHERE ($1 IS NULL OR status = $1) ORDER BY created_at DESC, id LIMIT $2"))
-                .bind(status.map(OutboxStatus::as_str))
-                .bind(limit)
-                .fetch_all(self.pool())
-                .await?;
-        rows.iter().map(from_row).collect()
+        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox WHERE ($1 IS NULL OR status = $1) ORDER BY created_at DESC, id LIMIT $2"))
+            .bind(status.map(OutboxStatus::as_str))
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?)
     }
 
     pub async fn outbox_message(&self, id: &str) -> Result<Option<OutboxMessage>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM outbox WHERE id = $1")).bind(id).fetch_optional(self.pool()).await?;
-        row.as_ref().map(from_row).transpose()
+        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox WHERE id = $1")).bind(id).fetch_optional(self.pool()).await?)
     }
 
     /// Admin resend of an unsent (queued, deferred or failed), unexpired message: due now, attempts reset.
@@ -323,4 +325,18 @@ impl Store {
         .rows_affected();
         Ok(changed == 1)
     }
+}
+
+/// The System Log entry of a delivery outcome, from the outbox row's `RETURNING` columns. The
+/// relay's reply is kept as detail; it never holds the message body.
+async fn record_delivery(tx: &mut Tx, row: &AnyRow, outcome: Outcome, error: Option<&str>, now: Millis) -> Result<()> {
+    let email = Party { id: Some(get_str(row, "id")?), kind: "Email", alternate_id: Some(get_str(row, "recipient")?), display_name: None };
+    let mut event = SecurityEvent::new(EventType::EmailDelivery, outcome, Party::system())
+        .target(email)
+        .detail("template", get_str(row, "kind")?)
+        .detail("messageId", get_str(row, "message_id")?);
+    if let Some(error) = error {
+        event = event.detail("error", error).warn();
+    }
+    crate::system_log::record(tx, &event, &crate::EventContext::system(), now).await
 }

@@ -2,10 +2,11 @@
 //! `apply`, inside the write transaction of the change that causes it, so no path can forget a
 //! consequence and a crash leaves all of them or none (security-checklist SES-1, OTP-5, NOT-1,
 //! §3.10; finding 2: the link path once left sessions and refresh tokens alive).
+use latchkey_domain::audit::{EventType, Party};
 use latchkey_domain::{Millis, UserId, UserStatus};
 
 use crate::outbox::{enqueue, NewMessage};
-use crate::{Result, Tx};
+use crate::{Audit, Result, Tx};
 
 /// A new password for an account, with what its setting must end and announce.
 pub struct PasswordChange<'a> {
@@ -18,12 +19,16 @@ pub struct PasswordChange<'a> {
     pub keep_session_digest: Option<&'a str>,
     /// The recovery transaction that is completing (kept; every other one ends).
     pub completing_interaction: Option<&'a str>,
+    /// `PasswordReset` for recovery, `PasswordUpdate` otherwise: the System Log entry.
+    pub event_type: EventType,
+    /// Who set it (the user, or the administrator) and from where.
+    pub audit: Audit<'a>,
 }
 
 /// Sets the hash and, in the same transaction: activates a PROVISIONED or unlocks a LOCKED_OUT
 /// account (RL-2), clears the account's failure counters, ends every other live code and
 /// recovery transaction, every other session and every refresh-token family, and queues the
-/// PasswordChanged notice.
+/// PasswordChanged notice, and logs the change.
 pub(crate) async fn apply(tx: &mut Tx, change: PasswordChange<'_>, now: Millis) -> Result<()> {
     sqlx::query(
         "UPDATE users SET password_hash = $1, password_changed_at = $2, last_updated_at = $2, \
@@ -50,5 +55,6 @@ pub(crate) async fn apply(tx: &mut Tx, change: PasswordChange<'_>, now: Millis) 
     crate::sessions::end_user_sessions(tx, change.user_id, change.keep_session_digest, now).await?;
     crate::refresh_tokens::revoke_user_refresh_tokens(tx, change.user_id, now).await?;
     enqueue(tx, &change.notice, now).await?;
+    change.audit.record(tx, change.event_type, Party::user_id(change.user_id), now).await?;
     Ok(())
 }

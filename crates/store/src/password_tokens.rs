@@ -26,10 +26,6 @@ pub struct PasswordTokenRecord {
     pub expires_at: Millis,
 }
 
-/// Statuses whose owner may set a password through a link. A suspended or deactivated
-/// account stays closed whatever links are still around.
-const REDEEMABLE: [UserStatus; 3] = [UserStatus::Provisioned, UserStatus::Active, UserStatus::LockedOut];
-
 impl Store {
     /// Stores a new token for the user, ending every older live one, and queues its email.
     pub async fn issue_password_token(&self, new: NewPasswordToken<'_>, now: Millis) -> Result<()> {
@@ -81,7 +77,14 @@ impl Store {
     /// (`password_change::apply`: activation, unlock, counters, live recovery, every session and
     /// refresh token, the PasswordChanged notice). `None` when the token is unknown, used,
     /// expired, or its account may not set a password.
-    pub async fn redeem_password_token(&self, token_digest: &str, hash: &str, notice: NewMessage, now: Millis) -> Result<Option<UserId>> {
+    pub async fn redeem_password_token(
+        &self,
+        token_digest: &str,
+        hash: &str,
+        notice: NewMessage,
+        context: &crate::EventContext,
+        now: Millis,
+    ) -> Result<Option<UserId>> {
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(&format!(
             "SELECT id, user_id FROM password_tokens WHERE token_digest = $1 AND used_at IS NULL AND expires_at > $2{}",
@@ -102,10 +105,20 @@ impl Store {
             .map(|r| get_str(&r, "status"))
             .transpose()?
             .and_then(|s| UserStatus::parse(&s));
-        if !status.is_some_and(|s| REDEEMABLE.contains(&s)) {
+        if !status.is_some_and(UserStatus::can_set_password_by_link) {
             return Ok(None);
         }
-        let change = PasswordChange { user_id: &user_id, hash, notice, keep_session_digest: None, completing_interaction: None };
+        // The link's holder sets the password: the log names the account as the actor.
+        let audit = crate::Audit { actor: latchkey_domain::audit::Party::user_id(&user_id), context };
+        let change = PasswordChange {
+            user_id: &user_id,
+            hash,
+            notice,
+            keep_session_digest: None,
+            completing_interaction: None,
+            event_type: latchkey_domain::audit::EventType::PasswordUpdate,
+            audit,
+        };
         crate::password_change::apply(&mut tx, change, now).await?;
         tx.commit().await?;
         Ok(Some(user_id))

@@ -4,8 +4,11 @@
 //! lock (PostgreSQL row locks; SQLite's immediate transaction), calls the pure function in
 //! `latchkey_domain::recovery`, and writes the effects together with the outbox rows they cause,
 //! so a crash leaves all of it or none (security-checklist §3).
+use latchkey_domain::audit::{EventType, Outcome, Party, SecurityEvent};
 use latchkey_domain::interaction::{Step, Subject};
-use latchkey_domain::recovery::{decide_answer, decide_mail, AnswerEffect, AnswerOutcome, AnswerSnapshot, LiveCode, MailHistory};
+use latchkey_domain::recovery::{
+    decide_answer, decide_mail, mail_event, AnswerEffect, AnswerOutcome, AnswerSnapshot, LiveCode, MailHistory,
+};
 use latchkey_domain::signin::{self, Attempt, SignInCounter};
 use latchkey_domain::throttle::{MailDecision, MailLimits, SignInThrottle};
 use latchkey_domain::{Millis, OtpPolicy, UserId, UserStatus};
@@ -14,7 +17,7 @@ use sqlx::Row;
 use crate::interactions::{advance, lock_step, set_interaction_code};
 use crate::outbox::{enqueue, enqueue_suppressed, NewMessage};
 use crate::password_change::PasswordChange;
-use crate::{get_i64, get_opt_str, get_str, random_id, Result, Store, StoreError, Tx, UserRecord};
+use crate::{get_i64, get_opt_str, get_str, random_id, EventContext, InteractionRecord, Result, Store, StoreError, Tx, UserRecord};
 
 pub struct NewChallenge<'a> {
     pub interaction_id: &'a str,
@@ -35,6 +38,8 @@ pub struct NewChallenge<'a> {
     /// the decoy account (`None`) when the identifier names none; a decoy or a refused email is
     /// written as a suppressed row so every path writes the same (security-checklist §4).
     pub compose: NoticeComposer<'a>,
+    /// Where the request came from, for the System Log.
+    pub context: &'a EventContext,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,8 +48,13 @@ pub enum ChallengeOutcome {
     Issued { mailed: bool },
     /// Over the mail limits: nothing sent; a first challenge gets a code nobody knows.
     Throttled { retry_after: Millis },
-    /// The transaction moved meanwhile; nothing was written.
-    Stale,
+}
+
+/// What a challenge or resend did, and the transaction as it committed.
+#[derive(Debug, Clone)]
+pub struct IssuedChallenge {
+    pub outcome: ChallengeOutcome,
+    pub record: InteractionRecord,
 }
 
 /// A submitted code, MAC'd by the caller for this transaction and the step's subject.
@@ -57,6 +67,7 @@ pub struct CodeCheck<'a> {
     pub subject_key: &'a str,
     pub policy: &'a OtpPolicy,
     pub grant_lifetime: Millis,
+    pub context: &'a EventContext,
 }
 
 /// The back-off notice is composed only when the decision asks for it, with the account it is
@@ -81,13 +92,15 @@ impl Store {
     /// Issues a recovery code for a transaction, within the identifier's and the account's
     /// mail limits; the previous live code of the account, of the identifier and of this
     /// transaction ends (one live code, OTP-5).
-    pub async fn issue_recovery_code(&self, req: NewChallenge<'_>, now: Millis) -> Result<ChallengeOutcome> {
+    ///
+    /// `None`: the transaction moved since `expected_version`; nothing was written.
+    pub async fn issue_recovery_code(&self, req: NewChallenge<'_>, now: Millis) -> Result<Option<IssuedChallenge>> {
         let mut tx = self.write_tx().await?;
         // Serialises concurrent requests for one subject before the limits are read.
         crate::counters::lock(&mut tx, self, req.subject).await?;
-        if !advance(&mut tx, req.interaction_id, req.expected_version, req.next_step).await? {
-            return Ok(ChallengeOutcome::Stale);
-        }
+        let Some(record) = advance(&mut tx, req.interaction_id, req.expected_version, req.next_step).await? else {
+            return Ok(None);
+        };
         // The account is read here, under the same lock; an unknown identifier reads the decoy
         // id, which names nobody, so both cost the same statement.
         let account = crate::users::user_in_tx(&mut tx, req.subject.user_id.as_ref().unwrap_or(&UserId::decoy())).await?;
@@ -113,7 +126,9 @@ impl Store {
                 history.account.push(sent_at);
             }
         }
-        let outcome = match decide_mail(&history, req.limits, now) {
+        let decision = decide_mail(&history, req.limits, now);
+        crate::system_log::record(&mut tx, &mail_event(req.subject, &decision, deliver), req.context, now).await?;
+        let outcome = match decision {
             MailDecision::Send => {
                 end_live_codes(&mut tx, req.subject, req.interaction_id).await?;
                 insert_code(&mut tx, req.interaction_id, req.subject, &req.code_mac, now, now + req.code_lifetime).await?;
@@ -143,30 +158,31 @@ impl Store {
             }
         };
         tx.commit().await?;
-        Ok(outcome)
+        Ok(Some(IssuedChallenge { outcome, record }))
     }
 
     /// Answers a submitted code: loads the step, its live code and the counters under lock,
     /// lets `decide_answer` decide, applies the effects and commits. Returns the outcome and
-    /// the transaction's step afterwards, or `None` when the transaction expired meanwhile.
+    /// the transaction as it committed, or `None` when the transaction expired meanwhile.
     pub async fn attempt_recovery_code(
         &self,
         check: CodeCheck<'_>,
         notice: NoticeComposer<'_>,
         now: Millis,
-    ) -> Result<Option<(AnswerOutcome, Step)>> {
+    ) -> Result<Option<(AnswerOutcome, InteractionRecord)>> {
         let mut tx = self.write_tx().await?;
-        let Some((step, _version)) = lock_step(&mut tx, self, check.interaction_id, now).await? else {
+        let Some(record) = lock_step(&mut tx, self, check.interaction_id, now).await? else {
             return Ok(None);
         };
+        let step = record.step.clone();
         let Step::RecoveryChallenge { subject } = &step else {
-            return Ok(Some((AnswerOutcome::NotAvailable, step)));
+            return Ok(Some((AnswerOutcome::NotAvailable, record)));
         };
         let subject = subject.clone();
         if subject.identifier_key().storage_key() != check.subject_key {
             // The step moved to another subject after the caller read it: the MAC was computed
             // for the old one. Nothing is decided on it.
-            return Ok(Some((AnswerOutcome::NotAvailable, step)));
+            return Ok(Some((AnswerOutcome::NotAvailable, record)));
         }
         // Only a code issued in this transaction for this step's subject is ever considered.
         let row = sqlx::query(&format!(
@@ -195,12 +211,11 @@ impl Store {
         let snapshot =
             AnswerSnapshot { step: step.clone(), code, identifier: counters.identifier.otp, account: counters.account.map(|c| c.otp) };
         let decision = decide_answer(&snapshot, check.submitted_mac, check.policy, check.grant_lifetime, now);
-        let mut next = step;
+        let mut next = record;
         for effect in decision.effects {
             match effect {
                 AnswerEffect::MoveTo(to) => {
-                    crate::interactions::set_step(&mut tx, check.interaction_id, &to).await?;
-                    next = to;
+                    next = crate::interactions::set_step(&mut tx, &next, &to).await?;
                 }
                 AnswerEffect::ConsumeCode => {
                     sqlx::query("UPDATE recovery_codes SET consumed_at = $1 WHERE id = $2")
@@ -227,6 +242,7 @@ impl Store {
                         enqueue_suppressed(&mut tx, &message, now).await?;
                     }
                 }
+                AnswerEffect::Record(event) => crate::system_log::record(&mut tx, &event, check.context, now).await?,
             }
         }
         tx.commit().await?;
@@ -235,21 +251,19 @@ impl Store {
 
     /// Sets the new password and finishes the transaction in one commit, through the one
     /// password pipeline (`password_change::apply`), with the interaction code to redeem.
-    pub async fn complete_reset(&self, req: ResetCompletion<'_>, now: Millis) -> Result<bool> {
+    /// Returns the finished transaction, or `None` when it had moved (nothing changed).
+    pub async fn complete_reset(&self, req: ResetCompletion<'_>, now: Millis) -> Result<Option<InteractionRecord>> {
         let mut tx = self.write_tx().await?;
         let step = Step::Success { user_id: req.change.user_id.clone() };
-        if !advance(&mut tx, req.interaction_id, req.expected_version, &step).await? {
-            return Ok(false);
+        if advance(&mut tx, req.interaction_id, req.expected_version, &step).await?.is_none() {
+            return Ok(None);
         }
-        set_interaction_code(&mut tx, req.interaction_id, req.interaction_code_digest, req.interaction_code_expires_at, now).await?;
-        sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(req.change.user_id.as_str())
-            .execute(&mut *tx)
-            .await?;
+        let record =
+            set_interaction_code(&mut tx, req.interaction_id, req.interaction_code_digest, req.interaction_code_expires_at, now).await?;
+        crate::interactions::set_last_login(&mut tx, req.change.user_id, now).await?;
         crate::password_change::apply(&mut tx, req.change, now).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(Some(record))
     }
 
     /// Starts a password sign-in attempt: under lock, `signin::decide_attempt` says whether the
@@ -276,7 +290,8 @@ impl Store {
     /// After a failed attempt (already counted by `begin_sign_in`): locks the account when it
     /// reached the ceiling (`signin::decide_lockout`). An unknown identifier reads the decoy
     /// account, so both cost the same statements. Returns whether the account was locked.
-    pub async fn finish_failed_sign_in(&self, subject: &Subject, lockout_after: i64, now: Millis) -> Result<bool> {
+    /// The failure (and the lock) are logged in the same transaction.
+    pub async fn finish_failed_sign_in(&self, subject: &Subject, lockout_after: i64, context: &EventContext, now: Millis) -> Result<bool> {
         let mut tx = self.write_tx().await?;
         let counters = crate::counters::lock(&mut tx, self, subject).await?;
         let id = subject.user_id.clone().unwrap_or_else(UserId::decoy);
@@ -302,19 +317,15 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        let actor = Party::subject(subject);
+        let failed = SecurityEvent::new(EventType::SessionStart, Outcome::Failure("INVALID_CREDENTIALS"), actor.clone()).warn();
+        crate::system_log::record(&mut tx, &failed, context, now).await?;
+        if lock {
+            let locked = SecurityEvent::new(EventType::AccountLock, Outcome::Success, actor.clone()).target(actor).warn();
+            crate::system_log::record(&mut tx, &locked, context, now).await?;
+        }
         tx.commit().await?;
         Ok(lock)
-    }
-
-    pub async fn record_sign_in_success(&self, subject: &Subject) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        // Locked in key order first, as every other writer of the counters does: the UPDATE
-        // alone takes its rows in whatever order the table is scanned and deadlocked with
-        // parallel sign-ins and a password change (the cluster test of §3.6).
-        crate::counters::lock(&mut tx, self, subject).await?;
-        crate::counters::set_sign_in(&mut tx, subject, (0, 0), Some((0, 0))).await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     /// Queues a message outside any other state change (notices, admin mail).

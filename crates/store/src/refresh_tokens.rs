@@ -2,11 +2,12 @@
 //! the 256-bit tokens are stored. The rules (rotate, refuse, revoke the family on reuse) are
 //! `latchkey_domain::refresh`; this file applies them under a row lock so two concurrent
 //! refreshes of one token can never both rotate it.
+use latchkey_domain::audit::{EventType, Outcome, Party, SecurityEvent};
 use latchkey_domain::refresh::{RefreshDecision, RefreshPolicy, RefreshState};
 use latchkey_domain::{Millis, UserId};
 use sqlx::any::AnyRow;
 
-use crate::{get_i64, get_opt_i64, get_str, random_id, Result, Store, Tx};
+use crate::{get_i64, get_opt_i64, get_str, random_id, EventContext, Result, Store, Tx};
 
 #[derive(Debug, Clone)]
 pub struct RefreshRecord {
@@ -115,15 +116,15 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
-    /// Redeems a refresh token for `client_id` on `auth_server`, storing `successor_digest` in
+    /// Redeems a refresh token presented by `client_id` on `auth_server`, storing `successor_digest` in
     /// its family when the rules allow (one transaction, the row locked).
     pub async fn rotate_refresh_token(
         &self,
         token_digest: &str,
-        client_id: &str,
-        auth_server: &str,
+        (client_id, auth_server): (&str, &str),
         successor_digest: &str,
         policy: &RefreshPolicy,
+        context: &EventContext,
         now: Millis,
     ) -> Result<RotateOutcome> {
         let mut tx = self.write_tx().await?;
@@ -163,10 +164,16 @@ impl Store {
         };
         let mut state = current.state();
         state.revoked |= cut_off || predates_password;
+        let event = |outcome| {
+            SecurityEvent::new(EventType::TokenGrant, outcome, Party::client(client_id))
+                .target(Party::user_id(&current.user_id))
+                .detail("grantType", "refresh_token")
+        };
         match policy.decide(state, now) {
             RefreshDecision::Refuse => Ok(RotateOutcome::Refused),
             RefreshDecision::RevokeFamily => {
                 revoke_family(&mut tx, &current.family_id, now).await?;
+                crate::system_log::record(&mut tx, &event(Outcome::Deny("REFRESH_TOKEN_REUSED")).warn(), context, now).await?;
                 tx.commit().await?;
                 tracing::warn!(family = %current.family_id, "a rotated refresh token was reused: family revoked");
                 Ok(RotateOutcome::FamilyRevoked)
@@ -188,6 +195,7 @@ impl Store {
                     family_expires_at: current.family_expires_at,
                 };
                 insert(&mut tx, &successor, &current.family_id, now).await?;
+                crate::system_log::record(&mut tx, &event(Outcome::Success), context, now).await?;
                 tx.commit().await?;
                 Ok(RotateOutcome::Rotated(Box::new(current)))
             }
@@ -195,9 +203,11 @@ impl Store {
     }
 
     /// RFC 7009 revocation of a refresh token revokes its whole family.
-    pub async fn revoke_refresh_family(&self, family_id: &str, now: Millis) -> Result<()> {
+    pub async fn revoke_refresh_family(&self, family_id: &str, client_id: &str, context: &EventContext, now: Millis) -> Result<()> {
         let mut tx = self.write_tx().await?;
         revoke_family(&mut tx, family_id, now).await?;
+        let event = crate::revocations::revocation_event(client_id, "refresh_token");
+        crate::system_log::record(&mut tx, &event, context, now).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -2,10 +2,16 @@
 //! and cannot be recalled, so a revoked one is remembered by `jti` until it expires; userinfo and
 //! introspection consult this list. Revoking every token of a user at once is a cutoff instead
 //! (`token_cutoffs`): access tokens issued and refresh tokens stored up to that instant are dead.
+use latchkey_domain::audit::{EventType, Outcome, Party, SecurityEvent};
 use latchkey_domain::{Millis, UserId};
 use sqlx::Row;
 
-use crate::{get_i64, get_opt_i64, get_opt_str, refresh_tokens::revoke_family, Result, Store, Tx};
+use crate::{get_i64, get_opt_i64, get_opt_str, get_str, refresh_tokens::revoke_family, EventContext, Result, Store, Tx};
+
+/// The System Log entry of an RFC 7009 revocation by `client_id`.
+pub(crate) fn revocation_event(client_id: &str, kind: &'static str) -> SecurityEvent {
+    SecurityEvent::new(EventType::TokenRevoke, Outcome::Success, Party::client(client_id)).detail("tokenType", kind)
+}
 
 /// Every token of the user issued up to `now` is dead from now on.
 pub(crate) async fn cut_off_tokens(tx: &mut Tx, user_id: &UserId, now: Millis) -> Result<()> {
@@ -30,9 +36,11 @@ async fn revoke_jti_in(tx: &mut Tx, jti: &str, expires_at: Millis) -> Result<()>
 }
 
 impl Store {
-    pub async fn revoke_jti(&self, jti: &str, expires_at: Millis) -> Result<()> {
+    /// RFC 7009 revocation of an access token by the client it was issued to.
+    pub async fn revoke_jti(&self, jti: &str, expires_at: Millis, client_id: &str, context: &EventContext, now: Millis) -> Result<()> {
         let mut tx = self.write_tx().await?;
         revoke_jti_in(&mut tx, jti, expires_at).await?;
+        crate::system_log::record(&mut tx, &revocation_event(client_id, "access_token"), context, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -59,6 +67,7 @@ impl Store {
         jti: &str,
         jti_expires_at: Millis,
         family: Option<&str>,
+        context: &EventContext,
         now: Millis,
     ) -> Result<bool> {
         let mut tx = self.write_tx().await?;
@@ -69,8 +78,20 @@ impl Store {
             .bind(interaction_id)
             .execute(&mut *tx)
             .await?;
-        let row = sqlx::query("SELECT code_replayed_at FROM interactions WHERE id = $1").bind(interaction_id).fetch_one(&mut *tx).await?;
+        let row = sqlx::query("SELECT code_replayed_at, client_id, user_id, flow FROM interactions WHERE id = $1")
+            .bind(interaction_id)
+            .fetch_one(&mut *tx)
+            .await?;
         let replayed = get_opt_i64(&row, "code_replayed_at")?.is_some();
+        let outcome = if replayed { Outcome::Deny("CODE_REPLAYED") } else { Outcome::Success };
+        let grant = if get_str(&row, "flow")? == "idx" { "interaction_code" } else { "authorization_code" };
+        let mut event = SecurityEvent::new(EventType::TokenGrant, outcome, Party::client(&get_str(&row, "client_id")?))
+            .detail("grantType", grant)
+            .detail("refreshToken", if family.is_some() { "issued" } else { "none" });
+        if let Some(user_id) = get_opt_str(&row, "user_id")? {
+            event = event.target(Party::user_id(&UserId::from_trusted(user_id)));
+        }
+        crate::system_log::record(&mut tx, &event, context, now).await?;
         if replayed {
             revoke_jti_in(&mut tx, jti, jti_expires_at).await?;
             if let Some(family) = family {

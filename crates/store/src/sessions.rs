@@ -1,11 +1,12 @@
 //! Identity-provider sessions. The cookie value is a 256-bit bearer secret; only its SHA-256 is
 //! stored (security-checklist SES-3). Lookups decide liveness with database time and extend the
 //! idle deadline in the same statement, so every process agrees on expiry.
+use latchkey_domain::audit::{EventType, Outcome, Party, SecurityEvent};
 use latchkey_domain::session::SessionDeadlines;
 use latchkey_domain::{Millis, UserId};
 use sqlx::any::AnyRow;
 
-use crate::{get_i64, get_str, random_id, Result, Store, Tx};
+use crate::{get_i64, get_str, random_id, Audit, EventContext, Result, Store, Tx};
 
 #[derive(Debug, Clone)]
 pub struct SessionRecord {
@@ -87,21 +88,29 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
-    /// Logout: ends the session with this cookie digest. Returns whether one was live.
-    pub async fn end_session(&self, token_digest: &str, now: Millis) -> Result<bool> {
-        let ended = sqlx::query("UPDATE sessions SET ended_at = $1 WHERE token_digest = $2 AND ended_at IS NULL")
+    /// Logout: ends the session with this cookie digest and logs it. Returns whether one was
+    /// live.
+    pub async fn end_session(&self, token_digest: &str, context: &EventContext, now: Millis) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        let ended = sqlx::query("UPDATE sessions SET ended_at = $1 WHERE token_digest = $2 AND ended_at IS NULL RETURNING user_id")
             .bind(now)
             .bind(token_digest)
-            .execute(self.pool())
-            .await?
-            .rows_affected();
-        Ok(ended > 0)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = ended else {
+            return Ok(false);
+        };
+        let user = Party::user_id(&UserId::from_trusted(get_str(&row, "user_id")?));
+        let event = SecurityEvent::new(EventType::SessionEnd, Outcome::Success, user);
+        crate::system_log::record(&mut tx, &event, context, now).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// The management API's "clear user sessions": ends every session of the user and, with
     /// `revoke_tokens` (Okta's `oauthTokens=true`), every refresh token and every access token
     /// issued up to now (`token_cutoffs`), in one transaction. Returns how many sessions were live.
-    pub async fn clear_user_sessions(&self, user_id: &UserId, revoke_tokens: bool, now: Millis) -> Result<u64> {
+    pub async fn clear_user_sessions(&self, user_id: &UserId, revoke_tokens: bool, audit: &Audit<'_>, now: Millis) -> Result<u64> {
         let mut tx = self.write_tx().await?;
         let ended = sqlx::query("UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL")
             .bind(now)
@@ -113,6 +122,7 @@ impl Store {
             crate::refresh_tokens::revoke_user_refresh_tokens(&mut tx, user_id, now).await?;
             crate::revocations::cut_off_tokens(&mut tx, user_id, now).await?;
         }
+        audit.record(&mut tx, EventType::SessionClear, Party::user_id(user_id), now).await?;
         tx.commit().await?;
         Ok(ended)
     }

@@ -3,7 +3,9 @@ use latchkey_domain::identifier::Login;
 use latchkey_domain::{EmailAddress, Millis, Profile, User, UserId, UserStatus};
 use sqlx::any::AnyRow;
 
-use crate::{conflict_on_unique, get_i64, get_opt_i64, get_opt_str, get_str, Result, Store, StoreError};
+use latchkey_domain::audit::{EventType, Party};
+
+use crate::{conflict_on_unique, get_i64, get_opt_i64, get_opt_str, get_str, Audit, Result, Store, StoreError};
 
 /// A user as stored: the domain user plus the password hash, which never leaves the server.
 #[derive(Debug, Clone)]
@@ -57,8 +59,10 @@ fn from_row(row: &AnyRow) -> Result<UserRecord> {
 }
 
 impl Store {
-    pub async fn insert_user(&self, new: &NewUser, now: Millis) -> Result<UserRecord> {
+    /// Creates a user and logs it, in one transaction.
+    pub async fn insert_user(&self, new: &NewUser, audit: &Audit<'_>, now: Millis) -> Result<UserRecord> {
         let activated = (new.status == UserStatus::Active || new.status == UserStatus::Provisioned).then_some(now);
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO users (id, status, login, login_canonical, email, email_canonical, first_name, last_name, locale, \
              password_hash, password_changed_at, created_at, activated_at, status_changed_at, last_updated_at) \
@@ -79,9 +83,11 @@ impl Store {
         .bind(activated)
         .bind(activated)
         .bind(now)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .map_err(|e| conflict_on_unique(e, "a user with this login"))?;
+        audit.record(&mut tx, EventType::UserCreate, Party::user(&new.id, new.profile.login.as_str()), now).await?;
+        tx.commit().await?;
         self.user_by_id(&new.id).await?.ok_or(StoreError::NotFound)
     }
 
@@ -154,6 +160,7 @@ impl Store {
         id: &UserId,
         profile: &Profile,
         password: Option<crate::PasswordChange<'_>>,
+        audit: &Audit<'_>,
         now: Millis,
     ) -> Result<UserRecord> {
         let mut tx = self.write_tx().await?;
@@ -186,6 +193,7 @@ impl Store {
         if old_email != new_email {
             crate::recovery::invalidate_account_recovery(&mut tx, id, now, None).await?;
         }
+        audit.record(&mut tx, EventType::ProfileUpdate, Party::user(id, profile.login.as_str()), now).await?;
         if let Some(change) = password {
             crate::password_change::apply(&mut tx, change, now).await?;
         }
@@ -194,8 +202,16 @@ impl Store {
     }
 
     /// Sets a lifecycle status. Leaving ACTIVE for SUSPENDED/DEPROVISIONED ends live recovery.
-    /// `unlock` (and reactivation) also clears the account's failure counters.
-    pub async fn set_status(&self, id: &UserId, status: UserStatus, clear_counters: bool, now: Millis) -> Result<()> {
+    /// `unlock` (and reactivation) also clears the account's failure counters. The change is
+    /// logged as `event_type` (the lifecycle operation that asked for it).
+    pub async fn set_status(
+        &self,
+        id: &UserId,
+        status: UserStatus,
+        clear_counters: bool,
+        (event_type, audit): (EventType, &Audit<'_>),
+        now: Millis,
+    ) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let changed = sqlx::query(
             "UPDATE users SET status = $1, status_changed_at = $2, last_updated_at = $2, \
@@ -217,6 +233,7 @@ impl Store {
             let keys = crate::counters::keys_of_account(&mut tx, id).await?;
             crate::counters::clear(&mut tx, &keys).await?;
         }
+        audit.record(&mut tx, event_type, Party::user_id(id), now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -228,13 +245,15 @@ impl Store {
         Ok(())
     }
 
-    pub async fn delete_user(&self, id: &UserId, now: Millis) -> Result<()> {
+    pub async fn delete_user(&self, id: &UserId, audit: &Audit<'_>, now: Millis) -> Result<()> {
         let mut tx = self.write_tx().await?;
         crate::recovery::invalidate_account_recovery(&mut tx, id, now, None).await?;
+        sqlx::query("DELETE FROM factors WHERE user_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
         let removed = sqlx::query("DELETE FROM users WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?.rows_affected();
         if removed == 0 {
             return Err(StoreError::NotFound);
         }
+        audit.record(&mut tx, EventType::UserDelete, Party::user_id(id), now).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -5,7 +5,7 @@ use latchkey_domain::refresh::RefreshPolicy;
 use latchkey_domain::session::SessionPolicy;
 use latchkey_domain::{UserId, DAY, HOUR, MINUTE, SECOND};
 use latchkey_store::testing::{fresh, Backend};
-use latchkey_store::{NewRefreshToken, RotateOutcome, Store};
+use latchkey_store::{Audit, EventContext, NewRefreshToken, RotateOutcome, Store};
 
 // One test per backend runs every scenario in turn (each on its own fresh database).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -74,11 +74,15 @@ async fn refresh_families_end_at_their_absolute_lifetime(backend: Backend) {
     for (step, day) in [6, 12, 18, 24, 29].into_iter().enumerate() {
         let now = T0 + day * DAY;
         let next = format!("rt-{}", step + 1);
-        let outcome = store.rotate_refresh_token(&current, "c", "default", &next, &policy, now).await.expect("rotate");
+        let outcome =
+            store.rotate_refresh_token(&current, ("c", "default"), &next, &policy, &EventContext::system(), now).await.expect("rotate");
         assert!(matches!(outcome, RotateOutcome::Rotated(_)), "day {day}");
         current = next;
     }
-    let outcome = store.rotate_refresh_token(&current, "c", "default", "rt-late", &policy, T0 + 31 * DAY).await.expect("rotate");
+    let outcome = store
+        .rotate_refresh_token(&current, ("c", "default"), "rt-late", &policy, &EventContext::system(), T0 + 31 * DAY)
+        .await
+        .expect("rotate");
     assert!(matches!(outcome, RotateOutcome::Refused), "+31 d");
 }
 
@@ -90,7 +94,12 @@ async fn twenty_parallel_refreshes_rotate_once(backend: Backend) {
     store.insert_refresh_token(&new_token("race", &user, &policy), T0).await.expect("insert");
     let attempts = (0..20).map(|i| {
         let store = store.clone();
-        async move { store.rotate_refresh_token("race", "c", "default", &format!("race-{i}"), &policy, T0 + MINUTE).await.expect("rotate") }
+        async move {
+            store
+                .rotate_refresh_token("race", ("c", "default"), &format!("race-{i}"), &policy, &EventContext::system(), T0 + MINUTE)
+                .await
+                .expect("rotate")
+        }
     });
     let outcomes = futures::future::join_all(attempts).await;
     let rotated = outcomes.iter().filter(|o| matches!(o, RotateOutcome::Rotated(_))).count();
@@ -116,29 +125,43 @@ async fn clearing_a_users_sessions_touches_tokens_only_when_asked(backend: Backe
     store.insert_refresh_token(&new_token("rt-user", &user, &refresh), T0).await.expect("insert");
     store.insert_refresh_token(&new_token("rt-other", &bystander, &refresh), T0).await.expect("insert");
 
-    assert_eq!(store.clear_user_sessions(&user, false, T0 + MINUTE).await.expect("clear"), 2, "both live sessions end");
+    assert_eq!(
+        store.clear_user_sessions(&user, false, &Audit::admin(&EventContext::system()), T0 + MINUTE).await.expect("clear"),
+        2,
+        "both live sessions end"
+    );
     let now = T0 + 2 * MINUTE;
     assert!(store.live_sessions_of(&user, now).await.expect("sessions").is_empty());
     assert_eq!(store.live_sessions_of(&bystander, now).await.expect("sessions").len(), 1, "other users keep theirs");
     assert!(store.refresh_token("rt-user").await.expect("read").and_then(|t| t.revoked_at).is_none(), "tokens kept");
     assert_eq!(store.token_cutoff(&user).await.expect("cutoff"), None);
 
-    assert_eq!(store.clear_user_sessions(&user, true, now).await.expect("clear"), 0, "nothing left to end");
+    assert_eq!(
+        store.clear_user_sessions(&user, true, &Audit::admin(&EventContext::system()), now).await.expect("clear"),
+        0,
+        "nothing left to end"
+    );
     assert_eq!(store.refresh_token("rt-user").await.expect("read").and_then(|t| t.revoked_at), Some(now));
     assert!(store.refresh_token("rt-other").await.expect("read").and_then(|t| t.revoked_at).is_none());
     assert_eq!(store.token_cutoff(&user).await.expect("cutoff"), Some(now));
     assert_eq!(store.token_cutoff(&bystander).await.expect("cutoff"), None);
     // A later revocation moves the cutoff forward.
-    store.clear_user_sessions(&user, true, now + HOUR).await.expect("clear");
+    store.clear_user_sessions(&user, true, &Audit::admin(&EventContext::system()), now + HOUR).await.expect("clear");
     let cutoff = now + HOUR;
     assert_eq!(store.token_cutoff(&user).await.expect("cutoff"), Some(cutoff));
 
     // A successor stored by a refresh that raced the revocation (stored before the cutoff, but
     // not among the rows the revocation saw) is refused all the same; one stored after it works.
     store.insert_refresh_token(&new_token("rt-raced", &user, &refresh), cutoff - SECOND).await.expect("insert");
-    let outcome = store.rotate_refresh_token("rt-raced", "c", "default", "rt-raced-next", &refresh, cutoff + MINUTE).await.expect("rotate");
+    let outcome = store
+        .rotate_refresh_token("rt-raced", ("c", "default"), "rt-raced-next", &refresh, &EventContext::system(), cutoff + MINUTE)
+        .await
+        .expect("rotate");
     assert!(matches!(outcome, RotateOutcome::Refused), "{outcome:?}");
     store.insert_refresh_token(&new_token("rt-after", &user, &refresh), cutoff + SECOND).await.expect("insert");
-    let outcome = store.rotate_refresh_token("rt-after", "c", "default", "rt-after-next", &refresh, cutoff + MINUTE).await.expect("rotate");
+    let outcome = store
+        .rotate_refresh_token("rt-after", ("c", "default"), "rt-after-next", &refresh, &EventContext::system(), cutoff + MINUTE)
+        .await
+        .expect("rotate");
     assert!(matches!(outcome, RotateOutcome::Rotated(_)), "{outcome:?}");
 }

@@ -9,8 +9,8 @@ use latchkey_domain::throttle::MailLimits;
 use latchkey_domain::{EmailAddress, OtpPolicy, Profile, UserId, UserStatus};
 use latchkey_store::testing::{fresh, Backend, TestDatabase};
 use latchkey_store::{
-    ChallengeOutcome, CodeCheck, CustomizationWrite, NewChallenge, NewInteraction, NewMessage, NewPasswordToken, OutboxStatus, Store,
-    StoreError,
+    Audit, ChallengeOutcome, CodeCheck, CustomizationWrite, EventContext, NewChallenge, NewInteraction, NewMessage, NewPasswordToken,
+    OutboxStatus, SignInCompletion, Store, StoreError,
 };
 
 /// A sealed-looking message for tests (the store never opens payloads).
@@ -29,6 +29,8 @@ use latchkey_store::both_backends;
 
 both_backends!(
     migrations_are_idempotent,
+    a_database_from_the_old_migration_bookkeeping_is_adopted_once,
+    an_edited_shipped_migration_stops_the_start,
     users_are_found_by_canonical_login_and_unique_email,
     duplicate_logins_conflict,
     interaction_steps_move_by_compare_and_set,
@@ -46,6 +48,7 @@ both_backends!(
     parallel_first_customizations_make_exactly_one_default,
     a_password_token_redeems_once_in_parallel,
     processes_starting_together_keep_one_first_key,
+    the_invariant_check_names_a_second_live_code_and_a_code_that_outlived_its_step,
 );
 
 async fn setup(backend: Backend) -> (TestDatabase, Store) {
@@ -67,6 +70,7 @@ async fn user(store: &Store, login: &str) -> UserId {
     store
         .insert_user(
             &latchkey_store::NewUser { id: id.clone(), status: UserStatus::Active, profile, password_hash: Some("$argon2id$x".into()) },
+            &Audit::admin(&EventContext::system()),
             now,
         )
         .await
@@ -117,16 +121,16 @@ async fn challenged(store: &Store, user_id: &UserId, mac: &str) -> latchkey_stor
                 code_lifetime: 600_000,
                 limits: &MailLimits { min_gap: 0, per_hour: 1000, per_day: 1000 },
                 compose: &|_| Ok(message("challenge")),
+                context: &EventContext::system(),
             },
             now,
         )
         .await
-        .expect("issue");
-    assert_eq!(outcome, ChallengeOutcome::Issued { mailed: true }, "the account exists, so its email is queued");
-    let mut tx = tx;
-    tx.version += 1;
-    tx.step = step;
-    tx
+        .expect("issue")
+        .expect("the transaction had not moved");
+    assert_eq!(outcome.outcome, ChallengeOutcome::Issued { mailed: true }, "the account exists, so its email is queued");
+    assert_eq!((outcome.record.step.clone(), outcome.record.version), (step, tx.version + 1), "the store returns what it committed");
+    outcome.record
 }
 
 /// One code attempt with the default policy, for the subject `challenged` uses.
@@ -137,6 +141,7 @@ async fn attempt(store: &Store, interaction_id: &str, mac: &str, now: i64) -> An
         subject_key: &Subject::new("x", None).identifier_key().storage_key(),
         policy: &OtpPolicy::default(),
         grant_lifetime: 600_000,
+        context: &EventContext::system(),
     };
     let notice = |_: Option<&latchkey_store::UserRecord>| Ok(message("notice"));
     store.attempt_recovery_code(check, &notice, now).await.expect("attempt").expect("a live transaction").0
@@ -147,6 +152,54 @@ async fn migrations_are_idempotent(backend: Backend) {
     store.close().await;
     let again = Store::connect(&db.url).await.expect("second connect migrates nothing and succeeds");
     again.ping().await.expect("ping");
+}
+
+/// A raw connection beside the store, for tests that fake an older database.
+async fn raw(db: &TestDatabase) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::AnyPool::connect(&db.url).await.expect("raw connection")
+}
+
+async fn a_database_from_the_old_migration_bookkeeping_is_adopted_once(backend: Backend) {
+    let (db, store) = setup(backend).await;
+    let id = user(&store, "kept@example.com").await;
+    store.close().await;
+    // What an earlier Latchkey left: its own table of versions, no `_sqlx_migrations`.
+    let pool = raw(&db).await;
+    let versions: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version").fetch_all(&pool).await.expect("versions");
+    assert!(versions.len() >= 7, "{versions:?}");
+    sqlx::query("CREATE TABLE latchkey_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+        .execute(&pool)
+        .await
+        .expect("old table");
+    for version in &versions {
+        sqlx::query("INSERT INTO latchkey_migrations (version, applied_at) VALUES ($1, 0)")
+            .bind(version)
+            .execute(&pool)
+            .await
+            .expect("row");
+    }
+    sqlx::query("DROP TABLE _sqlx_migrations").execute(&pool).await.expect("drop");
+    // Re-applying any script would fail on its CREATE TABLE: the start succeeds only if the
+    // history is adopted.
+    let store = Store::connect(&db.url).await.expect("the old database starts");
+    assert!(store.user_by_id(&id).await.expect("read").is_some(), "data is kept");
+    let adopted: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version").fetch_all(&pool).await.expect("adopted");
+    assert_eq!(adopted, versions);
+    assert!(sqlx::query("SELECT version FROM latchkey_migrations").fetch_all(&pool).await.is_err(), "the old table is gone");
+    store.close().await;
+    Store::connect(&db.url).await.expect("and it starts again").close().await;
+}
+
+async fn an_edited_shipped_migration_stops_the_start(backend: Backend) {
+    let (db, store) = setup(backend).await;
+    store.close().await;
+    let pool = raw(&db).await;
+    sqlx::query("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = 1").bind(vec![0_u8; 48]).execute(&pool).await.expect("tamper");
+    let error = Store::connect(&db.url).await.expect_err("a changed migration is refused");
+    assert!(error.to_string().contains("migration"), "{error}");
 }
 
 async fn users_are_found_by_canonical_login_and_unique_email(backend: Backend) {
@@ -171,7 +224,11 @@ async fn duplicate_logins_conflict(backend: Backend) {
         locale: None,
     };
     let err = store
-        .insert_user(&latchkey_store::NewUser { id: UserId::generate(), status: UserStatus::Active, profile, password_hash: None }, now)
+        .insert_user(
+            &latchkey_store::NewUser { id: UserId::generate(), status: UserStatus::Active, profile, password_hash: None },
+            &Audit::admin(&EventContext::system()),
+            now,
+        )
         .await
         .expect_err("conflict");
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
@@ -180,8 +237,11 @@ async fn duplicate_logins_conflict(backend: Backend) {
 async fn interaction_steps_move_by_compare_and_set(backend: Backend) {
     let (_db, store) = setup(backend).await;
     let tx = interaction(&store).await;
-    assert!(store.advance_interaction(&tx.id, tx.version, &Step::RecoveryIdentify).await.expect("advance"));
-    assert!(!store.advance_interaction(&tx.id, tx.version, &Step::Identify).await.expect("stale"), "a stale version must not move");
+    assert!(store.advance_interaction(&tx.id, tx.version, &Step::RecoveryIdentify).await.expect("advance").is_some());
+    assert!(
+        store.advance_interaction(&tx.id, tx.version, &Step::Identify).await.expect("stale").is_none(),
+        "a stale version must not move"
+    );
 }
 
 async fn fifty_parallel_right_answers_verify_exactly_once(backend: Backend) {
@@ -248,7 +308,7 @@ async fn parallel_recovery_requests_respect_the_mail_limit(backend: Backend) {
     for _ in 0..30 {
         let mut tx = interaction(&store).await;
         let subject = Subject::new("flood@example.com", None);
-        assert!(store.advance_interaction(&tx.id, tx.version, &Step::RecoverySelect { subject }).await.expect("advance"));
+        assert!(store.advance_interaction(&tx.id, tx.version, &Step::RecoverySelect { subject }).await.expect("advance").is_some());
         tx.version += 1;
         txs.push(tx);
     }
@@ -271,11 +331,14 @@ async fn parallel_recovery_requests_respect_the_mail_limit(backend: Backend) {
                         code_lifetime: 600_000,
                         limits: &limits,
                         compose: &|_| Ok(message("flood")),
+                        context: &EventContext::system(),
                     },
                     now,
                 )
                 .await
                 .expect("issue")
+                .expect("the transaction had not moved")
+                .outcome
         })
     });
     let outcomes: Vec<ChallengeOutcome> = futures::future::join_all(requests).await.into_iter().map(|r| r.expect("join")).collect();
@@ -288,7 +351,17 @@ async fn interaction_codes_redeem_once(backend: Backend) {
     let user_id = user(&store, "code@example.com").await;
     let tx = interaction(&store).await;
     let now = store.now().await.expect("now");
-    assert!(store.complete_sign_in(&tx.id, tx.version, &user_id, "digest", now + 60_000, now).await.expect("complete"));
+    let subject = Subject::new("code@example.com", Some(user_id.clone()));
+    let done = SignInCompletion {
+        interaction_id: &tx.id,
+        expected_version: tx.version,
+        subject: &subject,
+        user_id: &user_id,
+        code_digest: "digest",
+        code_expires_at: now + 60_000,
+        context: &EventContext::system(),
+    };
+    assert!(store.complete_sign_in(done, now).await.expect("complete").is_some());
     let store = Arc::new(store);
     let redemptions = (0..20).map(|_| {
         let store = store.clone();
@@ -510,7 +583,7 @@ async fn a_password_token_redeems_once_in_parallel(backend: Backend) {
     for _ in 0..10 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
-            store.redeem_password_token("newer", "hash", message("changed"), now).await.expect("redeem").is_some()
+            store.redeem_password_token("newer", "hash", message("changed"), &EventContext::system(), now).await.expect("redeem").is_some()
         }));
     }
     let mut redeemed = 0;
@@ -578,4 +651,29 @@ async fn processes_starting_together_keep_one_first_key(backend: Backend) {
     }
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert_eq!(store.live_keys("signing", now).await.expect("keys").len(), 1);
+}
+
+async fn the_invariant_check_names_a_second_live_code_and_a_code_that_outlived_its_step(backend: Backend) {
+    let (db, store) = setup(backend).await;
+    let user_id = user(&store, "twice@example.com").await;
+    let tx = challenged(&store, &user_id, "mac-1").await;
+    let now = store.now().await.expect("now");
+    assert_eq!(store.invariant_violations(now).await.expect("check"), Vec::<String>::new(), "a challenged transaction is sound");
+    // What a bug would leave: a second live code for the same account and identifier.
+    let pool = raw(&db).await;
+    sqlx::query(
+        "INSERT INTO recovery_codes (id, interaction_id, subject_key, user_id, code_mac, attempts, superseded, created_at, expires_at) \
+         SELECT 'second', interaction_id, subject_key, user_id, 'mac-2', 0, 0, created_at, expires_at FROM recovery_codes WHERE interaction_id = $1",
+    )
+    .bind(&tx.id)
+    .execute(&pool)
+    .await
+    .expect("plant a second code");
+    let broken = store.invariant_violations(now).await.expect("check");
+    assert!(broken.iter().any(|b| b.starts_with("an account has more than one live recovery code")), "{broken:?}");
+    assert!(broken.iter().any(|b| b.starts_with("an identifier has more than one live recovery code")), "{broken:?}");
+    // And a step that moved on without ending its codes.
+    sqlx::query("UPDATE interactions SET step = 'identify' WHERE id = $1").bind(&tx.id).execute(&pool).await.expect("move");
+    let broken = store.invariant_violations(now).await.expect("check");
+    assert!(broken.iter().any(|b| b.starts_with("a live code outlived the step")), "{broken:?}");
 }

@@ -20,7 +20,8 @@ pub async fn submit(State(app): State<AppState>, headers: HeaderMap, Form(form):
     match app.sessions.current(&headers) {
         Some((id, session)) if same(&session.csrf_token, &form.csrf_token) => {
             app.sessions.remove(&id);
-            let mut response = (StatusCode::SEE_OTHER, [(LOCATION, "/")]).into_response();
+            // The home page confirms the sign-out (a flag in the URL: nothing secret, nothing stored).
+            let mut response = (StatusCode::SEE_OTHER, [(LOCATION, "/?signed_out=1")]).into_response();
             response.headers_mut().insert(SET_COOKIE, app.sessions.clear_cookie());
             response
         }

@@ -39,9 +39,7 @@ pub async fn open(State(app): State<AppState>, headers: HeaderMap, Query(link): 
         (Some(from_link), _) => from_link,
         // A reload: the page already removed otp and state from the address bar.
         (None, Some(saved)) => saved,
-        (None, None) => {
-            return views::problem(StatusCode::BAD_REQUEST, "This link is incomplete: it needs both otp and state.").into_response()
-        }
+        (None, None) => return views::incomplete_link().into_response(),
     };
     if otp.is_empty() || otp.len() > MAX_OTP || state.len() > MAX_STATE {
         return views::problem(StatusCode::BAD_REQUEST, "This link is malformed.").into_response();
@@ -52,12 +50,7 @@ pub async fn open(State(app): State<AppState>, headers: HeaderMap, Query(link): 
             pending.magic_link = Some((otp.clone(), state));
             let widget = pending.widget.clone();
             app.sessions.save(&id, session);
-            return match app.provider.widget_assets().await {
-                Ok(assets) => views::widget(&widget, Some(&otp), &assets, app.provider.config.issuer_origin()).into_response(),
-                Err(error) => {
-                    views::problem(StatusCode::BAD_GATEWAY, &format!("The sign-in widget is unavailable: {error}")).into_response()
-                }
-            };
+            return super::widget_page(&app, &widget, Some(&otp)).await.into_response();
         }
     }
     // Any other browser: show the code, set no cookie, change nothing.

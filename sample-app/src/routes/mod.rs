@@ -7,8 +7,12 @@ pub mod magic_link;
 
 use std::sync::Arc;
 
+use axum::http::StatusCode;
+
 use crate::oidc::Provider;
-use crate::session::SessionStore;
+use crate::page::Page;
+use crate::session::{SessionStore, WidgetConfig};
+use crate::views;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -20,4 +24,13 @@ pub struct AppState {
 pub fn same(a: &str, b: &str) -> bool {
     use subtle::ConstantTimeEq;
     bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// The widget page for a sign-in this browser holds (with the emailed code when the link
+/// brought one), or a problem page when the widget's files cannot be described.
+pub async fn widget_page(app: &AppState, widget: &WidgetConfig, otp: Option<&str>) -> Page {
+    match app.provider.widget_assets().await {
+        Ok(assets) => views::widget(widget, otp, &assets, app.provider.config.issuer_origin()),
+        Err(error) => views::problem(StatusCode::BAD_GATEWAY, &format!("The sign-in widget is unavailable: {error}")),
+    }
 }

@@ -60,5 +60,31 @@ async fn the_link_in_the_original_browser_renders_the_widget_with_the_code() {
     env.open_login(&other).await;
     let elsewhere = env.open_link(&other, &otp, &state).await;
     let text = text_of(&elsewhere.text().await.expect("body"));
-    assert!(text.contains(&format!("Please enter the OTP '{otp}' in the original browser tab to finish the flow.")), "{text}");
+    assert!(text.contains(&format!("Please enter the code '{otp}' in the original browser tab to finish the flow.")), "{text}");
+}
+
+/// Issue 13, item 6: starting again in the same browser (a second tab, a reload of /login)
+/// resumes the unfinished sign-in, whose email was sent, instead of opening a transaction that
+/// the mail gap would leave without one. The code of that email finishes the resumed sign-in.
+#[tokio::test]
+async fn starting_again_in_the_same_browser_resumes_the_sign_in_whose_email_was_sent() {
+    let env = spawn().await;
+    env.create_user("grace@example.com").await;
+    let original = browser();
+    let first = env.open_login(&original).await;
+    let state_handle = env.start_recovery(&first, "grace@example.com").await;
+    let (otp, state) = env.emailed_code("grace@example.com").await;
+
+    let again = env.open_login(&original).await;
+    assert_eq!(again.interaction_handle, first.interaction_handle, "the same transaction");
+    assert_eq!(again.state, state, "the state the email carries");
+    let code = env.finish_recovery(&state_handle, &otp).await;
+    let done = env.login_callback(&original, &code, &again.state).await;
+    assert_eq!(done.status(), 200);
+    assert!(text_of(&done.text().await.expect("body")).contains("grace@example.com"));
+
+    // After the sign-in finished, a new start is a new transaction; another browser never shares one.
+    let after = env.open_login(&original).await;
+    assert_ne!(after.interaction_handle, first.interaction_handle);
+    assert_ne!(env.open_login(&browser()).await.interaction_handle, after.interaction_handle);
 }

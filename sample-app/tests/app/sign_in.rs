@@ -8,7 +8,9 @@ async fn a_sign_in_through_idx_ends_on_the_signed_in_page_with_a_new_session_id(
     let browser = browser();
     let first = browser.get(format!("{}/login", env.app)).send().await.expect("GET /login");
     let cookie_before = first.headers()["set-cookie"].to_str().expect("cookie").split(';').next().expect("pair").to_owned();
-    let page = crate::harness::widget_options(&first.text().await.expect("body")).expect("widget options");
+    let login_html = first.text().await.expect("body");
+    assert!(!login_html.contains("<h1>Sign in</h1>"), "the widget's heading is the only one naming the step: {login_html}");
+    let page = crate::harness::widget_options(&login_html).expect("widget options");
     let page = crate::harness::LoginPage {
         interaction_handle: page["interactionHandle"].as_str().expect("handle").to_owned(),
         state: page["state"].as_str().expect("state").to_owned(),
@@ -31,10 +33,26 @@ async fn a_sign_in_through_idx_ends_on_the_signed_in_page_with_a_new_session_id(
     let cookie_after = response.headers()["set-cookie"].to_str().expect("cookie").split(';').next().expect("pair").to_owned();
     assert_ne!(cookie_before, cookie_after, "a new session id after sign-in");
     let home = callback.get(format!("{}/", env.app)).header("cookie", &cookie_after).send().await.expect("home");
-    let text = text_of(&home.text().await.expect("body"));
+    let home = home.text().await.expect("body");
+    let text = text_of(&home);
     assert!(text.contains("Ada Lovelace") && text.contains("ada@example.com"), "{text}");
     let old = callback.get(format!("{}/", env.app)).header("cookie", &cookie_before).send().await.expect("home");
     assert!(text_of(&old.text().await.expect("body")).contains("not signed in"), "the old session id is worthless");
+
+    // Signing out says so.
+    let csrf = home.split("name=\"csrf_token\" value=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("the CSRF field");
+    let out = callback
+        .post(format!("{}/logout", env.app))
+        .header("cookie", &cookie_after)
+        .form(&[("csrf_token", csrf)])
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(out.status(), 303);
+    let location = out.headers()["location"].to_str().expect("location").to_owned();
+    let after = callback.get(format!("{}{location}", env.app)).header("cookie", &cookie_after).send().await.expect("home");
+    let text = text_of(&after.text().await.expect("body"));
+    assert!(text.contains("You signed out.") && text.contains("not signed in"), "{text}");
 }
 
 #[tokio::test]

@@ -12,7 +12,17 @@ use super::AdminError;
 use crate::limits::Budget;
 use crate::state::AppState;
 
-pub struct AdminAuth;
+/// An authenticated admin request, with where it came from for the System Log.
+pub struct AdminAuth {
+    pub context: latchkey_store::EventContext,
+}
+
+impl AdminAuth {
+    /// The administrator as the actor of a change this request makes.
+    pub fn audit(&self) -> latchkey_store::Audit<'_> {
+        latchkey_store::Audit::admin(&self.context)
+    }
+}
 
 impl FromRequestParts<AppState> for AdminAuth {
     type Rejection = AdminError;
@@ -38,7 +48,7 @@ impl FromRequestParts<AppState> for AdminAuth {
             .ok_or(AdminError::Unauthorized)?;
         if constant_time_eq(&sha256_hex(presented), &sha256_hex(expected.expose_secret())) {
             state.store.refund_rate(ticket).await?;
-            Ok(Self)
+            Ok(Self { context: crate::http::event_context::of(state, peer, &parts.headers) })
         } else {
             Err(AdminError::Unauthorized)
         }

@@ -33,6 +33,7 @@ fn brand(state: &AppState) -> Value {
         "_links": {
             "self": {"href": base, "hints": {"allow": ["GET"]}},
             "email-templates": {"href": format!("{base}/templates/email"), "hints": {"allow": ["GET"]}},
+            "themes": {"href": format!("{base}/themes"), "hints": {"allow": ["GET"]}},
         }
     })
 }

@@ -117,7 +117,7 @@ fn builtin_language(query: &HashMap<String, String>) -> Result<&'static str, Adm
     Ok(LANGUAGES.iter().find(|l| **l == primary).copied().unwrap_or("en"))
 }
 
-async fn reload(state: &AppState) {
+pub(super) async fn reload(state: &AppState) {
     if let Err(error) = state.renderer.refresh_customizations(&state.store).await {
         tracing::warn!(%error, "could not reload email customizations after a change");
     }

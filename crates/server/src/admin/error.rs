@@ -21,6 +21,8 @@ pub enum AdminError {
         summary: String,
     },
     Unavailable,
+    /// E0000068: a factor's passcode was wrong (or already used).
+    InvalidPasscode,
     /// E0000047: the client address spent its failure budget.
     TooManyRequests {
         retry_after_secs: i64,
@@ -84,6 +86,12 @@ impl IntoResponse for AdminError {
                 (StatusCode::BAD_REQUEST, "E0000003", "The request body was not well-formed.".to_owned(), vec![reason])
             }
             Self::Conflict { code, summary } => (StatusCode::CONFLICT, code, summary, vec![]),
+            Self::InvalidPasscode => (
+                StatusCode::FORBIDDEN,
+                "E0000068",
+                "Invalid Passcode/Answer".to_owned(),
+                vec!["Your passcode doesn't match our records. Please try again.".to_owned()],
+            ),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "E0000010", "Service is temporarily unavailable.".to_owned(), vec![]),
             Self::TooManyRequests { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "E0000047", "API call exceeded rate limit due to too many requests.".to_owned(), vec![])

@@ -23,7 +23,7 @@ pub fn send_email(query: &HashMap<String, String>) -> bool {
 
 #[tracing::instrument(name = "admin.users.lifecycle", skip_all, fields(action = %action))]
 pub async fn handle(
-    _: AdminAuth,
+    auth: AdminAuth,
     State(state): State<AppState>,
     Path((id, action)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
@@ -39,7 +39,7 @@ pub async fn handle(
     let now = state.store.now().await?;
     // Unlocking and reactivating give the account a clean slate of failure counters.
     let clear_counters = matches!(lifecycle, Lifecycle::Unlock | Lifecycle::Activate | Lifecycle::Unsuspend);
-    state.store.set_status(&record.user.id, next, clear_counters, now).await?;
+    state.store.set_status(&record.user.id, next, clear_counters, (lifecycle.into(), &auth.audit()), now).await?;
     tracing::info!(event = "admin.user_lifecycle", user_id = %record.user.id.as_str(), status = next.as_str(), "user status changed");
     if lifecycle == Lifecycle::Activate && next == UserStatus::Provisioned {
         if let Some(link) = links::issue(&state, &record, LinkPurpose::Activation, send_email(&query)).await? {

@@ -28,7 +28,7 @@ fn revoke_tokens(query: &HashMap<String, String>) -> Result<bool, AdminError> {
 
 #[tracing::instrument(name = "admin.users.clear_sessions", skip_all)]
 pub async fn clear(
-    _: AdminAuth,
+    auth: AdminAuth,
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
@@ -37,7 +37,7 @@ pub async fn clear(
     let record =
         state.store.user_by_id_or_login(&id).await?.ok_or_else(|| AdminError::NotFound(format!("Resource not found: {id} (User)")))?;
     let now = state.store.now().await?;
-    let ended = state.store.clear_user_sessions(&record.user.id, revoke_tokens, now).await?;
+    let ended = state.store.clear_user_sessions(&record.user.id, revoke_tokens, &auth.audit(), now).await?;
     tracing::info!(
         event = "admin.user_sessions_cleared",
         user_id = %record.user.id.as_str(),

@@ -15,6 +15,7 @@ use latchkey_store::{NewUser, PasswordChange, UserRecord};
 use super::render::okta_user;
 use super::{AdminAuth, AdminError};
 use crate::state::AppState;
+use latchkey_domain::audit::EventType;
 
 fn is_true(query: &HashMap<String, String>, key: &str, default: bool) -> bool {
     query.get(key).map(|v| v == "true").unwrap_or(default)
@@ -70,13 +71,13 @@ async fn hash_checked(state: &AppState, raw: &str, profile: &Profile) -> Result<
         .map_err(|violations| AdminError::Validation(violations.iter().map(|v| format!("password: {v}")).collect()))
 }
 
-async fn find(state: &AppState, key: &str) -> Result<UserRecord, AdminError> {
+pub(super) async fn find(state: &AppState, key: &str) -> Result<UserRecord, AdminError> {
     state.store.user_by_id_or_login(key).await?.ok_or_else(|| AdminError::NotFound(format!("Resource not found: {key} (User)")))
 }
 
 #[tracing::instrument(name = "admin.users.create", skip_all)]
 pub async fn create(
-    _: AdminAuth,
+    auth: AdminAuth,
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
@@ -93,7 +94,7 @@ pub async fn create(
         (false, _) => UserStatus::Staged,
     };
     let now = state.store.now().await?;
-    let record = state.store.insert_user(&NewUser { id: UserId::generate(), status, profile, password_hash }, now).await?;
+    let record = state.store.insert_user(&NewUser { id: UserId::generate(), status, profile, password_hash }, &auth.audit(), now).await?;
     tracing::info!(event = "admin.user_created", user_id = %record.user.id.as_str(), "user created");
     // Activated without a password: the user chooses one through the activation email.
     if status == UserStatus::Provisioned && super::lifecycle::send_email(&query) {
@@ -163,7 +164,7 @@ fn parse_search(search: &str) -> Result<Search, AdminError> {
 /// `POST /api/v1/users/{id}`: partial profile update (an email change ends live recovery
 /// codes), and optionally an administrator-set password.
 #[tracing::instrument(name = "admin.users.update", skip_all)]
-pub async fn update(_: AdminAuth, State(state): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Response, AdminError> {
+pub async fn update(auth: AdminAuth, State(state): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Response, AdminError> {
     let write: UserWrite = crate::http::json::parse_into(&body)?;
     let current = find(&state, &id).await?;
     let profile = profile_from(&write.profile, Some(&current.user.profile))?;
@@ -190,9 +191,11 @@ pub async fn update(_: AdminAuth, State(state): State<AppState>, Path(id): Path<
         notice,
         keep_session_digest: None,
         completing_interaction: None,
+        event_type: EventType::PasswordUpdate,
+        audit: auth.audit(),
     });
     let changed_password = change.is_some();
-    let record = state.store.update_user(&current.user.id, &profile, change, now).await?;
+    let record = state.store.update_user(&current.user.id, &profile, change, &auth.audit(), now).await?;
     if changed_password {
         state.outbox_wake.notify_one();
         tracing::info!(event = "admin.password_set", user_id = %record.user.id.as_str(), "administrator set a password");
@@ -202,14 +205,14 @@ pub async fn update(_: AdminAuth, State(state): State<AppState>, Path(id): Path<
 
 /// Okta semantics: the first DELETE deactivates, a DELETE of a deactivated user removes it.
 #[tracing::instrument(name = "admin.users.delete", skip_all)]
-pub async fn delete(_: AdminAuth, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, AdminError> {
+pub async fn delete(auth: AdminAuth, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, AdminError> {
     let record = find(&state, &id).await?;
     let now = state.store.now().await?;
     if record.user.status == UserStatus::Deprovisioned {
-        state.store.delete_user(&record.user.id, now).await?;
+        state.store.delete_user(&record.user.id, &auth.audit(), now).await?;
         tracing::info!(event = "admin.user_deleted", user_id = %record.user.id.as_str(), "user deleted");
     } else {
-        state.store.set_status(&record.user.id, UserStatus::Deprovisioned, false, now).await?;
+        state.store.set_status(&record.user.id, UserStatus::Deprovisioned, false, (EventType::UserDeactivate, &auth.audit()), now).await?;
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

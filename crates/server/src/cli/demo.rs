@@ -19,11 +19,25 @@ use crate::startup::Application;
 use files::DemoState;
 use provision::{Admin, DEMO_LOGIN};
 
+/// The safe floors of `recovery.mail_min_gap_secs` and `recovery.mail_per_hour`.
+const DEMO_MAIL_MIN_GAP_SECS: u64 = 10;
+const DEMO_MAIL_PER_HOUR: usize = 20;
+
 pub async fn run(mut settings: Settings) -> Result<(), String> {
     if settings.unsafe_test_settings {
         return Err("demo refuses LATCHKEY_UNSAFE_TEST_SETTINGS: the demo shows the real defaults".to_owned());
     }
     settings.dev = true;
+    // Someone trying the recipe starts over within a minute: the most permissive mail limits
+    // inside the safe floors (config.rs), unless set explicitly. Printed below.
+    let defaults = crate::config::RecoverySettings::default();
+    if settings.recovery.mail_min_gap_secs == defaults.mail_min_gap_secs {
+        settings.recovery.mail_min_gap_secs = DEMO_MAIL_MIN_GAP_SECS;
+    }
+    if settings.recovery.mail_per_hour == defaults.mail_per_hour {
+        settings.recovery.mail_per_hour = DEMO_MAIL_PER_HOUR;
+    }
+    let (mail_gap, mail_per_hour) = (settings.recovery.mail_min_gap_secs, settings.recovery.mail_per_hour);
     let data_dir = settings.server.data_dir.clone();
     crate::files::create_private_dir(&data_dir).map_err(|e| format!("the data directory {} cannot be created: {e}", data_dir.display()))?;
     let admin_token = match &settings.admin.token {
@@ -89,6 +103,8 @@ pub async fn run(mut settings: Settings) -> Result<(), String> {
     let _ = writeln!(stdout, "user: {DEMO_LOGIN}");
     let _ = writeln!(stdout, "password: {password}");
     let _ = writeln!(stdout, "admin-token: {admin_token}");
+    let _ = writeln!(stdout, "recovery-mail-gap: {mail_gap} s");
+    let _ = writeln!(stdout, "recovery-mail-per-hour: {mail_per_hour}");
     let _ = stdout.flush();
 
     let app_task = tokio::spawn(app.run_until_stopped(stop.clone().cancelled_owned()));

@@ -25,6 +25,8 @@ use super::master::MasterKey;
 
 const CODE_MAC_KEY_ID: &str = "code-mac";
 const OUTBOX_KEY_ID: &str = "outbox";
+/// Seals second-factor secrets (TOTP), each with its factor id as context.
+const FACTOR_KEY_ID: &str = "factor";
 pub const SIGNING_KIND: &str = "signing";
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +58,7 @@ pub struct SigningKey {
 pub struct KeyRing {
     code_mac: Zeroizing<Vec<u8>>,
     outbox: Zeroizing<[u8; 32]>,
+    factor: Zeroizing<[u8; 32]>,
     signing: Vec<Arc<SigningKey>>,
 }
 
@@ -64,12 +67,8 @@ impl KeyRing {
     /// singleton keys are inserted with `ON CONFLICT DO NOTHING` and re-read.
     pub async fn load(store: &Store, master: &MasterKey, now: Millis) -> Result<Self, KeyRingError> {
         let code_mac = singleton(store, master, CODE_MAC_KEY_ID, now).await?;
-        let outbox_bytes = singleton(store, master, OUTBOX_KEY_ID, now).await?;
-        let mut outbox = Zeroizing::new([0u8; 32]);
-        if outbox_bytes.len() != 32 {
-            return Err(KeyRingError::WrongMasterKey);
-        }
-        outbox.copy_from_slice(&outbox_bytes);
+        let outbox = key32(&singleton(store, master, OUTBOX_KEY_ID, now).await?)?;
+        let factor = key32(&singleton(store, master, FACTOR_KEY_ID, now).await?)?;
         let mut records = store.live_keys(SIGNING_KIND, now).await?;
         if records.is_empty() {
             // Serialised on the code-MAC key's row, so processes started together keep one
@@ -78,7 +77,7 @@ impl KeyRing {
             records = store.insert_first_key(&first, CODE_MAC_KEY_ID, now).await?;
         }
         let signing = records.iter().map(|r| open_signing_key(master, r).map(Arc::new)).collect::<Result<_, _>>()?;
-        Ok(Self { code_mac, outbox, signing })
+        Ok(Self { code_mac, outbox, factor, signing })
     }
 
     pub fn code_mac_key(&self) -> &[u8] {
@@ -87,6 +86,15 @@ impl KeyRing {
 
     pub fn outbox_key(&self) -> [u8; 32] {
         *self.outbox
+    }
+
+    /// Seals a second factor's secret, bound to its factor id.
+    pub fn seal_factor_secret(&self, factor_id: &str, secret: &[u8]) -> Result<String, seal::SealError> {
+        seal::seal(&*self.factor, &format!("factor:{factor_id}"), secret)
+    }
+
+    pub fn open_factor_secret(&self, factor_id: &str, sealed: &str) -> Result<Vec<u8>, seal::SealError> {
+        seal::open(&*self.factor, &format!("factor:{factor_id}"), sealed)
     }
 
     /// The key that signs now: the newest whose `sign_from` has passed.
@@ -185,6 +193,17 @@ fn jwk_components(key: &RsaKeyPair) -> (String, String) {
         URL_SAFE_NO_PAD.encode(&bytes[first..])
     };
     (minimal(&components.n), minimal(&components.e))
+}
+
+/// A 32-byte symmetric key from a singleton's opened bytes; any other length means the master
+/// key opened something it did not seal.
+fn key32(bytes: &[u8]) -> Result<Zeroizing<[u8; 32]>, KeyRingError> {
+    let mut key = Zeroizing::new([0u8; 32]);
+    if bytes.len() != 32 {
+        return Err(KeyRingError::WrongMasterKey);
+    }
+    key.copy_from_slice(bytes);
+    Ok(key)
 }
 
 #[cfg(test)]

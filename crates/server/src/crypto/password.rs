@@ -68,19 +68,26 @@ impl PasswordHasher {
         let params = self.inner.params.clone();
         let (policy, profile) = (policy.clone(), profile.clone());
         run_blocking(move || {
-            let context = latchkey_domain::password::PasswordContext {
-                login: profile.login.as_str(),
-                email: profile.email.as_str(),
-                first_name: profile.first_name.as_deref().unwrap_or_default(),
-                last_name: profile.last_name.as_deref().unwrap_or_default(),
-            };
-            let violations = policy.check(&password, &context);
+            let violations = violations(&policy, &password, &profile);
             if !violations.is_empty() {
                 return Ok(Err(violations));
             }
             hash_now(&params, &password).map(Ok)
         })
         .await
+    }
+
+    /// The policy's verdict alone, on the blocking pool under an admission permit (the reset
+    /// form's live strength check): no hash.
+    pub async fn check(
+        &self,
+        policy: &latchkey_domain::PasswordPolicy,
+        password: Password,
+        profile: &latchkey_domain::Profile,
+    ) -> Result<Vec<latchkey_domain::PolicyViolation>, HashError> {
+        let _permit = self.admit().await?;
+        let (policy, profile) = (policy.clone(), profile.clone());
+        run_blocking(move || Ok(violations(&policy, &password, &profile))).await
     }
 
     /// Verifies against `stored`, or against the dummy hash when there is none.
@@ -114,6 +121,20 @@ impl PasswordHasher {
             _ => Err(HashError::Busy),
         }
     }
+}
+
+fn violations(
+    policy: &latchkey_domain::PasswordPolicy,
+    password: &Password,
+    profile: &latchkey_domain::Profile,
+) -> Vec<latchkey_domain::PolicyViolation> {
+    let context = latchkey_domain::password::PasswordContext {
+        login: profile.login.as_str(),
+        email: profile.email.as_str(),
+        first_name: profile.first_name.as_deref().unwrap_or_default(),
+        last_name: profile.last_name.as_deref().unwrap_or_default(),
+    };
+    policy.check(password, &context)
 }
 
 fn argon2(params: &Params) -> Argon2<'static> {

@@ -102,7 +102,7 @@ async fn code_from_session(
         .store
         .complete_from_session(&record.id, record.version, &session.user_id, (&code.digest(), expires), session.auth_time)
         .await?;
-    if !done {
+    if done.is_none() {
         return Err(OAuthError::Internal(anyhow::anyhow!("a new transaction moved before it was completed")));
     }
     tracing::info!(event = "authorize.session_reused", user_id = %session.user_id.as_str(), "code issued from the session");

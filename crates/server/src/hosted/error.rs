@@ -18,8 +18,6 @@ pub enum HostedError {
         title: &'static str,
         message: &'static str,
     },
-    /// A form that did not come from its own page (security-checklist WEB-1).
-    Refused(&'static str),
     /// The server cannot serve the page right now (hashing queue full, database unreachable).
     Unavailable,
     Internal(anyhow::Error),
@@ -57,7 +55,6 @@ impl IntoResponse for HostedError {
         match self {
             Self::Invalid { title, reason } => message_page(StatusCode::BAD_REQUEST, title, &reason),
             Self::Expired { title, message } => message_page(StatusCode::BAD_REQUEST, title, message),
-            Self::Refused(message) => message_page(StatusCode::FORBIDDEN, "Request refused", message),
             Self::Unavailable => {
                 message_page(StatusCode::SERVICE_UNAVAILABLE, "Please try again", "The server is busy. Try again in a moment.")
             }

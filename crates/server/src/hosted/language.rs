@@ -3,6 +3,12 @@ use axum::http::HeaderMap;
 
 pub const SUPPORTED: &[&str] = &["en", "fr", "de", "es", "ja"];
 
+/// The supported language a tag (`fr`, `fr-CA`, `fr_FR`, `JA`) names, if any.
+pub fn supported(tag: &str) -> Option<&'static str> {
+    let primary = tag.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
+    SUPPORTED.iter().find(|s| **s == primary).copied()
+}
+
 pub fn from_headers(headers: &HeaderMap) -> &'static str {
     let header = headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let mut ranked: Vec<(f32, &str)> = header
@@ -15,14 +21,7 @@ pub fn from_headers(headers: &HeaderMap) -> &'static str {
         })
         .collect();
     ranked.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
-    ranked
-        .iter()
-        .filter_map(|(_, tag)| {
-            let primary = tag.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
-            SUPPORTED.iter().find(|s| **s == primary).copied()
-        })
-        .next()
-        .unwrap_or("en")
+    ranked.iter().find_map(|(_, tag)| supported(tag)).unwrap_or("en")
 }
 
 #[cfg(test)]

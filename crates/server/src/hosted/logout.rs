@@ -11,13 +11,20 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::page::message_page;
+use crate::http::event_context::RequestContext;
 use crate::oauth::OAuthError;
 use crate::session::{presented_digest, SESSION_COOKIE};
 use crate::state::{AppState, AuthServer};
 
 #[tracing::instrument(name = "hosted.logout", skip_all, fields(server = server.as_str()))]
-pub async fn handle(State(state): State<AppState>, server: AuthServer, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    match logout(&state, server, &headers, query.as_deref().unwrap_or_default()).await {
+pub async fn handle(
+    State(state): State<AppState>,
+    server: AuthServer,
+    RequestContext(context): RequestContext,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    match logout(&state, server, (&headers, &context), query.as_deref().unwrap_or_default()).await {
         Ok(response) => response,
         Err(Refusal::Page(reason)) => message_page(StatusCode::BAD_REQUEST, "Sign-out request not valid", reason),
         Err(Refusal::Internal(error)) => error.into_response(),
@@ -35,7 +42,12 @@ impl From<latchkey_store::StoreError> for Refusal {
     }
 }
 
-async fn logout(state: &AppState, server: AuthServer, headers: &HeaderMap, query: &str) -> Result<Response, Refusal> {
+async fn logout(
+    state: &AppState,
+    server: AuthServer,
+    (headers, context): (&HeaderMap, &latchkey_store::EventContext),
+    query: &str,
+) -> Result<Response, Refusal> {
     let params = crate::http::form::parse(query.as_bytes()).map_err(|_| Refusal::Page("The sign-out request is malformed."))?;
     let hint = params.get("id_token_hint").ok_or(Refusal::Page("The application did not identify itself (id_token_hint is required)."))?;
     let now = state.store.now().await?;
@@ -62,7 +74,7 @@ async fn logout(state: &AppState, server: AuthServer, headers: &HeaderMap, query
     if let Some(session) = crate::session::current(state, headers, now).await? {
         if session.user_id.as_str() == claims.sub {
             if let Some(digest) = presented_digest(headers) {
-                state.store.end_session(&digest, now).await?;
+                state.store.end_session(&digest, context, now).await?;
             }
             crate::session::set_cookie(state, &mut response, SESSION_COOKIE, "", 0);
             tracing::info!(event = "session.ended", user_id = %claims.sub, "signed out");

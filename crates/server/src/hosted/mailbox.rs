@@ -1,7 +1,8 @@
 //! `/dev/mailbox`: in development (`serve --dev`, `demo`) the emails the server wrote to
-//! `{DATA_DIR}/mailbox/*.eml`, newest first, each openable with its HTML part in a sandboxed
-//! frame that may run no script, its text part, and a "copy link" button per link. Never
-//! routed outside development mode.
+//! `{DATA_DIR}/mailbox/*.eml`, newest first and refreshed while the page is open; each message
+//! with its code large and copyable, its links as anchors that open a new tab, and its HTML part
+//! (in a sandboxed frame that may run no script) or its text part. Never routed outside
+//! development mode.
 //!
 //! Every recovery code and set-password link is on this page, so it is for the developer's own
 //! machine only (finding 11a): it is routed only when the server listens on a loopback address
@@ -19,21 +20,69 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
+use axum::{Json, Router};
+use serde::Serialize;
 
-use super::page::{content_page, escape, message_page, secure_with_csp};
+use super::page::{escape, message_page, secure_with_csp, wide_page};
 use crate::http::serve::LocalAddr;
 use crate::state::AppState;
 
 /// Most messages listed at once.
 const LIST_LIMIT: usize = 200;
-/// The framed message may show inline styles and images, and run nothing.
-const MESSAGE_CSP: &str = "sandbox; default-src 'none'; img-src data: https:; style-src 'unsafe-inline'; frame-ancestors 'self'";
-const COPY_SCRIPT: &str = "document.querySelectorAll('button[data-link]').forEach(function (b) { b.addEventListener('click', function () { navigator.clipboard.writeText(b.getAttribute('data-link')).then(function () { b.textContent = 'Copied'; }); }); });";
+/// The framed message may show inline styles and images, and run nothing; its links open a new
+/// tab (the pages they point at refuse to be framed, rightly).
+const MESSAGE_CSP: &str = "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; img-src data: https:; \
+                           style-src 'unsafe-inline'; frame-ancestors 'self'";
+/// What the list says when nothing arrived yet.
+const EMPTY: &str = "<p class=\"lkp-empty\" id=\"mailbox-empty\">No emails yet. In development mode every email this server \
+                     sends lands here instead of going out: recovery codes and links, activation and set-password links, \
+                     password-change notices and test emails. This page updates by itself when one arrives.</p>";
+/// The list refreshes itself: it asks for the newest names and redraws the rows (as text).
+const LIST_SCRIPT: &str = r#"(function () {
+  var shown = document.getElementById('mailbox-status').getAttribute('data-latest') || '';
+  function draw(rows) {
+    var table = document.getElementById('mailbox-list'), empty = document.getElementById('mailbox-empty');
+    if (!rows.length) return;
+    if (empty) empty.hidden = true;
+    table.hidden = false;
+    var body = table.tBodies[0];
+    body.replaceChildren();
+    rows.forEach(function (m) {
+      var tr = document.createElement('tr');
+      [m.date, m.to].forEach(function (v) { var td = document.createElement('td'); td.textContent = v; tr.append(td); });
+      var td = document.createElement('td'), a = document.createElement('a');
+      a.href = '/dev/mailbox/' + encodeURIComponent(m.name); a.textContent = m.subject || '(no subject)';
+      td.append(a); tr.append(td); body.append(tr);
+    });
+    document.getElementById('mailbox-status').textContent = rows.length + (rows.length === 1 ? ' message' : ' messages');
+  }
+  setInterval(function () {
+    fetch('/dev/mailbox.json', { cache: 'no-store' }).then(function (r) { return r.json(); }).then(function (rows) {
+      var latest = rows.length ? rows[0].name : '';
+      if (latest !== shown) { shown = latest; draw(rows); }
+    }).catch(function () {});
+  }, 2000);
+}());"#;
+/// Copy buttons, and the HTML/Text switch of a message.
+const MESSAGE_SCRIPT: &str = r#"document.querySelectorAll('button[data-copy]').forEach(function (b) {
+  b.addEventListener('click', function () {
+    navigator.clipboard.writeText(b.getAttribute('data-copy')).then(function () { b.textContent = 'Copied'; });
+  });
+});
+document.querySelectorAll('[role=tab]').forEach(function (tab) {
+  tab.addEventListener('click', function () {
+    document.querySelectorAll('[role=tab]').forEach(function (t) {
+      var on = t === tab;
+      t.setAttribute('aria-selected', String(on));
+      document.getElementById(t.getAttribute('aria-controls')).hidden = !on;
+    });
+  });
+});"#;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/dev/mailbox", get(list))
+        .route("/dev/mailbox.json", get(list_json))
         .route("/dev/mailbox/{name}", get(show))
         .route("/dev/mailbox/{name}/html", get(html))
         .layer(axum::middleware::from_fn(loopback_only))
@@ -115,10 +164,19 @@ fn not_found() -> Response {
     message_page(StatusCode::NOT_FOUND, "No such message", "The mailbox has no message by that name.")
 }
 
-#[tracing::instrument(name = "dev.mailbox.list", skip_all)]
-async fn list(State(state): State<AppState>) -> Response {
-    let dir = mailbox_dir(&state);
-    let rows = tokio::task::spawn_blocking(move || {
+/// One row of the list, as the page and its refresh see it.
+#[derive(Serialize)]
+struct Row {
+    name: String,
+    date: String,
+    to: String,
+    subject: String,
+}
+
+/// The newest messages first (names start with the delivery time in milliseconds).
+async fn rows(state: &AppState) -> Vec<Row> {
+    let dir = mailbox_dir(state);
+    tokio::task::spawn_blocking(move || {
         let mut names: Vec<String> = std::fs::read_dir(&dir)
             .map(|entries| {
                 entries
@@ -128,31 +186,55 @@ async fn list(State(state): State<AppState>) -> Response {
                     .collect()
             })
             .unwrap_or_default();
-        // Names start with the delivery time in milliseconds: the newest sort last.
         names.sort_unstable_by(|a, b| b.cmp(a));
         names.truncate(LIST_LIMIT);
         names
             .into_iter()
             .filter_map(|name| resolve(&dir, &name).and_then(|p| read(&p)).map(|mail| (name, mail)))
-            .map(|(name, mail)| {
-                format!(
-                    "<tr><td>{}</td><td>{}</td><td><a href=\"/dev/mailbox/{}\">{}</a></td></tr>",
-                    escape(&mail.date),
-                    escape(&mail.to),
-                    escape(&name),
-                    escape(if mail.subject.is_empty() { "(no subject)" } else { &mail.subject })
-                )
-            })
-            .collect::<String>()
+            .map(|(name, mail)| Row { name, date: mail.date, to: mail.to, subject: mail.subject })
+            .collect()
     })
     .await
-    .unwrap_or_default();
-    let content = if rows.is_empty() {
-        "<p>No messages yet. Emails the server sends in development mode appear here.</p>".to_owned()
-    } else {
-        format!("<table><thead><tr><th>Time</th><th>To</th><th>Subject</th></tr></thead><tbody>{rows}</tbody></table>")
+    .unwrap_or_default()
+}
+
+#[tracing::instrument(name = "dev.mailbox.list", skip_all)]
+async fn list(State(state): State<AppState>) -> Response {
+    let rows = rows(&state).await;
+    let body: String = rows
+        .iter()
+        .map(|row| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td><a href=\"/dev/mailbox/{}\">{}</a></td></tr>",
+                escape(&row.date),
+                escape(&row.to),
+                escape(&row.name),
+                escape(if row.subject.is_empty() { "(no subject)" } else { &row.subject })
+            )
+        })
+        .collect();
+    let count = match rows.len() {
+        1 => "1 message".to_owned(),
+        n => format!("{n} messages"),
     };
-    content_page(StatusCode::OK, "en", "Development mailbox", &content, None)
+    let content = format!(
+        "<p class=\"lkp-muted\">Emails sent by this server in development mode, newest first. \
+         <span id=\"mailbox-status\" role=\"status\" data-latest=\"{latest}\">{count}</span></p>{empty}\
+         <table class=\"lkp-mail-list\" id=\"mailbox-list\"{hidden}><thead><tr><th scope=\"col\">Time</th><th scope=\"col\">To</th>\
+         <th scope=\"col\">Subject</th></tr></thead><tbody>{body}</tbody></table>",
+        empty = if rows.is_empty() { EMPTY } else { "" },
+        hidden = if rows.is_empty() { " hidden" } else { "" },
+        // The newest message the page was drawn with: its refresh redraws only when one is newer.
+        latest = rows.first().map(|r| escape(&r.name)).unwrap_or_default(),
+    );
+    wide_page(StatusCode::OK, "Development mailbox", &content, Some(LIST_SCRIPT))
+}
+
+#[tracing::instrument(name = "dev.mailbox.list_json", skip_all)]
+async fn list_json(State(state): State<AppState>) -> Response {
+    let mut response = Json(rows(&state).await).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// The links of a text part, in order, each once.
@@ -167,6 +249,12 @@ fn links_in(text: &str) -> Vec<String> {
     links
 }
 
+/// The one-time code of a message: the first run of 6 to 10 digits standing alone (the codes
+/// `otp.digits` allows), as the text part writes it on a line of its own.
+fn code_in(text: &str) -> Option<&str> {
+    text.split(|c: char| !c.is_alphanumeric()).find(|w| (6..=10).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_digit()))
+}
+
 #[tracing::instrument(name = "dev.mailbox.show", skip_all)]
 async fn show(State(state): State<AppState>, UrlPath(name): UrlPath<String>) -> Response {
     let dir = mailbox_dir(&state);
@@ -175,24 +263,48 @@ async fn show(State(state): State<AppState>, UrlPath(name): UrlPath<String>) -> 
         return not_found();
     };
     let text = mail.text.unwrap_or_default();
+    let code = code_in(&text)
+        .map(|code| {
+            format!(
+                "<h2 id=\"code-label\">Code</h2><div class=\"lkp-code-box\"><p class=\"lkp-code\" id=\"mail-code\" aria-labelledby=\"code-label\">{c}</p>\
+                 <button type=\"button\" class=\"lkp-button\" data-copy=\"{c}\">Copy code</button></div>",
+                c = escape(code)
+            )
+        })
+        .unwrap_or_default();
     let links: String = links_in(&text)
         .iter()
-        .map(|l| format!("<li><code>{l}</code> <button type=\"button\" data-link=\"{l}\">Copy link</button></li>", l = escape(l)))
+        .map(|l| {
+            format!(
+                "<li><a href=\"{l}\" target=\"_blank\" rel=\"noopener noreferrer\">{l}</a> \
+                 <button type=\"button\" class=\"lkp-button\" data-copy=\"{l}\">Copy link</button></li>",
+                l = escape(l)
+            )
+        })
         .collect();
-    let frame = if mail.html.is_some() {
-        format!("<h2>HTML</h2><iframe src=\"/dev/mailbox/{}/html\" sandbox title=\"HTML part\" style=\"width:100%;height:32rem;border:1px solid #ccc\"></iframe>", escape(&name))
-    } else {
-        String::new()
+    let links = if links.is_empty() { String::new() } else { format!("<h2>Links</h2><ul class=\"lkp-links\">{links}</ul>") };
+    // HTML first when there is one (what a mail client shows); the text part one click away.
+    let views = match mail.html {
+        Some(_) => format!(
+            "<div class=\"lkp-tabs\" role=\"tablist\" aria-label=\"Message view\">\
+             <button type=\"button\" class=\"lkp-button\" role=\"tab\" id=\"tab-html\" aria-controls=\"view-html\" aria-selected=\"true\">HTML</button>\
+             <button type=\"button\" class=\"lkp-button\" role=\"tab\" id=\"tab-text\" aria-controls=\"view-text\" aria-selected=\"false\">Text</button></div>\
+             <div id=\"view-html\" role=\"tabpanel\" aria-labelledby=\"tab-html\"><iframe class=\"lkp-frame\" src=\"/dev/mailbox/{n}/html\" \
+             sandbox=\"allow-popups allow-popups-to-escape-sandbox\" title=\"The message as HTML\"></iframe></div>\
+             <div id=\"view-text\" role=\"tabpanel\" aria-labelledby=\"tab-text\" hidden><pre>{t}</pre></div>",
+            n = escape(&name),
+            t = escape(&text),
+        ),
+        None => format!("<h2>Text</h2><pre>{}</pre>", escape(&text)),
     };
     let content = format!(
-        "<p><a href=\"/dev/mailbox\">← All messages</a></p><dl><dt>Time</dt><dd>{}</dd><dt>To</dt><dd>{}</dd><dt>Subject</dt><dd>{}</dd></dl>\
-         <h2>Links</h2><ul>{links}</ul>{frame}<h2>Text</h2><pre>{}</pre>",
+        "<p><a href=\"/dev/mailbox\">← All messages</a></p><dl class=\"lkp-meta\"><dt>Time</dt><dd>{}</dd><dt>To</dt><dd>{}</dd></dl>\
+         {code}{links}{views}",
         escape(&mail.date),
         escape(&mail.to),
-        escape(&mail.subject),
-        escape(&text),
     );
-    let mut response = content_page(StatusCode::OK, "en", &mail.subject, &content, Some(COPY_SCRIPT));
+    let subject = if mail.subject.is_empty() { "(no subject)" } else { &mail.subject };
+    let mut response = wide_page(StatusCode::OK, subject, &content, Some(MESSAGE_SCRIPT));
     // The page frames its own message route, and nothing else.
     let csp =
         response.headers().get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()).map(|v| format!("{v}; frame-src 'self'"));
@@ -202,14 +314,14 @@ async fn show(State(state): State<AppState>, UrlPath(name): UrlPath<String>) -> 
     response
 }
 
-/// The HTML part itself, for the sandboxed frame.
+/// The HTML part itself, for the sandboxed frame, with its links sent to a new tab.
 #[tracing::instrument(name = "dev.mailbox.html", skip_all)]
 async fn html(State(state): State<AppState>, UrlPath(name): UrlPath<String>) -> Response {
     let dir = mailbox_dir(&state);
     let Ok(Some(html)) = tokio::task::spawn_blocking(move || resolve(&dir, &name).and_then(|p| read(&p)).and_then(|m| m.html)).await else {
         return not_found();
     };
-    let mut response = secure_with_csp(Html(html).into_response(), MESSAGE_CSP);
+    let mut response = secure_with_csp(Html(format!("<base target=\"_blank\">{html}")).into_response(), MESSAGE_CSP);
     response.headers_mut().insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
     response
 }
@@ -240,6 +352,13 @@ mod tests {
         assert!(!both_loopback(Some(addr("192.168.1.9:50000")), local), "a forwarded port");
         assert!(!both_loopback(Some(addr("127.0.0.1:50000")), Some(addr("192.168.1.5:8080"))));
         assert!(!both_loopback(None, local), "an unknown peer is not trusted");
+    }
+
+    #[test]
+    fn the_code_is_the_first_run_of_six_to_ten_digits_standing_alone() {
+        assert_eq!(code_in("Enter this code:\n\n    482913\n\nOr open https://x/?otp=482913"), Some("482913"));
+        assert_eq!(code_in("id 12345 and 12345678901 and obx1234567"), None);
+        assert_eq!(code_in("no code"), None);
     }
 
     #[test]

@@ -1,13 +1,16 @@
 //! Hosted pages on the server's own origin: the sign-in page behind `/v1/authorize`, the
 //! callback that turns the widget's success into the client's authorization response, and the
-//! page behind the default recovery link (`${resetPasswordLink}`).
+//! page behind the default recovery link (`${resetPasswordLink}`), and the landing page at the
+//! server's root.
 //!
 //! These are HTML with a strict CSP: a per-response nonce on the one inline bootstrap script,
 //! no `unsafe-inline`, no framing (security-checklist WEB-2…WEB-4). A GET never consumes
 //! anything: opening the emailed link only renders a page (shared/README).
 mod authorize;
+pub mod branding;
 mod callback;
 mod error;
+mod landing;
 mod language;
 mod logout;
 mod mailbox;
@@ -15,6 +18,7 @@ mod page;
 mod redirect;
 mod reset_password;
 mod set_password;
+mod set_password_text;
 
 use axum::routing::get;
 use axum::Router;
@@ -33,13 +37,16 @@ pub fn dev_router() -> Router<AppState> {
 
 pub use mailbox::served_on as dev_pages_served_on;
 
-pub fn router() -> Router<AppState> {
+/// `dev_pages`: whether the development pages are routed, which the landing page mentions.
+pub fn router(dev_pages: bool) -> Router<AppState> {
     Router::new()
+        .route("/", get(move |s| landing::show(s, dev_pages)))
+        .merge(branding::router())
         .route("/oauth2/default/v1/authorize", get(|s, h, q| authorize::handle(s, AuthServer::Default, h, q)))
         .route("/oauth2/v1/authorize", get(|s, h, q| authorize::handle(s, AuthServer::Org, h, q)))
         .route("/signin/callback", get(callback::handle))
-        .route("/oauth2/default/v1/logout", get(|s, h, q| logout::handle(s, AuthServer::Default, h, q)))
-        .route("/oauth2/v1/logout", get(|s, h, q| logout::handle(s, AuthServer::Org, h, q)))
+        .route("/oauth2/default/v1/logout", get(|s, c, h, q| logout::handle(s, AuthServer::Default, c, h, q)))
+        .route("/oauth2/v1/logout", get(|s, c, h, q| logout::handle(s, AuthServer::Org, c, h, q)))
         .route("/signin/reset-password", get(reset_password::handle))
         .route("/signin/set-password", get(set_password::show).post(set_password::submit))
 }

@@ -7,6 +7,13 @@ use base64::Engine;
 use rand::RngCore;
 use serde_json::Value;
 
+/// What every page's `<head>` loads: the widget card's and the page's stylesheets (light and
+/// dark), the brand's theme over them, and the brand's favicon or the default one (so no page
+/// asks for a `/favicon.ico` that is not there).
+const HEAD_ASSETS: &str = "<link rel=\"icon\" href=\"/branding/v1/favicon\">\
+<link rel=\"stylesheet\" href=\"/widget/v1/latchkey-sign-in.css\"><link rel=\"stylesheet\" href=\"/widget/v1/latchkey-pages.css\">\
+<link rel=\"stylesheet\" href=\"/branding/v1/theme.css\">";
+
 /// Escapes text for HTML element content and attribute values.
 pub use latchkey_template::escape_html as escape;
 
@@ -26,8 +33,7 @@ pub fn widget_page(lang: &str, title: &str, config: &Value) -> Response {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>{title}</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="/widget/v1/latchkey-sign-in.css">
+{HEAD_ASSETS}
 </head>
 <body class="latchkey-hosted">
 <main id="latchkey-widget"></main>
@@ -53,17 +59,31 @@ pub fn widget_page(lang: &str, title: &str, config: &Value) -> Response {
 
 /// A plain message page (errors that must not redirect).
 pub fn message_page(status: axum::http::StatusCode, title: &str, message: &str) -> Response {
-    content_page(status, "en", title, &format!("<p>{}</p>", escape(message)), None)
+    message_page_in(status, "en", title, message)
+}
+
+/// [`message_page`] in a language other than English.
+pub fn message_page_in(status: axum::http::StatusCode, lang: &str, title: &str, message: &str) -> Response {
+    content_page(status, lang, title, &format!("<p>{}</p>", escape(message)), None)
 }
 
 /// A server-rendered page: `content` is trusted HTML built by the caller (every value in it
 /// passed through [`escape`]); `script` is an optional inline script that gets the response's
 /// nonce. Forms post only to this origin (`form-action 'self'`).
 pub fn content_page(status: axum::http::StatusCode, lang: &str, title: &str, content: &str, script: Option<&str>) -> Response {
+    shell_page(status, lang, title, "latchkey-message", content, script)
+}
+
+/// [`content_page`] in a wider column, for pages that show tables and previews (the mailbox).
+pub fn wide_page(status: axum::http::StatusCode, title: &str, content: &str, script: Option<&str>) -> Response {
+    shell_page(status, "en", title, "lkp-wide", content, script)
+}
+
+fn shell_page(status: axum::http::StatusCode, lang: &str, title: &str, class: &str, content: &str, script: Option<&str>) -> Response {
     let nonce = script.map(|_| new_nonce()).unwrap_or_default();
     let script = script.map(|js| format!("<script nonce=\"{nonce}\">{js}</script>")).unwrap_or_default();
     let body = format!(
-        "<!doctype html><html lang=\"{l}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"referrer\" content=\"no-referrer\"><title>{t}</title><link rel=\"stylesheet\" href=\"/widget/v1/latchkey-sign-in.css\"></head><body class=\"latchkey-hosted\"><main class=\"latchkey-message\"><h1>{t}</h1>{content}</main>{script}</body></html>",
+        "<!doctype html><html lang=\"{l}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"referrer\" content=\"no-referrer\"><title>{t}</title>{HEAD_ASSETS}</head><body class=\"latchkey-hosted\"><main class=\"{class}\"><h1>{t}</h1>{content}</main>{script}</body></html>",
         l = escape(lang),
         t = escape(title),
     );

@@ -3,6 +3,7 @@
 pub mod client_ip;
 pub mod cookies;
 pub mod cors;
+pub mod event_context;
 pub mod form;
 pub mod headers;
 pub mod health;
@@ -44,7 +45,8 @@ pub fn router(state: AppState, dev_pages: bool) -> Router {
         .merge(health::router())
         .merge(crate::openapi::router())
         .merge(widget::router())
-        .merge(crate::hosted::router())
+        .merge(crate::strength::router())
+        .merge(crate::hosted::router(dev_pages))
         .layer(DefaultBodyLimit::max(PUBLIC_BODY_LIMIT));
     Router::new()
         .merge(pages)

@@ -1,6 +1,7 @@
 //! The sign-in widget's static assets: immutable per version, embeddable from any origin
 //! (`Access-Control-Allow-Origin: *` without credentials, CORP cross-origin), with Subresource
-//! Integrity hashes at `/widget/v1/sri.json` (security-checklist WEB-6, WEB-7).
+//! Integrity hashes at `/widget/v1/sri.json` (security-checklist WEB-6, WEB-7). Next to them,
+//! the stylesheet of Latchkey's own pages around the widget card and the default favicon.
 //!
 //! The files are compiled in. For widget development only, `LATCHKEY_WIDGET_DIR` serves them
 //! from disk instead, so a change needs no rebuild.
@@ -18,6 +19,8 @@ use crate::state::AppState;
 
 const JS: &[u8] = include_bytes!("../../../../widget/latchkey-sign-in.js");
 const CSS: &[u8] = include_bytes!("../../../../widget/latchkey-sign-in.css");
+const PAGES_CSS: &[u8] = include_bytes!("../../../../widget/latchkey-pages.css");
+pub const FAVICON: &[u8] = include_bytes!("../../../../widget/favicon.svg");
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/widget/v1/{file}", get(asset))
@@ -26,13 +29,19 @@ pub fn router() -> Router<AppState> {
 fn load(name: &str) -> Option<(Vec<u8>, &'static str)> {
     let content_type = match name {
         "latchkey-sign-in.js" => "text/javascript; charset=utf-8",
-        "latchkey-sign-in.css" => "text/css; charset=utf-8",
+        "latchkey-sign-in.css" | "latchkey-pages.css" => "text/css; charset=utf-8",
+        "favicon.svg" => "image/svg+xml",
         _ => return None,
     };
     if let Ok(dir) = std::env::var("LATCHKEY_WIDGET_DIR") {
         return std::fs::read(std::path::Path::new(&dir).join(name)).ok().map(|b| (b, content_type));
     }
-    let bytes = if name.ends_with(".js") { JS } else { CSS };
+    let bytes = match name {
+        "latchkey-sign-in.js" => JS,
+        "latchkey-sign-in.css" => CSS,
+        "latchkey-pages.css" => PAGES_CSS,
+        _ => FAVICON,
+    };
     Some((bytes.to_vec(), content_type))
 }
 

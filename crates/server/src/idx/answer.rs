@@ -5,11 +5,12 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use latchkey_domain::audit::{EventType, Party};
 use latchkey_domain::interaction::Step;
 use latchkey_domain::recovery::AnswerOutcome;
 use latchkey_domain::{BearerToken, Password};
 use latchkey_proto::idx::{AnswerRequest, Message};
-use latchkey_store::{CodeCheck, PasswordChange, ResetCompletion, UserRecord};
+use latchkey_store::{Audit, CodeCheck, EventContext, PasswordChange, ResetCompletion, UserRecord};
 use serde_json::Value;
 
 use super::error::Problem;
@@ -28,7 +29,10 @@ pub async fn handle(
     let now = state.store.now().await?;
     let tx = Transaction::from_body(&state, &body, now).await?;
     match &tx.record.step {
-        Step::RecoveryChallenge { .. } => verify_code(&state, tx, &body, &crate::limits::client_key(&state, peer, &headers), now).await,
+        Step::RecoveryChallenge { .. } => {
+            let context = crate::http::event_context::of(&state, peer, &headers);
+            verify_code(&state, tx, &body, (&crate::limits::client_key(&state, peer, &headers), &context), now).await
+        }
         Step::RecoveryReset { .. } => set_password(&state, tx, &body, peer, &headers, now).await,
         _ => Err(stale(&state, &tx)),
     }
@@ -43,7 +47,13 @@ fn invalid_code(state: &AppState, tx: &Transaction, status: StatusCode) -> IdxEr
     refuse(state, tx, status, field("credentials.passcode", "api.authn.error.PASSCODE_INVALID", "Invalid code. Try again."))
 }
 
-async fn verify_code(state: &AppState, mut tx: Transaction, body: &AnswerRequest, client: &str, now: i64) -> Result<Response, IdxError> {
+async fn verify_code(
+    state: &AppState,
+    mut tx: Transaction,
+    body: &AnswerRequest,
+    (client, context): (&str, &EventContext),
+    now: i64,
+) -> Result<Response, IdxError> {
     let subject = tx.record.step.challenged_subject().map_err(|_| stale(state, &tx))?.clone();
     let raw = passcode(body);
     // Malformed input is refused before anything is counted (security-checklist OTP-7).
@@ -64,10 +74,11 @@ async fn verify_code(state: &AppState, mut tx: Transaction, body: &AnswerRequest
         subject_key: &subject_key,
         policy: &state.policies.otp,
         grant_lifetime: crate::config::ms(state.settings.recovery.reset_grant_secs),
+        context,
     };
-    let (outcome, step) = state.store.attempt_recovery_code(check, &compose_notice, now).await?.ok_or(IdxError::SessionExpired)?;
-    // Whatever happened, the store returned the transaction's step after it: render that.
-    tx.record.step = step;
+    let (outcome, record) = state.store.attempt_recovery_code(check, &compose_notice, now).await?.ok_or(IdxError::SessionExpired)?;
+    // Whatever happened, the store returned the transaction as it committed: render that.
+    tx.record = record;
     state.outbox_wake.notify_one();
     crate::metrics::funnel::code_answered(&outcome);
     match outcome {
@@ -139,7 +150,8 @@ async fn set_password(
     // `revokeSessions` ends this browser's session too.
     let revoke_all = body.credentials.as_ref().and_then(|c| c.revoke_sessions).unwrap_or(false);
     let this_browser = if revoke_all { None } else { crate::session::presented_digest(headers) };
-    let completed = state
+    let context = crate::http::event_context::of(state, peer, headers);
+    let finished = state
         .store
         .complete_reset(
             ResetCompletion {
@@ -151,6 +163,8 @@ async fn set_password(
                     notice,
                     keep_session_digest: this_browser.as_deref(),
                     completing_interaction: Some(&tx.record.id),
+                    event_type: EventType::PasswordReset,
+                    audit: Audit { actor: Party::user(&user_id, account.user.profile.login.as_str()), context: &context },
                 },
                 interaction_code_digest: &code.digest(),
                 interaction_code_expires_at: now + crate::config::ms(state.settings.tokens.code_secs),
@@ -158,13 +172,10 @@ async fn set_password(
             now,
         )
         .await?;
-    if !completed {
-        return Err(stale(state, &tx));
-    }
+    tx.record = finished.ok_or_else(|| stale(state, &tx))?;
     state.outbox_wake.notify_one();
     tracing::info!(event = "recovery.password_reset", user_id = %user_id.as_str(), "password reset completed");
     crate::metrics::funnel::password_reset(true);
-    tx.record.step = Step::Success { user_id: user_id.clone() };
     let mut response = respond(view(state, &tx).success(code.expose()));
     if crate::session::from_own_origin(state, headers) {
         crate::session::start(state, headers, &user_id, now, now, &mut response).await?;

@@ -6,7 +6,6 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use latchkey_proto::idx::ChallengeRequest;
-use latchkey_store::ChallengeOutcome;
 
 use super::render::EMAIL_AUTHENTICATOR_ID;
 use super::steps::{field, refuse, respond, stale, view};
@@ -28,13 +27,10 @@ pub async fn handle(
     if chosen != Some(EMAIL_AUTHENTICATOR_ID) {
         return Err(refuse(&state, &tx, StatusCode::BAD_REQUEST, field("authenticator", "E0000001", "Choose the Email authenticator.")));
     }
-    if super::code::issue(&state, &tx, &subject, (&next, true), &crate::mail::RequestInfo::from_request(&state, peer, &headers), now)
-        .await?
-        == ChallengeOutcome::Stale
-    {
-        return Err(stale(&state, &tx));
-    }
-    tx.record.step = next;
-    tx.record.version += 1;
+    let request = crate::mail::RequestInfo::from_request(&state, peer, &headers);
+    let context = crate::http::event_context::of(&state, peer, &headers);
+    let issued =
+        super::code::issue(&state, &tx, &subject, (&next, true), (&request, &context), now).await?.ok_or_else(|| stale(&state, &tx))?;
+    tx.record = issued.record;
     Ok(respond(view(&state, &tx).render()))
 }

@@ -1,7 +1,7 @@
 //! Issuing a recovery code for a transaction: shared by the first challenge and by resend.
 use latchkey_domain::interaction::{Step, Subject};
 use latchkey_domain::Otp;
-use latchkey_store::{ChallengeOutcome, NewChallenge};
+use latchkey_store::{ChallengeOutcome, IssuedChallenge, NewChallenge};
 
 use super::IdxError;
 use super::Transaction;
@@ -18,15 +18,15 @@ pub fn code_mac(keys: &KeyRing, tx: &Transaction, subject: &Subject, code: &Otp)
 /// limits and writes code, email and step together. For an unknown account the same work runs
 /// (the account look-up, the code, its MAC, an email composed and sealed for a decoy account,
 /// one outbox row) and nothing is sent, so neither answers nor timing tell the two apart
-/// (security-checklist REC-1, REC-2, §4).
+/// (security-checklist REC-1, REC-2, §4). `None`: the transaction moved meanwhile.
 pub async fn issue(
     state: &AppState,
     tx: &Transaction,
     subject: &Subject,
     (next_step, is_first): (&Step, bool),
-    request: &crate::mail::RequestInfo,
+    (request, context): (&crate::mail::RequestInfo, &latchkey_store::EventContext),
     now: i64,
-) -> Result<ChallengeOutcome, IdxError> {
+) -> Result<Option<IssuedChallenge>, IdxError> {
     let code = state.policies.otp.generate(&mut rand::rngs::OsRng);
     let keys = state.keys().await;
     let mac = code_mac(&keys, tx, subject, &code);
@@ -37,7 +37,7 @@ pub async fn issue(
             crate::mail::forgot_password(state, &keys, account, &code, tx, request, now)
         })
     };
-    let outcome = state
+    let issued = state
         .store
         .issue_recovery_code(
             NewChallenge {
@@ -50,17 +50,20 @@ pub async fn issue(
                 code_lifetime: state.policies.otp.lifetime,
                 limits: &state.policies.mail,
                 compose: &compose,
+                context,
             },
             now,
         )
         .await?;
-    crate::metrics::funnel::email_queued(&outcome);
-    match outcome {
-        ChallengeOutcome::Issued { mailed: true } => state.outbox_wake.notify_one(),
-        ChallengeOutcome::Throttled { .. } => {
+    if let Some(issued) = &issued {
+        crate::metrics::funnel::email_queued(&issued.outcome);
+    }
+    match issued.as_ref().map(|issued| issued.outcome) {
+        Some(ChallengeOutcome::Issued { mailed: true }) => state.outbox_wake.notify_one(),
+        Some(ChallengeOutcome::Throttled { .. }) => {
             tracing::info!(event = "recovery.mail_throttled", "recovery email limit reached; nothing sent")
         }
         _ => {}
     }
-    Ok(outcome)
+    Ok(issued)
 }

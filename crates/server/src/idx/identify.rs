@@ -8,7 +8,7 @@ use axum::response::Response;
 use latchkey_domain::interaction::{Step, Subject};
 use latchkey_domain::{BearerToken, Identifier, Password};
 use latchkey_proto::idx::{IdentifyRequest, Message};
-use latchkey_store::SignInGate;
+use latchkey_store::{EventContext, SignInCompletion, SignInGate};
 
 use super::error::Problem;
 use super::steps::{field, refuse, respond, stale, too_many, view};
@@ -27,7 +27,10 @@ pub async fn handle(
     let tx = Transaction::from_body(&state, &body, now).await?;
     let client = crate::limits::client_key(&state, peer, &headers);
     match tx.record.step {
-        Step::Identify => sign_in(&state, tx, &body, &client, &headers, now).await,
+        Step::Identify => {
+            let context = crate::http::event_context::of(&state, peer, &headers);
+            sign_in(&state, tx, &body, (&client, &context), &headers, now).await
+        }
         Step::RecoveryIdentify => identify_recovery(&state, tx, &body, &client, now).await,
         _ => Err(stale(&state, &tx)),
     }
@@ -49,7 +52,7 @@ async fn sign_in(
     state: &AppState,
     tx: Transaction,
     body: &IdentifyRequest,
-    client: &str,
+    (client, context): (&str, &EventContext),
     headers: &HeaderMap,
     now: i64,
 ) -> Result<Response, IdxError> {
@@ -75,7 +78,7 @@ async fn sign_in(
         _ => {
             // At the account-wide ceiling the account locks until a recovery or an admin
             // unlock (RL-1, RL-2); the answer is the one every failure gets.
-            if state.store.finish_failed_sign_in(&subject, state.settings.signin.lockout_after, now).await? {
+            if state.store.finish_failed_sign_in(&subject, state.settings.signin.lockout_after, context, now).await? {
                 tracing::warn!(event = "signin.locked_out", "account locked after repeated sign-in failures");
             }
             tracing::info!(event = "signin.failure", "sign-in failed");
@@ -85,10 +88,17 @@ async fn sign_in(
     state.store.refund_rate(ticket).await?;
     let code = BearerToken::generate();
     let code_expires_at = now + crate::config::ms(state.settings.tokens.code_secs);
-    if !state.store.complete_sign_in(&tx.record.id, tx.record.version, &account.user.id, &code.digest(), code_expires_at, now).await? {
-        return Err(stale(state, &tx));
-    }
-    state.store.record_sign_in_success(&subject).await?;
+    let mut tx = tx;
+    let done = SignInCompletion {
+        interaction_id: &tx.record.id,
+        expected_version: tx.record.version,
+        subject: &subject,
+        user_id: &account.user.id,
+        code_digest: &code.digest(),
+        code_expires_at,
+        context,
+    };
+    tx.record = state.store.complete_sign_in(done, now).await?.ok_or_else(|| stale(state, &tx))?;
     if verification.needs_rehash {
         // Transparent upgrade to today's Argon2 parameters (security-checklist STO-1).
         match state.hasher.hash(password).await {
@@ -97,8 +107,6 @@ async fn sign_in(
         }
     }
     tracing::info!(event = "signin.success", user_id = %account.user.id.as_str(), "signed in");
-    let mut tx = tx;
-    tx.record.step = Step::Success { user_id: account.user.id.clone() };
     let mut response = respond(view(state, &tx).success(code.expose()));
     // The widget on our own pages: this browser is now signed in to Latchkey itself.
     if crate::session::from_own_origin(state, headers) {
@@ -119,12 +127,8 @@ async fn identify_recovery(
     let account = state.store.user_for_identifier(identifier.canonical()).await?;
     let recoverable = account.filter(|a| a.user.status.can_recover()).map(|a| a.user.id);
     let next = tx.record.step.identify_recovery(Subject::new(identifier.canonical(), recoverable)).map_err(|_| stale(state, &tx))?;
-    if !state.store.advance_interaction(&tx.record.id, tx.record.version, &next).await? {
-        return Err(stale(state, &tx));
-    }
+    tx.record = state.store.advance_interaction(&tx.record.id, tx.record.version, &next).await?.ok_or_else(|| stale(state, &tx))?;
     tracing::info!(event = "recovery.identified", "recovery identifier submitted");
     crate::metrics::funnel::started();
-    tx.record.step = next;
-    tx.record.version += 1;
     Ok(respond(view(state, &tx).render()))
 }

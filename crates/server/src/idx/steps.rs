@@ -65,11 +65,7 @@ pub async fn simple_move(
     let mut tx = Transaction::from_body(state, body, now).await?;
     let next = mv(&tx.record.step).map_err(|_| stale(state, &tx))?;
     if next != tx.record.step {
-        if !state.store.advance_interaction(&tx.record.id, tx.record.version, &next).await? {
-            return Err(stale(state, &tx));
-        }
-        tx.record.step = next;
-        tx.record.version += 1;
+        tx.record = state.store.advance_interaction(&tx.record.id, tx.record.version, &next).await?.ok_or_else(|| stale(state, &tx))?;
     }
     Ok(respond(view(state, &tx).render()))
 }

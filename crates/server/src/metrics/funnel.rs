@@ -29,7 +29,6 @@ pub fn email_queued(outcome: &ChallengeOutcome) {
         ChallengeOutcome::Issued { mailed: true } => FunnelOutcome::Ok,
         ChallengeOutcome::Issued { mailed: false } => FunnelOutcome::Failed,
         ChallengeOutcome::Throttled { .. } => FunnelOutcome::Throttled,
-        ChallengeOutcome::Stale => return,
     };
     record(FunnelStep::EmailQueued, outcome);
 }

@@ -18,8 +18,8 @@ pub async fn redeem(
     state: &AppState,
     server: AuthServer,
     client: &ClientRecord,
-    grant: &str,
-    params: &HashMap<String, String>,
+    (grant, params): (&str, &HashMap<String, String>),
+    context: &latchkey_store::EventContext,
 ) -> Result<Response, OAuthError> {
     let (code_param, flow) = if grant == Flow::Idx.grant() { ("interaction_code", Flow::Idx) } else { ("code", Flow::Authorize) };
     let code = params
@@ -65,7 +65,7 @@ pub async fn redeem(
         client,
         &account.user,
         &scopes,
-        Grant::Code { interaction_id: &record.id, nonce: record.nonce.as_deref(), auth_time },
+        Grant::Code { interaction_id: &record.id, nonce: record.nonce.as_deref(), auth_time, context },
         now,
     )
     .await?;

@@ -20,6 +20,7 @@ pub async fn redeem(
     server: AuthServer,
     client: &ClientRecord,
     params: &HashMap<String, String>,
+    context: &latchkey_store::EventContext,
 ) -> Result<Response, OAuthError> {
     let presented = params
         .get("refresh_token")
@@ -41,8 +42,10 @@ pub async fn redeem(
     };
     let now = state.store.now().await?;
     let successor = BearerToken::generate();
-    let outcome =
-        state.store.rotate_refresh_token(&digest, &client.client_id, server.as_str(), &successor.digest(), &state.refresh, now).await?;
+    let outcome = state
+        .store
+        .rotate_refresh_token(&digest, (&client.client_id, server.as_str()), &successor.digest(), &state.refresh, context, now)
+        .await?;
     let previous = match outcome {
         RotateOutcome::Rotated(previous) => previous,
         RotateOutcome::FamilyRevoked | RotateOutcome::Refused => return Err(REFUSED),

@@ -14,7 +14,8 @@ use crate::state::{AppState, AuthServer};
 
 pub enum Grant<'a> {
     /// A code redemption: may start a refresh-token family; the nonce goes into the ID token.
-    Code { interaction_id: &'a str, nonce: Option<&'a str>, auth_time: Millis },
+    /// `context` is the token request's, for the System Log entry of the grant.
+    Code { interaction_id: &'a str, nonce: Option<&'a str>, auth_time: Millis, context: &'a latchkey_store::EventContext },
     /// A refresh: the successor token is already stored in the family. No nonce (OIDC Core
     /// §12.2); `auth_time` stays the original sign-in's.
     Refresh { successor: &'a BearerToken, auth_time: Millis },
@@ -52,7 +53,7 @@ pub async fn issue(
     let wants_refresh = scopes.contains("offline_access") && client.grant_types.iter().any(|g| g == "refresh_token");
     let refresh_token = match grant {
         Grant::Refresh { successor, .. } => Some(successor.expose().to_owned()),
-        Grant::Code { interaction_id, .. } => {
+        Grant::Code { interaction_id, context, .. } => {
             let (refresh, family) = if wants_refresh {
                 let token = BearerToken::generate();
                 let (idle_expires_at, family_expires_at) = state.refresh.new_family(now);
@@ -77,8 +78,11 @@ pub async fn issue(
                 (None, None)
             };
             // A replay that raced this redemption has revoked these already: never hand them out.
-            if !state.store.record_code_tokens(interaction_id, &tokens.access_jti, tokens.access_exp * 1000, family.as_deref(), now).await?
-            {
+            let recorded = state
+                .store
+                .record_code_tokens(interaction_id, &tokens.access_jti, tokens.access_exp * 1000, family.as_deref(), context, now)
+                .await?;
+            if !recorded {
                 return Err(OAuthError::InvalidGrant("The code is invalid, expired or already used."));
             }
             refresh

@@ -49,7 +49,7 @@ pub fn router() -> Router<AppState> {
                 get(move |s, h| userinfo::handle(s, server, h, axum::body::Bytes::new()))
                     .post(move |s, h, b| userinfo::handle(s, server, h, b)),
             )
-            .route(&format!("{prefix}/v1/revoke"), post(move |s, h, b| revoke::handle(s, server, h, b)))
+            .route(&format!("{prefix}/v1/revoke"), post(move |s, c, h, b| revoke::handle(s, server, c, h, b)))
             .route(&format!("{prefix}/v1/introspect"), post(move |s, h, b| introspect::handle(s, server, h, b)));
     }
     router

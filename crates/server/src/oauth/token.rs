@@ -29,12 +29,18 @@ pub async fn handle(
     let ticket = crate::limits::take(&state, Budget::TokenFailures, &client_key, now)
         .await?
         .map_err(|wait| OAuthError::TooManyRequests { retry_after_secs: (wait + 999) / 1000 })?;
-    let tokens = issue(&state, server, &headers, &body).await?;
+    let context = crate::http::event_context::of(&state, peer, &headers);
+    let tokens = issue(&state, server, (&headers, &context), &body).await?;
     state.store.refund_rate(ticket).await?;
     Ok(tokens)
 }
 
-async fn issue(state: &AppState, server: AuthServer, headers: &HeaderMap, body: &Bytes) -> Result<Response, OAuthError> {
+async fn issue(
+    state: &AppState,
+    server: AuthServer,
+    (headers, context): (&HeaderMap, &latchkey_store::EventContext),
+    body: &Bytes,
+) -> Result<Response, OAuthError> {
     let params = crate::http::form::parse(body).map_err(OAuthError::InvalidRequest)?;
     let grant = match params.get("grant_type").map(String::as_str) {
         Some(grant @ ("interaction_code" | "authorization_code" | "refresh_token")) => grant,
@@ -46,8 +52,8 @@ async fn issue(state: &AppState, server: AuthServer, headers: &HeaderMap, body: 
         return Err(OAuthError::UnauthorizedClient("The client is not allowed this grant type."));
     }
     let tokens = match grant {
-        "refresh_token" => super::grant_refresh::redeem(state, server, &client, &params).await?,
-        _ => super::grant_code::redeem(state, server, &client, grant, &params).await?,
+        "refresh_token" => super::grant_refresh::redeem(state, server, &client, &params, context).await?,
+        _ => super::grant_code::redeem(state, server, &client, (grant, &params), context).await?,
     };
     tracing::info!(event = "token.issued", grant, client_id = %client.client_id, "tokens issued");
     Ok(tokens)

@@ -11,7 +11,9 @@
 //!   this transaction (its emailed link names this transaction's `state`);
 //! - no account's password changes and no token names it, except through its own code;
 //! - at most one reset per code;
-//! - no code's attempt counter exceeds the per-code limit.
+//! - no code's attempt counter exceeds the per-code limit;
+//! - the store's own invariants hold (`Store::invariant_violations`: one live code per account
+//!   and identifier, each at its own challenge step; no deliverable decoy email).
 //!
 //! The model predicts nothing else (it does not need to know whether a legitimate answer is
 //! throttled): it is a safety oracle. Sequences that once failed are kept in `REGRESSIONS` and
@@ -338,6 +340,10 @@ async fn check_invariants(app: &TestApp, case: &mut Case) -> Result<(), String> 
         }
     }
     case.seen_messages = messages.len();
+    let broken = app.store_invariant_violations().await;
+    if !broken.is_empty() {
+        return Err(format!("store invariants broken: {broken:?}"));
+    }
     let worst = app.state.store.max_code_attempts().await.map_err(|e| e.to_string())?;
     if worst > app.state.policies.otp.max_attempts_per_code {
         return Err(format!("a code was tried {worst} times"));

@@ -40,6 +40,7 @@ async fn assert_victim_untouched(app: &TestApp, victim: &str) {
     assert_eq!(status, 200, "the victim still signs in with the original password: {body}");
     let (status, _) = app.sign_in(victim, NEW_PASSWORD).await;
     assert_eq!(status, 401, "the attacker's password does not open the victim's account");
+    app.assert_store_invariants().await;
 }
 
 /// Finding 1 (critical). In one transaction: the attacker identifies as themself and receives a

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::helpers::TempDir;
 
-const KEYS: [&str; 6] = ["app", "mailbox", "issuer", "user", "password", "admin-token"];
+const KEYS: [&str; 8] = ["app", "mailbox", "issuer", "user", "password", "admin-token", "recovery-mail-gap", "recovery-mail-per-hour"];
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
@@ -15,12 +15,14 @@ fn free_port() -> u16 {
 struct Demo {
     child: Child,
     lines: HashMap<String, String>,
+    /// Everything the process wrote to stderr so far (its log).
+    log: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
-/// Starts the binary and reads its six `key: value` lines.
+/// Starts the binary as a person would (no `RUST_LOG`) and reads its `key: value` lines.
 fn start(data_dir: &std::path::Path, server_port: u16, app_port: u16) -> Demo {
     let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
-    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("LATCHKEY_") || name.starts_with("APP_")) {
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("LATCHKEY_") || name.starts_with("APP_") || name == "RUST_LOG") {
         command.env_remove(name);
     }
     let mut child = command
@@ -30,12 +32,20 @@ fn start(data_dir: &std::path::Path, server_port: u16, app_port: u16) -> Demo {
         .env("LATCHKEY_METRICS_LISTEN", "127.0.0.1:0")
         .env("APP_LISTEN", format!("127.0.0.1:{app_port}"))
         .env("APP_PUBLIC_URL", format!("http://127.0.0.1:{app_port}"))
-        .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("the latchkey binary starts");
     let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("{line}");
+            sink.lock().expect("log lock").push_str(&format!("{line}\n"));
+        }
+    });
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -53,7 +63,7 @@ fn start(data_dir: &std::path::Path, server_port: u16, app_port: u16) -> Demo {
             lines.insert(key.to_owned(), value.to_owned());
         }
     }
-    Demo { child, lines }
+    Demo { child, lines, log }
 }
 
 fn interrupt_and_wait(mut demo: Demo) {
@@ -82,6 +92,8 @@ async fn demo_prints_its_urls_answers_on_them_stops_on_sigint_and_restarts_the_s
     assert_eq!(lines["mailbox"], format!("http://127.0.0.1:{server_port}/dev/mailbox"));
     assert_eq!(lines["user"], "demo@example.com");
     assert!(lines["password"].len() >= 15 && lines["admin-token"].len() >= 32);
+    // The most permissive mail limits inside the safe floors, printed (issue 13).
+    assert_eq!((lines["recovery-mail-gap"].as_str(), lines["recovery-mail-per-hour"].as_str()), ("10 s", "20"));
 
     let http = reqwest::Client::new();
     let home = http.get(&lines["app"]).send().await.expect("the app answers");
@@ -99,6 +111,9 @@ async fn demo_prints_its_urls_answers_on_them_stops_on_sigint_and_restarts_the_s
         .await
         .expect("admin API");
     assert_eq!(me.status(), 200, "the printed admin token works and the user exists");
+    // The printed lines are not buried in a request log: the demo logs warnings only.
+    let log = demo.log.lock().expect("log lock").clone();
+    assert!(!log.contains(" INFO "), "the demo's default log level is warn: {log}");
     #[cfg(unix)]
     for file in ["admin-token", "demo.json"] {
         use std::os::unix::fs::PermissionsExt;

@@ -16,6 +16,8 @@ async fn the_mailbox_lists_and_opens_messages_in_dev_mode(backend: latchkey_stor
         s.smtp.url = None;
     })
     .await;
+    let empty = app.http.get(format!("{}/dev/mailbox", app.base)).send().await.expect("request").text().await.expect("html");
+    assert!(empty.contains("No emails yet.") && empty.contains("updates by itself"), "an empty state that says what lands here: {empty}");
     app.create_user_with(json!({"profile": {"login": "box@example.com", "email": "box@example.com", "firstName": "Bo"}})).await;
     let mut page = String::new();
     for _ in 0..150 {
@@ -34,13 +36,24 @@ async fn the_mailbox_lists_and_opens_messages_in_dev_mode(backend: latchkey_stor
     assert!(csp.contains("frame-src 'self'") && csp.contains("script-src 'nonce-"), "{csp}");
     let message = response.text().await.expect("html");
     assert!(message.contains("Copy link") && message.contains("/signin/set-password?token="), "{message}");
+    // Links are anchors that open a new tab (the pages they open refuse framing).
+    assert!(message.contains("target=\"_blank\" rel=\"noopener noreferrer\">http"), "{message}");
+    assert!(message.contains("role=\"tab\"") && message.contains("<pre>"), "an HTML and a text view: {message}");
     assert!(message.contains("sandbox"), "the HTML part is framed in a sandbox");
 
     let response = app.http.get(format!("{}/dev/mailbox/{name}/html", app.base)).send().await.expect("request");
     assert_eq!(response.status(), 200);
     let csp = response.headers().get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     assert!(csp.starts_with("sandbox") && csp.contains("default-src 'none'") && !csp.contains("script-src"), "no script may run: {csp}");
-    assert!(response.text().await.expect("html").contains("activation-link"));
+    assert!(!csp.contains("allow-scripts") && csp.contains("allow-popups"), "links may open a tab, nothing may run: {csp}");
+    let framed = response.text().await.expect("html");
+    assert!(framed.contains("activation-link") && framed.starts_with("<base target=\"_blank\">"), "{framed}");
+
+    // The list refreshes itself from its JSON twin, newest first.
+    let rows: serde_json::Value =
+        app.http.get(format!("{}/dev/mailbox.json", app.base)).send().await.expect("request").json().await.expect("json");
+    assert_eq!(rows[0]["name"], name.as_str(), "{rows}");
+    assert_eq!(rows[0]["to"].as_str().map(|to| to.contains("box@example.com")), Some(true), "{rows}");
 
     for bad in ["..%2Fmaster.key", "..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", "nope.eml", "..", "..%2Fmailbox%2F..%2Flatchkey.db"] {
         let status = app.http.get(format!("{}/dev/mailbox/{bad}", app.base)).send().await.expect("request").status();
@@ -52,7 +65,7 @@ async fn the_mailbox_lists_and_opens_messages_in_dev_mode(backend: latchkey_stor
 
 async fn the_mailbox_does_not_exist_outside_dev_mode(backend: latchkey_store::testing::Backend) {
     let app = spawn_app(backend).await;
-    for path in ["/dev/mailbox", "/dev/mailbox/1-x.eml", "/dev/mailbox/1-x.eml/html"] {
+    for path in ["/dev/mailbox", "/dev/mailbox.json", "/dev/mailbox/1-x.eml", "/dev/mailbox/1-x.eml/html"] {
         assert_eq!(app.http.get(format!("{}{path}", app.base)).send().await.expect("request").status(), 404, "{path}");
     }
 }
@@ -70,7 +83,7 @@ async fn the_mailbox_is_off_on_a_non_loopback_listener(backend: latchkey_store::
     let port = app.base.rsplit(':').next().expect("a port");
     let loopback = format!("http://127.0.0.1:{port}");
     assert_eq!(app.http.get(format!("{loopback}/healthz")).send().await.expect("request").status(), 200, "the server is up");
-    for path in ["/dev/mailbox", "/dev/mailbox/1-x.eml", "/dev/mailbox/1-x.eml/html"] {
+    for path in ["/dev/mailbox", "/dev/mailbox.json", "/dev/mailbox/1-x.eml", "/dev/mailbox/1-x.eml/html"] {
         assert_eq!(app.http.get(format!("{loopback}{path}")).send().await.expect("request").status(), 404, "{path}");
     }
 }

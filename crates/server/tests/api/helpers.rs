@@ -198,6 +198,19 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
+
+    /// The store's invariants (`Store::invariant_violations`): one live code per account and
+    /// identifier, each at its own challenge step; no deliverable decoy email; no payload kept
+    /// past sending.
+    pub async fn store_invariant_violations(&self) -> Vec<String> {
+        let now = self.state.store.now().await.expect("now");
+        self.state.store.invariant_violations(now).await.expect("check the invariants")
+    }
+
+    pub async fn assert_store_invariants(&self) {
+        let broken = self.store_invariant_violations().await;
+        assert!(broken.is_empty(), "store invariants broken: {broken:#?}");
+    }
 }
 
 impl Drop for TestApp {

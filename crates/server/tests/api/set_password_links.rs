@@ -15,6 +15,7 @@ both_backends!(
     an_emailed_admin_reset_uses_the_password_reset_by_admin_template,
     returning_links_is_refused_unless_enabled,
     a_set_password_link_ends_sessions_and_refresh_tokens,
+    the_set_password_page_speaks_ui_locales_then_the_users_locale_then_the_browsers_language,
 );
 
 /// Opens the link: the page, and the CSRF cookie and field it set.
@@ -213,4 +214,55 @@ async fn a_set_password_link_ends_sessions_and_refresh_tokens(backend: latchkey_
     assert_eq!(query_of(&authorize(&app, &[("prompt", "none")], &cookie).await)["error"], "login_required", "the session ended");
     let (status, body) = refresh(&app, &refresh_token).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "the refresh token ended: {body}");
+}
+
+/// Issue 13, item 8: the page and its answers in the five languages of the hosted pages, chosen
+/// from `ui_locales`, then the account's locale, then `Accept-Language`.
+async fn the_set_password_page_speaks_ui_locales_then_the_users_locale_then_the_browsers_language(
+    backend: latchkey_store::testing::Backend,
+) {
+    let app = spawn_app(backend).await;
+    let user = app
+        .create_user_with(json!({"profile": {"login": "lang@example.com", "email": "lang@example.com", "locale": "de_DE"},
+                                 "credentials": {"password": {"value": PASSWORD}}}))
+        .await;
+    let id = user["id"].as_str().expect("id");
+    let response = app.admin_post(&format!("/api/v1/users/{id}/lifecycle/reset_password?sendEmail=false"), json!({})).await;
+    let link = response.json::<Value>().await.expect("json")["resetPasswordUrl"].as_str().expect("link").to_owned();
+    let page_in = |accept: &'static str, query: &'static str| {
+        let (http, link) = (app.http.clone(), format!("{link}{query}"));
+        async move { http.get(link).header("Accept-Language", accept).send().await.expect("request").text().await.expect("html") }
+    };
+    let german = page_in("fr-FR, en;q=0.5", "").await;
+    assert!(german.contains("<html lang=\"de\"") && german.contains("Passwort festlegen"), "the account's locale: {german}");
+    assert!(german.contains("Mindestens 15 Zeichen"), "{german}");
+    let japanese = page_in("fr-FR", "&ui_locales=pt-BR%20ja").await;
+    assert!(japanese.contains("<html lang=\"ja\"") && japanese.contains("パスワードを設定"), "ui_locales first: {japanese}");
+
+    // The language travels with the form: a mismatch is answered in it.
+    let (_, page, csrf) = open(&app, &format!("{link}&ui_locales=es")).await;
+    assert!(page.contains("Establecer contraseña"), "{page}");
+    let csrf = csrf.expect("a CSRF cookie and field");
+    let response = app
+        .http
+        .post(format!("{}/signin/set-password", app.base))
+        .header("Cookie", &csrf.0)
+        .header("Origin", &app.base)
+        .form(&[
+            ("token", token_of(&link).as_str()),
+            ("csrf", csrf.1.as_str()),
+            ("ui_locales", "es"),
+            ("password", NEW_PASSWORD),
+            ("confirm", "other"),
+        ])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.expect("html").contains("Las dos contraseñas no coinciden."));
+
+    // Without a live link, the browser's language names the problem.
+    let (http, gone) = (app.http.clone(), format!("{}/signin/set-password?token=nope", app.base));
+    let expired = http.get(gone).header("Accept-Language", "fr").send().await.expect("request").text().await.expect("html");
+    assert!(expired.contains("Lien expiré"), "{expired}");
 }

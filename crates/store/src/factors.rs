@@ -1,0 +1,156 @@
+//! Second factors (Okta's Factors API): enrolled authenticators with their sealed secrets.
+//!
+//! A TOTP value is accepted by one conditional update (`last_used_step < step`), so two
+//! processes answering the same value race to one winner and a replay always loses.
+use latchkey_domain::audit::{EventType, Outcome, Party, SecurityEvent};
+use latchkey_domain::{Millis, UserId};
+
+use crate::{random_id, Audit, Result, Store, StoreError};
+
+/// Okta's `factorType` and `provider` for a TOTP app such as Google Authenticator.
+pub const TOTP_FACTOR_TYPE: &str = "token:software:totp";
+pub const TOTP_PROVIDER: &str = "GOOGLE";
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct FactorRecord {
+    pub id: String,
+    pub user_id: String,
+    pub factor_type: String,
+    pub provider: String,
+    /// `PENDING_ACTIVATION` until a first value is answered, then `ACTIVE`.
+    pub status: String,
+    /// Sealed by the caller (`crypto`); opened only to check a value.
+    pub secret_sealed: String,
+    pub last_used_step: Option<i64>,
+    pub created_at: Millis,
+    pub last_updated_at: Millis,
+}
+
+const COLUMNS: &str = "id, user_id, factor_type, provider, status, secret_sealed, last_used_step, created_at, last_updated_at";
+
+/// A factor id, made before the secret is sealed because the seal's context names it.
+pub fn new_factor_id() -> String {
+    format!("uft{}", random_id())
+}
+
+impl Store {
+    /// Starts a TOTP enrollment: a pending factor with the sealed secret. A pending enrollment
+    /// the user never finished is replaced; an active one must be removed first.
+    pub async fn enroll_totp(
+        &self,
+        user_id: &UserId,
+        id: &str,
+        secret_sealed: &str,
+        audit: &Audit<'_>,
+        now: Millis,
+    ) -> Result<FactorRecord> {
+        let mut tx = self.write_tx().await?;
+        let active =
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM factors WHERE user_id = $1 AND factor_type = $2 AND status = 'ACTIVE'")
+                .bind(user_id.as_str())
+                .bind(TOTP_FACTOR_TYPE)
+                .fetch_one(&mut *tx)
+                .await?;
+        if active > 0 {
+            return Err(StoreError::Conflict("an active factor of this type"));
+        }
+        sqlx::query("DELETE FROM factors WHERE user_id = $1 AND factor_type = $2 AND status = 'PENDING_ACTIVATION'")
+            .bind(user_id.as_str())
+            .bind(TOTP_FACTOR_TYPE)
+            .execute(&mut *tx)
+            .await?;
+        let record: FactorRecord = sqlx::query_as(&format!(
+            "INSERT INTO factors (id, user_id, factor_type, provider, status, secret_sealed, created_at, last_updated_at) \
+             VALUES ($1, $2, $3, $4, 'PENDING_ACTIVATION', $5, $6, $6) RETURNING {COLUMNS}"
+        ))
+        .bind(id)
+        .bind(user_id.as_str())
+        .bind(TOTP_FACTOR_TYPE)
+        .bind(TOTP_PROVIDER)
+        .bind(secret_sealed)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        audit.record(&mut tx, EventType::FactorEnroll, Party::user_id(user_id), now).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    pub async fn factors_of(&self, user_id: &UserId) -> Result<Vec<FactorRecord>> {
+        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM factors WHERE user_id = $1 ORDER BY created_at, id"))
+            .bind(user_id.as_str())
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    pub async fn factor_of(&self, user_id: &UserId, id: &str) -> Result<Option<FactorRecord>> {
+        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM factors WHERE user_id = $1 AND id = $2"))
+            .bind(user_id.as_str())
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?)
+    }
+
+    /// Records `step` as used (and activates a pending factor) unless that step or a newer one
+    /// was used already. `None`: the value was replayed or raced; nothing changed. The outcome
+    /// is logged either way.
+    pub async fn use_totp_step(&self, factor: &FactorRecord, step: i64, audit: &Audit<'_>, now: Millis) -> Result<Option<FactorRecord>> {
+        let mut tx = self.write_tx().await?;
+        let updated: Option<FactorRecord> = sqlx::query_as(&format!(
+            "UPDATE factors SET last_used_step = $1, status = 'ACTIVE', last_updated_at = $2 \
+             WHERE id = $3 AND (last_used_step IS NULL OR last_used_step < $1) RETURNING {COLUMNS}"
+        ))
+        .bind(step)
+        .bind(now)
+        .bind(&factor.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let event_type = if factor.status == "ACTIVE" { EventType::FactorVerify } else { EventType::FactorActivate };
+        let outcome = if updated.is_some() { Outcome::Success } else { Outcome::Failure("REPLAYED") };
+        record_factor_event(&mut tx, event_type, outcome, factor, audit, now).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// A wrong value for `factor`, logged (activation by an administrator, or a challenge).
+    pub async fn record_wrong_factor_value(&self, factor: &FactorRecord, audit: &Audit<'_>, now: Millis) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let event_type = if factor.status == "ACTIVE" { EventType::FactorVerify } else { EventType::FactorActivate };
+        record_factor_event(&mut tx, event_type, Outcome::Failure("INVALID_PASSCODE"), factor, audit, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes a factor; `false` when the user has no such factor.
+    pub async fn remove_factor(&self, user_id: &UserId, id: &str, audit: &Audit<'_>, now: Millis) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        let removed: Option<FactorRecord> =
+            sqlx::query_as(&format!("DELETE FROM factors WHERE user_id = $1 AND id = $2 RETURNING {COLUMNS}"))
+                .bind(user_id.as_str())
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(removed) = removed else { return Ok(false) };
+        record_factor_event(&mut tx, EventType::FactorDeactivate, Outcome::Success, &removed, audit, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+async fn record_factor_event(
+    tx: &mut crate::Tx,
+    event_type: EventType,
+    outcome: Outcome,
+    factor: &FactorRecord,
+    audit: &Audit<'_>,
+    now: Millis,
+) -> Result<()> {
+    let mut event = SecurityEvent::new(event_type, outcome, audit.actor.clone())
+        .target(Party::user_id(&UserId::from_trusted(factor.user_id.clone())))
+        .detail("factorId", factor.id.clone())
+        .detail("factorType", factor.factor_type.clone());
+    if event.outcome != Outcome::Success {
+        event = event.warn();
+    }
+    crate::system_log::record(tx, &event, audit.context, now).await
+}
