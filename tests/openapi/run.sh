@@ -46,9 +46,10 @@ for backend in "${backends[@]}"; do
   done
   grep -q '^listening on' "$data/server.out" || { cat "$data/server.log" >&2; exit 1; }
 
-  "$venv/bin/schemathesis" run "$base/openapi.json" --url "$base" \
+  # From the scratch directory: schemathesis keeps a cache (.schemathesis/) where it runs.
+  (cd "$work" && "$venv/bin/schemathesis" run "$base/openapi.json" --url "$base" \
     -H "Authorization: SSWS $token" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
-    --phases examples,coverage,fuzzing --max-examples "${MAX_EXAMPLES:-25}" --workers 2 --no-color
+    --phases examples,coverage,fuzzing --max-examples "${MAX_EXAMPLES:-25}" --workers 2 --no-color)
   stop_server
 done
