@@ -44,6 +44,7 @@ export async function startDemo() {
       RUST_LOG: process.env.RUST_LOG ?? 'warn',
       LATCHKEY_DATA_DIR: dataDir,
       LATCHKEY_LISTEN: '127.0.0.1:0',
+      LATCHKEY_METRICS_LISTEN: '127.0.0.1:0',
       LATCHKEY_SMTP_URL: `${mail.smtpUrl}?tls=none`, // the sink speaks plain SMTP on loopback
       LATCHKEY_WIDGET_DIR: join(ROOT, 'widget'),
       APP_LISTEN: `127.0.0.1:${appPort}`,

@@ -48,6 +48,7 @@ export async function startStack(options = {}) {
     env: {
       ...env,
       LATCHKEY_LISTEN: '127.0.0.1:0',
+      LATCHKEY_METRICS_LISTEN: '127.0.0.1:0', // suites run servers side by side
       LATCHKEY_DATA_DIR: dataDir,
       ...(options.dev ? {} : { LATCHKEY_SMTP_URL: sink.smtpUrl }), // plain SMTP is allowed to a loopback relay
       LATCHKEY_ADMIN_TOKEN: adminToken,

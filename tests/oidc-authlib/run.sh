@@ -5,21 +5,10 @@
 # a throwaway database is created and dropped. VENV overrides where the virtualenv lives.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-backends=("${@:-sqlite postgres}")
-read -r -a backends <<<"${backends[*]}"
-venv="${VENV:-$root/target/oidc-authlib-venv}"
-pg_admin="${LATCHKEY_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+# shellcheck source=../suite.sh
+source "$here/../suite.sh"
+suite_init oidc-authlib pytest "$@"
 
-if [[ ! -x "$venv/bin/pytest" ]] || ! cmp -s "$here/requirements.txt" "$venv/requirements.txt"; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
-  cp "$here/requirements.txt" "$venv/requirements.txt"
-fi
-(cd "$root" && cargo build --quiet -p latchkey-server --bin latchkey)
-bin="$root/target/debug/latchkey"
-
-work="$(mktemp -d)"
 server_pid=""
 db_name=""
 cleanup() {
@@ -29,25 +18,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
 for backend in "${backends[@]}"; do
-  data="$work/$backend"
-  mkdir -p "$data"
-  head -c 32 /dev/urandom >"$work/master-$backend.key"
-  case "$backend" in
-    sqlite) db_url="sqlite://$data/latchkey.db" ;;
-    postgres)
-      db_name="latchkey_authlib_$$"
-      psql "$pg_admin" -qc "CREATE DATABASE $db_name" >/dev/null
-      db_url="${pg_admin%/*}/$db_name"
-      ;;
-    *) echo "unknown backend $backend" >&2; exit 2 ;;
-  esac
+  prepare_backend "$backend" latchkey_authlib
   port="$(free_port)"
   token="authlib-admin-$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
-  LATCHKEY_LISTEN="127.0.0.1:$port" LATCHKEY_DATA_DIR="$data" LATCHKEY_DATABASE_URL="$db_url" \
-    LATCHKEY_MASTER_KEY_FILE="$work/master-$backend.key" LATCHKEY_ADMIN_TOKEN="$token" \
+  LATCHKEY_LISTEN="127.0.0.1:$port" LATCHKEY_METRICS_LISTEN=127.0.0.1:0 LATCHKEY_DATA_DIR="$data" LATCHKEY_DATABASE_URL="$db_url" \
+    LATCHKEY_MASTER_KEY_FILE="$master_key" LATCHKEY_ADMIN_TOKEN="$token" \
     "$bin" serve --dev >"$work/server-$backend.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 100); do
@@ -62,7 +38,7 @@ for backend in "${backends[@]}"; do
   if [[ $status -eq 0 ]]; then
     echo "== the latchkey CLI against $backend"
     cli_env=(LATCHKEY_URL="http://127.0.0.1:$port" LATCHKEY_ADMIN_TOKEN="$token" LATCHKEY_DATA_DIR="$data"
-      LATCHKEY_DATABASE_URL="$db_url" LATCHKEY_MASTER_KEY_FILE="$work/master-$backend.key")
+      LATCHKEY_DATABASE_URL="$db_url" LATCHKEY_MASTER_KEY_FILE="$master_key")
     env "${cli_env[@]}" "$bin" clients create --name cli --redirect-uri https://cli.example/cb >"$work/cli.json" || status=$?
     id="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_id"])' "$work/cli.json")"
     env "${cli_env[@]}" "$bin" clients rotate-secret "$id" | grep '"client_secret"' >/dev/null || status=1

@@ -52,10 +52,12 @@ pub enum EventType {
     FactorDeactivate,
     /// An administrator changed a brand theme (colours, variants, logo, favicon).
     ThemeUpdate,
+    /// The database was restored from a backup; every session and refresh token ended.
+    SystemRestore,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 24] = [
+    pub const ALL: [EventType; 25] = [
         Self::SessionStart,
         Self::SessionEnd,
         Self::SessionClear,
@@ -80,6 +82,7 @@ impl EventType {
         Self::FactorVerify,
         Self::FactorDeactivate,
         Self::ThemeUpdate,
+        Self::SystemRestore,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -110,6 +113,7 @@ impl EventType {
             Self::FactorVerify => "user.authentication.auth_via_mfa.totp",
             Self::FactorDeactivate => "user.mfa.factor.deactivate",
             Self::ThemeUpdate => "brand.theme.update",
+            Self::SystemRestore => "system.backup.restore",
         }
     }
 
@@ -144,6 +148,7 @@ impl EventType {
             Self::FactorVerify => "Authentication of user via TOTP",
             Self::FactorDeactivate => "Reset factor for user",
             Self::ThemeUpdate => "Update brand theme",
+            Self::SystemRestore => "Database restored from a backup",
         }
     }
 }

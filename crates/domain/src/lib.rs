@@ -16,6 +16,7 @@
 pub mod audit;
 pub mod brand;
 pub mod email;
+pub mod funnel;
 pub mod identifier;
 pub mod interaction;
 pub mod keys;

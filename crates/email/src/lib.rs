@@ -14,6 +14,7 @@ mod html_text;
 mod kinds;
 mod locale;
 mod message;
+pub mod metrics;
 mod owner;
 mod payload;
 mod render;

@@ -131,6 +131,19 @@ enum Outcome {
     Lost,
 }
 
+impl Outcome {
+    /// What `/metrics` counts: attempts this process made and recorded.
+    fn delivery(&self) -> Option<crate::metrics::Delivery> {
+        use crate::metrics::Delivery;
+        match self {
+            Self::Sent => Some(Delivery::Sent),
+            Self::Deferred => Some(Delivery::Deferred),
+            Self::Failed => Some(Delivery::Failed),
+            Self::Released | Self::Lost => None,
+        }
+    }
+}
+
 impl OutboxWorker {
     pub fn new(
         store: Store,
@@ -199,8 +212,11 @@ impl OutboxWorker {
         }
         let results: Vec<Result<Outcome, StoreError>> = stream::iter(rows)
             .map(|row| async move {
-                let id = row.id.clone();
+                let (id, kind) = (row.id.clone(), row.kind.clone());
                 let outcome = self.handle(row, clock).await;
+                if let Some(delivery) = outcome.as_ref().ok().and_then(Outcome::delivery) {
+                    crate::metrics::record(&kind, delivery);
+                }
                 self.owner.untrack(&id);
                 outcome
             })

@@ -1,6 +1,7 @@
 //! The IDX envelope (idx-protocol §4). Field names follow Okta's JSON exactly.
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
 pub const IDX_VERSION: &str = "1.0.0";
 pub const ACCEPTS: &str = "application/json; okta-version=1.0.0";
@@ -256,7 +257,7 @@ pub struct IdxApp {
 
 /// `POST /idp/idx/introspect`: by interaction handle (a new tab, the magic-link tab,
 /// idx-protocol §7.4) or by state handle.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IntrospectRequest {
     pub state_handle: Option<String>,
@@ -265,7 +266,7 @@ pub struct IntrospectRequest {
 }
 
 /// `POST /idp/idx/identify`: the identifier, with the password when signing in.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IdentifyRequest {
     pub state_handle: Option<String>,
@@ -276,7 +277,7 @@ pub struct IdentifyRequest {
 
 /// `credentials` as the identify and answer forms post it (`passcode` is the password or the
 /// emailed code; `revokeSessions` comes with a new password, idx-protocol §6.6).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PasscodeCredentials {
     pub passcode: Option<String>,
@@ -284,7 +285,7 @@ pub struct PasscodeCredentials {
 }
 
 /// `POST /idp/idx/recover`: "Forgot password?".
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RecoverRequest {
     pub state_handle: Option<String>,
@@ -293,7 +294,7 @@ pub struct RecoverRequest {
 
 /// `POST /idp/idx/challenge`: the authenticator chosen. auth-js sends `{"id":…}`, the widget
 /// adds `methodType` (idx-protocol §6.3).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChallengeRequest {
     pub state_handle: Option<String>,
@@ -301,7 +302,7 @@ pub struct ChallengeRequest {
     pub authenticator: Option<AuthenticatorRef>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthenticatorRef {
     pub id: Option<String>,
@@ -309,7 +310,7 @@ pub struct AuthenticatorRef {
 }
 
 /// `POST /idp/idx/challenge/answer`: the emailed code, or the new password.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AnswerRequest {
     pub state_handle: Option<String>,
@@ -318,7 +319,7 @@ pub struct AnswerRequest {
 }
 
 /// `POST /idp/idx/challenge/resend`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResendRequest {
     pub state_handle: Option<String>,
@@ -326,7 +327,7 @@ pub struct ResendRequest {
 }
 
 /// `POST /idp/idx/cancel`: back to the sign-in form on the same transaction.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CancelRequest {
     pub state_handle: Option<String>,

@@ -1,9 +1,10 @@
 //! Okta management API shapes (`/api/v1/*`).
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
 /// Okta's error body: `{"errorCode","errorSummary","errorLink","errorId","errorCauses":[…]}`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OktaError {
     pub error_code: String,
@@ -13,13 +14,13 @@ pub struct OktaError {
     pub error_causes: Vec<ErrorCause>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorCause {
     pub error_summary: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserProfile {
     pub login: String,
@@ -33,7 +34,7 @@ pub struct UserProfile {
 }
 
 /// `POST /api/v1/users` and `POST /api/v1/users/{id}` request body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UserWrite {
     pub profile: UserProfileWrite,
@@ -43,7 +44,7 @@ pub struct UserWrite {
 
 /// Profile attributes accepted on write. Unknown attributes are refused (security-checklist
 /// ADM-2, INP-3) rather than silently dropped.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UserProfileWrite {
     pub login: Option<String>,
@@ -56,20 +57,20 @@ pub struct UserProfileWrite {
     pub locale: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialsWrite {
     pub password: Option<PasswordWrite>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordWrite {
     pub value: String,
 }
 
 /// The user as Okta returns it. No hash, code or link ever appears here (ADM-3).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OktaUser {
     pub id: String,
@@ -81,10 +82,13 @@ pub struct OktaUser {
     pub last_updated: String,
     pub password_changed: Option<String>,
     #[serde(rename = "type")]
+    #[schema(value_type = Object)]
     pub kind: Value,
     pub profile: UserProfile,
+    #[schema(value_type = Object)]
     pub credentials: Value,
     #[serde(rename = "_links")]
+    #[schema(value_type = Object)]
     pub links: Value,
 }
 

@@ -1,20 +1,21 @@
 //! OAuth 2.0 and OpenID Connect bodies (RFC 6749, 7591, 7592, 8414; OIDC Discovery).
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct OAuthError {
     pub error: String,
     pub error_description: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct InteractResponse {
     pub interaction_handle: String,
 }
 
 /// Token response. Deliberately has no `state` member: auth-js compares it with an undefined
 /// expected state and fails if present (idx-protocol §8.2).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct TokenResponse {
     pub token_type: String,
     pub expires_in: i64,
@@ -26,12 +27,12 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct Jwks {
     pub keys: Vec<Jwk>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct Jwk {
     pub kty: String,
     pub alg: String,
@@ -42,7 +43,7 @@ pub struct Jwk {
     pub e: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct DiscoveryDocument {
     pub issuer: String,
     pub authorization_endpoint: String,
@@ -69,7 +70,7 @@ pub struct DiscoveryDocument {
 }
 
 /// RFC 7591 client metadata, as registered and as returned (RFC 7592 shape).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientMetadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -153,7 +154,7 @@ pub struct IdTokenClaims {
 
 /// The UserInfo response (OIDC Core §5.3.2): `sub`, the profile claims with `profile`, the email
 /// claims with `email`. Members are in alphabetical order, as this body has always been sent.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct UserInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -177,7 +178,7 @@ pub struct UserInfo {
 
 /// The token introspection response (RFC 7662 §2.2). An inactive token is `{"active": false}`
 /// and nothing else. Members are in alphabetical order, as this body has always been sent.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct IntrospectionResponse {
     pub active: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -13,6 +13,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use latchkey_domain::throttle::{MailLimits, SignInThrottle};
 use latchkey_domain::{OtpPolicy, PasswordPolicy, MINUTE, SECOND};
+use schemars::JsonSchema;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +32,8 @@ pub const SHORT_NAMES: &[(&str, &str)] = &[
     ("LATCHKEY_ADMIN_EMAIL", "admin.email"),
     ("LATCHKEY_SMTP_URL", "smtp.url"),
     ("LATCHKEY_MAIL_FROM", "smtp.from"),
+    ("LATCHKEY_METRICS_LISTEN", "metrics.listen"),
+    ("LATCHKEY_LOG_FORMAT", "log.format"),
 ];
 
 /// More connections than any single process should hold open (each is a file descriptor).
@@ -40,7 +43,7 @@ const MAX_CONNECTIONS_CEILING: usize = 100_000;
 const FILE_SECRETS: &[(&str, &str)] =
     &[("LATCHKEY_ADMIN_TOKEN_FILE", "admin.token"), ("LATCHKEY_SMTP_URL_FILE", "smtp.url"), ("LATCHKEY_DATABASE_URL_FILE", "database.url")];
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub server: ServerSettings,
@@ -56,6 +59,8 @@ pub struct Settings {
     pub sessions: SessionSettings,
     pub keys: KeySettings,
     pub outbox: OutboxSettings,
+    pub metrics: MetricsSettings,
+    pub log: LogSettings,
     pub system_log: SystemLogSettings,
     pub clients: Vec<ClientSettings>,
     /// Set from `LATCHKEY_UNSAFE_TEST_SETTINGS`; never from the file.
@@ -66,19 +71,26 @@ pub struct Settings {
     pub dev: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerSettings {
+    /// Address to listen on; port 0 picks a free one.
     pub listen: String,
+    /// The URL clients use (https except on loopback); defaults to the bound address on loopback.
     pub public_url: Option<String>,
+    /// Where the SQLite database, the generated master key and the dev mailbox live.
     pub data_dir: PathBuf,
     /// Comma-separated CIDRs (or a TOML array) whose `X-Forwarded-For` is believed.
     #[serde(deserialize_with = "string_or_list")]
+    #[schemars(with = "Vec<String>")]
     pub trusted_proxies: Vec<String>,
+    /// Not supported in this version: terminate TLS at a reverse proxy.
     pub tls_cert: Option<PathBuf>,
+    /// Not supported in this version: terminate TLS at a reverse proxy.
     pub tls_key: Option<PathBuf>,
     /// Requests still running at shutdown get this long to finish.
     pub shutdown_grace_secs: u64,
+    /// A request still running after this long gets 408.
     pub request_timeout_secs: u64,
     /// A client must send a request's whole head (request line and headers) within this long
     /// after the connection opens or goes idle, or the connection is closed: slowloris clients
@@ -112,19 +124,25 @@ impl Default for ServerSettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSettings {
+    /// `sqlite://…` or `postgres://…`; default: a SQLite file in the data directory.
     #[serde(serialize_with = "serialize_secret_opt")]
+    #[schemars(with = "Option<String>")]
     pub url: Option<SecretString>,
+    /// 32 random bytes (raw, base64 or hex) sealing the keys in the database; required with PostgreSQL, generated in the data directory with SQLite. Back it up with the database.
     pub master_key_file: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdminSettings {
+    /// The management API token (at least 32 characters), sent as `Authorization: SSWS <token>`; without it `/api/v1/*` answers 401.
     #[serde(serialize_with = "serialize_secret_opt")]
+    #[schemars(with = "Option<String>")]
     pub token: Option<SecretString>,
+    /// Where test emails (`sendTestEmail`) go.
     pub email: Option<String>,
     /// Allow `sendEmail=false` on activation and admin reset, which hands a set-password link
     /// to the administrator instead of the user. Off by default (security-checklist ADM-3).
@@ -139,12 +157,16 @@ impl Default for AdminSettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SmtpSettings {
+    /// `smtps://user:pass@host` (implicit TLS) or `smtp://host:587` (STARTTLS required, except to loopback or with `?tls=none`).
     #[serde(serialize_with = "serialize_secret_opt")]
+    #[schemars(with = "Option<String>")]
     pub url: Option<SecretString>,
+    /// The From address of every email.
     pub from: String,
+    /// How long one SMTP exchange may take.
     pub timeout_secs: u64,
     /// DKIM private key: RSA in PKCS#1 PEM or a base64 Ed25519 seed; signing is off without it.
     pub dkim_key_file: Option<PathBuf>,
@@ -167,10 +189,12 @@ impl Default for SmtpSettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct OrgSettings {
+    /// The organisation name in emails and pages.
     pub name: String,
+    /// The support address shown in emails.
     pub support_email: Option<String>,
 }
 
@@ -180,15 +204,22 @@ impl Default for OrgSettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct OtpSettings {
+    /// Length of an emailed recovery code.
     pub digits: usize,
+    /// How long a recovery code lives.
     pub lifetime_secs: u64,
+    /// Wrong answers one code survives.
     pub max_attempts: i64,
+    /// Wrong codes for one account before its back-off starts.
     pub account_backoff_after: i64,
+    /// The back-off's first wait; it doubles per further failure.
     pub account_backoff_base_secs: u64,
+    /// The back-off's longest wait.
     pub account_backoff_max_secs: u64,
+    /// Wrong codes for one account after which codes silently stop working until it recovers another way.
     pub account_ceiling: i64,
     /// Wrong codes per client IP per hour before 429 (security-checklist RL-3).
     pub per_ip_failures_per_hour: i64,
@@ -210,15 +241,18 @@ impl Default for OtpSettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RecoverySettings {
     /// Lifetime of an IDX transaction (security-checklist §2: 30 min, outliving the code).
     pub transaction_lifetime_secs: u64,
     /// How long a verified code allows setting the password (§2 "Reset grant": 10 min).
     pub reset_grant_secs: u64,
+    /// Least time between two recovery emails to one identifier.
     pub mail_min_gap_secs: u64,
+    /// Recovery emails per identifier per hour.
     pub mail_per_hour: usize,
+    /// Recovery emails per identifier per day.
     pub mail_per_day: usize,
     /// Recovery starts (identify-recovery) per client IP per hour (§2: 20).
     pub per_ip_per_hour: i64,
@@ -244,11 +278,14 @@ impl Default for RecoverySettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SignInSettings {
+    /// Failed sign-ins of one identifier before a delay is imposed.
     pub free_failures: i64,
+    /// The first delay; it doubles per further failure.
     pub first_delay_secs: u64,
+    /// The longest delay.
     pub max_delay_secs: u64,
     /// Consecutive failures after which the account is locked until recovery (RL-1: 100).
     pub lockout_after: i64,
@@ -269,14 +306,20 @@ impl Default for SignInSettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct PasswordSettings {
+    /// Shortest password accepted.
     pub min_length: usize,
+    /// Longest password accepted.
     pub max_length: usize,
+    /// Least zxcvbn score (0–4) accepted.
     pub min_strength: u8,
+    /// Argon2id memory cost (at least 19456 KiB).
     pub argon2_memory_kib: u32,
+    /// Argon2id time cost (at least 2).
     pub argon2_iterations: u32,
+    /// Argon2id lanes.
     pub argon2_parallelism: u32,
     /// Concurrent hashes; 0 means the number of CPU cores (STO-2).
     pub hashing_concurrency: usize,
@@ -304,7 +347,7 @@ impl Default for PasswordSettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TokenSettings {
     /// Access and ID token lifetime (§2: 10 min).
@@ -334,7 +377,7 @@ impl Default for TokenSettings {
 }
 
 /// Identity-provider sessions (security-checklist SES-4).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SessionSettings {
     /// A session unused this long ends (§2: 1 h).
@@ -351,7 +394,7 @@ impl Default for SessionSettings {
 }
 
 /// The System Log (`GET /api/v1/logs`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SystemLogSettings {
     /// Events older than this many days are deleted by the purge loop (Okta keeps 90 days).
@@ -365,7 +408,7 @@ impl Default for SystemLogSettings {
 }
 
 /// Token signing keys (shared/README "Keys shared by all processes").
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct KeySettings {
     /// Scheduled rotation: a new signing key when the newest is this many days old (0: never).
@@ -384,14 +427,18 @@ impl Default for KeySettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct OutboxSettings {
+    /// Tries before a transiently failing email is marked failed.
     pub max_attempts: i64,
+    /// Delay after the first failed try; it doubles per try.
     pub retry_base_secs: u64,
+    /// The longest delay between tries.
     pub retry_max_secs: u64,
     /// Fallback poll interval; new messages wake the worker at once.
     pub poll_interval_ms: u64,
+    /// Outbox workers in this process.
     pub workers: usize,
     /// How old a process's heartbeat may get before another process takes over the messages
     /// it claimed. Five heartbeats: a dead process delays its mail by about this long.
@@ -415,16 +462,55 @@ impl Default for OutboxSettings {
     }
 }
 
+/// The Prometheus endpoint (`GET /metrics`), on a listener of its own: monitoring reads it from
+/// inside the deployment, and the public port never serves it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// Address of the metrics listener, or `off`. Loopback by default: expose it to a
+    /// scraper deliberately (it shows traffic and recovery volumes, no secrets).
+    pub listen: String,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self { listen: "127.0.0.1:9464".to_owned() }
+    }
+}
+
+/// Logging to standard error; the level is `RUST_LOG` (default `info`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `text` for people, `json` (one object per line) for log collectors.
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
 /// A client declared in the configuration file (re-synchronised at every start).
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClientSettings {
+    /// The client's id.
     pub client_id: String,
+    /// Shown on the hosted pages; defaults to the id.
     pub client_name: String,
+    /// A confidential client's secret; none for a public client (PKCE only).
     #[serde(serialize_with = "serialize_secret_opt")]
+    #[schemars(with = "Option<String>")]
     pub client_secret: Option<SecretString>,
+    /// Where codes may be sent.
     pub redirect_uris: Vec<String>,
+    /// Where logout may return.
     pub post_logout_redirect_uris: Vec<String>,
+    /// Browser origins allowed besides those of the redirect URIs (CORS).
     pub trusted_origins: Vec<String>,
 }
 
@@ -501,6 +587,7 @@ impl Settings {
     /// Checks every value once, at start, with a message that names the setting and the fix.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.listen_addr()?;
+        self.metrics_addr()?;
         if let Some(url) = &self.server.public_url {
             let parsed =
                 url::Url::parse(url).map_err(|_| invalid(format!("server.public_url (LATCHKEY_PUBLIC_URL) is not a URL: {url}")))?;
@@ -584,6 +671,26 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// The metrics listener's address; `None` when `metrics.listen` is `off`. It may not be the
+    /// public listener's port on an overlapping address (`/metrics` is never public).
+    pub fn metrics_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        let raw = self.metrics.listen.trim();
+        if raw.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        let addr: SocketAddr = raw.parse().map_err(|_| {
+            invalid(format!("metrics.listen (LATCHKEY_METRICS_LISTEN) must be an address such as 127.0.0.1:9464, or off; not {raw:?}"))
+        })?;
+        let public = self.listen_addr()?;
+        let overlaps = addr.ip() == public.ip() || addr.ip().is_unspecified() || public.ip().is_unspecified();
+        if addr.port() != 0 && addr.port() == public.port() && overlaps {
+            return Err(invalid(format!(
+                "metrics.listen (LATCHKEY_METRICS_LISTEN) {addr} is the public listener's address: give /metrics a port of its own"
+            )));
+        }
+        Ok(Some(addr))
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
@@ -717,6 +824,21 @@ mod tests {
             s.server.public_url = Some(url.to_owned());
             assert!(s.validate().is_ok(), "{url}");
         }
+    }
+
+    #[test]
+    fn metrics_need_a_port_of_their_own() {
+        let mut s = Settings { dev: true, ..Settings::default() };
+        assert_eq!(s.metrics_addr().ok().flatten(), "127.0.0.1:9464".parse().ok());
+        for same in ["127.0.0.1:8080", "0.0.0.0:8080"] {
+            s.metrics.listen = same.to_owned();
+            let err = s.validate().expect_err(same);
+            assert!(err.to_string().contains("metrics.listen"), "{err}");
+        }
+        s.metrics.listen = "off".to_owned();
+        assert_eq!(s.metrics_addr().ok(), Some(None));
+        s.metrics.listen = "nonsense".to_owned();
+        assert!(s.validate().is_err());
     }
 
     #[test]

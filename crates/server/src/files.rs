@@ -69,7 +69,7 @@ pub fn restrict_sqlite(url: &str) -> io::Result<()> {
 }
 
 /// The file a `sqlite:` URL names; `None` for other databases and in-memory SQLite.
-fn sqlite_path(url: &str) -> Option<PathBuf> {
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     if path.is_empty() || path.starts_with(':') {

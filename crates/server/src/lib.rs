@@ -9,9 +9,12 @@
 //! - `idx`, `oauth`, `admin`: the protocol adapters, one file per step or endpoint.
 //! - `crypto`: master key, key ring, Argon2 hashing, token signing.
 //! - `mail`: which email a state change queues, with which variables.
+//! - `openapi`: the OpenAPI 3.1 document of the public and management APIs.
+//! - `metrics`: the Prometheus endpoint on its own listener, and what is counted.
 pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod config_docs;
 pub mod crypto;
 pub mod files;
 pub mod hosted;
@@ -19,7 +22,9 @@ pub mod http;
 pub mod idx;
 pub mod limits;
 pub mod mail;
+pub mod metrics;
 pub mod oauth;
+pub mod openapi;
 pub mod session;
 pub mod startup;
 pub mod state;

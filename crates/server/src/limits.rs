@@ -23,7 +23,8 @@ pub enum Budget {
 }
 
 impl Budget {
-    fn bucket(self) -> &'static str {
+    /// The rate bucket's prefix; also the `budget` label in `/metrics`.
+    pub(crate) fn bucket(self) -> &'static str {
         match self {
             Self::SignInFailures => "signin-failures",
             Self::CodeFailures => "otp-failures",
@@ -56,6 +57,9 @@ pub async fn take(state: &AppState, budget: Budget, client: &str, now: Millis) -
     let bucket = format!("{}:{client}", budget.bucket());
     Ok(match state.store.take_rate(&bucket, HOUR, budget.per_hour(state), now).await? {
         Some(ticket) => Ok(ticket),
-        None => Err(HOUR - now.rem_euclid(HOUR)),
+        None => {
+            crate::metrics::funnel::budget_spent(budget);
+            Err(HOUR - now.rem_euclid(HOUR))
+        }
     })
 }

@@ -26,6 +26,8 @@ pub enum StartupError {
     Config(#[from] crate::config::ConfigError),
     #[error("cannot listen on {0}: {1} (is another process using the port? set LATCHKEY_LISTEN)")]
     Bind(String, std::io::Error),
+    #[error("cannot serve metrics on {0}: {1} (set LATCHKEY_METRICS_LISTEN to a free address, or to off)")]
+    MetricsBind(SocketAddr, std::io::Error),
     #[error("the data directory {0} cannot be created: {1}")]
     DataDir(String, std::io::Error),
     #[error("the database is unreachable or unusable ({0}); check LATCHKEY_DATABASE_URL")]
@@ -49,6 +51,8 @@ pub struct Application {
     outbox_key: [u8; 32],
     /// This process's identity as an outbox owner, shared by its workers.
     owner: Arc<OutboxOwner>,
+    /// The `/metrics` listener and the process's recorder (`None` with `metrics.listen = off`).
+    metrics: Option<(TcpListener, metrics_exporter_prometheus::PrometheusHandle)>,
 }
 
 impl Application {
@@ -69,6 +73,7 @@ impl Application {
         let addr = settings.listen_addr()?;
         let listener = TcpListener::bind(addr).await.map_err(|e| StartupError::Bind(addr.to_string(), e))?;
         let local = listener.local_addr().map_err(|e| StartupError::Bind(addr.to_string(), e))?;
+        let metrics = bind_metrics(&settings).await?;
         let public_url = match &settings.server.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
             None if local.ip().is_loopback() => format!("http://{local}"),
@@ -86,16 +91,7 @@ impl Application {
         let master_key = master::load(settings.database.master_key_file.as_deref(), &data_dir, is_postgres)?;
         let now = store.now().await.map_err(StartupError::Database)?;
         let keys = KeyRing::load(&store, &master_key, now).await?;
-        let p = &settings.password;
-        let hasher = PasswordHasher::new(
-            p.argon2_memory_kib,
-            p.argon2_iterations,
-            p.argon2_parallelism,
-            p.hashing_concurrency,
-            Duration::from_secs(p.hashing_queue_timeout_secs),
-            p.hashing_queue_max,
-        )
-        .map_err(|e| StartupError::Other(e.to_string()))?;
+        let hasher = password_hasher(&settings).map_err(|e| StartupError::Other(e.to_string()))?;
         sync_configured_clients(&store, &settings, now).await?;
         let (transport, mailbox) = match &settings.smtp.url {
             Some(url) => (
@@ -116,13 +112,18 @@ impl Application {
         let outbox_key = keys.outbox_key();
         let state = AppState::new(settings, public_url, store, (keys, master_key), hasher, Arc::new(Notify::new()))?;
         let owner = Arc::new(OutboxOwner::new(state.store.clone(), Duration::from_secs(state.settings.outbox.owner_timeout_secs)));
-        let app = Self { listener, state, transport: Arc::new(transport), mailbox, dkim, outbox_key, owner };
+        let app = Self { listener, state, transport: Arc::new(transport), mailbox, dkim, outbox_key, owner, metrics };
         worker_settings(&app.state).validate(app.transport.timeout()).map_err(|e| StartupError::Mail(e.to_string()))?;
         Ok(app)
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Where `GET /metrics` answers, unless metrics are off.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     pub fn public_url(&self) -> &str {
@@ -185,6 +186,13 @@ impl Application {
             header_read_timeout: Duration::from_secs(server.header_read_timeout_secs),
             max_connections: server.max_connections,
         };
+        if let Some((listener, handle)) = self.metrics {
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!(%addr, "metrics at http://{addr}/metrics");
+            }
+            let metrics = crate::metrics::router(self.state.clone(), handle);
+            tasks.push(tokio::spawn(crate::http::serve::serve(listener, metrics, limits, signalled_for_server.clone(), grace)));
+        }
         // In-flight requests get `grace` to finish once the signal arrived.
         crate::http::serve::serve(self.listener, app, limits, signalled_for_server, grace).await;
         stop.cancel();
@@ -199,6 +207,27 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The Argon2id hasher `password.*` configures (the server's, and `users import`'s).
+pub fn password_hasher(settings: &Settings) -> Result<PasswordHasher, crate::crypto::password::HashError> {
+    let p = &settings.password;
+    PasswordHasher::new(
+        p.argon2_memory_kib,
+        p.argon2_iterations,
+        p.argon2_parallelism,
+        p.hashing_concurrency,
+        Duration::from_secs(p.hashing_queue_timeout_secs),
+        p.hashing_queue_max,
+    )
+}
+
+/// Binds the metrics listener and installs the process's recorder, unless metrics are off.
+async fn bind_metrics(settings: &Settings) -> Result<Option<(TcpListener, metrics_exporter_prometheus::PrometheusHandle)>, StartupError> {
+    let Some(addr) = settings.metrics_addr()? else { return Ok(None) };
+    let listener = TcpListener::bind(addr).await.map_err(|e| StartupError::MetricsBind(addr, e))?;
+    let handle = crate::metrics::recorder().map_err(StartupError::Other)?;
+    Ok(Some((listener, handle)))
 }
 
 /// Connects and migrates; a SQLite database and its journal files are owner-only (finding 11b).

@@ -15,6 +15,7 @@
 //!   database could not be reached: callers answer 503) or `StoreError::Database`.
 #![deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
+mod backup;
 mod clients;
 mod counters;
 mod customizations;
@@ -31,10 +32,12 @@ mod recovery;
 mod refresh_tokens;
 mod revocations;
 mod sessions;
+mod stats;
 mod system_log;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod themes;
+mod user_import;
 mod users;
 
 use std::time::Duration;
@@ -51,8 +54,10 @@ pub use rate::RateTicket;
 pub use recovery::{ChallengeOutcome, CodeCheck, IssuedChallenge, NewChallenge, NoticeComposer, ResetCompletion, SignInGate};
 pub use refresh_tokens::{NewRefreshToken, RefreshRecord, RotateOutcome};
 pub use sessions::SessionRecord;
+pub use stats::{OutboxBacklog, PoolStats};
 pub use system_log::{Audit, EventContext, LogQuery, LoggedEvent, StoredParty, USER_AGENT_LIMIT};
 pub use themes::{ThemeImage, ThemeRecord};
+pub use user_import::IMPORT_STATEMENT_ROWS;
 pub use users::{NewUser, UserRecord};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};

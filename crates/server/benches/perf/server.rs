@@ -48,6 +48,8 @@ impl Deployment {
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("LATCHKEY_LISTEN", "127.0.0.1:0")
+            // Metrics on a port of its own per server (the default 9464 would clash between runs).
+            .env("LATCHKEY_METRICS_LISTEN", "127.0.0.1:0")
             .env("LATCHKEY_DATA_DIR", &dir)
             .env("LATCHKEY_DATABASE_URL", &self.db.url)
             .env("LATCHKEY_MASTER_KEY_FILE", self.dir.join("master.key"))

@@ -65,10 +65,7 @@ impl Metadata {
 }
 
 pub async fn run(command: Command) -> Result<(), String> {
-    let base =
-        std::env::var("LATCHKEY_URL").map_err(|_| "set LATCHKEY_URL to the server's address, e.g. https://id.example.com".to_owned())?;
-    let token = std::env::var("LATCHKEY_ADMIN_TOKEN").map_err(|_| "set LATCHKEY_ADMIN_TOKEN to the server's admin token".to_owned())?;
-    let api = Api { http: reqwest::Client::new(), base: format!("{}/oauth2/v1/clients", base.trim_end_matches('/')), token };
+    let api = super::api::Api::from_env("/oauth2/v1/clients")?;
     let out = match command {
         Command::List => api.send(reqwest::Method::GET, "", None).await?,
         Command::Show { client_id } => api.send(reqwest::Method::GET, &format!("/{client_id}"), None).await?,
@@ -91,35 +88,6 @@ pub async fn run(command: Command) -> Result<(), String> {
         Command::Delete { client_id } => api.send(reqwest::Method::DELETE, &format!("/{client_id}"), None).await?,
         Command::RotateSecret { client_id } => api.send(reqwest::Method::POST, &format!("/{client_id}/lifecycle/newSecret"), None).await?,
     };
-    if !out.is_null() {
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
-    }
+    super::api::print(&out);
     Ok(())
-}
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .header("Authorization", format!("SSWS {}", self.token))
-            .header("Accept", "application/json");
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.map_err(|e| format!("the server did not answer: {e}"))?;
-        let status = response.status();
-        let text = response.text().await.map_err(|e| e.to_string())?;
-        let value: Value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        if !status.is_success() {
-            return Err(format!("{status}: {}", serde_json::to_string_pretty(&value).unwrap_or_default()));
-        }
-        Ok(value)
-    }
 }

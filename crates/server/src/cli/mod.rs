@@ -1,10 +1,15 @@
 //! The `latchkey` command line: one file per subcommand.
+mod api;
+mod backup;
 mod clients;
+mod config;
 mod demo;
 mod keys;
 mod migrate;
+mod restore;
 mod serve;
 mod template;
+mod users;
 
 use clap::{Parser, Subcommand};
 
@@ -33,6 +38,17 @@ enum Command {
     /// OAuth clients, through the management API (LATCHKEY_URL, LATCHKEY_ADMIN_TOKEN).
     #[command(subcommand)]
     Clients(clients::Command),
+    /// Copy the SQLite database while the servers run (PostgreSQL: pg_dump, docs/backup.md).
+    Backup(backup::Args),
+    /// Put a backup in place of the SQLite database (servers stopped); ends every session.
+    Restore(restore::Args),
+    /// The configuration reference.
+    #[command(subcommand)]
+    Config(config::Command),
+    /// Users: through the management API (LATCHKEY_URL, LATCHKEY_ADMIN_TOKEN), except `import`,
+    /// which writes to the database (like `migrate`).
+    #[command(subcommand)]
+    Users(users::Command),
 }
 
 impl Cli {
@@ -45,6 +61,10 @@ impl Cli {
             Command::Template(args) => template::run(args).await,
             Command::Keys(command) => keys::run(load()?, command).await,
             Command::Clients(command) => clients::run(command).await,
+            Command::Config(command) => config::run(command),
+            Command::Backup(args) => backup::run(load()?, args).await,
+            Command::Restore(args) => restore::run(load()?, args).await,
+            Command::Users(command) => users::run(command, load).await,
         }
     }
 }

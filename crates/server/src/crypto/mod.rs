@@ -1,6 +1,7 @@
 //! Key material and the CPU-heavy cryptography: the master key, the shared key ring, password
 //! hashing (with its reused working memory) and token signing.
 mod argon2_memory;
+pub mod imported;
 pub mod keyring;
 pub mod master;
 pub mod password;

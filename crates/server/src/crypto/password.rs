@@ -119,6 +119,13 @@ impl PasswordHasher {
         let inner = self.inner.clone();
         let outcome = run_blocking(move || {
             let params = &inner.params;
+            // An imported hash: verified once, padded with Argon2's work, then replaced.
+            let pad = |dummy: &PasswordHash<'_>, password: &[u8]| {
+                let _ = inner.memory.verify(dummy, password);
+            };
+            if let Some(matches) = super::imported::verify_padded(pad, &inner.dummy_hash, &password, &hash) {
+                return Ok(Verification { matches, needs_rehash: true });
+            }
             let parsed = PasswordHash::new(&hash).map_err(|e| HashError::Internal(e.to_string()))?;
             let matches = inner.memory.verify(&parsed, password.expose().as_bytes()).unwrap_or(false);
             let needs_rehash = Params::try_from(&parsed)
@@ -135,6 +142,7 @@ impl PasswordHasher {
     /// queue timeout. Both are held until the hash is done.
     async fn admit(&self) -> Result<(SemaphorePermit<'_>, SemaphorePermit<'_>), HashError> {
         let place = self.inner.places.try_acquire().map_err(|_| HashError::Busy)?;
+        let _waiting = crate::metrics::hashing::Waiting::enter();
         match tokio::time::timeout(self.inner.queue_timeout, self.inner.permits.acquire()).await {
             Ok(Ok(permit)) => Ok((place, permit)),
             _ => Err(HashError::Busy),

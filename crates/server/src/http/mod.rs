@@ -43,6 +43,7 @@ pub fn router(state: AppState, dev_pages: bool) -> Router {
     let pages = Router::new()
         .merge(dev)
         .merge(health::router())
+        .merge(crate::openapi::router())
         .merge(widget::router())
         .merge(crate::strength::router())
         .merge(crate::hosted::router(dev_pages))
@@ -56,6 +57,8 @@ pub fn router(state: AppState, dev_pages: bool) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), trace::record_client_ip))
         .layer(axum::middleware::from_fn_with_state(state.clone(), headers::security_headers))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
+        // Outside the timeout, so a request cut off by it is counted (408) with its time.
+        .layer(axum::middleware::from_fn(crate::metrics::http::track))
         .layer(trace::layer())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

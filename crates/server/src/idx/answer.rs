@@ -80,6 +80,7 @@ async fn verify_code(
     // Whatever happened, the store returned the transaction as it committed: render that.
     tx.record = record;
     state.outbox_wake.notify_one();
+    crate::metrics::funnel::code_answered(&outcome);
     match outcome {
         AnswerOutcome::Verified => {
             state.store.refund_rate(ticket).await?;
@@ -136,6 +137,7 @@ async fn set_password(
         Ok(hash) => hash,
         Err(violations) => {
             let details = violations.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+            crate::metrics::funnel::password_reset(false);
             return Err(requirements_not_met(details));
         }
     };
@@ -173,6 +175,7 @@ async fn set_password(
     tx.record = finished.ok_or_else(|| stale(state, &tx))?;
     state.outbox_wake.notify_one();
     tracing::info!(event = "recovery.password_reset", user_id = %user_id.as_str(), "password reset completed");
+    crate::metrics::funnel::password_reset(true);
     let mut response = respond(view(state, &tx).success(code.expose()));
     if crate::session::from_own_origin(state, headers) {
         crate::session::start(state, headers, &user_id, now, now, &mut response).await?;

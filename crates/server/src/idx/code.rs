@@ -55,6 +55,9 @@ pub async fn issue(
             now,
         )
         .await?;
+    if let Some(issued) = &issued {
+        crate::metrics::funnel::email_queued(&issued.outcome);
+    }
     match issued.as_ref().map(|issued| issued.outcome) {
         Some(ChallengeOutcome::Issued { mailed: true }) => state.outbox_wake.notify_one(),
         Some(ChallengeOutcome::Throttled { .. }) => {

@@ -136,5 +136,6 @@ async fn identify_recovery(
     let next = tx.record.step.identify_recovery(Subject::new(identifier.canonical(), recoverable)).map_err(|_| stale(state, &tx))?;
     tx.record = state.store.advance_interaction(&tx.record.id, tx.record.version, &next).await?.ok_or_else(|| stale(state, &tx))?;
     tracing::info!(event = "recovery.identified", "recovery identifier submitted");
+    crate::metrics::funnel::started();
     Ok(respond(view(state, &tx).render()))
 }

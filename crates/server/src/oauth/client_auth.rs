@@ -24,6 +24,9 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap, params: &HashMa
             return Err(OAuthError::InvalidClient);
         }
     }
+    // Not a client id at all (a NUL byte, which PostgreSQL refuses in text, was a 500 under
+    // schemathesis): no such client, without asking the database.
+    latchkey_domain::oauth::ClientId::parse(&client_id).map_err(|_| OAuthError::InvalidClient)?;
     let client = state.store.client(&client_id).await?.ok_or(OAuthError::InvalidClient)?;
     match (&client.secret_digest, secret) {
         (Some(digest), Some(secret)) if constant_time_eq(digest, &sha256_hex(&secret)) => Ok(client),

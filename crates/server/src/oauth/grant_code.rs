@@ -66,7 +66,7 @@ pub async fn redeem(
     if changed {
         return Err(OAuthError::InvalidGrant("The password changed after this sign-in."));
     }
-    issue(
+    let response = issue(
         state,
         server,
         client,
@@ -75,5 +75,9 @@ pub async fn redeem(
         Grant::Code { interaction_id: &record.id, nonce: record.nonce.as_deref(), auth_time, context, credential_at: record.credential_at },
         now,
     )
-    .await
+    .await?;
+    if flow == Flow::Idx {
+        crate::metrics::funnel::tokens_issued(&account.user, record.created_at);
+    }
+    Ok(response)
 }

@@ -1,38 +1,8 @@
 //! `latchkey template …` against a running server: the recipe's edit through the CLI.
 use crate::both_backends;
-use crate::helpers::{spawn_app, TestApp, ADMIN_TOKEN};
+use crate::helpers::{latchkey, spawn_app};
 
 both_backends!(template_set_and_list_work_against_a_running_server);
-
-async fn latchkey(app: &TestApp, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
-    let base = app.base.clone();
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    let stdin = stdin.map(str::to_owned);
-    tokio::task::spawn_blocking(move || {
-        use std::io::Write;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
-            .args(&args)
-            .env("LATCHKEY_URL", &base)
-            .env("LATCHKEY_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("RUST_LOG", "off")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("run latchkey");
-        if let Some(mut input) = child.stdin.take() {
-            input.write_all(stdin.unwrap_or_default().as_bytes()).expect("stdin");
-        }
-        let output = child.wait_with_output().expect("latchkey exits");
-        (
-            output.status.success(),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    })
-    .await
-    .expect("join")
-}
 
 async fn template_set_and_list_work_against_a_running_server(backend: latchkey_store::testing::Backend) {
     let app = spawn_app(backend).await;

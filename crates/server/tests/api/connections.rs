@@ -111,6 +111,7 @@ async fn reaching_the_connection_cap_is_logged_once() {
         .args(["serve", "--dev"])
         .env("RUST_LOG", "info")
         .env("LATCHKEY_LISTEN", "127.0.0.1:0")
+        .env("LATCHKEY_METRICS_LISTEN", "127.0.0.1:0")
         .env("LATCHKEY_DATA_DIR", &dir)
         .env("LATCHKEY_SERVER__MAX_CONNECTIONS", "2")
         .env("LATCHKEY_SERVER__HEADER_READ_TIMEOUT_SECS", "1")

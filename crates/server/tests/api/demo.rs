@@ -29,6 +29,7 @@ fn start(data_dir: &std::path::Path, server_port: u16, app_port: u16) -> Demo {
         .arg("demo")
         .env("LATCHKEY_DATA_DIR", data_dir)
         .env("LATCHKEY_LISTEN", format!("127.0.0.1:{server_port}"))
+        .env("LATCHKEY_METRICS_LISTEN", "127.0.0.1:0")
         .env("APP_LISTEN", format!("127.0.0.1:{app_port}"))
         .env("APP_PUBLIC_URL", format!("http://127.0.0.1:{app_port}"))
         .stdout(Stdio::piped())

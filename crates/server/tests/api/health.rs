@@ -56,7 +56,13 @@ fn latchkey() -> Command {
 #[test]
 fn serve_without_smtp_refuses_to_start_unless_dev() {
     let dir = std::env::temp_dir().join(format!("latchkey-bin-{}", latchkey_domain::secret::okta_style_id("")));
-    let output = latchkey().args(["serve"]).env("LATCHKEY_DATA_DIR", &dir).env("LATCHKEY_LISTEN", "127.0.0.1:0").output().expect("run");
+    let output = latchkey()
+        .args(["serve"])
+        .env("LATCHKEY_DATA_DIR", &dir)
+        .env("LATCHKEY_LISTEN", "127.0.0.1:0")
+        .env("LATCHKEY_METRICS_LISTEN", "127.0.0.1:0")
+        .output()
+        .expect("run");
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("LATCHKEY_SMTP_URL") && stderr.contains("--dev"), "{stderr}");
@@ -65,7 +71,12 @@ fn serve_without_smtp_refuses_to_start_unless_dev() {
 
 #[test]
 fn bad_configuration_and_busy_ports_get_clear_messages() {
-    let output = latchkey().args(["serve", "--dev"]).env("LATCHKEY_LISTEN", "not-an-address").output().expect("run");
+    let output = latchkey()
+        .args(["serve", "--dev"])
+        .env("LATCHKEY_LISTEN", "not-an-address")
+        .env("LATCHKEY_METRICS_LISTEN", "127.0.0.1:0")
+        .output()
+        .expect("run");
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("LATCHKEY_LISTEN"));
 
@@ -76,6 +87,7 @@ fn bad_configuration_and_busy_ports_get_clear_messages() {
         .args(["serve", "--dev"])
         .env("LATCHKEY_DATA_DIR", &dir)
         .env("LATCHKEY_LISTEN", format!("127.0.0.1:{port}"))
+        .env("LATCHKEY_METRICS_LISTEN", "127.0.0.1:0")
         .output()
         .expect("run");
     assert!(!output.status.success());
@@ -85,6 +97,7 @@ fn bad_configuration_and_busy_ports_get_clear_messages() {
         .args(["serve", "--dev"])
         .env("LATCHKEY_DATA_DIR", &dir)
         .env("LATCHKEY_LISTEN", "127.0.0.1:0")
+        .env("LATCHKEY_METRICS_LISTEN", "127.0.0.1:0")
         .env("LATCHKEY_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
         .output()
         .expect("run");
@@ -96,8 +109,13 @@ fn bad_configuration_and_busy_ports_get_clear_messages() {
 #[test]
 fn dev_mode_prints_the_url_serves_and_stops_on_sigterm() {
     let dir = std::env::temp_dir().join(format!("latchkey-bin-{}", latchkey_domain::secret::okta_style_id("")));
-    let mut child =
-        latchkey().args(["serve", "--dev"]).env("LATCHKEY_DATA_DIR", &dir).env("LATCHKEY_LISTEN", "127.0.0.1:0").spawn().expect("spawn");
+    let mut child = latchkey()
+        .args(["serve", "--dev"])
+        .env("LATCHKEY_DATA_DIR", &dir)
+        .env("LATCHKEY_LISTEN", "127.0.0.1:0")
+        .env("LATCHKEY_METRICS_LISTEN", "127.0.0.1:0")
+        .spawn()
+        .expect("spawn");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).expect("read");
@@ -121,6 +139,7 @@ fn the_readme_curl_walkthrough_recovers_and_signs_in() {
         .args(["serve", "--dev"])
         .env("LATCHKEY_DATA_DIR", &dir)
         .env("LATCHKEY_LISTEN", "127.0.0.1:0")
+        .env("LATCHKEY_METRICS_LISTEN", "127.0.0.1:0")
         .env("LATCHKEY_ADMIN_TOKEN", token)
         .spawn()
         .expect("spawn");

@@ -25,6 +25,10 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub sink: MailSink,
     pub state: latchkey_server::state::AppState,
+    /// Where this server answers `GET /metrics` (its own listener, not `base`); read by the
+    /// `metrics` test binary, which shares this file.
+    #[allow(dead_code)]
+    pub metrics: Option<std::net::SocketAddr>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     /// `None` for a peer: the first server owns (and drops) the database.
@@ -43,6 +47,8 @@ impl Drop for TempDir {
 pub fn test_settings(db_url: &str, data_dir: &std::path::Path, smtp_url: &str) -> Settings {
     let mut settings = Settings::default();
     settings.server.listen = "127.0.0.1:0".to_owned();
+    // Tests run many servers at once: each gets a free metrics port, not the default.
+    settings.metrics.listen = "127.0.0.1:0".to_owned();
     settings.server.data_dir = data_dir.to_owned();
     settings.database.url = Some(db_url.to_owned().into());
     settings.admin.token = Some(ADMIN_TOKEN.to_owned().into());
@@ -87,7 +93,7 @@ pub async fn spawn_app_with(backend: Backend, customize: impl FnOnce(&mut Settin
     let sink = MailSink::start().await.expect("start the SMTP sink");
     let data_dir = std::env::temp_dir().join(format!("latchkey-app-{}", latchkey_domain::secret::okta_style_id("").to_lowercase()));
     if std::env::var_os("TEST_LOG").is_some() {
-        latchkey_server::telemetry::init();
+        latchkey_server::telemetry::init(Default::default());
     }
     // Every process of one deployment shares one master key; each test gets its own.
     std::fs::create_dir_all(&data_dir).expect("data dir");
@@ -106,6 +112,7 @@ async fn start(settings: Settings, sink: MailSink, db: Option<TestDatabase>, dat
     // (as behind a TLS-terminating proxy) that nothing here answers.
     let base = format!("http://{}", app.local_addr());
     let state = app.state().clone();
+    let metrics = app.metrics_addr();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async move {
         let _ = rx.await;
@@ -115,6 +122,7 @@ async fn start(settings: Settings, sink: MailSink, db: Option<TestDatabase>, dat
         http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
         sink,
         state,
+        metrics,
         shutdown: Some(tx),
         server: Some(server),
         _db: db,
@@ -140,7 +148,12 @@ impl TestApp {
 impl TestApp {
     /// Stops this server process and starts a new one on the same database, data directory and
     /// SMTP sink (a restart: nothing in the old process's memory survives).
-    pub async fn restart(mut self) -> TestApp {
+    pub async fn restart(self) -> TestApp {
+        self.restart_after(async {}).await
+    }
+
+    /// `restart`, with `meanwhile` run while no server is up (a restore, for instance).
+    pub async fn restart_after(mut self, meanwhile: impl std::future::Future<Output = ()>) -> TestApp {
         let settings = self.state.settings.clone();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -150,6 +163,7 @@ impl TestApp {
         }
         // The old process's connections go now, not whenever its last handle is dropped.
         self.state.store.close().await;
+        meanwhile.await;
         let db = self._db.take();
         let data_dir = TempDir(std::mem::take(&mut self._data_dir.0));
         let sink = std::mem::replace(&mut self.sink, MailSink::start().await.expect("a placeholder sink"));
@@ -393,4 +407,58 @@ pub fn normalize(body: &Value, flow: &Flow) -> String {
         object.remove("expiresAt");
     }
     serde_json::to_string(&body).expect("json").replace(&flow.state_handle, "<SH>")
+}
+
+/// Runs the `latchkey` binary with `args` (and `stdin`) as an operator of this deployment would:
+/// the server's URL and admin token, and its database. Returns success, stdout and stderr.
+pub async fn latchkey(app: &TestApp, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    latchkey_with(app, args, stdin, &[]).await
+}
+
+/// `latchkey` with more environment on top (or instead of the defaults above).
+pub async fn latchkey_with(app: &TestApp, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> (bool, String, String) {
+    run_latchkey(app.base.clone(), app.state.settings.clone(), args, stdin, env).await
+}
+
+/// `latchkey` for the deployment `settings` describe, with its server at `base` (which may
+/// be down: a restore runs while it is).
+pub async fn run_latchkey(
+    base: String,
+    settings: Settings,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> (bool, String, String) {
+    let env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let stdin = stdin.map(str::to_owned);
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
+            .args(&args)
+            .env("LATCHKEY_URL", &base)
+            .env("LATCHKEY_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("LATCHKEY_DATABASE_URL", settings.database_url())
+            .env("LATCHKEY_DATA_DIR", &settings.server.data_dir)
+            .env("LATCHKEY_UNSAFE_TEST_SETTINGS", "1")
+            .envs(settings.database.master_key_file.iter().map(|key| ("LATCHKEY_MASTER_KEY_FILE", key.as_os_str())))
+            .env("RUST_LOG", "off")
+            .envs(env)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run latchkey");
+        if let Some(mut input) = child.stdin.take() {
+            input.write_all(stdin.unwrap_or_default().as_bytes()).expect("stdin");
+        }
+        let output = child.wait_with_output().expect("latchkey exits");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    })
+    .await
+    .expect("join")
 }

@@ -12,6 +12,7 @@ both_backends!(
     nested_members_of_the_wrong_type_are_refused_and_unknown_members_ignored,
     oversized_identifiers_and_passwords_are_refused_before_hashing,
     interact_refuses_bad_clients_redirects_and_pkce,
+    a_client_id_that_is_no_client_id_is_an_invalid_client,
 );
 
 async fn raw_idx(app: &crate::helpers::TestApp, path: &str, body: Vec<u8>) -> (u16, Value) {
@@ -143,5 +144,23 @@ async fn interact_refuses_bad_clients_redirects_and_pkce(backend: latchkey_store
         assert!(response.status().is_client_error());
         let body: Value = response.json().await.expect("json");
         assert_eq!(body["error"], expected, "{form:?}");
+    }
+}
+
+/// Found by schemathesis: a NUL byte in `client_id` reached PostgreSQL, which refuses it in
+/// text, and the endpoint answered 500.
+async fn a_client_id_that_is_no_client_id_is_an_invalid_client(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    for endpoint in ["revoke", "introspect", "token"] {
+        let response = app
+            .http
+            .post(format!("{}/oauth2/v1/{endpoint}", app.base))
+            .form(&[("client_id", "bad\u{0}client"), ("token", "x"), ("grant_type", "refresh_token"), ("refresh_token", "x")])
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 401, "{endpoint}");
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["error"], "invalid_client", "{endpoint}");
     }
 }

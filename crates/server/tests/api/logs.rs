@@ -160,6 +160,7 @@ impl Binary {
         command
             .arg("serve")
             .env("LATCHKEY_LISTEN", "127.0.0.1:0")
+            .env("LATCHKEY_METRICS_LISTEN", "127.0.0.1:0")
             .env("LATCHKEY_DATA_DIR", &dir)
             .env("LATCHKEY_SMTP_URL", sink.smtp_url())
             .env("LATCHKEY_ADMIN_TOKEN", ADMIN_TOKEN)

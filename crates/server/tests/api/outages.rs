@@ -280,6 +280,7 @@ impl Binary {
             .arg("serve")
             .env("LATCHKEY_DATA_DIR", data_dir)
             .env("LATCHKEY_LISTEN", "127.0.0.1:0")
+            .env("LATCHKEY_METRICS_LISTEN", "127.0.0.1:0")
             .env("LATCHKEY_DATABASE_URL", database_url)
             .env("LATCHKEY_MASTER_KEY_FILE", master_key)
             .env("LATCHKEY_ADMIN_TOKEN", crate::helpers::ADMIN_TOKEN)

@@ -347,6 +347,7 @@ fn spawn_server(dir: &Path, env: &[(String, String)], own_env: &[(String, String
         .env_clear()
         .envs(env.iter().chain(own_env).map(|(k, v)| (k.as_str(), v.as_str())))
         .env("LATCHKEY_LISTEN", format!("127.0.0.1:{port}"))
+        .env("LATCHKEY_METRICS_LISTEN", "127.0.0.1:0")
         .env("LATCHKEY_DATA_DIR", &data_dir)
         .stdin(Stdio::null())
         .stdout(log.try_clone().expect("log"))

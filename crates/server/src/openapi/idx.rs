@@ -1,0 +1,27 @@
+//! The IDX endpoints (`idx::router`): every answer, errors included, is the IDX envelope.
+use latchkey_proto::idx::{
+    AnswerRequest, CancelRequest, ChallengeRequest, IdentifyRequest, IntrospectRequest, RecoverRequest, ResendRequest,
+};
+use utoipa::openapi::path::HttpMethod;
+use utoipa::openapi::schema::Schema;
+use utoipa::openapi::RefOr;
+
+use super::ops::{any_object, schema_ref, Body, Errors, Op, Reply};
+
+pub fn operations() -> Vec<Op> {
+    let step = |path: &str, summary: &'static str, body: RefOr<Schema>| {
+        Op::new(&[HttpMethod::Post], format!("/idp/idx/{path}"), "idx", summary)
+            .body(Body::Json(body))
+            .reply(200, Reply::Json(any_object()))
+            .errors(Errors::Idx)
+    };
+    vec![
+        step("introspect", "The transaction's current state", schema_ref::<IntrospectRequest>()),
+        step("identify", "Sign in (identifier and password), or name the account to recover", schema_ref::<IdentifyRequest>()),
+        step("recover", "Forgot password: ask for the identifier", schema_ref::<RecoverRequest>()),
+        step("challenge", "Choose the email authenticator: the code is mailed", schema_ref::<ChallengeRequest>()),
+        step("challenge/answer", "The emailed code, or the new password", schema_ref::<AnswerRequest>()),
+        step("challenge/resend", "Mail a new code", schema_ref::<ResendRequest>()),
+        step("cancel", "Back to the sign-in form", schema_ref::<CancelRequest>()),
+    ]
+}
