@@ -50,6 +50,8 @@ pub async fn spawn() -> TestEnv {
     settings.admin.token = Some(ADMIN_TOKEN.to_owned().into());
     settings.smtp.url = Some(sink.smtp_url().into());
     settings.outbox.poll_interval_ms = 50;
+    // Several servers run at once in this binary: each its own metrics port.
+    settings.metrics.listen = "127.0.0.1:0".to_owned();
     settings.clients = vec![ClientSettings {
         client_id: CLIENT_ID.to_owned(),
         client_name: "Magic link sample".to_owned(),
