@@ -9,7 +9,8 @@
 //! on their own runtime: a bare axum JSON endpoint, a bare axum endpoint writing one row,
 //! Argon2id on every core, and the sink's own acceptance rate. PostgreSQL comes from
 //! `LATCHKEY_TEST_POSTGRES_URL` (default the local server). Words after `--` keep one backend,
-//! or only the enumeration part, or only the cheap endpoints (`cheap`, for a profile);
+//! or only the enumeration part, or only the cheap endpoints (`cheap`, for a profile), or only
+//! the latency by user-table size (`table`: 1 thousand to 1 million users);
 //! `secs=N` sets each closed-loop cell's length (default 4). docs/performance.md holds the
 //! figures and how to read them.
 //!
@@ -56,6 +57,9 @@ struct Scale {
     /// one identifier is throttled (429) like a guessing attack.
     sign_in_users: usize,
     enumeration_samples: usize,
+    /// User-table sizes for the latency-by-size row, and recoveries timed at each.
+    table_sizes: Vec<u64>,
+    table_samples: u64,
 }
 
 impl Scale {
@@ -71,6 +75,8 @@ impl Scale {
             parallel_sign_ins: 500,
             sign_in_users: 128,
             enumeration_samples: 200,
+            table_sizes: vec![1_000, 100_000, 1_000_000],
+            table_samples: 200,
         }
     }
 
@@ -86,6 +92,8 @@ impl Scale {
             parallel_sign_ins: 12,
             sign_in_users: 4,
             enumeration_samples: 2,
+            table_sizes: vec![20, 200],
+            table_samples: 2,
         }
     }
 }
@@ -96,6 +104,7 @@ enum Only {
     All,
     Enumeration,
     Cheap,
+    Table,
 }
 
 const PACED_PER_SEC: f64 = 100.0;
@@ -113,6 +122,8 @@ async fn main() {
         Only::Enumeration
     } else if words.contains(&"cheap") {
         Only::Cheap
+    } else if words.contains(&"table") {
+        Only::Table
     } else {
         Only::All
     };
@@ -158,6 +169,10 @@ async fn run_backend(backend: Backend, scale: &Scale, sink: &MailSink, only: Onl
         cheap_endpoints(&mut rows, backend, scale, &deployment, addr, &http, &base).await;
         return rows;
     }
+    if only == Only::Table {
+        table_size_latency(&mut rows, backend, scale, &deployment, &base).await;
+        return rows;
+    }
     let started = Instant::now();
     let all: Vec<String> = sign_in_users.iter().chain(&recovery_users).chain(&paced_users).cloned().collect();
     flows::create_users(&http, &base, &all, 4).await;
@@ -199,11 +214,7 @@ async fn run_backend(backend: Backend, scale: &Scale, sink: &MailSink, only: Onl
         row.ratio = format!("{ratio:.2}");
         rows.push(row);
     }
-    rows.push(Row::new(
-        "identify and answer latency with 1 thousand, 100 thousand, 1 million users",
-        "not run: needs the store's bulk user import (scale.rs)",
-        "flat ± 10 %",
-    ));
+    table_size_latency(&mut rows, backend, scale, &deployment, &server.url).await;
     let log = deployment.dir().join("server.log");
     let errors = std::fs::read_to_string(&log).unwrap_or_default().lines().filter(|l| l.contains("ERROR")).count();
     if errors > 0 {
@@ -473,4 +484,31 @@ fn epoch_ms() -> u64 {
 
 fn epoch_ms_f64() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64() * 1000.0
+}
+
+/// Identify and a wrong answer as the user table grows, the users written through the store's
+/// bulk import with one pre-computed hash (a million Argon2 hashes through the API would take
+/// hours). Each size is compared with the smallest: the goal is flat.
+async fn table_size_latency(rows: &mut Vec<Row>, backend: Backend, scale: &Scale, deployment: &Deployment, base: &str) {
+    let store = latchkey_store::Store::connect(deployment.db_url()).await.expect("the bench's store");
+    let hash = scale::precomputed_hash();
+    let imported = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let started = Instant::now();
+    let points = scale::measure(base, &scale.table_sizes, scale.table_samples, scale::login, |total| {
+        let (store, hash, imported) = (store.clone(), hash.clone(), imported.clone());
+        async move { scale::import_up_to(&store, &hash, &imported, total).await }
+    })
+    .await;
+    println!("{}: user-table sizes measured in {:.1} s", backend.name(), started.elapsed().as_secs_f64());
+    store.close().await;
+    let Some(first) = points.first().map(|p| (p.identify_ms.0, p.answer_ms.0)) else { return };
+    for point in &points {
+        let mut row = Row::new(
+            format!("identify / wrong answer p50 (p99) with {} users", point.users),
+            format!("{:.2} ({:.2}) / {:.2} ({:.2}) ms", point.identify_ms.0, point.identify_ms.1, point.answer_ms.0, point.answer_ms.1),
+            "flat ± 10 %",
+        );
+        row.ratio = format!("{:.2} / {:.2}", point.identify_ms.0 / first.0, point.answer_ms.0 / first.1);
+        rows.push(row);
+    }
 }

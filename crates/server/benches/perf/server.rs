@@ -37,6 +37,11 @@ impl Deployment {
         Deployment { db, dir, smtp_url }
     }
 
+    /// The deployment's database, for work the bench does through the store (the bulk import).
+    pub fn db_url(&self) -> &str {
+        &self.db.url
+    }
+
     /// Starts `latchkey serve` and waits until `/readyz` answers 200. `extra` adds or overrides
     /// configuration variables.
     pub fn start(&self, extra: &[(&str, &str)]) -> (Server, Duration) {
