@@ -12,6 +12,9 @@ use utoipa::ToSchema;
 pub const SSWS: &str = "ssws";
 
 /// A request body.
+// Built a few dozen times at start for the document, never moved in a hot path: boxing the
+// schema would only add noise to every operation's declaration.
+#[allow(clippy::large_enum_variant)]
 pub enum Body {
     None,
     /// `application/json`, the schema named.
@@ -26,6 +29,7 @@ pub enum Body {
 
 /// A response body.
 #[derive(Clone)]
+#[allow(clippy::large_enum_variant)] // as `Body`: built at start only
 pub enum Reply {
     /// `application/json`, this schema.
     Json(RefOr<Schema>),
