@@ -221,20 +221,7 @@ impl Store {
     /// it; `false` means another process had claimed the row meanwhile (it may be sent twice,
     /// with the same Message-ID).
     pub async fn mark_outbox_sent(&self, id: &str, owner: &str, now: Millis) -> Result<bool> {
-        let mut tx = self.write_tx().await?;
-        let row = sqlx::query(
-            "UPDATE outbox SET status = 'sent', payload = NULL, owner_id = NULL, relay_down = 0, sent_at = $1, updated_at = $1, last_error = NULL \
-             WHERE id = $2 AND owner_id = $3 RETURNING id, kind, recipient, message_id",
-        )
-        .bind(now)
-        .bind(id)
-        .bind(owner)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else { return Ok(false) };
-        record_delivery(&mut tx, &row, Outcome::Success, None, now).await?;
-        tx.commit().await?;
-        Ok(true)
+        self.finish_delivery(id, owner, None, now).await
     }
 
     /// A transient failure: try again at `next_attempt_at`. `relay_down` says the relay could
@@ -269,19 +256,29 @@ impl Store {
     /// until the message expires so an administrator can resend it once the cause is fixed.
     /// Only the owner records it.
     pub async fn mark_outbox_failed(&self, id: &str, owner: &str, error: &str, now: Millis) -> Result<bool> {
+        self.finish_delivery(id, owner, Some(error), now).await
+    }
+
+    /// The owner's last word on a message (sent, or failed with `error`) and its System Log
+    /// entry, in one transaction; `false` when another process holds the row now.
+    async fn finish_delivery(&self, id: &str, owner: &str, error: Option<&str>, now: Millis) -> Result<bool> {
+        // A sent message's payload (it may hold a code) goes at once; a failed one keeps it
+        // for an administrator's resend.
+        let outcome = if error.is_some() { "status = 'failed'" } else { "status = 'sent', payload = NULL, sent_at = $1" };
         let mut tx = self.write_tx().await?;
-        let row = sqlx::query(
-            "UPDATE outbox SET status = 'failed', owner_id = NULL, relay_down = 0, last_error = $1, updated_at = $2 \
-             WHERE id = $3 AND owner_id = $4 RETURNING id, kind, recipient, message_id",
-        )
-        .bind(error)
+        let row = sqlx::query(&format!(
+            "UPDATE outbox SET {outcome}, owner_id = NULL, relay_down = 0, last_error = $4, updated_at = $1 \
+             WHERE id = $2 AND owner_id = $3 RETURNING id, kind, recipient, message_id"
+        ))
         .bind(now)
         .bind(id)
         .bind(owner)
+        .bind(error)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else { return Ok(false) };
-        record_delivery(&mut tx, &row, Outcome::Failure("DELIVERY_FAILED"), Some(error), now).await?;
+        let result = if error.is_some() { Outcome::Failure("DELIVERY_FAILED") } else { Outcome::Success };
+        record_delivery(&mut tx, &row, result, error, now).await?;
         tx.commit().await?;
         Ok(true)
     }
