@@ -80,6 +80,10 @@ pub enum StoreError {
     /// answer 503 with `Retry-After` instead of 500, and `/readyz` reports not ready.
     #[error("the database is unavailable: {0}")]
     Unavailable(sqlx::Error),
+    /// A value the database cannot hold as text (PostgreSQL refuses NUL). Nothing Latchkey
+    /// stores contains one, so such a value matches nothing: it is the client's bad input.
+    #[error("a value contains a character the database cannot store")]
+    InvalidText,
     #[error("database error: {0}")]
     Database(sqlx::Error),
 }
@@ -97,10 +101,18 @@ impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         if connection_lost(&err) {
             Self::Unavailable(err)
+        } else if unstorable_text(&err) {
+            Self::InvalidText
         } else {
             Self::Database(err)
         }
     }
+}
+
+/// PostgreSQL's 22021 (`character_not_in_repertoire`: a NUL byte in text) and 22P05
+/// (`untranslatable_character`). SQLite stores such text, and it matches nothing there either.
+fn unstorable_text(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.code().is_some_and(|code| matches!(code.as_ref(), "22021" | "22P05")))
 }
 
 fn connection_lost(err: &sqlx::Error) -> bool {

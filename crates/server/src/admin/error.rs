@@ -37,6 +37,9 @@ impl From<latchkey_store::StoreError> for AdminError {
                 Self::Validation(vec![format!("login: An object with this field already exists ({what})")])
             }
             latchkey_store::StoreError::NotFound => Self::NotFound("Resource not found".to_owned()),
+            latchkey_store::StoreError::InvalidText => {
+                Self::Validation(vec!["request: a value contains a character that cannot be stored (NUL)".to_owned()])
+            }
             other if other.is_unavailable() => {
                 crate::http::unavailable::log("admin request", &other);
                 Self::Unavailable

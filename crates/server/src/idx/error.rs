@@ -53,6 +53,9 @@ impl From<latchkey_store::StoreError> for IdxError {
             crate::http::unavailable::log("IDX request", &e);
             return Self::Unavailable;
         }
+        if matches!(e, latchkey_store::StoreError::InvalidText) {
+            return Self::BadRequest("A value contains a character that cannot be stored.".to_owned());
+        }
         Self::Internal(e.into())
     }
 }

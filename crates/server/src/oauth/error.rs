@@ -26,6 +26,9 @@ impl From<latchkey_store::StoreError> for OAuthError {
             crate::http::unavailable::log("OAuth request", &e);
             return Self::Unavailable;
         }
+        if matches!(e, latchkey_store::StoreError::InvalidText) {
+            return Self::InvalidRequest("a parameter contains a character that cannot be stored".to_owned());
+        }
         Self::Internal(e.into())
     }
 }
