@@ -17,6 +17,7 @@
       'recovery.intro': 'Enter your email or username and we will send you a code.',
       'select.title': 'Verify it’s you', 'select.intro': 'Choose how to receive your code.',
       'select.legend': 'Security method', 'auth.okta_email': 'Email', 'auth.okta_password': 'Password',
+      'auth.google_otp': 'Google Authenticator', 'totp.title': 'Verify with your authenticator app', 'totp.intro': 'Enter the 6-digit code your authenticator app shows now.', 'select.factorIntro': 'Your organization also asks for a second authenticator before you reset your password.', 'srv.api.latchkey.recovery.secondFactorRequired': 'Resetting your password also needs a second authenticator, and none is set up for your account. Contact your administrator to reset it.',
       'email.title': 'Check your email',
       'email.intro': 'If the account exists, we sent it an email with a verification code and a link. Enter the code below, or open the link in this browser.',
       'email.introTo': 'We sent a verification code to {0}. Enter the code below.',
@@ -54,6 +55,7 @@
       'recovery.intro': 'Saisissez votre e-mail ou votre nom d’utilisateur et nous vous enverrons un code.',
       'select.title': 'Confirmez votre identité', 'select.intro': 'Choisissez comment recevoir votre code.',
       'select.legend': 'Méthode de sécurité', 'auth.okta_email': 'E-mail', 'auth.okta_password': 'Mot de passe',
+      'auth.google_otp': 'Google Authenticator', 'totp.title': 'Vérifiez avec votre application d’authentification', 'totp.intro': 'Saisissez le code à 6 chiffres affiché par votre application d’authentification.', 'select.factorIntro': 'Votre organisation demande aussi un second facteur avant la réinitialisation du mot de passe.', 'srv.api.latchkey.recovery.secondFactorRequired': 'La réinitialisation de votre mot de passe demande aussi un second facteur, et aucun n’est configuré pour votre compte. Contactez votre administrateur.',
       'email.title': 'Consultez vos e-mails',
       'email.intro': 'Si le compte existe, nous lui avons envoyé un e-mail avec un code de vérification et un lien. Saisissez le code ci-dessous ou ouvrez le lien dans ce navigateur.',
       'email.introTo': 'Nous avons envoyé un code de vérification à {0}. Saisissez-le ci-dessous.',
@@ -95,6 +97,7 @@
       'recovery.intro': 'Geben Sie Ihre E-Mail-Adresse oder Ihren Benutzernamen ein, dann senden wir Ihnen einen Code.',
       'select.title': 'Bestätigen Sie Ihre Identität', 'select.intro': 'Wählen Sie, wie Sie Ihren Code erhalten möchten.',
       'select.legend': 'Sicherheitsmethode', 'auth.okta_email': 'E-Mail', 'auth.okta_password': 'Passwort',
+      'auth.google_otp': 'Google Authenticator', 'totp.title': 'Mit Ihrer Authenticator-App bestätigen', 'totp.intro': 'Geben Sie den 6-stelligen Code ein, den Ihre Authenticator-App gerade anzeigt.', 'select.factorIntro': 'Ihre Organisation verlangt vor dem Zurücksetzen des Passworts auch einen zweiten Faktor.', 'srv.api.latchkey.recovery.secondFactorRequired': 'Zum Zurücksetzen Ihres Passworts ist auch ein zweiter Faktor nötig, und für Ihr Konto ist keiner eingerichtet. Wenden Sie sich an Ihren Administrator.',
       'email.title': 'Prüfen Sie Ihre E-Mails',
       'email.intro': 'Falls das Konto existiert, haben wir ihm eine E-Mail mit einem Bestätigungscode und einem Link gesendet. Geben Sie den Code unten ein oder öffnen Sie den Link in diesem Browser.',
       'email.introTo': 'Wir haben einen Bestätigungscode an {0} gesendet. Geben Sie den Code unten ein.',
@@ -135,6 +138,7 @@
       'recovery.intro': 'Introduzca su correo electrónico o nombre de usuario y le enviaremos un código.',
       'select.title': 'Confirme su identidad', 'select.intro': 'Elija cómo recibir su código.',
       'select.legend': 'Método de seguridad', 'auth.okta_email': 'Correo electrónico', 'auth.okta_password': 'Contraseña',
+      'auth.google_otp': 'Google Authenticator', 'totp.title': 'Verifica con tu aplicación de autenticación', 'totp.intro': 'Introduce el código de 6 dígitos que muestra ahora tu aplicación de autenticación.', 'select.factorIntro': 'Tu organización también pide un segundo factor antes de restablecer la contraseña.', 'srv.api.latchkey.recovery.secondFactorRequired': 'Para restablecer tu contraseña también hace falta un segundo factor, y tu cuenta no tiene ninguno. Ponte en contacto con tu administrador.',
       'email.title': 'Revise su correo',
       'email.intro': 'Si la cuenta existe, le enviamos un correo con un código de verificación y un enlace. Introduzca el código a continuación o abra el enlace en este navegador.',
       'email.introTo': 'Enviamos un código de verificación a {0}. Introdúzcalo a continuación.',
@@ -175,6 +179,7 @@
       'recovery.intro': 'メールアドレスまたはユーザー名を入力してください。コードをお送りします。',
       'select.title': '本人確認', 'select.intro': 'コードの受け取り方法を選択してください。',
       'select.legend': 'セキュリティ方式', 'auth.okta_email': 'メール', 'auth.okta_password': 'パスワード',
+      'auth.google_otp': 'Google Authenticator', 'totp.title': '認証アプリで確認', 'totp.intro': '認証アプリに表示されている6桁のコードを入力してください。', 'select.factorIntro': 'パスワードを再設定する前に、組織の設定により2つ目の認証要素も必要です。', 'srv.api.latchkey.recovery.secondFactorRequired': 'パスワードの再設定には2つ目の認証要素が必要ですが、このアカウントには設定されていません。管理者に連絡してください。',
       'email.title': 'メールを確認してください',
       'email.intro': 'アカウントが存在する場合、確認コードとリンクを記載したメールを送信しました。以下にコードを入力するか、このブラウザーでリンクを開いてください。',
       'email.introTo': '{0} に確認コードを送信しました。以下にコードを入力してください。',
@@ -516,6 +521,10 @@
       const a = resolvePath(idx, rem.relatesTo) || (idx.currentAuthenticatorEnrollment || {}).value || {};
       return a.key === 'okta_email' || a.type === 'email';
     }
+    isOtpApp(idx, rem) {
+      const a = resolvePath(idx, rem.relatesTo) || (idx.currentAuthenticator || {}).value || {};
+      return a.key === 'google_otp';
+    }
     stateHandle(rem) {
       const f = (rem && rem.value || []).find((x) => x.name === 'stateHandle');
       return (f && f.value) || (this.idx && this.idx.stateHandle);
@@ -572,10 +581,17 @@
           return { title: this.t('recovery.title'), intro: this.t('recovery.intro'), submit: this.t('next'), links: back(),
             labels: { identifier: 'recovery.identifier' }, auto: { identifier: 'username' } };
         case 'select-authenticator-authenticate':
-        case 'select-authenticator-enroll':
-          return { title: this.t(recovery ? 'recovery.title' : 'select.title'), intro: this.t('select.intro'),
+        case 'select-authenticator-enroll': {
+          // After the emailed code, a policy may ask for a second factor: say why.
+          const factor = list(idx.authenticators).some((a) => a.key === 'google_otp');
+          return { title: this.t(recovery ? 'recovery.title' : 'select.title'), intro: this.t(factor ? 'select.factorIntro' : 'select.intro'),
             submit: this.t('submit'), links: back(), labels: { authenticator: 'select.legend' } };
+        }
         case 'challenge-authenticator': {
+          if (this.isOtpApp(idx, rem)) {
+            return { title: this.t('totp.title'), intro: this.t('totp.intro'), submit: this.t('verify'), links: back(),
+              labels: { 'credentials.passcode': 'code' }, auto: { 'credentials.passcode': 'one-time-code' }, code: true };
+          }
           if (!this.isEmail(idx, rem)) {
             return { title: this.t('signin.title'), submit: this.t('verify'), links: back(), toggle: true,
               labels: { 'credentials.passcode': 'password' }, auto: { 'credentials.passcode': 'current-password' } };

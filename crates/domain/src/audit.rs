@@ -54,10 +54,14 @@ pub enum EventType {
     ThemeUpdate,
     /// The database was restored from a backup; every session and refresh token ended.
     SystemRestore,
+    /// An administrator changed a policy's settings (`MFA_ENROLL`).
+    PolicyUpdate,
+    /// An administrator changed a policy rule (the password rule's recovery requirement).
+    PolicyRuleUpdate,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 25] = [
+    pub const ALL: [EventType; 27] = [
         Self::SessionStart,
         Self::SessionEnd,
         Self::SessionClear,
@@ -83,6 +87,8 @@ impl EventType {
         Self::FactorDeactivate,
         Self::ThemeUpdate,
         Self::SystemRestore,
+        Self::PolicyUpdate,
+        Self::PolicyRuleUpdate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -114,6 +120,8 @@ impl EventType {
             Self::FactorDeactivate => "user.mfa.factor.deactivate",
             Self::ThemeUpdate => "brand.theme.update",
             Self::SystemRestore => "system.backup.restore",
+            Self::PolicyUpdate => "policy.lifecycle.update",
+            Self::PolicyRuleUpdate => "policy.rule.update",
         }
     }
 
@@ -149,6 +157,8 @@ impl EventType {
             Self::FactorDeactivate => "Reset factor for user",
             Self::ThemeUpdate => "Update brand theme",
             Self::SystemRestore => "Database restored from a backup",
+            Self::PolicyUpdate => "Update policy",
+            Self::PolicyRuleUpdate => "Update policy rule",
         }
     }
 }
@@ -243,6 +253,11 @@ impl Party {
     /// An OAuth client.
     pub fn client(client_id: &str) -> Self {
         Self { id: Some(client_id.to_owned()), kind: "PublicClientApp", alternate_id: Some(client_id.to_owned()), display_name: None }
+    }
+
+    /// A policy or policy rule, by its Okta id and name.
+    pub fn policy(id: &str, name: &str) -> Self {
+        Self { id: Some(id.to_owned()), kind: "PolicyEntity", alternate_id: None, display_name: Some(name.to_owned()) }
     }
 
     /// Latchkey itself (the outbox worker, the purge loop).

@@ -6,7 +6,10 @@
 //!     │ recover                                                        ▲
 //!     ▼                                                                │ set_password
 //!  RecoveryIdentify ─identify─▶ RecoverySelect ─select_email─▶ RecoveryChallenge ─code ok─▶ RecoveryReset
-//!     ▲                                                                                        │
+//!     ▲                                                              │ code ok, the policy   ▲
+//!     │                                                              ▼ asks a second factor  │ value ok
+//!     │                           RecoveryFactorSelect ─select_factor─▶ RecoveryFactorChallenge
+//!     │                           (or RecoveryFactorMissing when the account has none: terminal)
 //!     └──────────────── cancel (from any step) ────────────────────────────────────────────────┘
 //! ```
 //!
@@ -116,6 +119,14 @@ pub enum Step {
     /// The code was verified. One password change is allowed until `grant_expires_at`
     /// (security-checklist OTP-9: a restricted capability, not a session).
     RecoveryReset { user_id: UserId, grant_expires_at: Millis },
+    /// The code was verified and the password policy asks for a second factor: choose one of
+    /// the account's enrolled factors. `grant_expires_at` bounds the whole step-up.
+    RecoveryFactorSelect { subject: Subject, grant_expires_at: Millis },
+    /// A second factor (TOTP) was chosen; its value is awaited.
+    RecoveryFactorChallenge { subject: Subject, grant_expires_at: Millis },
+    /// The code was verified, but the policy asks for a second factor the account does not
+    /// have. Nothing is left to do here but cancel: the email alone must not reset it.
+    RecoveryFactorMissing { subject: Subject },
     /// Authenticated; an interaction code waits to be redeemed at the token endpoint.
     Success { user_id: UserId },
 }
@@ -152,6 +163,9 @@ impl Step {
             Self::RecoverySelect { .. } => "recovery_select",
             Self::RecoveryChallenge { .. } => "recovery_challenge",
             Self::RecoveryReset { .. } => "recovery_reset",
+            Self::RecoveryFactorSelect { .. } => "recovery_factor_select",
+            Self::RecoveryFactorChallenge { .. } => "recovery_factor_challenge",
+            Self::RecoveryFactorMissing { .. } => "recovery_factor_missing",
             Self::Success { .. } => "success",
         }
     }
@@ -166,6 +180,9 @@ impl Step {
                 | (Self::RecoverySelect { .. }, Move::SelectAuthenticator | Move::Cancel)
                 | (Self::RecoveryChallenge { .. }, Move::AnswerCode | Move::Resend | Move::Cancel)
                 | (Self::RecoveryReset { .. }, Move::SetPassword | Move::Cancel)
+                | (Self::RecoveryFactorSelect { .. }, Move::SelectAuthenticator | Move::Cancel)
+                | (Self::RecoveryFactorChallenge { .. }, Move::AnswerCode | Move::Cancel)
+                | (Self::RecoveryFactorMissing { .. }, Move::Cancel)
         )
     }
 
@@ -190,6 +207,26 @@ impl Step {
     pub fn challenged_subject(&self) -> Result<&Subject, StepError> {
         match self {
             Self::RecoveryChallenge { subject } => Ok(subject),
+            _ => Err(StepError::NotAvailable),
+        }
+    }
+
+    /// The second factor was chosen: its challenge, while the step-up window lasts.
+    pub fn select_factor(&self, now: Millis) -> Result<Step, StepError> {
+        match self {
+            Self::RecoveryFactorSelect { subject, grant_expires_at } if now < *grant_expires_at => {
+                Ok(Step::RecoveryFactorChallenge { subject: subject.clone(), grant_expires_at: *grant_expires_at })
+            }
+            Self::RecoveryFactorSelect { .. } => Err(StepError::GrantExpired),
+            _ => Err(StepError::NotAvailable),
+        }
+    }
+
+    /// The subject whose second factor an answer refers to, while the step-up window lasts.
+    pub fn factor_challenged(&self, now: Millis) -> Result<&Subject, StepError> {
+        match self {
+            Self::RecoveryFactorChallenge { subject, grant_expires_at } if now < *grant_expires_at => Ok(subject),
+            Self::RecoveryFactorChallenge { .. } => Err(StepError::GrantExpired),
             _ => Err(StepError::NotAvailable),
         }
     }
@@ -267,6 +304,22 @@ mod tests {
         assert_eq!(done.cancel(), Err(StepError::NotAvailable));
         assert_eq!(done.recover(), Err(StepError::NotAvailable));
         assert!(!Step::RecoveryIdentify.allows(Move::SignIn));
+    }
+
+    #[test]
+    fn the_second_factor_step_up_is_bounded_by_its_window() {
+        let subject = Subject::new("jane@example.com", Some(user()));
+        let select = Step::RecoveryFactorSelect { subject: subject.clone(), grant_expires_at: 100 };
+        let challenge = select.select_factor(99).expect("inside the window");
+        assert_eq!(challenge, Step::RecoveryFactorChallenge { subject: subject.clone(), grant_expires_at: 100 });
+        assert_eq!(challenge.factor_challenged(99), Ok(&subject));
+        assert_eq!(challenge.factor_challenged(100), Err(StepError::GrantExpired));
+        assert_eq!(select.select_factor(100), Err(StepError::GrantExpired));
+        // No step of the step-up sets a password or resends an email.
+        for step in [select, challenge, Step::RecoveryFactorMissing { subject }] {
+            assert!(!step.allows(Move::SetPassword) && !step.allows(Move::Resend), "{step:?}");
+            assert_eq!(step.cancel(), Ok(Step::Identify));
+        }
     }
 
     #[test]

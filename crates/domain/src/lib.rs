@@ -23,6 +23,7 @@ pub mod keys;
 pub mod oauth;
 pub mod otp;
 pub mod password;
+pub mod policy;
 pub mod recovery;
 pub mod refresh;
 pub mod secret;

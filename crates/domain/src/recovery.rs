@@ -10,6 +10,7 @@
 //! `decide_answer` still grants nothing unless the code's account is the step's account.
 use crate::audit::{EventType, Outcome, Party, SecurityEvent};
 use crate::interaction::{Step, Subject};
+use crate::policy::RecoveryStepUp;
 use crate::throttle::{MailDecision, MailLimits};
 use crate::{Millis, OtpPolicy, UserId};
 
@@ -40,6 +41,33 @@ pub struct AnswerSnapshot {
     pub identifier: OtpCounter,
     /// The account's counter, for a real account: a silent ceiling that never changes a response.
     pub account: Option<OtpCounter>,
+    /// What a right code leads to.
+    pub step_up: StepUpFacts,
+}
+
+/// What the password policy asks after the code, and whether the code's account can give it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StepUpFacts {
+    pub policy: RecoveryStepUp,
+    /// The account has an active second factor.
+    pub has_second_factor: bool,
+}
+
+/// The account's active TOTP factor, as stored: its id and the newest time step it accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpFactorState {
+    pub id: String,
+    pub last_used_step: Option<u64>,
+}
+
+/// What `decide_factor_answer` reads.
+#[derive(Debug, Clone)]
+pub struct FactorAnswerSnapshot {
+    pub step: Step,
+    /// `None` when the account no longer has an active TOTP factor (removed meanwhile).
+    pub factor: Option<TotpFactorState>,
+    pub identifier: OtpCounter,
+    pub account: Option<OtpCounter>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +89,12 @@ pub enum AnswerEffect {
     MoveTo(Step),
     ConsumeCode,
     CountCodeAttempt,
+    /// Records `step` as the factor's newest accepted TOTP step (a replay of it, or of any
+    /// older one, is never accepted again).
+    UseTotpStep {
+        factor_id: String,
+        step: u64,
+    },
     /// The identifier's counter and, for a real account, the account's.
     SetCounters {
         identifier: OtpCounter,
@@ -97,14 +131,8 @@ pub fn decide_answer(
     // Every answer on a challenge is logged with what became of it; the event is the same
     // statement for a real account and an unknown identifier.
     let record = |outcome| AnswerEffect::Record(code_event(subject, outcome));
-    let counter = snapshot.identifier;
-    if counter.failures >= policy.account_ceiling {
-        let effects = vec![record(Outcome::Deny("TOO_MANY_ATTEMPTS"))];
-        return decision(AnswerOutcome::Blocked { retry_after: policy.account_backoff_max }, effects);
-    }
-    if counter.blocked_until > now {
-        let effects = vec![record(Outcome::Deny("BACKING_OFF"))];
-        return decision(AnswerOutcome::Blocked { retry_after: counter.blocked_until - now }, effects);
+    if let Some(blocked) = backing_off(snapshot.identifier, policy, now, record) {
+        return blocked;
     }
     let Some(code) = snapshot.code.as_ref().filter(|c| c.expires_at > now && c.attempts < policy.max_attempts_per_code) else {
         // No live code for this step: expired, used up, superseded, or ended by cancel. Not
@@ -116,17 +144,97 @@ pub fn decide_answer(
     // The grant goes to the account the code was mailed to, and only when that is the step's
     // own account: a code can never be redirected to another subject.
     if let (true, true, Some(owner)) = (matches, account_open, code.user_id.as_ref().filter(|u| subject.user_id.as_ref() == Some(*u))) {
-        let effects = vec![
-            AnswerEffect::MoveTo(Step::RecoveryReset { user_id: owner.clone(), grant_expires_at: now + grant_lifetime }),
+        let grant_expires_at = now + grant_lifetime;
+        let next = match (snapshot.step_up.policy, snapshot.step_up.has_second_factor) {
+            (RecoveryStepUp::NotRequired, _) => Step::RecoveryReset { user_id: owner.clone(), grant_expires_at },
+            (RecoveryStepUp::AnySecondFactor, true) => Step::RecoveryFactorSelect { subject: subject.clone(), grant_expires_at },
+            (RecoveryStepUp::AnySecondFactor, false) => Step::RecoveryFactorMissing { subject: subject.clone() },
+        };
+        let mut effects = vec![
             AnswerEffect::ConsumeCode,
             AnswerEffect::SetCounters { identifier: OtpCounter::default(), account: snapshot.account.map(|_| OtpCounter::default()) },
             record(Outcome::Success),
         ];
+        if let Step::RecoveryFactorMissing { .. } = next {
+            let refused = SecurityEvent::new(EventType::PasswordReset, Outcome::Deny("NO_SECOND_FACTOR"), Party::subject(subject)).warn();
+            effects.push(AnswerEffect::Record(refused));
+        }
+        effects.insert(0, AnswerEffect::MoveTo(next));
         return decision(AnswerOutcome::Verified, effects);
     }
-    let mut effects = count_failure(subject, snapshot, policy, now);
+    let mut effects = count_failure(subject, snapshot.identifier, snapshot.account, policy, now);
+    effects.insert(0, AnswerEffect::CountCodeAttempt);
     effects.push(record(Outcome::Failure("INVALID_CODE")));
     decision(AnswerOutcome::Refused, effects)
+}
+
+/// Decides a second-factor value at the step-up of a recovery. `matched_step` is the TOTP time
+/// step the submitted value matches within the allowed skew (computed by the caller, which can
+/// open the secret), or `None` for a wrong value. A value is accepted only for a step newer
+/// than the last one the factor accepted; wrong values and replays count like wrong codes.
+pub fn decide_factor_answer(
+    snapshot: &FactorAnswerSnapshot,
+    matched_step: Option<u64>,
+    policy: &OtpPolicy,
+    grant_lifetime: Millis,
+    now: Millis,
+) -> AnswerDecision {
+    let decision = |outcome, effects| AnswerDecision { outcome, effects };
+    let subject = match &snapshot.step {
+        Step::RecoveryFactorChallenge { subject, grant_expires_at } if now < *grant_expires_at => subject,
+        _ => return decision(AnswerOutcome::NotAvailable, vec![]),
+    };
+    let record = |outcome| AnswerEffect::Record(factor_event(subject, outcome));
+    if let Some(blocked) = backing_off(snapshot.identifier, policy, now, record) {
+        return blocked;
+    }
+    let account_open = snapshot.account.is_none_or(|a| a.failures < policy.account_ceiling && a.blocked_until <= now);
+    let fresh = |factor: &TotpFactorState, step: u64| factor.last_used_step.is_none_or(|last| step > last);
+    match (snapshot.factor.as_ref(), matched_step, subject.user_id.as_ref()) {
+        (Some(factor), Some(step), Some(user_id)) if fresh(factor, step) && account_open => {
+            let effects = vec![
+                AnswerEffect::MoveTo(Step::RecoveryReset { user_id: user_id.clone(), grant_expires_at: now + grant_lifetime }),
+                AnswerEffect::UseTotpStep { factor_id: factor.id.clone(), step },
+                AnswerEffect::SetCounters { identifier: OtpCounter::default(), account: snapshot.account.map(|_| OtpCounter::default()) },
+                record(Outcome::Success),
+            ];
+            decision(AnswerOutcome::Verified, effects)
+        }
+        (factor, matched, _) => {
+            let reason = match (factor, matched) {
+                (Some(factor), Some(step)) if !fresh(factor, step) => "REPLAYED",
+                (None, _) => "NO_ACTIVE_FACTOR",
+                _ => "INVALID_PASSCODE",
+            };
+            let mut effects = count_failure(subject, snapshot.identifier, snapshot.account, policy, now);
+            effects.push(record(Outcome::Failure(reason)));
+            decision(AnswerOutcome::Refused, effects)
+        }
+    }
+}
+
+/// The identifier's back-off, shared by every answer: at the ceiling, or while backing off,
+/// nothing is evaluated and the answer says how long to wait.
+fn backing_off(counter: OtpCounter, policy: &OtpPolicy, now: Millis, record: impl Fn(Outcome) -> AnswerEffect) -> Option<AnswerDecision> {
+    if counter.failures >= policy.account_ceiling {
+        let effects = vec![record(Outcome::Deny("TOO_MANY_ATTEMPTS"))];
+        return Some(AnswerDecision { outcome: AnswerOutcome::Blocked { retry_after: policy.account_backoff_max }, effects });
+    }
+    if counter.blocked_until > now {
+        let effects = vec![record(Outcome::Deny("BACKING_OFF"))];
+        return Some(AnswerDecision { outcome: AnswerOutcome::Blocked { retry_after: counter.blocked_until - now }, effects });
+    }
+    None
+}
+
+/// The System Log entry of a second-factor answer at a recovery's step-up.
+fn factor_event(subject: &Subject, outcome: Outcome) -> SecurityEvent {
+    let event = SecurityEvent::new(EventType::FactorVerify, outcome, Party::subject(subject)).detail("factor", "GOOGLE_OTP");
+    if event.outcome == Outcome::Success {
+        event
+    } else {
+        event.warn()
+    }
 }
 
 /// The System Log entry of an answer: who typed the code, and how it went.
@@ -139,19 +247,25 @@ fn code_event(subject: &Subject, outcome: Outcome) -> SecurityEvent {
     }
 }
 
-/// A wrong answer: one more attempt on the code, one more failure on the identifier and on the
-/// account, and the back-off notice when either starts backing off.
-fn count_failure(subject: &Subject, snapshot: &AnswerSnapshot, policy: &OtpPolicy, now: Millis) -> Vec<AnswerEffect> {
+/// A wrong answer: one more failure on the identifier and on the account, and the back-off
+/// notice when either starts backing off.
+fn count_failure(
+    subject: &Subject,
+    identifier: OtpCounter,
+    account: Option<OtpCounter>,
+    policy: &OtpPolicy,
+    now: Millis,
+) -> Vec<AnswerEffect> {
     let bump = |c: OtpCounter| {
         let failures = c.failures + 1;
         let backoff = policy.account_backoff(failures);
         let due = backoff > 0 && !c.notice_sent;
         (OtpCounter { failures, blocked_until: if backoff > 0 { now + backoff } else { 0 }, notice_sent: c.notice_sent || due }, due)
     };
-    let (identifier, identifier_due) = bump(snapshot.identifier);
-    let account = snapshot.account.filter(|_| subject.user_id.is_some()).map(bump);
+    let (identifier, identifier_due) = bump(identifier);
+    let account = account.filter(|_| subject.user_id.is_some()).map(bump);
     let notice_due = identifier_due || account.is_some_and(|(_, due)| due);
-    let mut effects = vec![AnswerEffect::CountCodeAttempt, AnswerEffect::SetCounters { identifier, account: account.map(|(a, _)| a) }];
+    let mut effects = vec![AnswerEffect::SetCounters { identifier, account: account.map(|(a, _)| a) }];
     if notice_due {
         effects.push(AnswerEffect::QueueLockoutNotice { to: subject.user_id.clone() });
     }
@@ -218,6 +332,7 @@ mod tests {
             code: Some(LiveCode { user_id: code_owner, mac: "right".to_owned(), attempts: 0, expires_at: 10 * MINUTE }),
             identifier: OtpCounter::default(),
             account: Some(OtpCounter::default()),
+            step_up: StepUpFacts::default(),
         }
     }
 
@@ -314,6 +429,79 @@ mod tests {
         assert_eq!(logged(&decide_answer(&blocked, "right", &policy, MINUTE, NOW)), [("DENY", Some("BACKING_OFF"))]);
         let not_a_challenge = snapshot(Step::RecoveryIdentify, Some(victim()));
         assert_eq!(logged(&decide_answer(&not_a_challenge, "right", &policy, MINUTE, NOW)), []);
+    }
+
+    #[test]
+    fn a_policy_asking_a_second_factor_holds_the_reset_behind_it() {
+        let policy = OtpPolicy::default();
+        let subject = Subject::new("victim@example.com", Some(victim()));
+        let mut snap = snapshot(challenge(Some(victim())), Some(victim()));
+        snap.step_up = StepUpFacts { policy: RecoveryStepUp::AnySecondFactor, has_second_factor: true };
+        let d = decide_answer(&snap, "right", &policy, 10 * MINUTE, NOW);
+        assert_eq!(d.outcome, AnswerOutcome::Verified);
+        assert_eq!(
+            d.effects.first(),
+            Some(&AnswerEffect::MoveTo(Step::RecoveryFactorSelect { subject: subject.clone(), grant_expires_at: NOW + 10 * MINUTE }))
+        );
+        // Without a second factor the email alone opens nothing, and the refusal is logged.
+        snap.step_up.has_second_factor = false;
+        let d = decide_answer(&snap, "right", &policy, 10 * MINUTE, NOW);
+        assert_eq!(d.effects.first(), Some(&AnswerEffect::MoveTo(Step::RecoveryFactorMissing { subject })));
+        assert!(d.effects.iter().any(|e| matches!(e, AnswerEffect::Record(ev) if ev.outcome == Outcome::Deny("NO_SECOND_FACTOR"))));
+        assert!(!d.effects.iter().any(|e| matches!(e, AnswerEffect::MoveTo(Step::RecoveryReset { .. }))));
+    }
+
+    fn factor_snapshot(last_used_step: Option<u64>) -> FactorAnswerSnapshot {
+        FactorAnswerSnapshot {
+            step: Step::RecoveryFactorChallenge {
+                subject: Subject::new("victim@example.com", Some(victim())),
+                grant_expires_at: NOW + MINUTE,
+            },
+            factor: Some(TotpFactorState { id: "uftX".to_owned(), last_used_step }),
+            identifier: OtpCounter::default(),
+            account: Some(OtpCounter::default()),
+        }
+    }
+
+    fn logged_reason(d: &AnswerDecision) -> Option<&'static str> {
+        d.effects.iter().find_map(|e| match e {
+            AnswerEffect::Record(event) => event.outcome.reason(),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn a_fresh_second_factor_value_opens_the_reset_once() {
+        let policy = OtpPolicy::default();
+        let d = decide_factor_answer(&factor_snapshot(Some(41)), Some(42), &policy, 10 * MINUTE, NOW);
+        assert_eq!(d.outcome, AnswerOutcome::Verified);
+        assert!(d.effects.contains(&AnswerEffect::UseTotpStep { factor_id: "uftX".to_owned(), step: 42 }), "{d:?}");
+        assert!(d.effects.contains(&AnswerEffect::MoveTo(Step::RecoveryReset { user_id: victim(), grant_expires_at: NOW + 10 * MINUTE })));
+        // The same step again (a replay inside its window) or an older one is a counted failure.
+        for step in [42, 40] {
+            let d = decide_factor_answer(&factor_snapshot(Some(42)), Some(step), &policy, MINUTE, NOW);
+            assert_eq!(d.outcome, AnswerOutcome::Refused);
+            assert_eq!(logged_reason(&d), Some("REPLAYED"));
+            assert!(d.effects.iter().any(|e| matches!(e, AnswerEffect::SetCounters { identifier, .. } if identifier.failures == 1)));
+        }
+        let wrong = decide_factor_answer(&factor_snapshot(None), None, &policy, MINUTE, NOW);
+        assert_eq!((wrong.outcome, logged_reason(&wrong)), (AnswerOutcome::Refused, Some("INVALID_PASSCODE")));
+        let mut removed = factor_snapshot(None);
+        removed.factor = None;
+        let d = decide_factor_answer(&removed, Some(42), &policy, MINUTE, NOW);
+        assert_eq!((d.outcome, logged_reason(&d)), (AnswerOutcome::Refused, Some("NO_ACTIVE_FACTOR")));
+    }
+
+    #[test]
+    fn second_factor_answers_back_off_like_codes_and_end_with_the_window() {
+        let policy = OtpPolicy::default();
+        let mut snap = factor_snapshot(None);
+        snap.identifier = OtpCounter { failures: policy.account_backoff_after, blocked_until: NOW + 5 * MINUTE, notice_sent: true };
+        assert_eq!(decide_factor_answer(&snap, Some(42), &policy, MINUTE, NOW).outcome, AnswerOutcome::Blocked { retry_after: 5 * MINUTE });
+        let late = decide_factor_answer(&factor_snapshot(None), Some(42), &policy, MINUTE, NOW + MINUTE);
+        assert_eq!(late, AnswerDecision { outcome: AnswerOutcome::NotAvailable, effects: vec![] });
+        let not_a_factor_step = FactorAnswerSnapshot { step: challenge(Some(victim())), ..factor_snapshot(None) };
+        assert_eq!(decide_factor_answer(&not_a_factor_step, Some(42), &policy, MINUTE, NOW).outcome, AnswerOutcome::NotAvailable);
     }
 
     #[test]

@@ -75,6 +75,22 @@ impl Default for TotpPolicy {
     }
 }
 
+impl TotpPolicy {
+    /// Whether `submitted` has the shape of a value at all (checked before anything is counted).
+    pub fn is_well_formed(&self, submitted: &str) -> bool {
+        submitted.len() == self.digits && submitted.bytes().all(|b| b.is_ascii_digit())
+    }
+}
+
+/// The newest time step within the skew whose value is `submitted`, whether or not it was used
+/// before; the caller decides on replay under its own lock (`recovery::decide_factor_answer`).
+pub fn matching_step(secret: &TotpSecret, policy: &TotpPolicy, submitted: &str, now: Millis) -> Option<u64> {
+    match decide(secret, policy, submitted, None, now) {
+        TotpCheck::Accepted { step } => Some(step),
+        TotpCheck::Replayed | TotpCheck::Wrong => None,
+    }
+}
+
 /// The `otpauth://totp/…` URI an authenticator app scans. `:` separates issuer and account in
 /// the label, so it is removed from both.
 pub fn otpauth_uri(secret: &TotpSecret, policy: &TotpPolicy, issuer: &str, account: &str) -> String {
@@ -98,7 +114,7 @@ pub enum TotpCheck {
 /// step at or before `last_used_step`. The store records the accepted step with a conditional
 /// update (`last_used_step < step`), so two processes can never both accept one value.
 pub fn decide(secret: &TotpSecret, policy: &TotpPolicy, submitted: &str, last_used_step: Option<u64>, now: Millis) -> TotpCheck {
-    if submitted.len() != policy.digits || !submitted.bytes().all(|b| b.is_ascii_digit()) {
+    if !policy.is_well_formed(submitted) {
         return TotpCheck::Wrong;
     }
     let totp = secret.totp(policy, None, String::new());

@@ -230,3 +230,73 @@ pub struct UserFactor {
     #[serde(rename = "_embedded", skip_serializing_if = "Option::is_none", default)]
     pub embedded: Option<Value>,
 }
+
+/// `PUT /api/v1/policies/{policyId}/rules/{ruleId}` request body for the password policy's rule
+/// (Okta's `PasswordPolicyRule`). What a client read back may be sent whole: the read-only
+/// members are accepted and ignored; `actions.selfServicePasswordReset` is what changes.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PasswordPolicyRuleWrite {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub priority: Option<i64>,
+    #[serde(default)]
+    pub system: Option<bool>,
+    #[serde(default)]
+    pub created: Option<String>,
+    #[serde(default)]
+    pub last_updated: Option<String>,
+    #[serde(default)]
+    pub conditions: Option<Value>,
+    #[serde(default, rename = "_links")]
+    pub links: Option<Value>,
+    pub actions: PasswordRuleActions,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PasswordRuleActions {
+    #[serde(default)]
+    pub password_change: Option<Value>,
+    #[serde(default)]
+    pub self_service_unlock: Option<Value>,
+    pub self_service_password_reset: SelfServicePasswordReset,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SelfServicePasswordReset {
+    pub access: String,
+    #[serde(default)]
+    pub requirement: Option<RecoveryRequirement>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecoveryRequirement {
+    #[serde(default)]
+    pub primary: Option<RecoveryMethods>,
+    #[serde(default)]
+    pub step_up: Option<RecoveryStepUpWrite>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecoveryMethods {
+    pub methods: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecoveryStepUpWrite {
+    pub required: bool,
+    #[serde(default)]
+    pub methods: Option<Vec<String>>,
+}

@@ -83,6 +83,16 @@ impl Store {
             .await?)
     }
 
+    /// The user's active TOTP factor, if any (to open its secret before an answer is decided).
+    pub async fn active_totp(&self, user_id: &UserId) -> Result<Option<FactorRecord>> {
+        let mut conn = self.pool().acquire().await?;
+        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM factors WHERE user_id = $1 AND factor_type = $2 AND status = 'ACTIVE'"))
+            .bind(user_id.as_str())
+            .bind(TOTP_FACTOR_TYPE)
+            .fetch_optional(&mut *conn)
+            .await?)
+    }
+
     pub async fn factor_of(&self, user_id: &UserId, id: &str) -> Result<Option<FactorRecord>> {
         Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM factors WHERE user_id = $1 AND id = $2"))
             .bind(user_id.as_str())
@@ -135,6 +145,36 @@ impl Store {
         tx.commit().await?;
         Ok(true)
     }
+}
+
+/// The user's active TOTP factor, locked for the rest of the caller's write transaction.
+pub(crate) async fn active_totp_in_tx(tx: &mut crate::Tx, store: &Store, user_id: &UserId) -> Result<Option<FactorRecord>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM factors WHERE user_id = $1 AND factor_type = $2 AND status = 'ACTIVE'{}",
+        store.dialect().for_update()
+    ))
+    .bind(user_id.as_str())
+    .bind(TOTP_FACTOR_TYPE)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// Records `step` as the factor's newest accepted step. The caller decided under the factor's
+/// lock that it is newer; the condition stays in the statement all the same.
+pub(crate) async fn mark_step_used(tx: &mut crate::Tx, factor_id: &str, step: u64, now: Millis) -> Result<()> {
+    let step = i64::try_from(step).map_err(|_| StoreError::Corrupt(format!("TOTP step {step} out of range")))?;
+    let updated = sqlx::query(
+        "UPDATE factors SET last_used_step = $1, last_updated_at = $2 WHERE id = $3 AND (last_used_step IS NULL OR last_used_step < $1)",
+    )
+    .bind(step)
+    .bind(now)
+    .bind(factor_id)
+    .execute(&mut **tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(StoreError::Corrupt(format!("factor {factor_id} accepted step {step} twice under its lock")));
+    }
+    Ok(())
 }
 
 async fn record_factor_event(

@@ -79,9 +79,15 @@ const COLUMNS: &str = "id, auth_server, flow, client_id, redirect_uri, scopes, o
 pub(crate) fn step_columns(step: &Step) -> (&'static str, Option<String>, Option<String>, Option<Millis>) {
     match step {
         Step::Identify | Step::RecoveryIdentify => (step.kind(), None, None, None),
-        Step::RecoverySelect { subject } | Step::RecoveryChallenge { subject } => {
+        Step::RecoverySelect { subject } | Step::RecoveryChallenge { subject } | Step::RecoveryFactorMissing { subject } => {
             (step.kind(), Some(subject.identifier_key().storage_key()), subject.user_id.as_ref().map(|u| u.as_str().to_owned()), None)
         }
+        Step::RecoveryFactorSelect { subject, grant_expires_at } | Step::RecoveryFactorChallenge { subject, grant_expires_at } => (
+            step.kind(),
+            Some(subject.identifier_key().storage_key()),
+            subject.user_id.as_ref().map(|u| u.as_str().to_owned()),
+            Some(*grant_expires_at),
+        ),
         Step::RecoveryReset { user_id, grant_expires_at } => {
             (step.kind(), None, Some(user_id.as_str().to_owned()), Some(*grant_expires_at))
         }
@@ -100,6 +106,14 @@ fn step_from_row(row: &AnyRow) -> Result<Step> {
         "recovery_identify" => Step::RecoveryIdentify,
         "recovery_select" => Step::RecoverySelect { subject: subject()? },
         "recovery_challenge" => Step::RecoveryChallenge { subject: subject()? },
+        "recovery_factor_select" => {
+            Step::RecoveryFactorSelect { subject: subject()?, grant_expires_at: get_opt_i64(row, "grant_expires_at")?.ok_or_else(corrupt)? }
+        }
+        "recovery_factor_challenge" => Step::RecoveryFactorChallenge {
+            subject: subject()?,
+            grant_expires_at: get_opt_i64(row, "grant_expires_at")?.ok_or_else(corrupt)?,
+        },
+        "recovery_factor_missing" => Step::RecoveryFactorMissing { subject: subject()? },
         "recovery_reset" => Step::RecoveryReset {
             user_id: user_id.clone().ok_or_else(corrupt)?,
             grant_expires_at: get_opt_i64(row, "grant_expires_at")?.ok_or_else(corrupt)?,

@@ -6,8 +6,10 @@
 //! so a crash leaves all of it or none (security-checklist §3).
 use latchkey_domain::audit::{EventType, Outcome, Party, SecurityEvent};
 use latchkey_domain::interaction::{Step, Subject};
+use latchkey_domain::policy::RecoveryStepUp;
 use latchkey_domain::recovery::{
-    decide_answer, decide_mail, mail_event, AnswerEffect, AnswerOutcome, AnswerSnapshot, LiveCode, MailHistory,
+    decide_answer, decide_factor_answer, decide_mail, mail_event, AnswerDecision, AnswerEffect, AnswerOutcome, AnswerSnapshot,
+    FactorAnswerSnapshot, LiveCode, MailHistory, StepUpFacts, TotpFactorState,
 };
 use latchkey_domain::signin::{self, Attempt, SignInCounter};
 use latchkey_domain::throttle::{MailDecision, MailLimits, SignInThrottle};
@@ -65,6 +67,20 @@ pub struct CodeCheck<'a> {
     /// lock and refuses if the subject changed.
     pub submitted_mac: &'a str,
     pub subject_key: &'a str,
+    pub policy: &'a OtpPolicy,
+    pub grant_lifetime: Millis,
+    pub context: &'a EventContext,
+}
+
+/// A second-factor value at a recovery's step-up. The caller opened the factor's secret and
+/// found which TOTP step the value matches (`None`: none); replay and every limit are decided
+/// here, under lock.
+pub struct FactorCheck<'a> {
+    pub interaction_id: &'a str,
+    /// The factor the caller checked the value against; a different active factor under lock
+    /// (removed and enrolled again meanwhile) makes the value count as wrong.
+    pub factor_id: &'a str,
+    pub matched_step: Option<u64>,
     pub policy: &'a OtpPolicy,
     pub grant_lifetime: Millis,
     pub context: &'a EventContext,
@@ -208,45 +224,57 @@ impl Store {
             None => (None, None),
         };
         let counters = crate::counters::lock(&mut tx, self, &subject).await?;
-        let snapshot =
-            AnswerSnapshot { step: step.clone(), code, identifier: counters.identifier.otp, account: counters.account.map(|c| c.otp) };
+        let step_up = step_up_facts(&mut tx, subject.user_id.as_ref()).await?;
+        let snapshot = AnswerSnapshot {
+            step: step.clone(),
+            code,
+            identifier: counters.identifier.otp,
+            account: counters.account.map(|c| c.otp),
+            step_up,
+        };
         let decision = decide_answer(&snapshot, check.submitted_mac, check.policy, check.grant_lifetime, now);
-        let mut next = record;
-        for effect in decision.effects {
-            match effect {
-                AnswerEffect::MoveTo(to) => {
-                    next = crate::interactions::set_step(&mut tx, &next, &to).await?;
-                }
-                AnswerEffect::ConsumeCode => {
-                    sqlx::query("UPDATE recovery_codes SET consumed_at = $1 WHERE id = $2")
-                        .bind(now)
-                        .bind(&code_id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                AnswerEffect::CountCodeAttempt => {
-                    sqlx::query("UPDATE recovery_codes SET attempts = attempts + 1 WHERE id = $1").bind(&code_id).execute(&mut *tx).await?;
-                }
-                AnswerEffect::SetCounters { identifier, account } => {
-                    crate::counters::set_otp(&mut tx, &subject, identifier, account).await?
-                }
-                AnswerEffect::QueueLockoutNotice { to } => {
-                    // The account is read inside the transaction; an unknown identifier reads
-                    // the decoy id, which names nobody, so both cost the same query.
-                    let id = to.unwrap_or_else(UserId::decoy);
-                    let account = crate::users::user_in_tx(&mut tx, &id).await?;
-                    let message = notice(account.as_ref()).map_err(StoreError::Compose)?;
-                    if account.is_some() {
-                        enqueue(&mut tx, &message, now).await?;
-                    } else {
-                        enqueue_suppressed(&mut tx, &message, now).await?;
-                    }
-                }
-                AnswerEffect::Record(event) => crate::system_log::record(&mut tx, &event, check.context, now).await?,
-            }
-        }
+        let outcome = decision.outcome;
+        let next = apply_answer(&mut tx, decision, (record, &subject, code_id.as_deref()), (notice, check.context), now).await?;
         tx.commit().await?;
-        Ok(Some((decision.outcome, next)))
+        Ok(Some((outcome, next)))
+    }
+
+    /// Answers a second-factor value at a recovery's step-up, the same way as a code: the step,
+    /// the account's active TOTP factor and the counters are read under lock,
+    /// `decide_factor_answer` decides, the effects are applied in the same transaction.
+    pub async fn attempt_recovery_factor(
+        &self,
+        check: FactorCheck<'_>,
+        notice: NoticeComposer<'_>,
+        now: Millis,
+    ) -> Result<Option<(AnswerOutcome, InteractionRecord)>> {
+        let mut tx = self.write_tx().await?;
+        let Some(record) = lock_step(&mut tx, self, check.interaction_id, now).await? else {
+            return Ok(None);
+        };
+        let Step::RecoveryFactorChallenge { subject, .. } = &record.step else {
+            return Ok(Some((AnswerOutcome::NotAvailable, record)));
+        };
+        let subject = subject.clone();
+        let factor = crate::factors::active_totp_in_tx(&mut tx, self, subject.user_id.as_ref().unwrap_or(&UserId::decoy())).await?;
+        let factor = factor.map(|f| TotpFactorState {
+            // A factor other than the one the value was checked against matches nothing.
+            last_used_step: f.last_used_step.and_then(|s| u64::try_from(s).ok()),
+            id: f.id,
+        });
+        let matched_step = check.matched_step.filter(|_| factor.as_ref().is_some_and(|f| f.id == check.factor_id));
+        let counters = crate::counters::lock(&mut tx, self, &subject).await?;
+        let snapshot = FactorAnswerSnapshot {
+            step: record.step.clone(),
+            factor,
+            identifier: counters.identifier.otp,
+            account: counters.account.map(|c| c.otp),
+        };
+        let decision = decide_factor_answer(&snapshot, matched_step, check.policy, check.grant_lifetime, now);
+        let outcome = decision.outcome;
+        let next = apply_answer(&mut tx, decision, (record, &subject, None), (notice, check.context), now).await?;
+        tx.commit().await?;
+        Ok(Some((outcome, next)))
     }
 
     /// Sets the new password and finishes the transaction in one commit, through the one
@@ -362,6 +390,65 @@ impl Store {
             .await?;
         Ok(row.try_get::<i64, _>("n")?)
     }
+}
+
+/// What a right code leads to: the password policy's step-up, and whether the account has an
+/// active second factor. One statement, also for an unknown identifier (the decoy id), so both
+/// cost the same.
+async fn step_up_facts(tx: &mut Tx, user_id: Option<&UserId>) -> Result<StepUpFacts> {
+    let row = sqlx::query(
+        "SELECT (SELECT policy_value FROM policy_values WHERE policy_key = 'recovery_step_up') AS step_up, \
+         (SELECT COUNT(*) FROM factors WHERE user_id = $1 AND status = 'ACTIVE') AS active_factors",
+    )
+    .bind(user_id.unwrap_or(&UserId::decoy()).as_str())
+    .fetch_one(&mut **tx)
+    .await?;
+    let policy = match get_opt_str(&row, "step_up")? {
+        None => RecoveryStepUp::default(),
+        Some(text) => RecoveryStepUp::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("recovery_step_up {text:?}")))?,
+    };
+    Ok(StepUpFacts { policy, has_second_factor: get_i64(&row, "active_factors")? > 0 })
+}
+
+/// Applies an answer's effects (a code's or a second factor's) to the transaction locked as
+/// `record`, and returns the transaction as it now stands.
+async fn apply_answer(
+    tx: &mut Tx,
+    decision: AnswerDecision,
+    (record, subject, code_id): (InteractionRecord, &Subject, Option<&str>),
+    (notice, context): (NoticeComposer<'_>, &EventContext),
+    now: Millis,
+) -> Result<InteractionRecord> {
+    let mut next = record;
+    for effect in decision.effects {
+        match effect {
+            AnswerEffect::MoveTo(to) => {
+                next = crate::interactions::set_step(tx, &next, &to).await?;
+            }
+            AnswerEffect::ConsumeCode => {
+                sqlx::query("UPDATE recovery_codes SET consumed_at = $1 WHERE id = $2").bind(now).bind(code_id).execute(&mut **tx).await?;
+            }
+            AnswerEffect::CountCodeAttempt => {
+                sqlx::query("UPDATE recovery_codes SET attempts = attempts + 1 WHERE id = $1").bind(code_id).execute(&mut **tx).await?;
+            }
+            AnswerEffect::UseTotpStep { factor_id, step } => crate::factors::mark_step_used(tx, &factor_id, step, now).await?,
+            AnswerEffect::SetCounters { identifier, account } => crate::counters::set_otp(tx, subject, identifier, account).await?,
+            AnswerEffect::QueueLockoutNotice { to } => {
+                // The account is read inside the transaction; an unknown identifier reads
+                // the decoy id, which names nobody, so both cost the same query.
+                let id = to.unwrap_or_else(UserId::decoy);
+                let account = crate::users::user_in_tx(tx, &id).await?;
+                let message = notice(account.as_ref()).map_err(StoreError::Compose)?;
+                if account.is_some() {
+                    enqueue(tx, &message, now).await?;
+                } else {
+                    enqueue_suppressed(tx, &message, now).await?;
+                }
+            }
+            AnswerEffect::Record(event) => crate::system_log::record(tx, &event, context, now).await?,
+        }
+    }
+    Ok(next)
 }
 
 /// Ends every live code that a new one replaces: the account's (one live code per account,

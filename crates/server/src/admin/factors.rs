@@ -57,13 +57,7 @@ pub async fn activate(
     if factor.status != "PENDING_ACTIVATION" {
         return Err(AdminError::Validation(vec!["status: the factor is already active".to_owned()]));
     }
-    let secret = state
-        .keys()
-        .await
-        .open_factor_secret(&factor.id, &factor.secret_sealed)
-        .ok()
-        .and_then(|bytes| TotpSecret::from_bytes(bytes).ok())
-        .ok_or_else(|| AdminError::Internal(anyhow::anyhow!("a stored factor secret does not open with this key ring")))?;
+    let secret = state.keys().await.open_totp_secret(&factor).map_err(AdminError::Internal)?;
     let now = state.store.now().await?;
     let last_used = factor.last_used_step.and_then(|s| u64::try_from(s).ok());
     let step = match totp::decide(&secret, &TotpPolicy::default(), request.pass_code.trim(), last_used, now) {

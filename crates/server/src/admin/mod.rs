@@ -9,6 +9,7 @@ mod lifecycle;
 mod links;
 mod logs;
 mod mail_messages;
+mod policies;
 mod render;
 mod sessions;
 mod themes;
@@ -34,6 +35,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/users/{id}/factors", get(factors::list).post(factors::enroll))
         .route("/api/v1/users/{id}/factors/{factor}", get(factors::get).delete(factors::remove))
         .route("/api/v1/users/{id}/factors/{factor}/lifecycle/activate", post(factors::activate))
+        .route("/api/v1/policies", get(policies::list))
+        .route("/api/v1/policies/{id}", get(policies::get))
+        .route("/api/v1/policies/{id}/rules", get(policies::rules))
+        .route("/api/v1/policies/{id}/rules/{rule}", get(policies::rule).put(policies::replace_rule))
         .route("/api/v1/brands", get(brands::list))
         .route("/api/v1/brands/{brand}", get(brands::get))
         .route("/api/v1/brands/{brand}/themes", get(themes::list))

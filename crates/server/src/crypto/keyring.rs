@@ -93,8 +93,12 @@ impl KeyRing {
         seal::seal(&*self.factor, &format!("factor:{factor_id}"), secret)
     }
 
-    pub fn open_factor_secret(&self, factor_id: &str, sealed: &str) -> Result<Vec<u8>, seal::SealError> {
-        seal::open(&*self.factor, &format!("factor:{factor_id}"), sealed)
+    /// Opens a stored TOTP factor's secret. Failing means the row was not sealed by this key
+    /// ring (a restored database with another master key): an internal error, never the user's.
+    pub fn open_totp_secret(&self, factor: &latchkey_store::FactorRecord) -> anyhow::Result<latchkey_domain::totp::TotpSecret> {
+        let bytes = seal::open(&*self.factor, &format!("factor:{}", factor.id), &factor.secret_sealed)
+            .map_err(|_| anyhow::anyhow!("the secret of factor {} does not open with this key ring", factor.id))?;
+        latchkey_domain::totp::TotpSecret::from_bytes(bytes).map_err(|_| anyhow::anyhow!("the secret of factor {} is malformed", factor.id))
     }
 
     /// The key that signs now: the newest whose `sign_from` has passed.

@@ -1,16 +1,20 @@
-//! `POST /idp/idx/challenge/answer`: the emailed code (challenge step) or the new password
-//! (reset step) — both forms post here (idx-protocol §6.5, §6.6).
+//! `POST /idp/idx/challenge/answer`: the emailed code (challenge step), the second factor's
+//! value (a recovery's step-up) or the new password (reset step) — every form posts here
+//! (idx-protocol §6.5, §6.6).
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use latchkey_domain::audit::{EventType, Party};
-use latchkey_domain::interaction::Step;
+use latchkey_domain::interaction::{Step, StepError};
 use latchkey_domain::recovery::AnswerOutcome;
-use latchkey_domain::{BearerToken, Password};
+use latchkey_domain::totp::{self, TotpPolicy};
+use latchkey_domain::{BearerToken, Password, UserId};
 use latchkey_proto::idx::{AnswerRequest, Message};
-use latchkey_store::{Audit, CodeCheck, EventContext, PasswordChange, ResetCompletion, UserRecord};
+use latchkey_store::{
+    Audit, CodeCheck, EventContext, FactorCheck, InteractionRecord, PasswordChange, RateTicket, ResetCompletion, UserRecord,
+};
 use serde_json::Value;
 
 use super::error::Problem;
@@ -33,6 +37,10 @@ pub async fn handle(
             let context = crate::http::event_context::of(&state, peer, &headers);
             verify_code(&state, tx, &body, (&crate::limits::client_key(&state, peer, &headers), &context), now).await
         }
+        Step::RecoveryFactorChallenge { .. } => {
+            let context = crate::http::event_context::of(&state, peer, &headers);
+            verify_factor(&state, tx, &body, (&crate::limits::client_key(&state, peer, &headers), &context), now).await
+        }
         Step::RecoveryReset { .. } => set_password(&state, tx, &body, peer, &headers, now).await,
         _ => Err(stale(&state, &tx)),
     }
@@ -49,7 +57,7 @@ fn invalid_code(state: &AppState, tx: &Transaction, status: StatusCode) -> IdxEr
 
 async fn verify_code(
     state: &AppState,
-    mut tx: Transaction,
+    tx: Transaction,
     body: &AnswerRequest,
     (client, context): (&str, &EventContext),
     now: i64,
@@ -76,19 +84,74 @@ async fn verify_code(
         grant_lifetime: crate::config::ms(state.settings.recovery.reset_grant_secs),
         context,
     };
-    let (outcome, record) = state.store.attempt_recovery_code(check, &compose_notice, now).await?.ok_or(IdxError::SessionExpired)?;
-    // Whatever happened, the store returned the transaction as it committed: render that.
+    let answered = state.store.attempt_recovery_code(check, &compose_notice, now).await?;
+    crate::metrics::funnel::code_answered(&answered.as_ref().map_or(AnswerOutcome::NotAvailable, |(o, _)| *o));
+    render_answer(state, tx, answered, ticket).await
+}
+
+/// A TOTP value at a recovery's step-up: the account's active factor is opened here (the store
+/// cannot unseal), the value matched to a time step, and the store decides replay and limits
+/// under lock, like a code.
+async fn verify_factor(
+    state: &AppState,
+    tx: Transaction,
+    body: &AnswerRequest,
+    (client, context): (&str, &EventContext),
+    now: i64,
+) -> Result<Response, IdxError> {
+    let subject = match tx.record.step.factor_challenged(now) {
+        Ok(subject) => subject.clone(),
+        Err(StepError::GrantExpired) => return Err(IdxError::SessionExpired),
+        Err(StepError::NotAvailable) => return Err(stale(state, &tx)),
+    };
+    let raw = passcode(body).trim();
+    let totp_policy = TotpPolicy::default();
+    if !totp_policy.is_well_formed(raw) {
+        return Err(invalid_code(state, &tx, StatusCode::BAD_REQUEST));
+    }
+    let ticket = crate::limits::take(state, Budget::CodeFailures, client, now).await?.map_err(|wait| too_many(state, &tx, wait))?;
+    let keys = state.keys().await;
+    let user_id = subject.user_id.clone().unwrap_or_else(UserId::decoy);
+    let factor = state.store.active_totp(&user_id).await?;
+    let matched_step = match &factor {
+        Some(factor) => totp::matching_step(&keys.open_totp_secret(factor).map_err(IdxError::Internal)?, &totp_policy, raw, now),
+        None => None,
+    };
+    let compose_notice = |account: Option<&UserRecord>| {
+        crate::mail::for_account_or_decoy(account, now, |account| crate::mail::lockout_notice(state, &keys, account, now))
+    };
+    let check = FactorCheck {
+        interaction_id: &tx.record.id,
+        factor_id: factor.as_ref().map_or("", |f| f.id.as_str()),
+        matched_step,
+        policy: &state.policies.otp,
+        grant_lifetime: crate::config::ms(state.settings.recovery.reset_grant_secs),
+        context,
+    };
+    let answered = state.store.attempt_recovery_factor(check, &compose_notice, now).await?;
+    render_answer(state, tx, answered, ticket).await
+}
+
+/// Renders what the store decided about an answer (a code or a second factor's value) from the
+/// transaction as it committed; the address's failure budget is given back unless the answer
+/// was a counted failure.
+async fn render_answer(
+    state: &AppState,
+    mut tx: Transaction,
+    answered: Option<(AnswerOutcome, InteractionRecord)>,
+    ticket: RateTicket,
+) -> Result<Response, IdxError> {
+    let (outcome, record) = answered.ok_or(IdxError::SessionExpired)?;
     tx.record = record;
     state.outbox_wake.notify_one();
-    crate::metrics::funnel::code_answered(&outcome);
     match outcome {
         AnswerOutcome::Verified => {
             state.store.refund_rate(ticket).await?;
-            tracing::info!(event = "recovery.code_verified", "recovery code verified");
+            tracing::info!(event = "recovery.answer_verified", step = tx.record.step.kind(), "recovery answer verified");
             Ok(respond(view(state, &tx).render()))
         }
         AnswerOutcome::Refused => {
-            tracing::info!(event = "recovery.code_failed", "recovery code refused");
+            tracing::info!(event = "recovery.answer_failed", step = tx.record.step.kind(), "recovery answer refused");
             Err(invalid_code(state, &tx, StatusCode::UNAUTHORIZED))
         }
         AnswerOutcome::Blocked { retry_after } => {

@@ -10,7 +10,7 @@
 //!   unknown identifier render byte-identically apart from the handles (shared/README).
 use latchkey_domain::interaction::Step;
 use latchkey_domain::PasswordPolicy;
-use latchkey_proto::idx::{Authenticator, FieldOption, FormField, IdxResponse, Method, Remediation, Wrapped, IDX_VERSION};
+use latchkey_proto::idx::{Authenticator, FieldOption, FormField, IdxResponse, Message, Method, Remediation, Wrapped, IDX_VERSION};
 use latchkey_store::InteractionRecord;
 use serde_json::{json, Value};
 
@@ -18,6 +18,11 @@ pub const PASSWORD_AUTHENTICATOR_ID: &str = "aut0lkpassword000001";
 pub const EMAIL_AUTHENTICATOR_ID: &str = "aut0lkemail000000001";
 /// One constant enrollment id for everybody's email (enumeration: shared/README).
 pub const EMAIL_ENROLLMENT_ID: &str = "eae0lkemail000000001";
+/// TOTP apps (Okta's `google_otp` authenticator).
+pub const GOOGLE_OTP_AUTHENTICATOR_ID: &str = "aut0lkgoogleotp00001";
+/// One constant enrollment id for a TOTP factor in IDX bodies: the step-up needs no more, and
+/// the factor's own id stays in the management API.
+pub const GOOGLE_OTP_ENROLLMENT_ID: &str = "uft0lkgoogleotp00001";
 
 pub struct View<'a> {
     pub public_url: &'a str,
@@ -62,6 +67,9 @@ impl View<'_> {
             Step::RecoverySelect { .. } => self.recovery_select(),
             Step::RecoveryChallenge { .. } => self.recovery_challenge(),
             Step::RecoveryReset { .. } => self.recovery_reset(),
+            Step::RecoveryFactorSelect { .. } => self.factor_select(),
+            Step::RecoveryFactorChallenge { .. } => self.factor_challenge(),
+            Step::RecoveryFactorMissing { .. } => self.factor_missing(),
         }
     }
 
@@ -136,6 +144,66 @@ impl View<'_> {
         }
     }
 
+    /// After the email code, when the password policy asks for a second factor: the account's
+    /// enrolled factors to choose from (Okta's shape; TOTP is the only kind so far).
+    fn factor_select(&self) -> IdxResponse {
+        let option = FieldOption {
+            label: "Google Authenticator".to_owned(),
+            relates_to: Some("$.authenticatorEnrollments.value[0]".to_owned()),
+            value: json!({"form": {"value": [
+                {"name": "id", "required": true, "value": GOOGLE_OTP_AUTHENTICATOR_ID, "mutable": false},
+                {"name": "methodType", "required": false, "value": "otp", "mutable": false}
+            ]}}),
+        };
+        let field = FormField {
+            name: "authenticator".to_owned(),
+            kind: Some("object".to_owned()),
+            options: Some(vec![option]),
+            ..FormField::default()
+        };
+        let form = Remediation::form("select-authenticator-authenticate", self.href("challenge"), vec![field, self.sh()]);
+        IdxResponse {
+            remediation: Some(Wrapped::array(vec![form])),
+            authenticator_enrollments: Some(Wrapped::array(vec![google_otp_enrollment()])),
+            authenticators: Some(Wrapped::array(vec![google_otp_authenticator()])),
+            recovery_authenticator: Some(Wrapped::object(password_authenticator())),
+            ..self.envelope()
+        }
+    }
+
+    /// The TOTP value (Okta's `challenge-authenticator` for `google_otp`, which relates to
+    /// `currentAuthenticator`, not to the enrollment, and has no resend).
+    fn factor_challenge(&self) -> IdxResponse {
+        let passcode = FormField::text("passcode", "Enter code", true);
+        let form = Remediation::form(
+            "challenge-authenticator",
+            self.href("challenge/answer"),
+            vec![FormField::credentials(vec![passcode]), self.sh()],
+        )
+        .relates_to("$.currentAuthenticator");
+        IdxResponse {
+            remediation: Some(Wrapped::array(vec![form])),
+            current_authenticator: Some(Wrapped::object(google_otp_authenticator())),
+            authenticators: Some(Wrapped::array(vec![google_otp_authenticator()])),
+            authenticator_enrollments: Some(Wrapped::array(vec![google_otp_enrollment()])),
+            recovery_authenticator: Some(Wrapped::object(password_authenticator())),
+            ..self.envelope()
+        }
+    }
+
+    /// The code was right, but the policy asks for a second factor the account does not have:
+    /// a terminal message (no remediation; cancel starts over). Only the mailbox's owner gets
+    /// here, so saying so reveals nothing the email did not.
+    fn factor_missing(&self) -> IdxResponse {
+        let message = Message::error(
+            "api.latchkey.recovery.secondFactorRequired",
+            "Resetting your password also needs a second authenticator, and none is set up for your account. \
+             Contact your administrator to reset it.",
+            vec![],
+        );
+        IdxResponse { messages: Some(Wrapped::array(vec![message])), ..self.envelope() }
+    }
+
     fn recovery_reset(&self) -> IdxResponse {
         let password = FormField { secret: Some(true), ..FormField::text("passcode", "New password", true) };
         let revoke =
@@ -203,6 +271,21 @@ fn email_authenticator() -> Authenticator {
         methods: vec![Method { kind: "email".to_owned() }],
         ..Authenticator::default()
     }
+}
+
+fn google_otp_authenticator() -> Authenticator {
+    Authenticator {
+        kind: "app".to_owned(),
+        key: "google_otp".to_owned(),
+        id: GOOGLE_OTP_AUTHENTICATOR_ID.to_owned(),
+        display_name: "Google Authenticator".to_owned(),
+        methods: vec![Method { kind: "otp".to_owned() }],
+        ..Authenticator::default()
+    }
+}
+
+fn google_otp_enrollment() -> Authenticator {
+    Authenticator { id: GOOGLE_OTP_ENROLLMENT_ID.to_owned(), ..google_otp_authenticator() }
 }
 
 fn email_enrollment() -> Authenticator {

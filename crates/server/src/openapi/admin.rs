@@ -1,5 +1,5 @@
 //! The Okta-shaped management API (`admin::router`), behind the SSWS admin token.
-use latchkey_proto::management::{OktaUser, UserWrite};
+use latchkey_proto::management::{OktaUser, PasswordPolicyRuleWrite, UserWrite};
 use utoipa::openapi::path::HttpMethod;
 
 use super::ops::{any_array, any_object, array_of, schema_ref, Body, Op, Reply};
@@ -35,6 +35,22 @@ pub fn operations() -> Vec<Op> {
             .query(&["oauthTokens"])
             .reply(204, Reply::Empty)
             .admin(),
+        Op::new(&[HttpMethod::Get], "/api/v1/policies", "policies", "List the policies of a type (PASSWORD is the one Latchkey has)")
+            .query(&["type"])
+            .reply(200, list())
+            .admin(),
+        Op::new(&[HttpMethod::Get], "/api/v1/policies/{id}", "policies", "Read a policy").reply(200, object()).admin(),
+        Op::new(&[HttpMethod::Get], "/api/v1/policies/{id}/rules", "policies", "List a policy's rules").reply(200, list()).admin(),
+        Op::new(&[HttpMethod::Get], "/api/v1/policies/{id}/rules/{rule}", "policies", "Read a policy rule").reply(200, object()).admin(),
+        Op::new(
+            &[HttpMethod::Put],
+            "/api/v1/policies/{id}/rules/{rule}",
+            "policies",
+            "Replace the password rule (the recovery requirement)",
+        )
+        .body(Body::Json(schema_ref::<PasswordPolicyRuleWrite>()))
+        .reply(200, object())
+        .admin(),
         Op::new(&[HttpMethod::Get], "/api/v1/brands", "brands", "List brands").reply(200, list()).admin(),
         Op::new(&[HttpMethod::Get], "/api/v1/brands/{brand}", "brands", "Read a brand").reply(200, object()).admin(),
         Op::new(&[HttpMethod::Get], "/api/v1/brands/{brand}/templates/email", "brands", "List email templates").reply(200, list()).admin(),

@@ -92,6 +92,12 @@ fn register_schemas(components: ComponentsBuilder) -> ComponentsBuilder {
         .schema_from::<management::UserProfileWrite>()
         .schema_from::<management::CredentialsWrite>()
         .schema_from::<management::PasswordWrite>()
+        .schema_from::<management::PasswordPolicyRuleWrite>()
+        .schema_from::<management::PasswordRuleActions>()
+        .schema_from::<management::SelfServicePasswordReset>()
+        .schema_from::<management::RecoveryRequirement>()
+        .schema_from::<management::RecoveryMethods>()
+        .schema_from::<management::RecoveryStepUpWrite>()
 }
 
 pub fn router() -> Router<AppState> {

@@ -41,6 +41,7 @@ mod secrets_at_rest;
 mod sessions;
 mod set_password_links;
 mod signin;
+mod step_up;
 mod strength;
 mod system_log;
 mod themes;

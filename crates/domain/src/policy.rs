@@ -1,0 +1,83 @@
+//! The organisation's authentication policies, in the few values Latchkey's decisions read.
+//!
+//! Okta expresses these as policy objects with rules (so far Latchkey honours the `PASSWORD`
+//! policy's recovery rule); the admin adapter renders and parses those shapes, and the store
+//! keeps only what a decision needs, so a decision never interprets JSON.
+
+/// What a password recovery needs after the emailed code (the password rule's
+/// `actions.selfServicePasswordReset.requirement.stepUp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecoveryStepUp {
+    /// The emailed code alone opens the reset form.
+    #[default]
+    NotRequired,
+    /// After the code, the user must also answer one enrolled second factor (Okta's
+    /// `stepUp.required: true` with no `methods`: any enrolled authenticator). A user with none
+    /// cannot reset the password by themselves: a mailbox is then not enough to take the account.
+    AnySecondFactor,
+}
+
+impl RecoveryStepUp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotRequired => "NOT_REQUIRED",
+            Self::AnySecondFactor => "ANY_SECOND_FACTOR",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::NotRequired, Self::AnySecondFactor].into_iter().find(|v| v.as_str() == value)
+    }
+}
+
+/// The values of every policy, as one snapshot. A missing stored value means its default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Policies {
+    pub recovery_step_up: RecoveryStepUp,
+}
+
+/// One stored policy value: its name in the store and its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyValue {
+    RecoveryStepUp(RecoveryStepUp),
+}
+
+impl PolicyValue {
+    /// The store's key for this value.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::RecoveryStepUp(_) => "recovery_step_up",
+        }
+    }
+
+    pub fn text(self) -> &'static str {
+        match self {
+            Self::RecoveryStepUp(v) => v.as_str(),
+        }
+    }
+}
+
+impl Policies {
+    /// Applies a stored `(key, text)` pair; `false` for a key or text Latchkey does not write.
+    pub fn apply_stored(&mut self, key: &str, text: &str) -> bool {
+        match key {
+            "recovery_step_up" => RecoveryStepUp::parse(text).map(|v| self.recovery_step_up = v).is_some(),
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_values_round_trip_and_unknown_ones_are_refused() {
+        let mut policies = Policies::default();
+        let value = PolicyValue::RecoveryStepUp(RecoveryStepUp::AnySecondFactor);
+        assert!(policies.apply_stored(value.key(), value.text()));
+        assert_eq!(policies, Policies { recovery_step_up: RecoveryStepUp::AnySecondFactor });
+        assert!(!policies.apply_stored("recovery_step_up", "SOMETIMES"));
+        assert!(!policies.apply_stored("nonsense", "NOT_REQUIRED"));
+    }
+}

@@ -1,0 +1,204 @@
+//! Okta's Policy API for the one policy Latchkey honours so far: the `PASSWORD` policy and its
+//! rule, whose `actions.selfServicePasswordReset.requirement` says what a recovery needs —
+//! `primary.methods: ["email"]`, and `stepUp.required: true` (no `methods`: any enrolled second
+//! factor) to ask for a second factor after the emailed code.
+//!
+//! `GET /api/v1/policies?type=PASSWORD`, `GET /api/v1/policies/{id}`, `GET …/{id}/rules`,
+//! `GET|PUT …/{id}/rules/{ruleId}`. The policy and rule have fixed ids; other policy types list
+//! as empty rather than pretending to settings nothing enforces.
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use latchkey_domain::audit::{EventType, Party};
+use latchkey_domain::policy::{PolicyValue, RecoveryStepUp};
+use latchkey_proto::management::PasswordPolicyRuleWrite;
+use latchkey_store::StoredPolicies;
+use serde_json::{json, Value};
+
+use super::render::iso;
+use super::{AdminAuth, AdminError};
+use crate::state::AppState;
+
+pub const PASSWORD_POLICY_ID: &str = "00plkpassword0000001";
+pub const PASSWORD_RULE_ID: &str = "0prlkpassword0000001";
+const POLICY_NAME: &str = "Default Policy";
+const RULE_NAME: &str = "Default Rule";
+/// Okta's policy types; Latchkey has a policy of the first only.
+const POLICY_TYPES: [&str; 8] =
+    ["PASSWORD", "OKTA_SIGN_ON", "MFA_ENROLL", "ACCESS_POLICY", "PROFILE_ENROLLMENT", "IDP_DISCOVERY", "ENTITY_RISK", "POST_AUTH_SESSION"];
+
+#[tracing::instrument(name = "admin.policies.list", skip_all)]
+pub async fn list(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, AdminError> {
+    let kind = params.get("type").map(String::as_str).unwrap_or_default();
+    if !POLICY_TYPES.contains(&kind) {
+        return Err(AdminError::Validation(vec![format!("type: one of {}", POLICY_TYPES.join(", "))]));
+    }
+    let policies = if kind == "PASSWORD" { vec![password_policy(&state, &state.store.policies().await?)] } else { vec![] };
+    Ok(Json(policies).into_response())
+}
+
+#[tracing::instrument(name = "admin.policies.get", skip_all)]
+pub async fn get(_: AdminAuth, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, AdminError> {
+    known_policy(&id)?;
+    Ok(Json(password_policy(&state, &state.store.policies().await?)).into_response())
+}
+
+#[tracing::instrument(name = "admin.policies.rules", skip_all)]
+pub async fn rules(_: AdminAuth, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, AdminError> {
+    known_policy(&id)?;
+    Ok(Json(vec![password_rule(&state, &state.store.policies().await?)]).into_response())
+}
+
+#[tracing::instrument(name = "admin.policies.rule", skip_all)]
+pub async fn rule(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path((id, rule_id)): Path<(String, String)>,
+) -> Result<Response, AdminError> {
+    known_rule(&id, &rule_id)?;
+    Ok(Json(password_rule(&state, &state.store.policies().await?)).into_response())
+}
+
+#[tracing::instrument(name = "admin.policies.replace_rule", skip_all)]
+pub async fn replace_rule(
+    auth: AdminAuth,
+    State(state): State<AppState>,
+    Path((id, rule_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, AdminError> {
+    known_rule(&id, &rule_id)?;
+    let write: PasswordPolicyRuleWrite = crate::http::json::parse_into(&body)?;
+    let step_up = recovery_step_up(&write)?;
+    let now = state.store.now().await?;
+    let stored = state
+        .store
+        .set_policy_values(
+            &[PolicyValue::RecoveryStepUp(step_up)],
+            (EventType::PolicyRuleUpdate, Party::policy(PASSWORD_RULE_ID, RULE_NAME)),
+            &auth.audit(),
+            now,
+        )
+        .await?;
+    tracing::info!(event = "admin.policy_rule_updated", step_up = step_up.as_str(), "password policy rule updated");
+    Ok(Json(password_rule(&state, &stored)).into_response())
+}
+
+/// The recovery requirement a rule asks for, or why Latchkey cannot honour it.
+fn recovery_step_up(write: &PasswordPolicyRuleWrite) -> Result<RecoveryStepUp, AdminError> {
+    let invalid = |cause: &str| AdminError::Validation(vec![cause.to_owned()]);
+    if write.kind.as_deref().is_some_and(|k| k != "PASSWORD") {
+        return Err(invalid("type: this is a PASSWORD policy rule"));
+    }
+    let reset = &write.actions.self_service_password_reset;
+    if reset.access != "ALLOW" {
+        return Err(invalid("actions.selfServicePasswordReset.access: Latchkey always allows recovery by email (ALLOW)"));
+    }
+    let requirement = reset.requirement.as_ref();
+    if let Some(primary) = requirement.and_then(|r| r.primary.as_ref()) {
+        if primary.methods != ["email"] {
+            return Err(invalid("actions.selfServicePasswordReset.requirement.primary.methods: Latchkey recovers by [\"email\"]"));
+        }
+    }
+    match requirement.and_then(|r| r.step_up.as_ref()) {
+        None => Ok(RecoveryStepUp::NotRequired),
+        Some(step_up) if step_up.methods.as_ref().is_some_and(|m| !m.is_empty()) => Err(invalid(
+            "actions.selfServicePasswordReset.requirement.stepUp.methods: leave it out (any enrolled second factor); Latchkey has no security questions",
+        )),
+        Some(step_up) if step_up.required => Ok(RecoveryStepUp::AnySecondFactor),
+        Some(_) => Ok(RecoveryStepUp::NotRequired),
+    }
+}
+
+fn known_policy(id: &str) -> Result<(), AdminError> {
+    if id == PASSWORD_POLICY_ID {
+        Ok(())
+    } else {
+        Err(AdminError::NotFound(format!("Resource not found: {id} (Policy)")))
+    }
+}
+
+fn known_rule(id: &str, rule_id: &str) -> Result<(), AdminError> {
+    known_policy(id)?;
+    if rule_id == PASSWORD_RULE_ID {
+        Ok(())
+    } else {
+        Err(AdminError::NotFound(format!("Resource not found: {rule_id} (PolicyRule)")))
+    }
+}
+
+fn updated(stored: &StoredPolicies) -> String {
+    iso(stored.last_updated_at.unwrap_or(0))
+}
+
+/// The policy as Okta shows it; the password settings are the server's configured policy
+/// (changed in the configuration, not here).
+fn password_policy(state: &AppState, stored: &StoredPolicies) -> Value {
+    let base = format!("{}/api/v1/policies/{PASSWORD_POLICY_ID}", state.public_url);
+    let password = &state.policies.password;
+    json!({
+        "id": PASSWORD_POLICY_ID,
+        "type": "PASSWORD",
+        "status": "ACTIVE",
+        "name": POLICY_NAME,
+        "description": "The password policy of every user.",
+        "priority": 1,
+        "system": true,
+        "conditions": { "people": { "groups": { "include": [] } }, "authProvider": { "provider": "OKTA" } },
+        "created": iso(0),
+        "lastUpdated": updated(stored),
+        "settings": {
+            "password": {
+                "complexity": {
+                    "minLength": password.min_length,
+                    "minLowerCase": 0, "minUpperCase": 0, "minNumber": 0, "minSymbol": 0,
+                    "excludeUsername": true, "excludeAttributes": []
+                },
+                "age": { "maxAgeDays": 0, "expireWarnDays": 0, "minAgeMinutes": 0, "historyCount": 0 },
+                "lockout": { "maxAttempts": state.settings.signin.lockout_after, "autoUnlockMinutes": 0, "showLockoutFailures": false }
+            },
+            "recovery": { "factors": { "okta_email": { "status": "ACTIVE", "properties": {
+                "recoveryToken": { "tokenLifetimeMinutes": state.settings.otp.lifetime_secs / 60 }
+            } } } },
+            "delegation": { "options": { "skipUnlock": false } }
+        },
+        "_links": {
+            "self": { "href": base, "hints": { "allow": ["GET"] } },
+            "rules": { "href": format!("{base}/rules"), "hints": { "allow": ["GET"] } }
+        }
+    })
+}
+
+fn password_rule(state: &AppState, stored: &StoredPolicies) -> Value {
+    let href = format!("{}/api/v1/policies/{PASSWORD_POLICY_ID}/rules/{PASSWORD_RULE_ID}", state.public_url);
+    let step_up = match stored.policies.recovery_step_up {
+        RecoveryStepUp::NotRequired => json!({ "required": false }),
+        RecoveryStepUp::AnySecondFactor => json!({ "required": true }),
+    };
+    json!({
+        "id": PASSWORD_RULE_ID,
+        "type": "PASSWORD",
+        "status": "ACTIVE",
+        "name": RULE_NAME,
+        "priority": 1,
+        "system": true,
+        "created": iso(0),
+        "lastUpdated": updated(stored),
+        "conditions": { "people": { "users": { "exclude": [] } }, "network": { "connection": "ANYWHERE" } },
+        "actions": {
+            "passwordChange": { "access": "ALLOW" },
+            "selfServicePasswordReset": {
+                "access": "ALLOW",
+                "requirement": { "primary": { "methods": ["email"] }, "stepUp": step_up }
+            },
+            "selfServiceUnlock": { "access": "DENY" }
+        },
+        "_links": { "self": { "href": href, "hints": { "allow": ["GET", "PUT"] } } }
+    })
+}

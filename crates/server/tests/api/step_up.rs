@@ -1,0 +1,201 @@
+//! Recovery that asks for a second factor by policy: Okta's password rule
+//! (`actions.selfServicePasswordReset.requirement.stepUp`) through the Policy API, then the
+//! email code → `select-authenticator-authenticate` (google_otp) → `challenge-authenticator` →
+//! `reset-authenticator`; a TOTP value is never accepted twice, and an account without a second
+//! factor cannot be reset by its mailbox alone.
+use std::time::Duration;
+
+use latchkey_domain::totp::{self, TotpPolicy, TotpSecret};
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::helpers::{interaction_code, remediation_names, spawn_app, spawn_app_with, TestApp, ADMIN_TOKEN, PASSWORD};
+
+const POLICY: &str = "/api/v1/policies/00plkpassword0000001";
+const RULE: &str = "/api/v1/policies/00plkpassword0000001/rules/0prlkpassword0000001";
+const NEW_PASSWORD: &str = "a second factor guards this passphrase";
+
+both_backends!(
+    the_password_rule_is_read_and_replaced_in_oktas_shape,
+    recovery_asks_for_the_second_factor_when_the_policy_says_so,
+    without_a_second_factor_the_mailbox_alone_resets_nothing,
+);
+
+async fn put_rule(app: &TestApp, step_up: Value) -> (u16, Value) {
+    let mut rule: Value = app.admin_get(RULE).await.json().await.expect("json");
+    rule["actions"]["selfServicePasswordReset"]["requirement"]["stepUp"] = step_up;
+    let response = app
+        .http
+        .put(format!("{}{RULE}", app.base))
+        .header("Authorization", format!("SSWS {ADMIN_TOKEN}"))
+        .json(&rule)
+        .send()
+        .await
+        .expect("put");
+    (response.status().as_u16(), response.json().await.expect("json"))
+}
+
+async fn require_second_factor(app: &TestApp) {
+    let (status, rule) = put_rule(app, json!({"required": true})).await;
+    assert_eq!(status, 200, "{rule}");
+}
+
+async fn enroll_active_totp(app: &TestApp, user_id: &str) -> TotpSecret {
+    let factor: Value = app
+        .admin_post(&format!("/api/v1/users/{user_id}/factors"), json!({"factorType": "token:software:totp", "provider": "GOOGLE"}))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let secret = TotpSecret::from_base32(factor["_embedded"]["activation"]["sharedSecret"].as_str().expect("secret")).expect("base32");
+    let id = factor["id"].as_str().expect("id");
+    let value = value_now(app, &secret).await;
+    let activated = app.admin_post(&format!("/api/v1/users/{user_id}/factors/{id}/lifecycle/activate"), json!({"passCode": value})).await;
+    assert_eq!(activated.status(), 200);
+    // The activation used the current step; move past it so the next value is a fresh one.
+    app.advance_clock(Duration::from_secs(90)).await;
+    secret
+}
+
+async fn value_now(app: &TestApp, secret: &TotpSecret) -> String {
+    totp::value_at(secret, &TotpPolicy::default(), app.state.store.now().await.expect("now"))
+}
+
+async fn logged(app: &TestApp, event_type: &str) -> Vec<Value> {
+    let filter = format!("eventType eq \"{event_type}\"");
+    let url = format!("/api/v1/logs?filter={}", url::form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>());
+    app.admin_get(&url).await.json().await.expect("json")
+}
+
+async fn the_password_rule_is_read_and_replaced_in_oktas_shape(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    let policies: Value = app.admin_get("/api/v1/policies?type=PASSWORD").await.json().await.expect("json");
+    assert_eq!(policies.as_array().map(Vec::len), Some(1), "{policies}");
+    assert_eq!(policies[0]["type"], "PASSWORD");
+    assert_eq!(policies[0]["settings"]["password"]["complexity"]["minLength"], 15);
+    let rules: Value = app.admin_get(&format!("{POLICY}/rules")).await.json().await.expect("json");
+    let reset = &rules[0]["actions"]["selfServicePasswordReset"];
+    assert_eq!(reset["access"], "ALLOW");
+    assert_eq!(reset["requirement"], json!({"primary": {"methods": ["email"]}, "stepUp": {"required": false}}));
+
+    // The whole rule as read, with the step-up switched on, is accepted and kept.
+    let (status, rule) = put_rule(&app, json!({"required": true})).await;
+    assert_eq!(status, 200, "{rule}");
+    assert_eq!(rule["actions"]["selfServicePasswordReset"]["requirement"]["stepUp"], json!({"required": true}));
+    let read: Value = app.admin_get(RULE).await.json().await.expect("json");
+    assert_eq!(read["actions"], rule["actions"]);
+    let events = logged(&app, "policy.rule.update").await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["target"][0]["id"], "0prlkpassword0000001");
+
+    // What Latchkey cannot honour is refused in Okta's error shape, and nothing changes.
+    let (status, error) = put_rule(&app, json!({"required": true, "methods": ["security_question"]})).await;
+    assert_eq!((status, error["errorCode"].as_str()), (400, Some("E0000001")), "{error}");
+    let mut sms: Value = app.admin_get(RULE).await.json().await.expect("json");
+    sms["actions"]["selfServicePasswordReset"]["requirement"]["primary"]["methods"] = json!(["sms"]);
+    let response = app
+        .http
+        .put(format!("{}{RULE}", app.base))
+        .header("Authorization", format!("SSWS {ADMIN_TOKEN}"))
+        .json(&sms)
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(response.status(), 400);
+    let read: Value = app.admin_get(RULE).await.json().await.expect("json");
+    assert_eq!(read["actions"]["selfServicePasswordReset"]["requirement"]["stepUp"]["required"], true);
+
+    assert_eq!(app.admin_get("/api/v1/policies").await.status(), 400, "type is required");
+    let none: Value = app.admin_get("/api/v1/policies?type=MFA_ENROLL").await.json().await.expect("json");
+    assert_eq!(none, json!([]));
+    assert_eq!(app.admin_get("/api/v1/policies/00pnope").await.status(), 404);
+    assert_eq!(app.admin_get(&format!("{POLICY}/rules/0prnope")).await.status(), 404);
+}
+
+/// A second recovery right after the first: no gap between recovery emails in these tests.
+async fn spawn(backend: latchkey_store::testing::Backend) -> TestApp {
+    spawn_app_with(backend, |settings| settings.recovery.mail_min_gap_secs = 0).await
+}
+
+async fn recovery_asks_for_the_second_factor_when_the_policy_says_so(backend: latchkey_store::testing::Backend) {
+    let app = spawn(backend).await;
+    let user = app.create_user("stepup@example.com").await;
+    let secret = enroll_active_totp(&app, user["id"].as_str().expect("id")).await;
+    require_second_factor(&app).await;
+
+    let (flow, _) = app.start_recovery("stepup@example.com", "step-up-1").await;
+    let code = app.code_from_mail("stepup@example.com", 1).await;
+    let (status, select) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": code}})).await;
+    assert_eq!(status, 200, "{select}");
+    assert_eq!(remediation_names(&select), ["select-authenticator-authenticate"]);
+    let option = &select["remediation"]["value"][0]["value"][0]["options"][0]["value"]["form"]["value"];
+    let google_otp = option[0]["value"].as_str().expect("an authenticator id").to_owned();
+    assert_eq!(select["authenticators"]["value"][0]["key"], "google_otp");
+    assert_eq!(option[1]["value"], "otp");
+
+    // The reset form is out of reach: a password posted now is not a second factor.
+    let (status, _) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": NEW_PASSWORD}})).await;
+    assert_eq!(status, 400);
+    let (status, _) = app.step(&flow, "challenge", json!({"authenticator": {"id": "aut0lkemail000000001"}})).await;
+    assert_eq!(status, 400, "only an enrolled second factor can be chosen");
+
+    let (status, challenge) = app.step(&flow, "challenge", json!({"authenticator": {"id": google_otp, "methodType": "otp"}})).await;
+    assert_eq!(status, 200, "{challenge}");
+    assert_eq!(remediation_names(&challenge), ["challenge-authenticator"]);
+    assert_eq!(challenge["currentAuthenticator"]["value"]["key"], "google_otp");
+    assert!(challenge["currentAuthenticator"]["value"].get("resend").is_none());
+
+    let right = value_now(&app, &secret).await;
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    let (status, refused) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": wrong}})).await;
+    assert_eq!(status, 401, "{refused}");
+    assert_eq!(remediation_names(&refused), ["challenge-authenticator"]);
+    let (status, reset) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": right}})).await;
+    assert_eq!(status, 200, "{reset}");
+    assert_eq!(remediation_names(&reset), ["reset-authenticator"]);
+    let (status, done) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": NEW_PASSWORD}})).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(app.exchange(&interaction_code(&done)).await.0, 200);
+    assert_eq!(app.sign_in("stepup@example.com", NEW_PASSWORD).await.0, 200);
+
+    // The same value in a second recovery, inside its window, is a replay: refused.
+    let (flow2, _) = app.start_recovery("stepup@example.com", "step-up-2").await;
+    let code2 = app.code_from_mail("stepup@example.com", 3).await;
+    let (status, select2) = app.step(&flow2, "challenge/answer", json!({"credentials": {"passcode": code2}})).await;
+    assert_eq!(status, 200, "{select2}");
+    let (status, _) = app.step(&flow2, "challenge", json!({"authenticator": {"id": google_otp}})).await;
+    assert_eq!(status, 200);
+    let (status, _) = app.step(&flow2, "challenge/answer", json!({"credentials": {"passcode": right}})).await;
+    assert_eq!(status, 401, "a TOTP value is accepted once");
+
+    let verified = logged(&app, "user.authentication.auth_via_mfa.totp").await;
+    let outcomes: Vec<&str> = verified.iter().filter_map(|e| e["outcome"]["reason"].as_str()).collect();
+    assert!(outcomes.contains(&"INVALID_PASSCODE") && outcomes.contains(&"REPLAYED"), "{verified:?}");
+    app.assert_store_invariants().await;
+}
+
+async fn without_a_second_factor_the_mailbox_alone_resets_nothing(backend: latchkey_store::testing::Backend) {
+    let app = spawn(backend).await;
+    app.create_user("nofactor@example.com").await;
+    require_second_factor(&app).await;
+    let (flow, _) = app.start_recovery("nofactor@example.com", "no-factor").await;
+    let code = app.code_from_mail("nofactor@example.com", 1).await;
+    let (status, body) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": code}})).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("remediation").is_none(), "a terminal message: {body}");
+    assert_eq!(body["messages"]["value"][0]["i18n"]["key"], "api.latchkey.recovery.secondFactorRequired");
+    assert!(body.get("cancel").is_some(), "the user can start over");
+    let (status, _) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": NEW_PASSWORD}})).await;
+    assert_eq!(status, 400, "no reset form behind the message");
+    assert_eq!(app.sign_in("nofactor@example.com", PASSWORD).await.0, 200, "the password is unchanged");
+    let denied = logged(&app, "user.account.reset_password").await;
+    assert!(denied.iter().any(|e| e["outcome"]["reason"] == "NO_SECOND_FACTOR"), "{denied:?}");
+
+    // Switching the rule off again restores email-only recovery.
+    assert_eq!(put_rule(&app, json!({"required": false})).await.0, 200);
+    let (flow2, _) = app.start_recovery("nofactor@example.com", "no-factor-2").await;
+    let code2 = app.code_from_mail("nofactor@example.com", 2).await;
+    let (status, reset) = app.step(&flow2, "challenge/answer", json!({"credentials": {"passcode": code2}})).await;
+    assert_eq!(status, 200, "{reset}");
+    assert_eq!(remediation_names(&reset), ["reset-authenticator"]);
+}

@@ -1,0 +1,63 @@
+//! The organisation's policy values (`latchkey_domain::policy`), one row per value; a value
+//! never written reads as its default. Decisions read the values they need inside their own
+//! write transaction (`recovery::step_up_facts`), so a change takes effect for every process at
+//! its next request.
+use latchkey_domain::audit::{EventType, Party};
+use latchkey_domain::policy::{Policies, PolicyValue};
+use latchkey_domain::Millis;
+
+use crate::{get_i64, get_str, Audit, Result, Store, StoreError};
+
+/// The policy values and when any of them last changed (`None`: never; all defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredPolicies {
+    pub policies: Policies,
+    pub last_updated_at: Option<Millis>,
+}
+
+impl Store {
+    pub async fn policies(&self) -> Result<StoredPolicies> {
+        let mut conn = self.pool().acquire().await?;
+        read(&mut conn).await
+    }
+
+    /// Writes `values` and records `event_type` about `target` (the policy or rule the
+    /// administrator changed), in one transaction.
+    pub async fn set_policy_values(
+        &self,
+        values: &[PolicyValue],
+        (event_type, target): (EventType, Party),
+        audit: &Audit<'_>,
+        now: Millis,
+    ) -> Result<StoredPolicies> {
+        let mut tx = self.write_tx().await?;
+        for value in values {
+            sqlx::query(
+                "INSERT INTO policy_values (policy_key, policy_value, last_updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (policy_key) DO UPDATE SET policy_value = excluded.policy_value, last_updated_at = excluded.last_updated_at",
+            )
+            .bind(value.key())
+            .bind(value.text())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        audit.record(&mut tx, event_type, target, now).await?;
+        let stored = read(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+}
+
+async fn read(conn: &mut sqlx::AnyConnection) -> Result<StoredPolicies> {
+    let mut stored = StoredPolicies { policies: Policies::default(), last_updated_at: None };
+    for row in sqlx::query("SELECT policy_key, policy_value, last_updated_at FROM policy_values").fetch_all(&mut *conn).await? {
+        let (key, value) = (get_str(&row, "policy_key")?, get_str(&row, "policy_value")?);
+        if !stored.policies.apply_stored(&key, &value) {
+            return Err(StoreError::Corrupt(format!("policy value {key} = {value:?} is not one Latchkey writes")));
+        }
+        let at = get_i64(&row, "last_updated_at")?;
+        stored.last_updated_at = Some(stored.last_updated_at.map_or(at, |t| t.max(at)));
+    }
+    Ok(stored)
+}
