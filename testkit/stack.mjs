@@ -92,18 +92,21 @@ export async function startStack(options = {}) {
 }
 
 function withHelpers(stack) {
-  const admin = async (path, body) => {
+  const call = async (method, path, body) => {
     const r = await fetch(`${stack.origin}${path}`, {
-      method: 'POST',
+      method,
       headers: { authorization: `SSWS ${stack.adminToken}`, 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify(body),
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await r.text();
-    if (!r.ok) throw new Error(`POST ${path}: ${r.status} ${text}`);
-    return JSON.parse(text);
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+    return text ? JSON.parse(text) : null;
   };
+  const admin = (path, body) => call('POST', path, body);
   return {
     ...stack,
+    /** Any admin API call with the stack's SSWS token; throws on a non-2xx answer. */
+    adminCall: call,
     /** Creates and activates a user; returns { login, email, password, id }. */
     async createUser({ login = 'jane@example.com', firstName = 'Jane', lastName = 'Doe', password = strongPassword() } = {}) {
       const res = await admin('/api/v1/users?activate=true', {

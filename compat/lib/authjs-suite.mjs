@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 import { REDIRECT_URI, assertTokensValid, loadAuthJs, messageKeys, newClient, prepare } from './authjs.mjs';
 import { backends, recoveryMail, settledMessages, sleep, stackFor, strongPassword } from './env.mjs';
+import { currentStep, enrollTotp, requireSecondFactorForRecovery, totpAt } from './totp.mjs';
 
 const TEST_TIMEOUT = 60_000;
 
@@ -37,6 +38,8 @@ function driver(mode) {
       assert.deepEqual(optionKeys(tx.nextStep), ['okta_email'], 'only Email is offered for recovery');
       return auth.idx.proceed({ step: 'select-authenticator-authenticate', authenticator: 'okta_email' });
     },
+    chooseFactor: (auth, authenticator) =>
+      auth.idx.proceed(step ? { step: 'select-authenticator-authenticate', authenticator } : { authenticator }),
     answer: (auth, verificationCode) => auth.idx.proceed(step ? { step: 'challenge-authenticator', verificationCode } : { verificationCode }),
     setPassword: (auth, password) => auth.idx.proceed(step ? { step: 'reset-authenticator', password } : { password }),
     resend: (auth) => auth.idx.proceed({ resend: true }),
@@ -223,6 +226,30 @@ export function defineAuthJsSuite(major) {
         // The code, typed in the original client, still works.
         const next = await d.answer(auth, code);
         assert.equal(next.nextStep?.name, 'reset-authenticator', JSON.stringify(next.messages));
+      });
+
+      test(`recovery with a second factor by policy: code, then google_otp, then the new password (${d.mode} mode)`, { timeout: TEST_TIMEOUT }, async (t) => {
+        const stack = await stackFor(t, backend);
+        const { user, clientId, nonce } = await prepare(stack);
+        const secret = await enrollTotp(stack, user.id);
+        await requireSecondFactorForRecovery(stack, true);
+        const auth = client(stack, clientId);
+        await d.startRecovery(auth, { username: user.login, nonce });
+        const { code } = await recoveryMail(stack, user.login);
+        let tx = await d.answer(auth, code);
+        assert.equal(tx.nextStep?.name, 'select-authenticator-authenticate', JSON.stringify(tx.messages));
+        assert.deepEqual(optionKeys(tx.nextStep), ['google_otp'], 'the enrolled second factor is offered, not the email again');
+        tx = await d.chooseFactor(auth, 'google_otp');
+        assert.equal(tx.nextStep?.name, 'challenge-authenticator', JSON.stringify(tx.messages));
+        assert.equal(authenticatorOf(tx.nextStep)?.key, 'google_otp');
+        const value = totpAt(secret, currentStep());
+        const wrong = await d.answer(auth, value === '000000' ? '111111' : '000000');
+        assert.deepEqual(messageKeys(wrong), ['api.authn.error.PASSCODE_INVALID']);
+        tx = await d.answer(auth, value);
+        assert.equal(tx.nextStep?.name, 'reset-authenticator', JSON.stringify(tx.messages));
+        tx = await d.setPassword(auth, strongPassword());
+        assert.equal(tx.status, 'SUCCESS', JSON.stringify(tx.messages));
+        await assertTokensValid(auth, tx.tokens, { clientId, nonce, issuer: stack.issuer, login: user.login });
       });
 
       test('wrong code: PASSCODE_INVALID, still on the challenge; the right code then works', { timeout: TEST_TIMEOUT }, async (t) => {

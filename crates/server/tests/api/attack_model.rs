@@ -6,9 +6,13 @@
 //! third subject. Operations: interact, introspect, recover, identify (either account or the
 //! unknown identifier), select Email, resend, cancel, answer with any code either mailbox has
 //! seen, set a password, restart the server, and move the clock past the mail gap or a code's
-//! lifetime. Invariants, checked after every step:
+//! lifetime. Both accounts have a TOTP app; the administrator switches the password rule's
+//! second-factor step-up on and off, and either actor answers a step-up with either account's
+//! current TOTP value. Invariants, checked after every step:
 //! - `reset-authenticator` is reached only with a code mailed to the step's own subject, for
 //!   this transaction (its emailed link names this transaction's `state`);
+//! - while the rule asks for a second factor, a code opens only the step-up, and the reset is
+//!   reached only with the current value of the step's own account's TOTP app, each value once;
 //! - no account's password changes and no token names it, except through its own code;
 //! - at most one reset per code;
 //! - no code's attempt counter exceeds the per-code limit;
@@ -23,6 +27,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use base64::Engine;
+use latchkey_domain::totp::{self, TotpPolicy, TotpSecret};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{json, Value};
@@ -53,29 +58,63 @@ enum Op {
     /// Answer in a slot with the n-th code seen in any mailbox (modulo how many were seen).
     Answer(u8, u8),
     SetPassword(u8, u8),
+    /// The administrator switches the second-factor step-up of recovery on or off.
+    StepUp(bool),
+    /// Choose the TOTP app at a step-up's select step.
+    ChooseFactor(u8),
+    /// Answer a step-up with the current value of this account's TOTP app.
+    AnswerFactor(u8, Who),
     PastMailGap,
     PastCodeLifetime,
     Restart,
 }
 
-/// The account-takeover sequence (finding 1), and any sequence a failing run shrank to.
-const REGRESSIONS: &[&[Op]] = &[&[
-    Op::Interact(0),
-    Op::Recover(0),
-    Op::Identify(0, Who::Attacker),
-    Op::SelectEmail(0),
-    Op::Cancel(0),
-    Op::Recover(0),
-    Op::Identify(0, Who::Victim),
-    Op::SelectEmail(0),
-    Op::PastMailGap,
-    Op::Interact(1),
-    Op::Recover(1),
-    Op::Identify(1, Who::Victim),
-    Op::SelectEmail(1),
-    Op::Answer(0, 0),
-    Op::SetPassword(0, 1),
-]];
+/// The account-takeover sequence (finding 1), the step-up's own attacks (another account's TOTP
+/// value, the rule switched off mid-flow), and any sequence a failing run shrank to.
+const REGRESSIONS: &[&[Op]] = &[
+    &[
+        Op::Interact(0),
+        Op::StepUp(true),
+        Op::Recover(0),
+        Op::Identify(0, Who::Victim),
+        Op::SelectEmail(0),
+        Op::Answer(0, 0),
+        Op::ChooseFactor(0),
+        Op::AnswerFactor(0, Who::Attacker),
+        Op::AnswerFactor(0, Who::Victim),
+        Op::SetPassword(0, 0),
+    ],
+    &[
+        Op::Interact(0),
+        Op::Recover(0),
+        Op::Identify(0, Who::Victim),
+        Op::SelectEmail(0),
+        Op::StepUp(true),
+        Op::Answer(0, 0),
+        Op::StepUp(false),
+        Op::SetPassword(0, 1),
+        Op::ChooseFactor(0),
+        Op::AnswerFactor(0, Who::Victim),
+        Op::SetPassword(0, 2),
+    ],
+    &[
+        Op::Interact(0),
+        Op::Recover(0),
+        Op::Identify(0, Who::Attacker),
+        Op::SelectEmail(0),
+        Op::Cancel(0),
+        Op::Recover(0),
+        Op::Identify(0, Who::Victim),
+        Op::SelectEmail(0),
+        Op::PastMailGap,
+        Op::Interact(1),
+        Op::Recover(1),
+        Op::Identify(1, Who::Victim),
+        Op::SelectEmail(1),
+        Op::Answer(0, 0),
+        Op::SetPassword(0, 1),
+    ],
+];
 
 fn op() -> impl Strategy<Value = Op> {
     let slot = 0..SLOTS;
@@ -89,7 +128,10 @@ fn op() -> impl Strategy<Value = Op> {
         2 => slot.clone().prop_map(Op::Resend),
         3 => slot.clone().prop_map(Op::Cancel),
         8 => (slot.clone(), any::<u8>()).prop_map(|(s, c)| Op::Answer(s, c)),
-        4 => (slot, 0u8..3).prop_map(|(s, p)| Op::SetPassword(s, p)),
+        4 => (slot.clone(), 0u8..3).prop_map(|(s, p)| Op::SetPassword(s, p)),
+        1 => any::<bool>().prop_map(Op::StepUp),
+        3 => slot.clone().prop_map(Op::ChooseFactor),
+        4 => (slot, prop_oneof![Just(Who::Attacker), Just(Who::Victim)]).prop_map(|(s, w)| Op::AnswerFactor(s, w)),
         2 => Just(Op::PastMailGap),
         1 => Just(Op::PastCodeLifetime),
         1 => Just(Op::Restart),
@@ -106,6 +148,8 @@ struct Slot {
     identified: Option<Who>,
     /// The account whose code opened the reset step.
     verified_for: Option<Who>,
+    /// The account whose code opened the second-factor step-up.
+    code_verified_for: Option<Who>,
 }
 
 struct MailedCode {
@@ -124,6 +168,10 @@ struct Case {
     passwords: HashMap<Who, String>,
     user_ids: HashMap<Who, String>,
     serial: u32,
+    secrets: HashMap<Who, TotpSecret>,
+    step_up: bool,
+    /// TOTP values that opened a reset, by account and time step: each at most once.
+    accepted_values: HashSet<(Who, u64)>,
 }
 
 impl Case {
@@ -193,10 +241,17 @@ async fn run_case(app: TestApp, n: u32, ops: &[Op]) -> (TestApp, Result<(), Test
         passwords: HashMap::new(),
         user_ids: HashMap::new(),
         serial: 0,
+        secrets: HashMap::new(),
+        step_up: false,
+        accepted_values: HashSet::new(),
     };
+    // Cases share the server: each starts with the rule off.
+    set_step_up(&app, false).await;
     for who in [Who::Attacker, Who::Victim] {
         let user = app.create_user(&case.address(who)).await;
-        case.user_ids.insert(who, user["id"].as_str().expect("id").to_owned());
+        let id = user["id"].as_str().expect("id").to_owned();
+        case.secrets.insert(who, enroll_totp(&app, &id).await);
+        case.user_ids.insert(who, id);
         case.passwords.insert(who, PASSWORD.to_owned());
     }
     let mut app = app;
@@ -222,7 +277,7 @@ async fn step(app: &TestApp, case: &mut Case, op: &Op) -> Result<(), String> {
             case.serial += 1;
             let oauth_state = format!("{}-s{}", case.prefix, case.serial);
             let flow = app.interact(&oauth_state).await;
-            case.slots.insert(slot, Slot { flow, oauth_state, identified: None, verified_for: None });
+            case.slots.insert(slot, Slot { flow, oauth_state, identified: None, verified_for: None, code_verified_for: None });
         }
         Op::Introspect(slot) => {
             if let Some(s) = case.slots.get(&slot) {
@@ -235,6 +290,7 @@ async fn step(app: &TestApp, case: &mut Case, op: &Op) -> Result<(), String> {
                 if status == 200 {
                     s.identified = None;
                     s.verified_for = None;
+                    s.code_verified_for = None;
                 }
             }
         }
@@ -245,6 +301,7 @@ async fn step(app: &TestApp, case: &mut Case, op: &Op) -> Result<(), String> {
                 if status == 200 && remediation_names(&body) == ["select-authenticator-authenticate"] {
                     s.identified = Some(who);
                     s.verified_for = None;
+                    s.code_verified_for = None;
                 }
             }
         }
@@ -267,6 +324,7 @@ async fn step(app: &TestApp, case: &mut Case, op: &Op) -> Result<(), String> {
                 if status == 200 {
                     s.identified = None;
                     s.verified_for = None;
+                    s.code_verified_for = None;
                 }
             }
         }
@@ -280,7 +338,13 @@ async fn step(app: &TestApp, case: &mut Case, op: &Op) -> Result<(), String> {
             };
             let Some(s) = case.slots.get_mut(&slot) else { return Ok(()) };
             let (status, body) = app.step(&s.flow, "challenge/answer", json!({"credentials": {"passcode": code}})).await;
-            if status == 200 && remediation_names(&body) == ["reset-authenticator"] {
+            let names = remediation_names(&body);
+            // A code that opens the step-up is checked like one that opens the reset.
+            let opened_step_up = status == 200 && names == ["select-authenticator-authenticate"] && s.code_verified_for.is_none();
+            if opened_step_up || (status == 200 && names == ["reset-authenticator"] && s.verified_for.is_none()) {
+                if names == ["reset-authenticator"] && case.step_up {
+                    return Err("the emailed code alone opened the reset while the rule asked for a second factor".to_owned());
+                }
                 let Some((to, state)) = mailed else { return Err(format!("a code nobody was mailed opened the reset: {body}")) };
                 if state != s.oauth_state {
                     return Err(format!("a code mailed for transaction {state} opened the reset of {}", s.oauth_state));
@@ -291,7 +355,36 @@ async fn step(app: &TestApp, case: &mut Case, op: &Op) -> Result<(), String> {
                 if !case.reset_codes.insert((code.clone(), state)) {
                     return Err("one code opened a reset twice".to_owned());
                 }
-                s.verified_for = Some(to);
+                if opened_step_up {
+                    s.code_verified_for = Some(to);
+                } else {
+                    s.verified_for = Some(to);
+                }
+            }
+        }
+        Op::StepUp(on) => {
+            set_step_up(app, on).await;
+            case.step_up = on;
+        }
+        Op::ChooseFactor(slot) => {
+            if let Some(s) = case.slots.get(&slot) {
+                app.step(&s.flow, "challenge", json!({"authenticator": {"id": "aut0lkgoogleotp00001", "methodType": "otp"}})).await;
+            }
+        }
+        Op::AnswerFactor(slot, whose) => {
+            let now = app.state.store.now().await.map_err(|e| e.to_string())?;
+            let value = totp::value_at(&case.secrets[&whose], &TotpPolicy::default(), now);
+            let time_step = u64::try_from(now / 30_000).unwrap_or_default();
+            let Some(s) = case.slots.get_mut(&slot) else { return Ok(()) };
+            let (status, body) = app.step(&s.flow, "challenge/answer", json!({"credentials": {"passcode": value}})).await;
+            if status == 200 && remediation_names(&body) == ["reset-authenticator"] && s.verified_for.is_none() {
+                if s.code_verified_for != Some(whose) {
+                    return Err(format!("{whose:?}'s TOTP value opened the reset of a step-up {:?}'s code opened", s.code_verified_for));
+                }
+                if !case.accepted_values.insert((whose, time_step)) {
+                    return Err(format!("{whose:?}'s TOTP value of step {time_step} was accepted twice"));
+                }
+                s.verified_for = s.code_verified_for.take();
             }
         }
         Op::SetPassword(slot, which) => {
@@ -303,6 +396,7 @@ async fn step(app: &TestApp, case: &mut Case, op: &Op) -> Result<(), String> {
                     return Err(format!("a password was set in a transaction no code verified: {body}"));
                 };
                 case.passwords.insert(who, password.to_owned());
+                s.code_verified_for = None;
                 // The tokens name the account whose own code was answered, and nobody else.
                 let (status, tokens) = app.exchange(&interaction_code(&body)).await;
                 if status != 200 {
@@ -320,6 +414,37 @@ async fn step(app: &TestApp, case: &mut Case, op: &Op) -> Result<(), String> {
         Op::Restart => unreachable!("handled by run_case"),
     }
     Ok(())
+}
+
+async fn set_step_up(app: &TestApp, required: bool) {
+    let path = "/api/v1/policies/00plkpassword0000001/rules/0prlkpassword0000001";
+    let mut rule: Value = app.admin_get(path).await.json().await.expect("the rule");
+    rule["actions"]["selfServicePasswordReset"]["requirement"]["stepUp"] = json!({"required": required});
+    let response = app
+        .http
+        .put(format!("{}{path}", app.base))
+        .header("Authorization", format!("SSWS {}", crate::helpers::ADMIN_TOKEN))
+        .json(&rule)
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(response.status(), 200);
+}
+
+/// Enrolls a TOTP app, activated with the previous step's value so the current one stays fresh.
+async fn enroll_totp(app: &TestApp, user_id: &str) -> TotpSecret {
+    let factor: Value = app
+        .admin_post(&format!("/api/v1/users/{user_id}/factors"), json!({"factorType": "token:software:totp", "provider": "GOOGLE"}))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let secret = TotpSecret::from_base32(factor["_embedded"]["activation"]["sharedSecret"].as_str().expect("secret")).expect("base32");
+    let now = app.state.store.now().await.expect("now");
+    let value = totp::value_at(&secret, &TotpPolicy::default(), now - 30_000);
+    let path = format!("/api/v1/users/{user_id}/factors/{}/lifecycle/activate", factor["id"].as_str().expect("id"));
+    assert_eq!(app.admin_post(&path, json!({"passCode": value})).await.status(), 200);
+    secret
 }
 
 /// Collects every code mailed since the last step and checks the stored counters.
