@@ -3,6 +3,8 @@
 //!
 //! ```text
 //!  Identify ──sign_in──────────────────────────────────────────────▶ Success
+//!     │ └─sign_in, the rule asks a second factor─▶ SignInFactorChallenge ─value ok─▶ Success
+//!     │                   (or SignInFactorMissing when the account has none: terminal)
 //!     │ recover                                                        ▲
 //!     ▼                                                                │ set_password
 //!  RecoveryIdentify ─identify─▶ RecoverySelect ─select_email─▶ RecoveryChallenge ─code ok─▶ RecoveryReset
@@ -127,6 +129,12 @@ pub enum Step {
     /// The code was verified, but the policy asks for a second factor the account does not
     /// have. Nothing is left to do here but cancel: the email alone must not reset it.
     RecoveryFactorMissing { subject: Subject },
+    /// The password was right and the app sign-in rule asks for a second factor: its value is
+    /// awaited before any code is issued.
+    SignInFactorChallenge { subject: Subject, grant_expires_at: Millis },
+    /// The password was right, but the rule asks for a second factor the account does not
+    /// have: nothing is issued; only cancel.
+    SignInFactorMissing { subject: Subject },
     /// Authenticated; an interaction code waits to be redeemed at the token endpoint.
     Success { user_id: UserId },
 }
@@ -166,6 +174,8 @@ impl Step {
             Self::RecoveryFactorSelect { .. } => "recovery_factor_select",
             Self::RecoveryFactorChallenge { .. } => "recovery_factor_challenge",
             Self::RecoveryFactorMissing { .. } => "recovery_factor_missing",
+            Self::SignInFactorChallenge { .. } => "signin_factor_challenge",
+            Self::SignInFactorMissing { .. } => "signin_factor_missing",
             Self::Success { .. } => "success",
         }
     }
@@ -183,6 +193,8 @@ impl Step {
                 | (Self::RecoveryFactorSelect { .. }, Move::SelectAuthenticator | Move::Cancel)
                 | (Self::RecoveryFactorChallenge { .. }, Move::AnswerCode | Move::Cancel)
                 | (Self::RecoveryFactorMissing { .. }, Move::Cancel)
+                | (Self::SignInFactorChallenge { .. }, Move::AnswerCode | Move::Cancel)
+                | (Self::SignInFactorMissing { .. }, Move::Cancel)
         )
     }
 
@@ -222,11 +234,16 @@ impl Step {
         }
     }
 
-    /// The subject whose second factor an answer refers to, while the step-up window lasts.
+    /// The subject whose second factor an answer refers to (a recovery's step-up or a
+    /// sign-in's second step), while its window lasts.
     pub fn factor_challenged(&self, now: Millis) -> Result<&Subject, StepError> {
         match self {
-            Self::RecoveryFactorChallenge { subject, grant_expires_at } if now < *grant_expires_at => Ok(subject),
-            Self::RecoveryFactorChallenge { .. } => Err(StepError::GrantExpired),
+            Self::RecoveryFactorChallenge { subject, grant_expires_at } | Self::SignInFactorChallenge { subject, grant_expires_at }
+                if now < *grant_expires_at =>
+            {
+                Ok(subject)
+            }
+            Self::RecoveryFactorChallenge { .. } | Self::SignInFactorChallenge { .. } => Err(StepError::GrantExpired),
             _ => Err(StepError::NotAvailable),
         }
     }

@@ -1,7 +1,7 @@
 //! The organisation's authentication policies, in the few values Latchkey's decisions read.
 //!
-//! Okta expresses these as policy objects with rules (so far Latchkey honours the `PASSWORD`
-//! policy's recovery rule); the admin adapter renders and parses those shapes, and the store
+//! Okta expresses these as policy objects with rules (Latchkey honours the `PASSWORD` policy's
+//! recovery rule and the `ACCESS_POLICY` rule's factor mode); the admin adapter renders and parses those shapes, and the store
 //! keeps only what a decision needs, so a decision never interprets JSON.
 
 /// What a password recovery needs after the emailed code (the password rule's
@@ -30,16 +30,43 @@ impl RecoveryStepUp {
     }
 }
 
+/// What an app sign-in needs (Okta's `ACCESS_POLICY` rule,
+/// `actions.appSignOn.verificationMethod.factorMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SignOnFactors {
+    /// `1FA`: the password alone.
+    #[default]
+    PasswordOnly,
+    /// `2FA`: the password, then any enrolled second factor. An account without one cannot
+    /// sign in until an administrator enrolls one.
+    PasswordAndSecondFactor,
+}
+
+impl SignOnFactors {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PasswordOnly => "1FA",
+            Self::PasswordAndSecondFactor => "2FA",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::PasswordOnly, Self::PasswordAndSecondFactor].into_iter().find(|v| v.as_str() == value)
+    }
+}
+
 /// The values of every policy, as one snapshot. A missing stored value means its default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Policies {
     pub recovery_step_up: RecoveryStepUp,
+    pub sign_on: SignOnFactors,
 }
 
 /// One stored policy value: its name in the store and its text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PolicyValue {
     RecoveryStepUp(RecoveryStepUp),
+    SignOn(SignOnFactors),
 }
 
 impl PolicyValue {
@@ -47,12 +74,14 @@ impl PolicyValue {
     pub fn key(self) -> &'static str {
         match self {
             Self::RecoveryStepUp(_) => "recovery_step_up",
+            Self::SignOn(_) => "sign_on_factors",
         }
     }
 
     pub fn text(self) -> &'static str {
         match self {
             Self::RecoveryStepUp(v) => v.as_str(),
+            Self::SignOn(v) => v.as_str(),
         }
     }
 }
@@ -62,6 +91,7 @@ impl Policies {
     pub fn apply_stored(&mut self, key: &str, text: &str) -> bool {
         match key {
             "recovery_step_up" => RecoveryStepUp::parse(text).map(|v| self.recovery_step_up = v).is_some(),
+            "sign_on_factors" => SignOnFactors::parse(text).map(|v| self.sign_on = v).is_some(),
             _ => false,
         }
     }
@@ -74,9 +104,15 @@ mod tests {
     #[test]
     fn stored_values_round_trip_and_unknown_ones_are_refused() {
         let mut policies = Policies::default();
-        let value = PolicyValue::RecoveryStepUp(RecoveryStepUp::AnySecondFactor);
-        assert!(policies.apply_stored(value.key(), value.text()));
-        assert_eq!(policies, Policies { recovery_step_up: RecoveryStepUp::AnySecondFactor });
+        for value in
+            [PolicyValue::RecoveryStepUp(RecoveryStepUp::AnySecondFactor), PolicyValue::SignOn(SignOnFactors::PasswordAndSecondFactor)]
+        {
+            assert!(policies.apply_stored(value.key(), value.text()));
+        }
+        assert_eq!(
+            policies,
+            Policies { recovery_step_up: RecoveryStepUp::AnySecondFactor, sign_on: SignOnFactors::PasswordAndSecondFactor }
+        );
         assert!(!policies.apply_stored("recovery_step_up", "SOMETIMES"));
         assert!(!policies.apply_stored("nonsense", "NOT_REQUIRED"));
     }

@@ -89,6 +89,9 @@ pub enum AnswerEffect {
     MoveTo(Step),
     ConsumeCode,
     CountCodeAttempt,
+    /// Issues the transaction's single-use interaction code (the caller generated it) and marks
+    /// the sign-in time: the second step of a sign-in succeeded.
+    IssueInteractionCode,
     /// Records `step` as the factor's newest accepted TOTP step (a replay of it, or of any
     /// older one, is never accepted again).
     UseTotpStep {
@@ -168,7 +171,8 @@ pub fn decide_answer(
     decision(AnswerOutcome::Refused, effects)
 }
 
-/// Decides a second-factor value at the step-up of a recovery. `matched_step` is the TOTP time
+/// Decides a second-factor value at the step-up of a recovery (success opens the reset) or at
+/// the second step of a sign-in (success issues the code). `matched_step` is the TOTP time
 /// step the submitted value matches within the allowed skew (computed by the caller, which can
 /// open the secret), or `None` for a wrong value. A value is accepted only for a step newer
 /// than the last one the factor accepted; wrong values and replays count like wrong codes.
@@ -180,8 +184,9 @@ pub fn decide_factor_answer(
     now: Millis,
 ) -> AnswerDecision {
     let decision = |outcome, effects| AnswerDecision { outcome, effects };
-    let subject = match &snapshot.step {
-        Step::RecoveryFactorChallenge { subject, grant_expires_at } if now < *grant_expires_at => subject,
+    let (subject, signing_in) = match &snapshot.step {
+        Step::RecoveryFactorChallenge { subject, grant_expires_at } if now < *grant_expires_at => (subject, false),
+        Step::SignInFactorChallenge { subject, grant_expires_at } if now < *grant_expires_at => (subject, true),
         _ => return decision(AnswerOutcome::NotAvailable, vec![]),
     };
     let record = |outcome| AnswerEffect::Record(factor_event(subject, outcome));
@@ -192,12 +197,22 @@ pub fn decide_factor_answer(
     let fresh = |factor: &TotpFactorState, step: u64| factor.last_used_step.is_none_or(|last| step > last);
     match (snapshot.factor.as_ref(), matched_step, subject.user_id.as_ref()) {
         (Some(factor), Some(step), Some(user_id)) if fresh(factor, step) && account_open => {
-            let effects = vec![
-                AnswerEffect::MoveTo(Step::RecoveryReset { user_id: user_id.clone(), grant_expires_at: now + grant_lifetime }),
+            let mut effects = vec![
                 AnswerEffect::UseTotpStep { factor_id: factor.id.clone(), step },
                 AnswerEffect::SetCounters { identifier: OtpCounter::default(), account: snapshot.account.map(|_| OtpCounter::default()) },
                 record(Outcome::Success),
             ];
+            if signing_in {
+                effects.insert(0, AnswerEffect::MoveTo(Step::Success { user_id: user_id.clone() }));
+                effects.push(AnswerEffect::IssueInteractionCode);
+                let user = Party::user(user_id, &subject.identifier);
+                effects.push(AnswerEffect::Record(SecurityEvent::new(EventType::SessionStart, Outcome::Success, user)));
+            } else {
+                effects.insert(
+                    0,
+                    AnswerEffect::MoveTo(Step::RecoveryReset { user_id: user_id.clone(), grant_expires_at: now + grant_lifetime }),
+                );
+            }
             decision(AnswerOutcome::Verified, effects)
         }
         (factor, matched, _) => {
@@ -490,6 +505,21 @@ mod tests {
         removed.factor = None;
         let d = decide_factor_answer(&removed, Some(42), &policy, MINUTE, NOW);
         assert_eq!((d.outcome, logged_reason(&d)), (AnswerOutcome::Refused, Some("NO_ACTIVE_FACTOR")));
+    }
+
+    #[test]
+    fn a_sign_ins_second_step_issues_the_code_only_for_a_fresh_value() {
+        let policy = OtpPolicy::default();
+        let subject = Subject::new("victim@example.com", Some(victim()));
+        let mut snap = factor_snapshot(Some(41));
+        snap.step = Step::SignInFactorChallenge { subject, grant_expires_at: NOW + MINUTE };
+        let d = decide_factor_answer(&snap, Some(42), &policy, MINUTE, NOW);
+        assert_eq!(d.outcome, AnswerOutcome::Verified);
+        assert_eq!(d.effects.first(), Some(&AnswerEffect::MoveTo(Step::Success { user_id: victim() })));
+        assert!(d.effects.contains(&AnswerEffect::IssueInteractionCode));
+        let replay = decide_factor_answer(&snap, Some(41), &policy, MINUTE, NOW);
+        assert_eq!(replay.outcome, AnswerOutcome::Refused);
+        assert!(!replay.effects.contains(&AnswerEffect::IssueInteractionCode));
     }
 
     #[test]

@@ -73,3 +73,47 @@ mod tests {
         assert!(!decide_lockout(None, 100));
     }
 }
+
+/// Where a right password leads: straight to `Success`, or, when the app sign-in rule asks for a
+/// second factor, to its challenge (bounded by `window`), or to a terminal step for an account
+/// that has none.
+pub fn after_password(
+    rule: crate::policy::SignOnFactors,
+    has_second_factor: bool,
+    subject: &crate::interaction::Subject,
+    user_id: &crate::UserId,
+    window: Millis,
+    now: Millis,
+) -> crate::interaction::Step {
+    use crate::interaction::Step;
+    use crate::policy::SignOnFactors;
+    match (rule, has_second_factor) {
+        (SignOnFactors::PasswordOnly, _) => Step::Success { user_id: user_id.clone() },
+        (SignOnFactors::PasswordAndSecondFactor, true) => {
+            Step::SignInFactorChallenge { subject: subject.clone(), grant_expires_at: now + window }
+        }
+        (SignOnFactors::PasswordAndSecondFactor, false) => Step::SignInFactorMissing { subject: subject.clone() },
+    }
+}
+
+#[cfg(test)]
+mod second_factor_tests {
+    use super::*;
+    use crate::interaction::{Step, Subject};
+    use crate::policy::SignOnFactors;
+
+    #[test]
+    fn a_right_password_opens_only_what_the_rule_allows() {
+        let user = crate::UserId::from_trusted("00uX".to_owned());
+        let subject = Subject::new("x@example.com", Some(user.clone()));
+        assert_eq!(after_password(SignOnFactors::PasswordOnly, false, &subject, &user, 10, 5), Step::Success { user_id: user.clone() });
+        assert_eq!(
+            after_password(SignOnFactors::PasswordAndSecondFactor, true, &subject, &user, 10, 5),
+            Step::SignInFactorChallenge { subject: subject.clone(), grant_expires_at: 15 }
+        );
+        assert_eq!(
+            after_password(SignOnFactors::PasswordAndSecondFactor, false, &subject, &user, 10, 5),
+            Step::SignInFactorMissing { subject }
+        );
+    }
+}

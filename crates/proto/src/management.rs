@@ -300,3 +300,57 @@ pub struct RecoveryStepUpWrite {
     #[serde(default)]
     pub methods: Option<Vec<String>>,
 }
+
+/// `PUT /api/v1/policies/{policyId}/rules/{ruleId}` request body for the app sign-in rule
+/// (Okta's `AccessPolicyRule`); `actions.appSignOn.verificationMethod.factorMode` is what
+/// changes, the read-only members are accepted and ignored.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccessPolicyRuleWrite {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub priority: Option<i64>,
+    #[serde(default)]
+    pub system: Option<bool>,
+    #[serde(default)]
+    pub created: Option<String>,
+    #[serde(default)]
+    pub last_updated: Option<String>,
+    #[serde(default)]
+    pub conditions: Option<Value>,
+    #[serde(default, rename = "_links")]
+    pub links: Option<Value>,
+    pub actions: AccessRuleActions,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccessRuleActions {
+    pub app_sign_on: AppSignOn,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AppSignOn {
+    pub access: String,
+    pub verification_method: VerificationMethod,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VerificationMethod {
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    pub factor_mode: String,
+    #[serde(default)]
+    pub reauthenticate_in: Option<String>,
+    #[serde(default)]
+    pub constraints: Option<Value>,
+}

@@ -291,6 +291,9 @@ pub struct SignInSettings {
     pub lockout_after: i64,
     /// Failed sign-ins per client IP per hour before 429 (§2: 100).
     pub per_ip_failures_per_hour: i64,
+    /// How long the second step of a sign-in may take after the password, when the app sign-in
+    /// rule asks for a second factor (60–1800).
+    pub second_factor_secs: u64,
 }
 
 impl Default for SignInSettings {
@@ -302,6 +305,7 @@ impl Default for SignInSettings {
             max_delay_secs: secs(t.max_delay),
             lockout_after: 100,
             per_ip_failures_per_hour: 100,
+            second_factor_secs: 300,
         }
     }
 }
@@ -625,6 +629,9 @@ impl Settings {
         let p = &self.password;
         if !unsafe_ok && (p.argon2_memory_kib < 19_456 || p.argon2_iterations < 2 || p.argon2_parallelism < 1) {
             return Err(invalid("password.argon2_* must be at least m=19456 KiB, t=2, p=1 (OWASP minimum)"));
+        }
+        if !(60..=1800).contains(&self.signin.second_factor_secs) {
+            return Err(invalid("signin.second_factor_secs must be between 60 and 1800"));
         }
         let r = &self.recovery;
         if !unsafe_ok {

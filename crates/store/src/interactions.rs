@@ -46,6 +46,8 @@ pub struct SignInCompletion<'a> {
     /// The stored hash the password was verified against: the sign-in completes only while it
     /// is still the account's (a reset racing the sign-in wins).
     pub verified_hash: &'a str,
+    /// How long the second step may take when the app sign-in rule asks for one.
+    pub second_factor_window: Millis,
 }
 
 /// How `complete_sign_in` ended.
@@ -79,10 +81,15 @@ const COLUMNS: &str = "id, auth_server, flow, client_id, redirect_uri, scopes, o
 pub(crate) fn step_columns(step: &Step) -> (&'static str, Option<String>, Option<String>, Option<Millis>) {
     match step {
         Step::Identify | Step::RecoveryIdentify => (step.kind(), None, None, None),
-        Step::RecoverySelect { subject } | Step::RecoveryChallenge { subject } | Step::RecoveryFactorMissing { subject } => {
+        Step::RecoverySelect { subject }
+        | Step::RecoveryChallenge { subject }
+        | Step::RecoveryFactorMissing { subject }
+        | Step::SignInFactorMissing { subject } => {
             (step.kind(), Some(subject.identifier_key().storage_key()), subject.user_id.as_ref().map(|u| u.as_str().to_owned()), None)
         }
-        Step::RecoveryFactorSelect { subject, grant_expires_at } | Step::RecoveryFactorChallenge { subject, grant_expires_at } => (
+        Step::RecoveryFactorSelect { subject, grant_expires_at }
+        | Step::RecoveryFactorChallenge { subject, grant_expires_at }
+        | Step::SignInFactorChallenge { subject, grant_expires_at } => (
             step.kind(),
             Some(subject.identifier_key().storage_key()),
             subject.user_id.as_ref().map(|u| u.as_str().to_owned()),
@@ -114,6 +121,11 @@ fn step_from_row(row: &AnyRow) -> Result<Step> {
             grant_expires_at: get_opt_i64(row, "grant_expires_at")?.ok_or_else(corrupt)?,
         },
         "recovery_factor_missing" => Step::RecoveryFactorMissing { subject: subject()? },
+        "signin_factor_challenge" => Step::SignInFactorChallenge {
+            subject: subject()?,
+            grant_expires_at: get_opt_i64(row, "grant_expires_at")?.ok_or_else(corrupt)?,
+        },
+        "signin_factor_missing" => Step::SignInFactorMissing { subject: subject()? },
         "recovery_reset" => Step::RecoveryReset {
             user_id: user_id.clone().ok_or_else(corrupt)?,
             grant_expires_at: get_opt_i64(row, "grant_expires_at")?.ok_or_else(corrupt)?,
@@ -233,9 +245,21 @@ impl Store {
     /// account's row, took the two locks in the opposite order and deadlocked with a reset
     /// racing sign-ins (tests/cluster, §3.6). A crash between the commits leaves the attempt
     /// counted as the failure `begin_sign_in` recorded up front, which only errs on the safe side.
+    ///
+    /// When the app sign-in rule asks for a second factor (`signin::after_password`), the
+    /// transaction moves to that factor's challenge instead, and no code is issued yet (or to a
+    /// terminal step for an account without one); the password is proved all the same.
     pub async fn complete_sign_in(&self, done: SignInCompletion<'_>, now: Millis) -> Result<SignInCompleted> {
         let mut tx = self.write_tx().await?;
-        let step = Step::Success { user_id: done.user_id.clone() };
+        let facts = crate::policies::sign_on_facts(&mut tx, done.user_id).await?;
+        let step = latchkey_domain::signin::after_password(
+            facts.rule,
+            facts.has_second_factor,
+            done.subject,
+            done.user_id,
+            done.second_factor_window,
+            now,
+        );
         if advance(&mut tx, done.interaction_id, done.expected_version, &step).await?.is_none() {
             return Ok(SignInCompleted::Moved);
         }
@@ -252,10 +276,21 @@ impl Store {
             return Ok(SignInCompleted::CredentialChanged);
         };
         let credential = crate::credential_version(get_opt_i64(&proved, "password_changed_at")?);
-        set_interaction_code(&mut tx, done.interaction_id, done.code_digest, done.code_expires_at, now).await?;
-        let record = set_credential(&mut tx, done.interaction_id, credential).await?;
         let user = Party::user(done.user_id, &done.subject.identifier);
-        crate::system_log::record(&mut tx, &SecurityEvent::new(EventType::SessionStart, Outcome::Success, user), done.context, now).await?;
+        match step {
+            Step::Success { .. } => {
+                set_interaction_code(&mut tx, done.interaction_id, done.code_digest, done.code_expires_at, now).await?;
+                let event = SecurityEvent::new(EventType::SessionStart, Outcome::Success, user);
+                crate::system_log::record(&mut tx, &event, done.context, now).await?;
+            }
+            Step::SignInFactorMissing { .. } => {
+                let event = SecurityEvent::new(EventType::SessionStart, Outcome::Deny("NO_SECOND_FACTOR"), user).warn();
+                crate::system_log::record(&mut tx, &event, done.context, now).await?;
+            }
+            // The second step logs the sign-in when it succeeds.
+            _ => {}
+        }
+        let record = set_credential(&mut tx, done.interaction_id, credential).await?;
         tx.commit().await?;
         let mut tx = self.write_tx().await?;
         crate::counters::lock(&mut tx, self, done.subject).await?;

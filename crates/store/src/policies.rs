@@ -3,8 +3,8 @@
 //! write transaction (`recovery::step_up_facts`), so a change takes effect for every process at
 //! its next request.
 use latchkey_domain::audit::{EventType, Party};
-use latchkey_domain::policy::{Policies, PolicyValue};
-use latchkey_domain::Millis;
+use latchkey_domain::policy::{Policies, PolicyValue, SignOnFactors};
+use latchkey_domain::{Millis, UserId};
 
 use crate::{get_i64, get_str, Audit, Result, Store, StoreError};
 
@@ -47,6 +47,28 @@ impl Store {
         tx.commit().await?;
         Ok(stored)
     }
+}
+
+/// What the second step of a sign-in depends on: the app sign-in rule and whether the account
+/// has an active second factor. One statement, inside the sign-in's own transaction.
+pub(crate) struct SignOnFacts {
+    pub rule: SignOnFactors,
+    pub has_second_factor: bool,
+}
+
+pub(crate) async fn sign_on_facts(tx: &mut crate::Tx, user_id: &UserId) -> Result<SignOnFacts> {
+    let row = sqlx::query(
+        "SELECT (SELECT policy_value FROM policy_values WHERE policy_key = 'sign_on_factors') AS rule, \
+         (SELECT COUNT(*) FROM factors WHERE user_id = $1 AND status = 'ACTIVE') AS active_factors",
+    )
+    .bind(user_id.as_str())
+    .fetch_one(&mut **tx)
+    .await?;
+    let rule = match crate::get_opt_str(&row, "rule")? {
+        None => SignOnFactors::default(),
+        Some(text) => SignOnFactors::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("sign_on_factors {text:?}")))?,
+    };
+    Ok(SignOnFacts { rule, has_second_factor: get_i64(&row, "active_factors")? > 0 })
 }
 
 async fn read(conn: &mut sqlx::AnyConnection) -> Result<StoredPolicies> {

@@ -84,6 +84,8 @@ pub struct FactorCheck<'a> {
     pub policy: &'a OtpPolicy,
     pub grant_lifetime: Millis,
     pub context: &'a EventContext,
+    /// The interaction code to issue (digest, expiry) if this answer completes a sign-in.
+    pub interaction_code: (&'a str, Millis),
 }
 
 /// The back-off notice is composed only when the decision asks for it, with the account it is
@@ -234,15 +236,16 @@ impl Store {
         };
         let decision = decide_answer(&snapshot, check.submitted_mac, check.policy, check.grant_lifetime, now);
         let outcome = decision.outcome;
-        let next = apply_answer(&mut tx, decision, (record, &subject, code_id.as_deref()), (notice, check.context), now).await?;
+        let next = apply_answer(&mut tx, decision, (record, &subject, code_id.as_deref()), (notice, check.context), None, now).await?;
         tx.commit().await?;
         Ok(Some((outcome, next)))
     }
 
-    /// Answers a second-factor value at a recovery's step-up, the same way as a code: the step,
-    /// the account's active TOTP factor and the counters are read under lock,
-    /// `decide_factor_answer` decides, the effects are applied in the same transaction.
-    pub async fn attempt_recovery_factor(
+    /// Answers a second-factor value (a recovery's step-up, or a sign-in's second step) the
+    /// same way as a code: the step, the account's active TOTP factor and the counters are read
+    /// under lock, `decide_factor_answer` decides, the effects are applied in the same
+    /// transaction.
+    pub async fn attempt_factor(
         &self,
         check: FactorCheck<'_>,
         notice: NoticeComposer<'_>,
@@ -252,7 +255,7 @@ impl Store {
         let Some(record) = lock_step(&mut tx, self, check.interaction_id, now).await? else {
             return Ok(None);
         };
-        let Step::RecoveryFactorChallenge { subject, .. } = &record.step else {
+        let (Step::RecoveryFactorChallenge { subject, .. } | Step::SignInFactorChallenge { subject, .. }) = &record.step else {
             return Ok(Some((AnswerOutcome::NotAvailable, record)));
         };
         let subject = subject.clone();
@@ -272,7 +275,8 @@ impl Store {
         };
         let decision = decide_factor_answer(&snapshot, matched_step, check.policy, check.grant_lifetime, now);
         let outcome = decision.outcome;
-        let next = apply_answer(&mut tx, decision, (record, &subject, None), (notice, check.context), now).await?;
+        let next =
+            apply_answer(&mut tx, decision, (record, &subject, None), (notice, check.context), Some(check.interaction_code), now).await?;
         tx.commit().await?;
         Ok(Some((outcome, next)))
     }
@@ -417,6 +421,7 @@ async fn apply_answer(
     decision: AnswerDecision,
     (record, subject, code_id): (InteractionRecord, &Subject, Option<&str>),
     (notice, context): (NoticeComposer<'_>, &EventContext),
+    interaction_code: Option<(&str, Millis)>,
     now: Millis,
 ) -> Result<InteractionRecord> {
     let mut next = record;
@@ -432,6 +437,14 @@ async fn apply_answer(
                 sqlx::query("UPDATE recovery_codes SET attempts = attempts + 1 WHERE id = $1").bind(code_id).execute(&mut **tx).await?;
             }
             AnswerEffect::UseTotpStep { factor_id, step } => crate::factors::mark_step_used(tx, &factor_id, step, now).await?,
+            AnswerEffect::IssueInteractionCode => {
+                let (digest, expires_at) =
+                    interaction_code.ok_or_else(|| StoreError::Corrupt("a sign-in completed without a code to issue".to_owned()))?;
+                if let Step::Success { user_id } = &next.step {
+                    crate::interactions::set_last_login(tx, user_id, now).await?;
+                }
+                next = set_interaction_code(tx, &next.id, digest, expires_at, now).await?;
+            }
             AnswerEffect::SetCounters { identifier, account } => crate::counters::set_otp(tx, subject, identifier, account).await?,
             AnswerEffect::QueueLockoutNotice { to } => {
                 // The account is read inside the transaction; an unknown identifier reads

@@ -1,11 +1,13 @@
-//! Okta's Policy API for the one policy Latchkey honours so far: the `PASSWORD` policy and its
-//! rule, whose `actions.selfServicePasswordReset.requirement` says what a recovery needs —
-//! `primary.methods: ["email"]`, and `stepUp.required: true` (no `methods`: any enrolled second
-//! factor) to ask for a second factor after the emailed code.
+//! Okta's Policy API for the policies Latchkey honours: the `PASSWORD` policy, whose rule's
+//! `actions.selfServicePasswordReset.requirement` says what a recovery needs
+//! (`primary.methods: ["email"]`, and `stepUp.required: true` — no `methods`: any enrolled
+//! second factor — to ask for one after the emailed code), and the app sign-in policy
+//! (`ACCESS_POLICY`), whose rule's `actions.appSignOn.verificationMethod.factorMode` is `1FA`
+//! (password) or `2FA` (password, then any enrolled second factor).
 //!
-//! `GET /api/v1/policies?type=PASSWORD`, `GET /api/v1/policies/{id}`, `GET …/{id}/rules`,
-//! `GET|PUT …/{id}/rules/{ruleId}`. The policy and rule have fixed ids; other policy types list
-//! as empty rather than pretending to settings nothing enforces.
+//! `GET /api/v1/policies?type=…`, `GET /api/v1/policies/{id}`, `GET …/{id}/rules`,
+//! `GET|PUT …/{id}/rules/{ruleId}`. Each policy has one rule; both have fixed ids. Other policy
+//! types list as empty rather than pretending to settings nothing enforces.
 use std::collections::HashMap;
 
 use axum::body::Bytes;
@@ -13,8 +15,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use latchkey_domain::audit::{EventType, Party};
-use latchkey_domain::policy::{PolicyValue, RecoveryStepUp};
-use latchkey_proto::management::PasswordPolicyRuleWrite;
+use latchkey_domain::policy::{PolicyValue, RecoveryStepUp, SignOnFactors};
+use latchkey_proto::management::{AccessPolicyRuleWrite, PasswordPolicyRuleWrite};
 use latchkey_store::StoredPolicies;
 use serde_json::{json, Value};
 
@@ -24,8 +26,57 @@ use crate::state::AppState;
 
 pub const PASSWORD_POLICY_ID: &str = "00plkpassword0000001";
 pub const PASSWORD_RULE_ID: &str = "0prlkpassword0000001";
+pub const ACCESS_POLICY_ID: &str = "rstlkaccess000000001";
+pub const ACCESS_RULE_ID: &str = "rullkaccess000000001";
 const POLICY_NAME: &str = "Default Policy";
 const RULE_NAME: &str = "Default Rule";
+const ACCESS_RULE_NAME: &str = "Catch-all Rule";
+
+/// The policies Latchkey has, each with its one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Password,
+    Access,
+}
+
+impl Kind {
+    fn of_type(kind: &str) -> Option<Self> {
+        match kind {
+            "PASSWORD" => Some(Self::Password),
+            "ACCESS_POLICY" => Some(Self::Access),
+            _ => None,
+        }
+    }
+
+    fn of_id(id: &str) -> Option<Self> {
+        match id {
+            PASSWORD_POLICY_ID => Some(Self::Password),
+            ACCESS_POLICY_ID => Some(Self::Access),
+            _ => None,
+        }
+    }
+
+    fn rule_id(self) -> &'static str {
+        match self {
+            Self::Password => PASSWORD_RULE_ID,
+            Self::Access => ACCESS_RULE_ID,
+        }
+    }
+
+    fn policy(self, state: &AppState, stored: &StoredPolicies) -> Value {
+        match self {
+            Self::Password => password_policy(state, stored),
+            Self::Access => access_policy(state, stored),
+        }
+    }
+
+    fn rule(self, state: &AppState, stored: &StoredPolicies) -> Value {
+        match self {
+            Self::Password => password_rule(state, stored),
+            Self::Access => access_rule(state, stored),
+        }
+    }
+}
 /// Okta's policy types; Latchkey has a policy of the first only.
 const POLICY_TYPES: [&str; 8] =
     ["PASSWORD", "OKTA_SIGN_ON", "MFA_ENROLL", "ACCESS_POLICY", "PROFILE_ENROLLMENT", "IDP_DISCOVERY", "ENTITY_RISK", "POST_AUTH_SESSION"];
@@ -40,20 +91,23 @@ pub async fn list(
     if !POLICY_TYPES.contains(&kind) {
         return Err(AdminError::Validation(vec![format!("type: one of {}", POLICY_TYPES.join(", "))]));
     }
-    let policies = if kind == "PASSWORD" { vec![password_policy(&state, &state.store.policies().await?)] } else { vec![] };
+    let policies = match Kind::of_type(kind) {
+        Some(kind) => vec![kind.policy(&state, &state.store.policies().await?)],
+        None => vec![],
+    };
     Ok(Json(policies).into_response())
 }
 
 #[tracing::instrument(name = "admin.policies.get", skip_all)]
 pub async fn get(_: AdminAuth, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, AdminError> {
-    known_policy(&id)?;
-    Ok(Json(password_policy(&state, &state.store.policies().await?)).into_response())
+    let kind = known_policy(&id)?;
+    Ok(Json(kind.policy(&state, &state.store.policies().await?)).into_response())
 }
 
 #[tracing::instrument(name = "admin.policies.rules", skip_all)]
 pub async fn rules(_: AdminAuth, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, AdminError> {
-    known_policy(&id)?;
-    Ok(Json(vec![password_rule(&state, &state.store.policies().await?)]).into_response())
+    let kind = known_policy(&id)?;
+    Ok(Json(vec![kind.rule(&state, &state.store.policies().await?)]).into_response())
 }
 
 #[tracing::instrument(name = "admin.policies.rule", skip_all)]
@@ -62,8 +116,8 @@ pub async fn rule(
     State(state): State<AppState>,
     Path((id, rule_id)): Path<(String, String)>,
 ) -> Result<Response, AdminError> {
-    known_rule(&id, &rule_id)?;
-    Ok(Json(password_rule(&state, &state.store.policies().await?)).into_response())
+    let kind = known_rule(&id, &rule_id)?;
+    Ok(Json(kind.rule(&state, &state.store.policies().await?)).into_response())
 }
 
 #[tracing::instrument(name = "admin.policies.replace_rule", skip_all)]
@@ -73,21 +127,38 @@ pub async fn replace_rule(
     Path((id, rule_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, AdminError> {
-    known_rule(&id, &rule_id)?;
-    let write: PasswordPolicyRuleWrite = crate::http::json::parse_into(&body)?;
-    let step_up = recovery_step_up(&write)?;
+    let kind = known_rule(&id, &rule_id)?;
+    let (value, target) = match kind {
+        Kind::Password => {
+            let write: PasswordPolicyRuleWrite = crate::http::json::parse_into(&body)?;
+            (PolicyValue::RecoveryStepUp(recovery_step_up(&write)?), Party::policy(PASSWORD_RULE_ID, RULE_NAME))
+        }
+        Kind::Access => {
+            let write: AccessPolicyRuleWrite = crate::http::json::parse_into(&body)?;
+            (PolicyValue::SignOn(sign_on_factors(&write)?), Party::policy(ACCESS_RULE_ID, ACCESS_RULE_NAME))
+        }
+    };
     let now = state.store.now().await?;
-    let stored = state
-        .store
-        .set_policy_values(
-            &[PolicyValue::RecoveryStepUp(step_up)],
-            (EventType::PolicyRuleUpdate, Party::policy(PASSWORD_RULE_ID, RULE_NAME)),
-            &auth.audit(),
-            now,
-        )
-        .await?;
-    tracing::info!(event = "admin.policy_rule_updated", step_up = step_up.as_str(), "password policy rule updated");
-    Ok(Json(password_rule(&state, &stored)).into_response())
+    let stored = state.store.set_policy_values(&[value], (EventType::PolicyRuleUpdate, target), &auth.audit(), now).await?;
+    tracing::info!(event = "admin.policy_rule_updated", value = value.text(), "policy rule updated");
+    Ok(Json(kind.rule(&state, &stored)).into_response())
+}
+
+/// The factor mode an app sign-in rule asks for, or why Latchkey cannot honour it.
+fn sign_on_factors(write: &AccessPolicyRuleWrite) -> Result<SignOnFactors, AdminError> {
+    let invalid = |cause: &str| AdminError::Validation(vec![cause.to_owned()]);
+    if write.kind.as_deref().is_some_and(|k| k != "ACCESS_POLICY") {
+        return Err(invalid("type: this is an ACCESS_POLICY rule"));
+    }
+    let sign_on = &write.actions.app_sign_on;
+    if sign_on.access != "ALLOW" {
+        return Err(invalid("actions.appSignOn.access: Latchkey's one app sign-in rule allows access (ALLOW)"));
+    }
+    let method = &sign_on.verification_method;
+    if method.kind.as_deref().is_some_and(|k| k != "ASSURANCE") {
+        return Err(invalid("actions.appSignOn.verificationMethod.type: ASSURANCE"));
+    }
+    SignOnFactors::parse(&method.factor_mode).ok_or_else(|| invalid("actions.appSignOn.verificationMethod.factorMode: 1FA or 2FA"))
 }
 
 /// The recovery requirement a rule asks for, or why Latchkey cannot honour it.
@@ -116,18 +187,14 @@ fn recovery_step_up(write: &PasswordPolicyRuleWrite) -> Result<RecoveryStepUp, A
     }
 }
 
-fn known_policy(id: &str) -> Result<(), AdminError> {
-    if id == PASSWORD_POLICY_ID {
-        Ok(())
-    } else {
-        Err(AdminError::NotFound(format!("Resource not found: {id} (Policy)")))
-    }
+fn known_policy(id: &str) -> Result<Kind, AdminError> {
+    Kind::of_id(id).ok_or_else(|| AdminError::NotFound(format!("Resource not found: {id} (Policy)")))
 }
 
-fn known_rule(id: &str, rule_id: &str) -> Result<(), AdminError> {
-    known_policy(id)?;
-    if rule_id == PASSWORD_RULE_ID {
-        Ok(())
+fn known_rule(id: &str, rule_id: &str) -> Result<Kind, AdminError> {
+    let kind = known_policy(id)?;
+    if rule_id == kind.rule_id() {
+        Ok(kind)
     } else {
         Err(AdminError::NotFound(format!("Resource not found: {rule_id} (PolicyRule)")))
     }
@@ -198,6 +265,57 @@ fn password_rule(state: &AppState, stored: &StoredPolicies) -> Value {
                 "requirement": { "primary": { "methods": ["email"] }, "stepUp": step_up }
             },
             "selfServiceUnlock": { "access": "DENY" }
+        },
+        "_links": { "self": { "href": href, "hints": { "allow": ["GET", "PUT"] } } }
+    })
+}
+
+/// The app sign-in policy as Okta shows it (one policy for every app).
+fn access_policy(state: &AppState, stored: &StoredPolicies) -> Value {
+    let base = format!("{}/api/v1/policies/{ACCESS_POLICY_ID}", state.public_url);
+    json!({
+        "id": ACCESS_POLICY_ID,
+        "type": "ACCESS_POLICY",
+        "status": "ACTIVE",
+        "name": POLICY_NAME,
+        "description": "The app sign-in policy of every app.",
+        "priority": 1,
+        "system": true,
+        "conditions": null,
+        "created": iso(0),
+        "lastUpdated": updated(stored),
+        "_links": {
+            "self": { "href": base, "hints": { "allow": ["GET"] } },
+            "rules": { "href": format!("{base}/rules"), "hints": { "allow": ["GET"] } }
+        }
+    })
+}
+
+fn access_rule(state: &AppState, stored: &StoredPolicies) -> Value {
+    let href = format!("{}/api/v1/policies/{ACCESS_POLICY_ID}/rules/{ACCESS_RULE_ID}", state.public_url);
+    let mode = stored.policies.sign_on;
+    // Okta's constraints for the mode: a password, and for 2FA also a possession factor.
+    let constraints = match mode {
+        SignOnFactors::PasswordOnly => json!([{ "knowledge": { "types": ["password"] } }]),
+        SignOnFactors::PasswordAndSecondFactor => {
+            json!([{ "knowledge": { "types": ["password"] }, "possession": { "deviceBound": "REQUIRED" } }])
+        }
+    };
+    json!({
+        "id": ACCESS_RULE_ID,
+        "type": "ACCESS_POLICY",
+        "status": "ACTIVE",
+        "name": ACCESS_RULE_NAME,
+        "priority": 99,
+        "system": true,
+        "created": iso(0),
+        "lastUpdated": updated(stored),
+        "conditions": null,
+        "actions": {
+            "appSignOn": {
+                "access": "ALLOW",
+                "verificationMethod": { "type": "ASSURANCE", "factorMode": mode.as_str(), "reauthenticateIn": "PT0S", "constraints": constraints }
+            }
         },
         "_links": { "self": { "href": href, "hints": { "allow": ["GET", "PUT"] } } }
     })

@@ -37,9 +37,9 @@ pub async fn handle(
             let context = crate::http::event_context::of(&state, peer, &headers);
             verify_code(&state, tx, &body, (&crate::limits::client_key(&state, peer, &headers), &context), now).await
         }
-        Step::RecoveryFactorChallenge { .. } => {
+        Step::RecoveryFactorChallenge { .. } | Step::SignInFactorChallenge { .. } => {
             let context = crate::http::event_context::of(&state, peer, &headers);
-            verify_factor(&state, tx, &body, (&crate::limits::client_key(&state, peer, &headers), &context), now).await
+            verify_factor(&state, tx, &body, (&crate::limits::client_key(&state, peer, &headers), &context), &headers, now).await
         }
         Step::RecoveryReset { .. } => set_password(&state, tx, &body, peer, &headers, now).await,
         _ => Err(stale(&state, &tx)),
@@ -89,14 +89,15 @@ async fn verify_code(
     render_answer(state, tx, answered, ticket).await
 }
 
-/// A TOTP value at a recovery's step-up: the account's active factor is opened here (the store
-/// cannot unseal), the value matched to a time step, and the store decides replay and limits
-/// under lock, like a code.
+/// A TOTP value at a recovery's step-up or a sign-in's second step: the account's active factor
+/// is opened here (the store cannot unseal), the value matched to a time step, and the store
+/// decides replay and limits under lock, like a code. A sign-in that completes gets its code.
 async fn verify_factor(
     state: &AppState,
     tx: Transaction,
     body: &AnswerRequest,
     (client, context): (&str, &EventContext),
+    headers: &HeaderMap,
     now: i64,
 ) -> Result<Response, IdxError> {
     let subject = match tx.record.step.factor_challenged(now) {
@@ -120,6 +121,7 @@ async fn verify_factor(
     let compose_notice = |account: Option<&UserRecord>| {
         crate::mail::for_account_or_decoy(account, now, |account| crate::mail::lockout_notice(state, &keys, account, now))
     };
+    let code = BearerToken::generate();
     let check = FactorCheck {
         interaction_id: &tx.record.id,
         factor_id: factor.as_ref().map_or("", |f| f.id.as_str()),
@@ -127,8 +129,15 @@ async fn verify_factor(
         policy: &state.policies.otp,
         grant_lifetime: crate::config::ms(state.settings.recovery.reset_grant_secs),
         context,
+        interaction_code: (&code.digest(), now + crate::config::ms(state.settings.tokens.code_secs)),
     };
-    let answered = state.store.attempt_recovery_factor(check, &compose_notice, now).await?;
+    let answered = state.store.attempt_factor(check, &compose_notice, now).await?;
+    if let Some((AnswerOutcome::Verified, record @ InteractionRecord { step: Step::Success { .. }, .. })) = answered {
+        state.store.refund_rate(ticket).await?;
+        let tx = Transaction { record, ..tx };
+        tracing::info!(event = "signin.success", "signed in with a second factor");
+        return super::identify::signed_in(state, &tx, &code, headers, now).await;
+    }
     render_answer(state, tx, answered, ticket).await
 }
 

@@ -98,6 +98,7 @@ async fn sign_in(
         code_expires_at,
         context,
         verified_hash: stored_hash.as_deref().unwrap_or_default(),
+        second_factor_window: crate::config::ms(state.settings.signin.second_factor_secs),
     };
     tx.record = match state.store.complete_sign_in(done, now).await? {
         SignInCompleted::Done(record) => *record,
@@ -113,11 +114,27 @@ async fn sign_in(
             Err(error) => tracing::warn!(%error, "could not rehash a password"),
         }
     }
+    if !matches!(tx.record.step, Step::Success { .. }) {
+        // The app sign-in rule asks for a second factor: its challenge (or why there is none).
+        tracing::info!(event = "signin.password_verified", step = tx.record.step.kind(), "password verified; second factor next");
+        return Ok(respond(view(state, &tx).render()));
+    }
     tracing::info!(event = "signin.success", user_id = %account.user.id.as_str(), "signed in");
-    let mut response = respond(view(state, &tx).success(code.expose()));
-    // The widget on our own pages: this browser is now signed in to Latchkey itself.
-    if crate::session::from_own_origin(state, headers) {
-        crate::session::start(state, headers, &account.user.id, now, now, &mut response).await?;
+    signed_in(state, &tx, &code, headers, now).await
+}
+
+/// The success body with the interaction code; the widget on our own pages also gets this
+/// browser signed in to Latchkey itself.
+pub(super) async fn signed_in(
+    state: &AppState,
+    tx: &Transaction,
+    code: &BearerToken,
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<Response, IdxError> {
+    let mut response = respond(view(state, tx).success(code.expose()));
+    if let (true, Step::Success { user_id }) = (crate::session::from_own_origin(state, headers), &tx.record.step) {
+        crate::session::start(state, headers, user_id, now, now, &mut response).await?;
     }
     Ok(response)
 }

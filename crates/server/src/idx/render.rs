@@ -68,8 +68,17 @@ impl View<'_> {
             Step::RecoveryChallenge { .. } => self.recovery_challenge(),
             Step::RecoveryReset { .. } => self.recovery_reset(),
             Step::RecoveryFactorSelect { .. } => self.factor_select(),
-            Step::RecoveryFactorChallenge { .. } => self.factor_challenge(),
-            Step::RecoveryFactorMissing { .. } => self.factor_missing(),
+            Step::RecoveryFactorChallenge { .. } => self.factor_challenge(true),
+            Step::SignInFactorChallenge { .. } => self.factor_challenge(false),
+            Step::RecoveryFactorMissing { .. } => self.factor_missing(
+                "api.latchkey.recovery.secondFactorRequired",
+                "Resetting your password also needs a second authenticator, and none is set up for your account. \
+                 Contact your administrator to reset it.",
+            ),
+            Step::SignInFactorMissing { .. } => self.factor_missing(
+                "api.latchkey.signin.secondFactorRequired",
+                "Signing in also needs a second authenticator, and none is set up for your account. Contact your administrator.",
+            ),
         }
     }
 
@@ -172,8 +181,9 @@ impl View<'_> {
     }
 
     /// The TOTP value (Okta's `challenge-authenticator` for `google_otp`, which relates to
-    /// `currentAuthenticator`, not to the enrollment, and has no resend).
-    fn factor_challenge(&self) -> IdxResponse {
+    /// `currentAuthenticator`, not to the enrollment, and has no resend), in a recovery's
+    /// step-up or a sign-in's second step.
+    fn factor_challenge(&self, recovery: bool) -> IdxResponse {
         let passcode = FormField::text("passcode", "Enter code", true);
         let form = Remediation::form(
             "challenge-authenticator",
@@ -186,21 +196,17 @@ impl View<'_> {
             current_authenticator: Some(Wrapped::object(google_otp_authenticator())),
             authenticators: Some(Wrapped::array(vec![google_otp_authenticator()])),
             authenticator_enrollments: Some(Wrapped::array(vec![google_otp_enrollment()])),
-            recovery_authenticator: Some(Wrapped::object(password_authenticator())),
+            recovery_authenticator: recovery.then(|| Wrapped::object(password_authenticator())),
             ..self.envelope()
         }
     }
 
-    /// The code was right, but the policy asks for a second factor the account does not have:
-    /// a terminal message (no remediation; cancel starts over). Only the mailbox's owner gets
-    /// here, so saying so reveals nothing the email did not.
-    fn factor_missing(&self) -> IdxResponse {
-        let message = Message::error(
-            "api.latchkey.recovery.secondFactorRequired",
-            "Resetting your password also needs a second authenticator, and none is set up for your account. \
-             Contact your administrator to reset it.",
-            vec![],
-        );
+    /// The first proof was right (the emailed code, or the password), but a policy asks for a
+    /// second factor the account does not have: a terminal message (no remediation; cancel
+    /// starts over). Only whoever holds that first proof gets here, so saying so reveals
+    /// nothing it did not.
+    fn factor_missing(&self, key: &str, text: &str) -> IdxResponse {
+        let message = Message::error(key, text, vec![]);
         IdxResponse { messages: Some(Wrapped::array(vec![message])), ..self.envelope() }
     }
 

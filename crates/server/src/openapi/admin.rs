@@ -1,5 +1,5 @@
 //! The Okta-shaped management API (`admin::router`), behind the SSWS admin token.
-use latchkey_proto::management::{OktaUser, PasswordPolicyRuleWrite, UserWrite};
+use latchkey_proto::management::{OktaUser, UserWrite};
 use utoipa::openapi::path::HttpMethod;
 
 use super::ops::{any_array, any_object, array_of, schema_ref, Body, Op, Reply};
@@ -46,9 +46,9 @@ pub fn operations() -> Vec<Op> {
             &[HttpMethod::Put],
             "/api/v1/policies/{id}/rules/{rule}",
             "policies",
-            "Replace the password rule (the recovery requirement)",
+            "Replace a rule: the password rule (recovery's step-up) or the app sign-in rule (1FA or 2FA)",
         )
-        .body(Body::Json(schema_ref::<PasswordPolicyRuleWrite>()))
+        .body(Body::Json(any_object()))
         .reply(200, object())
         .admin(),
         Op::new(&[HttpMethod::Get], "/api/v1/brands", "brands", "List brands").reply(200, list()).admin(),

@@ -98,6 +98,10 @@ fn register_schemas(components: ComponentsBuilder) -> ComponentsBuilder {
         .schema_from::<management::RecoveryRequirement>()
         .schema_from::<management::RecoveryMethods>()
         .schema_from::<management::RecoveryStepUpWrite>()
+        .schema_from::<management::AccessPolicyRuleWrite>()
+        .schema_from::<management::AccessRuleActions>()
+        .schema_from::<management::AppSignOn>()
+        .schema_from::<management::VerificationMethod>()
 }
 
 pub fn router() -> Router<AppState> {

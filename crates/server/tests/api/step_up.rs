@@ -1,4 +1,5 @@
-//! Recovery that asks for a second factor by policy: Okta's password rule
+//! Second factors by policy. Sign-in: Okta's app sign-in rule (`factorMode` `2FA`) asks for the
+//! TOTP value after the password, before any code is issued. Recovery: Okta's password rule
 //! (`actions.selfServicePasswordReset.requirement.stepUp`) through the Policy API, then the
 //! email code → `select-authenticator-authenticate` (google_otp) → `challenge-authenticator` →
 //! `reset-authenticator`; a TOTP value is never accepted twice, and an account without a second
@@ -19,6 +20,7 @@ both_backends!(
     the_password_rule_is_read_and_replaced_in_oktas_shape,
     recovery_asks_for_the_second_factor_when_the_policy_says_so,
     without_a_second_factor_the_mailbox_alone_resets_nothing,
+    the_app_sign_in_rule_asks_for_the_second_factor_after_the_password,
 );
 
 async fn put_rule(app: &TestApp, step_up: Value) -> (u16, Value) {
@@ -198,4 +200,78 @@ async fn without_a_second_factor_the_mailbox_alone_resets_nothing(backend: latch
     let (status, reset) = app.step(&flow2, "challenge/answer", json!({"credentials": {"passcode": code2}})).await;
     assert_eq!(status, 200, "{reset}");
     assert_eq!(remediation_names(&reset), ["reset-authenticator"]);
+}
+
+const ACCESS_RULE: &str = "/api/v1/policies/rstlkaccess000000001/rules/rullkaccess000000001";
+
+async fn set_factor_mode(app: &TestApp, mode: &str) -> (u16, Value) {
+    let mut rule: Value = app.admin_get(ACCESS_RULE).await.json().await.expect("json");
+    rule["actions"]["appSignOn"]["verificationMethod"]["factorMode"] = json!(mode);
+    let response = app
+        .http
+        .put(format!("{}{ACCESS_RULE}", app.base))
+        .header("Authorization", format!("SSWS {ADMIN_TOKEN}"))
+        .json(&rule)
+        .send()
+        .await
+        .expect("put");
+    (response.status().as_u16(), response.json().await.expect("json"))
+}
+
+async fn the_app_sign_in_rule_asks_for_the_second_factor_after_the_password(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    let policies: Value = app.admin_get("/api/v1/policies?type=ACCESS_POLICY").await.json().await.expect("json");
+    assert_eq!(policies[0]["id"], "rstlkaccess000000001", "{policies}");
+    let (status, rule) = set_factor_mode(&app, "2FA").await;
+    assert_eq!(status, 200, "{rule}");
+    assert_eq!(rule["actions"]["appSignOn"]["verificationMethod"]["factorMode"], "2FA");
+    assert_eq!(set_factor_mode(&app, "3FA").await.0, 400);
+
+    let user = app.create_user("twofa@example.com").await;
+    let secret = enroll_active_totp(&app, user["id"].as_str().expect("id")).await;
+    let flow = app.interact("two-factor").await;
+    let (status, challenge) =
+        app.step(&flow, "identify", json!({"identifier": "twofa@example.com", "credentials": {"passcode": PASSWORD}})).await;
+    assert_eq!(status, 200, "{challenge}");
+    assert!(challenge.get("successWithInteractionCode").is_none(), "no code before the second factor");
+    assert_eq!(remediation_names(&challenge), ["challenge-authenticator"]);
+    assert_eq!(challenge["currentAuthenticator"]["value"]["key"], "google_otp");
+    assert!(challenge.get("recoveryAuthenticator").is_none());
+
+    let right = value_now(&app, &secret).await;
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    assert_eq!(app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": wrong}})).await.0, 401);
+    let (status, done) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": right}})).await;
+    assert_eq!(status, 200, "{done}");
+    let (status, tokens) = app.exchange(&interaction_code(&done)).await;
+    assert_eq!(status, 200, "{tokens}");
+    let starts = logged(&app, "user.session.start").await;
+    assert_eq!(starts.iter().filter(|e| e["outcome"]["result"] == "SUCCESS").count(), 1, "one sign-in, logged once: {starts:?}");
+
+    // The same value signs nobody in twice.
+    let again = app.interact("two-factor-2").await;
+    let (status, _) = app.step(&again, "identify", json!({"identifier": "twofa@example.com", "credentials": {"passcode": PASSWORD}})).await;
+    assert_eq!(status, 200);
+    assert_eq!(app.step(&again, "challenge/answer", json!({"credentials": {"passcode": right}})).await.0, 401, "a replayed value");
+
+    // An account without a second factor gets a terminal message, and no code.
+    app.create_user("nofactor2fa@example.com").await;
+    let bare = app.interact("no-factor-2fa").await;
+    let (status, body) =
+        app.step(&bare, "identify", json!({"identifier": "nofactor2fa@example.com", "credentials": {"passcode": PASSWORD}})).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("remediation").is_none() && body.get("successWithInteractionCode").is_none(), "{body}");
+    assert_eq!(body["messages"]["value"][0]["i18n"]["key"], "api.latchkey.signin.secondFactorRequired");
+    // A wrong password still gets the one failure answer: the terminal step says nothing
+    // about accounts whose password was not proved.
+    let wrong_password = app.interact("no-factor-wrong").await;
+    let (status, body) = app
+        .step(&wrong_password, "identify", json!({"identifier": "nofactor2fa@example.com", "credentials": {"passcode": NEW_PASSWORD}}))
+        .await;
+    assert_eq!(status, 401, "{body}");
+
+    // Back to 1FA: the password alone signs in again.
+    assert_eq!(set_factor_mode(&app, "1FA").await.0, 200);
+    assert_eq!(app.sign_in("nofactor2fa@example.com", PASSWORD).await.0, 200);
+    app.assert_store_invariants().await;
 }
