@@ -54,10 +54,13 @@ pub enum EventType {
     ThemeUpdate,
     /// The database was restored from a backup; every session and refresh token ended.
     SystemRestore,
+    /// The account's owner confirmed a notice's "Not you?" link: every session and token ended,
+    /// recently enrolled authenticators removed.
+    ReportSuspiciousActivity,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 25] = [
+    pub const ALL: [EventType; 26] = [
         Self::SessionStart,
         Self::SessionEnd,
         Self::SessionClear,
@@ -83,6 +86,7 @@ impl EventType {
         Self::FactorDeactivate,
         Self::ThemeUpdate,
         Self::SystemRestore,
+        Self::ReportSuspiciousActivity,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -114,6 +118,7 @@ impl EventType {
             Self::FactorDeactivate => "user.mfa.factor.deactivate",
             Self::ThemeUpdate => "brand.theme.update",
             Self::SystemRestore => "system.backup.restore",
+            Self::ReportSuspiciousActivity => "user.account.report_suspicious_activity_by_enduser",
         }
     }
 
@@ -149,6 +154,7 @@ impl EventType {
             Self::FactorDeactivate => "Reset factor for user",
             Self::ThemeUpdate => "Update brand theme",
             Self::SystemRestore => "Database restored from a backup",
+            Self::ReportSuspiciousActivity => "User report suspicious activity",
         }
     }
 }
