@@ -107,6 +107,13 @@ impl Store {
         now: Millis,
     ) -> Result<Option<FactorRecord>> {
         let mut tx = self.write_tx().await?;
+        // The status as this transaction finds it, under the row's lock: the caller's copy may
+        // predate a racing activation, and only the use that activates the factor announces it.
+        let status_before: Option<String> =
+            sqlx::query_scalar(&format!("SELECT status FROM factors WHERE id = $1{}", self.dialect().for_update()))
+                .bind(&factor.id)
+                .fetch_optional(&mut *tx)
+                .await?;
         let updated: Option<FactorRecord> = sqlx::query_as(&format!(
             "UPDATE factors SET last_used_step = $1, status = 'ACTIVE', last_updated_at = $2 \
              WHERE id = $3 AND (last_used_step IS NULL OR last_used_step < $1) RETURNING {COLUMNS}"
@@ -119,7 +126,7 @@ impl Store {
         let event_type = if factor.status == "ACTIVE" { EventType::FactorVerify } else { EventType::FactorActivate };
         let outcome = if updated.is_some() { Outcome::Success } else { Outcome::Failure("REPLAYED") };
         record_factor_event(&mut tx, event_type, outcome, factor, audit, now).await?;
-        if let (Some(active), Some(notice), "PENDING_ACTIVATION") = (&updated, enrolled, factor.status.as_str()) {
+        if let (Some(active), Some(notice), Some("PENDING_ACTIVATION")) = (&updated, enrolled, status_before.as_deref()) {
             let user_id = UserId::from_trusted(active.user_id.clone());
             queue_notice(&mut tx, &user_id, NoticeSubject::AuthenticatorEnrolled, Some(active), notice, now).await?;
         }
