@@ -54,10 +54,11 @@ pub enum EventType {
     ThemeUpdate,
     /// The database was restored from a backup; every session and refresh token ended.
     SystemRestore,
-    /// An administrator changed a policy's settings (`MFA_ENROLL`).
-    PolicyUpdate,
-    /// An administrator changed a policy rule (the password rule's recovery requirement).
+    /// An administrator changed a policy rule (recovery's step-up, the app sign-in factors).
     PolicyRuleUpdate,
+    /// The account's owner confirmed a notice's "Not you?" link: every session and token ended,
+    /// recently enrolled authenticators removed.
+    ReportSuspiciousActivity,
 }
 
 impl EventType {
@@ -87,8 +88,8 @@ impl EventType {
         Self::FactorDeactivate,
         Self::ThemeUpdate,
         Self::SystemRestore,
-        Self::PolicyUpdate,
         Self::PolicyRuleUpdate,
+        Self::ReportSuspiciousActivity,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -120,8 +121,8 @@ impl EventType {
             Self::FactorDeactivate => "user.mfa.factor.deactivate",
             Self::ThemeUpdate => "brand.theme.update",
             Self::SystemRestore => "system.backup.restore",
-            Self::PolicyUpdate => "policy.lifecycle.update",
             Self::PolicyRuleUpdate => "policy.rule.update",
+            Self::ReportSuspiciousActivity => "user.account.report_suspicious_activity_by_enduser",
         }
     }
 
@@ -157,8 +158,8 @@ impl EventType {
             Self::FactorDeactivate => "Reset factor for user",
             Self::ThemeUpdate => "Update brand theme",
             Self::SystemRestore => "Database restored from a backup",
-            Self::PolicyUpdate => "Update policy",
             Self::PolicyRuleUpdate => "Update policy rule",
+            Self::ReportSuspiciousActivity => "User report suspicious activity",
         }
     }
 }

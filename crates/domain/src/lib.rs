@@ -15,6 +15,7 @@
 
 pub mod audit;
 pub mod brand;
+pub mod containment;
 pub mod email;
 pub mod funnel;
 pub mod identifier;

@@ -26,7 +26,7 @@ pub fn required_variables(kind: EmailKind) -> &'static [&'static str] {
         EmailKind::ForgotPassword => &["oneTimePassword", "resetPasswordLink", "resetPasswordUrl"],
         EmailKind::UserActivation => &["activationLink", "activationToken"],
         EmailKind::PasswordResetByAdmin => &["resetPasswordLink", "resetPasswordUrl"],
-        EmailKind::PasswordChanged | EmailKind::LockoutNotice => &[],
+        EmailKind::PasswordChanged | EmailKind::LockoutNotice | EmailKind::AuthenticatorEnrolled | EmailKind::AuthenticatorReset => &[],
     }
 }
 

@@ -1,4 +1,4 @@
-//! Which email a message is: the five templates Latchkey sends, under Okta's template names.
+//! Which email a message is: the seven templates Latchkey sends, under Okta's template names.
 
 use std::fmt;
 
@@ -17,15 +17,22 @@ pub enum EmailKind {
     UserActivation,
     /// An administrator started a password reset for the user.
     PasswordResetByAdmin,
+    /// Notice that an authenticator (a second factor) was enrolled, with a "Not you?" link.
+    AuthenticatorEnrolled,
+    /// Notice that an authenticator was removed, with a "Not you?" link. Okta's template for
+    /// authenticators that were reset or removed.
+    AuthenticatorReset,
 }
 
 impl EmailKind {
-    pub const ALL: [EmailKind; 5] = [
+    pub const ALL: [EmailKind; 7] = [
         EmailKind::ForgotPassword,
         EmailKind::PasswordChanged,
         EmailKind::LockoutNotice,
         EmailKind::UserActivation,
         EmailKind::PasswordResetByAdmin,
+        EmailKind::AuthenticatorEnrolled,
+        EmailKind::AuthenticatorReset,
     ];
 
     /// Okta's template name; also the outbox `kind` column and the template file stem.
@@ -36,6 +43,8 @@ impl EmailKind {
             EmailKind::LockoutNotice => "AccountLockout",
             EmailKind::UserActivation => "UserActivation",
             EmailKind::PasswordResetByAdmin => "PasswordResetByAdmin",
+            EmailKind::AuthenticatorEnrolled => "AuthenticatorEnrolled",
+            EmailKind::AuthenticatorReset => "AuthenticatorReset",
         }
     }
 
@@ -51,6 +60,13 @@ impl EmailKind {
     /// Whether the message carries a secret (code or link) and must expire with it.
     pub fn carries_secret(self) -> bool {
         matches!(self, EmailKind::ForgotPassword | EmailKind::UserActivation | EmailKind::PasswordResetByAdmin)
+    }
+
+    /// Whether the message is a security notice carrying a "Not you?" link
+    /// (`${request.reportSuspiciousActivityToken}`). The link only opens a page that asks before
+    /// it changes anything, so the notice is delivered even after the link expired.
+    pub fn carries_not_me_link(self) -> bool {
+        matches!(self, EmailKind::PasswordChanged | EmailKind::AuthenticatorEnrolled | EmailKind::AuthenticatorReset)
     }
 }
 

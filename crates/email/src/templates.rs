@@ -45,11 +45,13 @@ macro_rules! language {
             source!($lang, LockoutNotice, "AccountLockout"),
             source!($lang, UserActivation, "UserActivation"),
             source!($lang, PasswordResetByAdmin, "PasswordResetByAdmin"),
+            source!($lang, AuthenticatorEnrolled, "AuthenticatorEnrolled"),
+            source!($lang, AuthenticatorReset, "AuthenticatorReset"),
         ]
     };
 }
 
-const BUILTIN: [[BuiltinSource; 5]; 5] = [language!("en"), language!("fr"), language!("de"), language!("es"), language!("ja")];
+const BUILTIN: [[BuiltinSource; 7]; 5] = [language!("en"), language!("fr"), language!("de"), language!("es"), language!("ja")];
 
 /// Every built-in (language, kind) source.
 pub fn builtin_sources() -> impl Iterator<Item = &'static BuiltinSource> {

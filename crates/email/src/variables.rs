@@ -36,6 +36,13 @@ const REQUEST: &[&str] = &[
     "browser",
     "os",
     "location",
+    // AuthenticatorEnrolled: the authenticator's name ("Google Authenticator"); AuthenticatorReset:
+    // the names of those removed; who made the change (Okta's, filled by no Latchkey path yet).
+    "factor",
+    "factors",
+    "performedBySubject",
+    // The security notices' "Not you?" link token: `${baseURL}/account/not-me?token=…`.
+    "reportSuspiciousActivityToken",
 ];
 
 const ORG: &[&str] = &["name", "subDomain", "locale", "supportEmail", "supportPhoneNumber"];

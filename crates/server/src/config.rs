@@ -260,6 +260,9 @@ pub struct RecoverySettings {
     pub activation_token_secs: u64,
     /// Lifetime of the set-password link of an administrator's reset (60 min; 5 min to 24 h).
     pub admin_reset_token_secs: u64,
+    /// Lifetime of the "Not you?" link in security notices (PasswordChanged,
+    /// AuthenticatorEnrolled, AuthenticatorReset): 7 days; 1 day to 30 days.
+    pub not_me_token_secs: u64,
 }
 
 impl Default for RecoverySettings {
@@ -274,6 +277,7 @@ impl Default for RecoverySettings {
             per_ip_per_hour: 20,
             activation_token_secs: 7 * 24 * 3600,
             admin_reset_token_secs: 3600,
+            not_me_token_secs: secs(latchkey_domain::containment::DEFAULT_LINK_LIFETIME),
         }
     }
 }
@@ -649,6 +653,9 @@ impl Settings {
             }
             if !(300..=24 * 3600).contains(&r.admin_reset_token_secs) {
                 return Err(invalid("recovery.admin_reset_token_secs must be between 300 (5 minutes) and 86400 (24 hours)"));
+            }
+            if !(24 * 3600..=30 * 24 * 3600).contains(&r.not_me_token_secs) {
+                return Err(invalid("recovery.not_me_token_secs must be between 86400 (1 day) and 2592000 (30 days)"));
             }
             if self.tokens.code_secs > 600 || self.tokens.access_token_secs > 3600 {
                 return Err(invalid("tokens: code_secs at most 600 and access_token_secs at most 3600"));

@@ -1,9 +1,9 @@
 //! Composing the emails the server sends: which template, which variables (Okta's names), to
 //! whom, and until when. Rendering and delivery happen later in the outbox worker, off the
 //! request path (security-checklist REC-2), so nothing here touches SMTP.
-use latchkey_domain::{Millis, Otp};
+use latchkey_domain::{BearerToken, Millis, Otp};
 use latchkey_email::{new_outbox_message, EmailKind, EmailPayload};
-use latchkey_store::{NewMessage, UserRecord};
+use latchkey_store::{FactorRecord, NewMessage, SecurityNotice, UserRecord};
 
 use crate::crypto::keyring::KeyRing;
 use crate::idx::Transaction;
@@ -177,16 +177,69 @@ pub fn forgot_password(
 }
 
 /// PasswordChanged: sent after every way of setting a password (security-checklist NOT-1), with
-/// the request's details when a person's browser did it. No secrets.
+/// the request's details when a person's browser did it, and the "Not you?" link.
 pub fn password_changed(
     state: &AppState,
     keys: &KeyRing,
     account: &UserRecord,
     request: Option<&RequestInfo>,
     now: Millis,
-) -> anyhow::Result<NewMessage> {
+) -> anyhow::Result<SecurityNotice> {
     let payload = with_request(base(state, EmailKind::PasswordChanged, account, now), request);
-    seal(keys, account, &payload, None)
+    with_not_me_link(state, keys, account, payload, now)
+}
+
+/// AuthenticatorEnrolled: a factor was activated (`${request.factor}` names it), with the
+/// "Not you?" link.
+pub fn authenticator_enrolled(
+    state: &AppState,
+    keys: &KeyRing,
+    account: &UserRecord,
+    factor: &FactorRecord,
+    now: Millis,
+) -> anyhow::Result<SecurityNotice> {
+    let payload = base(state, EmailKind::AuthenticatorEnrolled, account, now).with("request.factor", factor_name(&factor.factor_type));
+    with_not_me_link(state, keys, account, payload, now)
+}
+
+/// AuthenticatorReset: a factor was removed (`${request.factors}`, Okta's name for the list of
+/// those reset), with the "Not you?" link.
+pub fn authenticator_reset(
+    state: &AppState,
+    keys: &KeyRing,
+    account: &UserRecord,
+    factor: &FactorRecord,
+    now: Millis,
+) -> anyhow::Result<SecurityNotice> {
+    let payload = base(state, EmailKind::AuthenticatorReset, account, now).with("request.factors", factor_name(&factor.factor_type));
+    with_not_me_link(state, keys, account, payload, now)
+}
+
+/// The name a person knows an authenticator by (Okta's for the factor types Latchkey enrolls).
+pub fn factor_name(factor_type: &str) -> &'static str {
+    match factor_type {
+        latchkey_store::TOTP_FACTOR_TYPE => "Google Authenticator",
+        _ => "",
+    }
+}
+
+/// Seals a security notice with a fresh "Not you?" token (256 bits; the store keeps only its
+/// digest, bound to the account and to the change) in `${request.reportSuspiciousActivityToken}`,
+/// which the templates append to `${baseURL}/account/not-me?token=`. The message itself does not
+/// expire: the link opens a page that asks before it changes anything, and says when it expired.
+fn with_not_me_link(
+    state: &AppState,
+    keys: &KeyRing,
+    account: &UserRecord,
+    payload: EmailPayload,
+    now: Millis,
+) -> anyhow::Result<SecurityNotice> {
+    let token = BearerToken::generate();
+    let lifetime = crate::config::ms(state.settings.recovery.not_me_token_secs);
+    let payload = payload
+        .with("request.reportSuspiciousActivityToken", token.expose())
+        .with("request.expiresInMinutes", (lifetime / latchkey_domain::MINUTE).max(1).to_string());
+    Ok(SecurityNotice { message: seal(keys, account, &payload, None)?, token_digest: token.digest(), expires_at: now + lifetime })
 }
 
 /// The lockout notice, sent once when an account starts backing off (OTP-8).
@@ -235,7 +288,14 @@ pub fn sample_payload(state: &AppState, kind: EmailKind, language: Option<&str>,
         .with("request.expiresInMinutes", "10")
         .with("oneTimePassword", "123456")
         .with("resetPasswordLink", sample_link("signin/reset-password"))
-        .with("activationLink", sample_link("signin/set-password"));
+        .with("activationLink", sample_link("signin/set-password"))
+        .with("request.factor", "Google Authenticator")
+        .with("request.factors", "Google Authenticator")
+        .with("request.reportSuspiciousActivityToken", "sample-token-for-preview");
+    if kind.carries_not_me_link() {
+        let minutes = crate::config::ms(state.settings.recovery.not_me_token_secs) / latchkey_domain::MINUTE;
+        payload = payload.with("request.expiresInMinutes", minutes.to_string());
+    }
     if let Some(support) = &state.settings.org.support_email {
         payload = payload.with("org.supportEmail", support.clone());
     }

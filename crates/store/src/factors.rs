@@ -3,8 +3,10 @@
 //! A TOTP value is accepted by one conditional update (`last_used_step < step`), so two
 //! processes answering the same value race to one winner and a replay always loses.
 use latchkey_domain::audit::{EventType, Outcome, Party, SecurityEvent};
+use latchkey_domain::containment::NoticeSubject;
 use latchkey_domain::{Millis, UserId};
 
+use crate::containment::{queue_notice, SecurityNotice};
 use crate::{random_id, Audit, Result, Store, StoreError};
 
 /// Okta's `factorType` and `provider` for a TOTP app such as Google Authenticator.
@@ -103,9 +105,25 @@ impl Store {
 
     /// Records `step` as used (and activates a pending factor) unless that step or a newer one
     /// was used already. `None`: the value was replayed or raced; nothing changed. The outcome
-    /// is logged either way.
-    pub async fn use_totp_step(&self, factor: &FactorRecord, step: i64, audit: &Audit<'_>, now: Millis) -> Result<Option<FactorRecord>> {
+    /// is logged either way. `enrolled` is the AuthenticatorEnrolled notice, queued with its
+    /// "Not you?" link in this transaction when this use activates the factor (never for a
+    /// factor that was active already, nor when nothing changed).
+    pub async fn use_totp_step(
+        &self,
+        factor: &FactorRecord,
+        step: i64,
+        enrolled: Option<&SecurityNotice>,
+        audit: &Audit<'_>,
+        now: Millis,
+    ) -> Result<Option<FactorRecord>> {
         let mut tx = self.write_tx().await?;
+        // The status as this transaction finds it, under the row's lock: the caller's copy may
+        // predate a racing activation, and only the use that activates the factor announces it.
+        let status_before: Option<String> =
+            sqlx::query_scalar(&format!("SELECT status FROM factors WHERE id = $1{}", self.dialect().for_update()))
+                .bind(&factor.id)
+                .fetch_optional(&mut *tx)
+                .await?;
         let updated: Option<FactorRecord> = sqlx::query_as(&format!(
             "UPDATE factors SET last_used_step = $1, status = 'ACTIVE', last_updated_at = $2 \
              WHERE id = $3 AND (last_used_step IS NULL OR last_used_step < $1) RETURNING {COLUMNS}"
@@ -118,6 +136,10 @@ impl Store {
         let event_type = if factor.status == "ACTIVE" { EventType::FactorVerify } else { EventType::FactorActivate };
         let outcome = if updated.is_some() { Outcome::Success } else { Outcome::Failure("REPLAYED") };
         record_factor_event(&mut tx, event_type, outcome, factor, audit, now).await?;
+        if let (Some(active), Some(notice), Some("PENDING_ACTIVATION")) = (&updated, enrolled, status_before.as_deref()) {
+            let user_id = UserId::from_trusted(active.user_id.clone());
+            queue_notice(&mut tx, &user_id, NoticeSubject::AuthenticatorEnrolled, Some(active), notice, now).await?;
+        }
         tx.commit().await?;
         Ok(updated)
     }
@@ -131,8 +153,9 @@ impl Store {
         Ok(())
     }
 
-    /// Removes a factor; `false` when the user has no such factor.
-    pub async fn remove_factor(&self, user_id: &UserId, id: &str, audit: &Audit<'_>, now: Millis) -> Result<bool> {
+    /// Removes a factor and queues the AuthenticatorReset notice with its "Not you?" link in the
+    /// same transaction; `false` when the user has no such factor (nothing is queued).
+    pub async fn remove_factor(&self, user_id: &UserId, id: &str, notice: &SecurityNotice, audit: &Audit<'_>, now: Millis) -> Result<bool> {
         let mut tx = self.write_tx().await?;
         let removed: Option<FactorRecord> =
             sqlx::query_as(&format!("DELETE FROM factors WHERE user_id = $1 AND id = $2 RETURNING {COLUMNS}"))
@@ -142,6 +165,7 @@ impl Store {
                 .await?;
         let Some(removed) = removed else { return Ok(false) };
         record_factor_event(&mut tx, EventType::FactorDeactivate, Outcome::Success, &removed, audit, now).await?;
+        queue_notice(&mut tx, user_id, NoticeSubject::AuthenticatorRemoved, Some(&removed), notice, now).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -175,6 +199,29 @@ pub(crate) async fn mark_step_used(tx: &mut crate::Tx, factor_id: &str, step: u6
         return Err(StoreError::Corrupt(format!("factor {factor_id} accepted step {step} twice under its lock")));
     }
     Ok(())
+}
+
+/// Removes every factor of the user enrolled at or after `since` (a confirmed "Not you?"
+/// report), logging each removal with the account as the actor. No notice: the owner is the
+/// one who asked.
+pub(crate) async fn remove_factors_enrolled_since(
+    tx: &mut crate::Tx,
+    user_id: &UserId,
+    since: Millis,
+    context: &crate::EventContext,
+    now: Millis,
+) -> Result<Vec<FactorRecord>> {
+    let removed: Vec<FactorRecord> =
+        sqlx::query_as(&format!("DELETE FROM factors WHERE user_id = $1 AND created_at >= $2 RETURNING {COLUMNS}"))
+            .bind(user_id.as_str())
+            .bind(since)
+            .fetch_all(&mut **tx)
+            .await?;
+    let audit = Audit { actor: Party::user_id(user_id), context };
+    for factor in &removed {
+        record_factor_event(tx, EventType::FactorDeactivate, Outcome::Success, factor, &audit, now).await?;
+    }
+    Ok(removed)
 }
 
 async fn record_factor_event(

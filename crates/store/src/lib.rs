@@ -17,6 +17,7 @@
 
 mod backup;
 mod clients;
+mod containment;
 mod counters;
 mod customizations;
 mod factors;
@@ -44,6 +45,7 @@ mod users;
 use std::time::Duration;
 
 pub use clients::{ClientRecord, ClientSource};
+pub use containment::{Containment, ContainmentTokenRecord, SecurityNotice};
 pub use customizations::{Customization, CustomizationWrite};
 pub use factors::{new_factor_id, FactorRecord, TOTP_FACTOR_TYPE, TOTP_PROVIDER};
 pub use interactions::{InteractionRecord, NewInteraction, SignInCompleted, SignInCompletion};
@@ -293,13 +295,13 @@ impl Store {
         &self.pool
     }
 
-    /// Deletes what has expired: interactions a day past expiry, codes, mail-log entries and
-    /// rate windows older than a day, outbox rows finished a week ago, and System Log events
+    /// Deletes what has expired: interactions and "Not you?" links a day past expiry, codes,
+    /// mail-log entries and rate windows older than a day, outbox rows finished a week ago, and System Log events
     /// older than `log_retention`. Returns rows removed.
     pub async fn purge_expired(&self, now: Millis, log_retention: Millis) -> Result<u64> {
         let day = latchkey_domain::DAY;
         let mut removed = 0;
-        let statements: [(&str, Millis); 10] = [
+        let statements: [(&str, Millis); 11] = [
             ("DELETE FROM interactions WHERE expires_at < $1", now - day),
             ("DELETE FROM recovery_codes WHERE expires_at < $1", now - day),
             ("DELETE FROM recovery_mail_log WHERE sent_at < $1", now - day),
@@ -308,6 +310,7 @@ impl Store {
             ("DELETE FROM sessions WHERE expires_at < $1 OR ended_at < $1", now - day),
             ("DELETE FROM refresh_tokens WHERE family_expires_at < $1", now - day),
             ("DELETE FROM revoked_tokens WHERE expires_at < $1", now),
+            ("DELETE FROM containment_tokens WHERE expires_at < $1", now - day),
             // Heartbeats of processes that stopped without a clean shutdown.
             ("DELETE FROM outbox_owners WHERE heartbeat_at < $1", now - day),
             ("DELETE FROM system_log WHERE published < $1", now.saturating_sub(log_retention)),

@@ -3,17 +3,19 @@
 //! consequence and a crash leaves all of them or none (security-checklist SES-1, OTP-5, NOT-1,
 //! §3.10; finding 2: the link path once left sessions and refresh tokens alive).
 use latchkey_domain::audit::{EventType, Party};
+use latchkey_domain::containment::NoticeSubject;
 use latchkey_domain::{Millis, UserId, UserStatus};
 
-use crate::outbox::{enqueue, NewMessage};
+use crate::containment::SecurityNotice;
 use crate::{Audit, Result, Tx};
 
 /// A new password for an account, with what its setting must end and announce.
 pub struct PasswordChange<'a> {
     pub user_id: &'a UserId,
     pub hash: &'a str,
-    /// The PasswordChanged notice, composed by the caller for the account's address.
-    pub notice: NewMessage,
+    /// The PasswordChanged notice with its "Not you?" link, composed by the caller for the
+    /// account's address.
+    pub notice: SecurityNotice,
     /// The session of the browser that completed an IDX reset, which stays signed in; every
     /// other session of the account ends. `None` ends them all.
     pub keep_session_digest: Option<&'a str>,
@@ -28,7 +30,7 @@ pub struct PasswordChange<'a> {
 /// Sets the hash and, in the same transaction: activates a PROVISIONED or unlocks a LOCKED_OUT
 /// account (RL-2), clears the account's failure counters, ends every other live code and
 /// recovery transaction, every other session and every refresh-token family, and queues the
-/// PasswordChanged notice, and logs the change.
+/// PasswordChanged notice with its "Not you?" link, and logs the change.
 pub(crate) async fn apply(tx: &mut Tx, change: PasswordChange<'_>, now: Millis) -> Result<()> {
     sqlx::query(
         "UPDATE users SET password_hash = $1, password_changed_at = $2, last_updated_at = $2, \
@@ -54,7 +56,7 @@ pub(crate) async fn apply(tx: &mut Tx, change: PasswordChange<'_>, now: Millis) 
         .await?;
     crate::sessions::end_user_sessions(tx, change.user_id, change.keep_session_digest, now).await?;
     crate::refresh_tokens::revoke_user_refresh_tokens(tx, change.user_id, now).await?;
-    enqueue(tx, &change.notice, now).await?;
+    crate::containment::queue_notice(tx, change.user_id, NoticeSubject::PasswordChanged, None, &change.notice, now).await?;
     change.audit.record(tx, change.event_type, Party::user_id(change.user_id), now).await?;
     Ok(())
 }

@@ -81,7 +81,7 @@ impl Store {
         &self,
         token_digest: &str,
         hash: &str,
-        notice: NewMessage,
+        notice: crate::SecurityNotice,
         context: &crate::EventContext,
         now: Millis,
     ) -> Result<Option<UserId>> {

@@ -232,11 +232,11 @@ pub(crate) async fn revoke_family(tx: &mut Tx, family_id: &str, now: Millis) -> 
 }
 
 /// Every refresh token of a user (a password reset: security-checklist SES-1).
-pub(crate) async fn revoke_user_refresh_tokens(tx: &mut Tx, user_id: &UserId, now: Millis) -> Result<()> {
-    sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+pub(crate) async fn revoke_user_refresh_tokens(tx: &mut Tx, user_id: &UserId, now: Millis) -> Result<u64> {
+    Ok(sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
         .bind(now)
         .bind(user_id.as_str())
         .execute(&mut **tx)
-        .await?;
-    Ok(())
+        .await?
+        .rows_affected())
 }

@@ -142,13 +142,13 @@ impl Store {
 }
 
 /// Ends every session of a user except the one with `keep_digest` (after a password reset:
-/// security-checklist SES-1).
-pub(crate) async fn end_user_sessions(tx: &mut Tx, user_id: &UserId, keep_digest: Option<&str>, now: Millis) -> Result<()> {
-    sqlx::query("UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL AND token_digest <> $3")
+/// security-checklist SES-1). Returns how many ended.
+pub(crate) async fn end_user_sessions(tx: &mut Tx, user_id: &UserId, keep_digest: Option<&str>, now: Millis) -> Result<u64> {
+    Ok(sqlx::query("UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL AND token_digest <> $3")
         .bind(now)
         .bind(user_id.as_str())
         .bind(keep_digest.unwrap_or(""))
         .execute(&mut **tx)
-        .await?;
-    Ok(())
+        .await?
+        .rows_affected())
 }

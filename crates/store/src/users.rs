@@ -249,6 +249,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         crate::recovery::invalidate_account_recovery(&mut tx, id, now, None).await?;
         sqlx::query("DELETE FROM factors WHERE user_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM containment_tokens WHERE user_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
         let removed = sqlx::query("DELETE FROM users WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?.rows_affected();
         if removed == 0 {
             return Err(StoreError::NotFound);

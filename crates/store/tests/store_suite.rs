@@ -25,6 +25,15 @@ fn message(id: &str) -> NewMessage {
     }
 }
 
+/// A notice with a "Not you?" link nobody will follow.
+fn notice(id: &str) -> latchkey_store::SecurityNotice {
+    latchkey_store::SecurityNotice {
+        message: message(id),
+        token_digest: format!("not-me-{}", latchkey_domain::secret::okta_style_id("")),
+        expires_at: i64::MAX,
+    }
+}
+
 use latchkey_store::both_backends;
 
 both_backends!(
@@ -47,6 +56,7 @@ both_backends!(
     rate_buckets_count_every_hit,
     parallel_first_customizations_make_exactly_one_default,
     a_password_token_redeems_once_in_parallel,
+    a_not_me_link_contains_the_account_once_in_parallel,
     processes_starting_together_keep_one_first_key,
     the_invariant_check_names_a_second_live_code_and_a_code_that_outlived_its_step,
     a_sign_in_that_a_password_change_overtook_completes_nothing_and_its_tokens_die,
@@ -585,7 +595,7 @@ async fn a_password_token_redeems_once_in_parallel(backend: Backend) {
     for _ in 0..10 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
-            store.redeem_password_token("newer", "hash", message("changed"), &EventContext::system(), now).await.expect("redeem").is_some()
+            store.redeem_password_token("newer", "hash", notice("changed"), &EventContext::system(), now).await.expect("redeem").is_some()
         }));
     }
     let mut redeemed = 0;
@@ -594,6 +604,39 @@ async fn a_password_token_redeems_once_in_parallel(backend: Backend) {
     }
     assert_eq!(redeemed, 1, "single use");
     assert!(store.live_password_token("newer", now + 1).await.expect("read").is_none());
+}
+
+async fn a_not_me_link_contains_the_account_once_in_parallel(backend: Backend) {
+    let (_db, store) = setup(backend).await;
+    let store = Arc::new(store);
+    let user_id = user(&store, "notme@example.com").await;
+    let now = store.now().await.expect("now");
+    let context = EventContext::system();
+    let admin = latchkey_store::Audit::admin(&context);
+    let factor = store.enroll_totp(&user_id, "uftnotme", "sealed", &admin, now).await.expect("enroll");
+    let mut removal = notice("removed");
+    removal.expires_at = now + 60_000;
+    assert!(store.remove_factor(&user_id, &factor.id, &removal, &admin, now).await.expect("remove"));
+    let digest = removal.token_digest.clone();
+    let live = store.live_containment_token(&digest, now).await.expect("read").expect("the removal notice's link");
+    assert_eq!(live.subject, latchkey_domain::containment::NoticeSubject::AuthenticatorRemoved);
+    assert_eq!(live.factor_type.as_deref(), Some(latchkey_store::TOTP_FACTOR_TYPE));
+    assert_eq!(live.notice_at, now);
+    assert!(store.live_containment_token(&digest, now + 60_000).await.expect("read").is_none(), "expired by the clock it is given");
+
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (store, digest) = (store.clone(), digest.clone());
+        tasks.push(tokio::spawn(async move {
+            store.contain_account(&digest, &EventContext::system(), now + 1).await.expect("contain").is_some()
+        }));
+    }
+    let mut contained = 0;
+    for task in tasks {
+        contained += usize::from(task.await.expect("join"));
+    }
+    assert_eq!(contained, 1, "single use");
+    assert!(store.live_containment_token(&digest, now + 1).await.expect("read").is_none());
 }
 
 /// Nothing listens on the port: connecting is `Unavailable` (a 503 for the adapters), not a
@@ -696,7 +739,7 @@ async fn a_sign_in_that_a_password_change_overtook_completes_nothing_and_its_tok
     store.issue_password_token(token, now).await.expect("issue");
     let later = now + 1_000;
     store
-        .redeem_password_token("overtake", "$argon2id$new", message("changed"), &EventContext::system(), later)
+        .redeem_password_token("overtake", "$argon2id$new", notice("changed"), &EventContext::system(), later)
         .await
         .expect("redeem")
         .expect("redeemed");

@@ -4,18 +4,20 @@
 use chrono::Utc;
 use latchkey_email::{builtin_source, is_documented_variable, EmailKind, EmailPayload, EmailTemplates, Renderer, LANGUAGES};
 
-use crate::support::{sample, ACTIVATION, CODE, LINK};
+use crate::support::{sample, ACTIVATION, CODE, LINK, NOT_ME_LINK};
 
 fn render(payload: &EmailPayload) -> latchkey_email::RenderedEmail {
     Renderer::with_defaults().render(payload, Utc::now()).expect("render")
 }
 
-/// The link a kind must carry: its action link, or the sign-in page for notices.
+/// The link a kind must carry: its action link, the "Not you?" link of a security notice, or
+/// the sign-in page for the lockout notice.
 fn link_of(kind: EmailKind) -> &'static str {
     match kind {
         EmailKind::ForgotPassword | EmailKind::PasswordResetByAdmin => LINK,
         EmailKind::UserActivation => ACTIVATION,
-        EmailKind::PasswordChanged | EmailKind::LockoutNotice => "https://id.example",
+        EmailKind::PasswordChanged | EmailKind::AuthenticatorEnrolled | EmailKind::AuthenticatorReset => NOT_ME_LINK,
+        EmailKind::LockoutNotice => "https://id.example",
     }
 }
 
@@ -93,6 +95,33 @@ fn password_changed_notice_has_context_and_contact_but_no_secret() {
     without_support.vars.remove("org.supportEmail");
     let out = render(&without_support);
     assert!(out.text.contains("administrator or help desk"), "{}", out.text);
+}
+
+#[test]
+fn security_notices_carry_the_not_me_link_and_name_the_authenticator_in_every_language() {
+    for lang in LANGUAGES {
+        for kind in EmailKind::ALL.into_iter().filter(|k| k.carries_not_me_link()) {
+            let out = render(&sample(kind, lang));
+            let at = format!("{lang}/{kind}");
+            assert!(out.html.contains(&format!("id=\"not-me-link\" href=\"{NOT_ME_LINK}\"")), "{at}: the button\n{}", out.html);
+            assert!(out.text.lines().any(|l| l.trim() == NOT_ME_LINK), "{at}: the link on a line of its own\n{}", out.text);
+            if kind != EmailKind::PasswordChanged {
+                assert!(out.html.contains("Google Authenticator") && out.text.contains("Google Authenticator"), "{at}");
+            }
+            // Without a token (a customized payload, an old row) the link and its text vanish.
+            let mut without = sample(kind, lang);
+            without.vars.remove("request.reportSuspiciousActivityToken");
+            let out = render(&without);
+            assert!(!out.html.contains("not-me") && !out.text.contains("not-me"), "{at}");
+        }
+        let lockout = render(&sample(EmailKind::LockoutNotice, lang));
+        assert!(!lockout.html.contains("not-me"), "{lang}: only the security notices carry the link");
+    }
+    let enrolled = render(&sample(EmailKind::AuthenticatorEnrolled, "en"));
+    assert!(enrolled.text.contains("The link works for 7 days."), "{}", enrolled.text);
+    assert_eq!(enrolled.subject, "A new authenticator was added to your Example Corp account");
+    let removed = render(&sample(EmailKind::AuthenticatorReset, "de"));
+    assert!(removed.text.contains("Google Authenticator wurde soeben aus Ihrem Konto entfernt."), "{}", removed.text);
 }
 
 #[test]

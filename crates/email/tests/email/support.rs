@@ -13,6 +13,9 @@ pub const KEY: [u8; 32] = [42; 32];
 pub const CODE: &str = "739215";
 pub const LINK: &str = "https://id.example/signin/reset-password?token=t0k3n&x=1";
 pub const ACTIVATION: &str = "https://id.example/welcome/act1vat3";
+/// The "Not you?" link a security notice composes from `${baseURL}` and its token.
+pub const NOT_ME_TOKEN: &str = "n0t-m3_t0k3n";
+pub const NOT_ME_LINK: &str = "https://id.example/account/not-me?token=n0t-m3_t0k3n";
 
 /// A payload with every variable its kind uses filled.
 pub fn sample(kind: EmailKind, locale: &str) -> EmailPayload {
@@ -32,7 +35,18 @@ pub fn sample(kind: EmailKind, locale: &str) -> EmailPayload {
             payload.with("oneTimePassword", CODE).with("resetPasswordLink", LINK).with("request.relayState", "st4te")
         }
         EmailKind::UserActivation => payload.with("activationLink", ACTIVATION).with("request.expiresInMinutes", "10080"),
-        EmailKind::PasswordChanged | EmailKind::LockoutNotice => payload,
+        EmailKind::LockoutNotice => payload,
+        EmailKind::PasswordChanged => {
+            payload.with("request.reportSuspiciousActivityToken", NOT_ME_TOKEN).with("request.expiresInMinutes", "10080")
+        }
+        EmailKind::AuthenticatorEnrolled => payload
+            .with("request.factor", "Google Authenticator")
+            .with("request.reportSuspiciousActivityToken", NOT_ME_TOKEN)
+            .with("request.expiresInMinutes", "10080"),
+        EmailKind::AuthenticatorReset => payload
+            .with("request.factors", "Google Authenticator")
+            .with("request.reportSuspiciousActivityToken", NOT_ME_TOKEN)
+            .with("request.expiresInMinutes", "10080"),
     }
 }
 

@@ -3,6 +3,8 @@
 //! once, never again), `POST …/factors/{factorId}/lifecycle/activate` with `passCode` activates,
 //! `GET …/factors[/{factorId}]` lists and reads, `DELETE …/factors/{factorId}` removes. Every
 //! change is in the System Log; the secret is stored sealed under the key ring's factor key.
+//! Activation and removal email the user (AuthenticatorEnrolled, AuthenticatorReset) with a
+//! "Not you?" link, queued in the transaction of the change.
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -67,7 +69,10 @@ pub async fn activate(
             return Err(AdminError::InvalidPasscode);
         }
     };
-    let active = state.store.use_totp_step(&factor, step, &auth.audit(), now).await?.ok_or(AdminError::InvalidPasscode)?;
+    // The AuthenticatorEnrolled notice goes out with the activation, in its transaction.
+    let notice = crate::mail::authenticator_enrolled(&state, &*state.keys().await, &user, &factor, now).map_err(AdminError::Internal)?;
+    let active = state.store.use_totp_step(&factor, step, Some(&notice), &auth.audit(), now).await?.ok_or(AdminError::InvalidPasscode)?;
+    state.outbox_wake.notify_one();
     tracing::info!(event = "admin.factor_activated", user_id = %user.user.id.as_str(), "TOTP factor activated");
     Ok(Json(render(&state, &active)).into_response())
 }
@@ -96,10 +101,14 @@ pub async fn remove(
     Path((id, factor_id)): Path<(String, String)>,
 ) -> Result<Response, AdminError> {
     let user = find(&state, &id).await?;
+    let factor = factor_of(&state, &user, &factor_id).await?;
     let now = state.store.now().await?;
-    if !state.store.remove_factor(&user.user.id, &factor_id, &auth.audit(), now).await? {
+    // The AuthenticatorReset notice goes out with the removal, in its transaction.
+    let notice = crate::mail::authenticator_reset(&state, &*state.keys().await, &user, &factor, now).map_err(AdminError::Internal)?;
+    if !state.store.remove_factor(&user.user.id, &factor.id, &notice, &auth.audit(), now).await? {
         return Err(not_found(&factor_id));
     }
+    state.outbox_wake.notify_one();
     tracing::info!(event = "admin.factor_removed", user_id = %user.user.id.as_str(), "factor removed");
     Ok(StatusCode::NO_CONTENT.into_response())
 }

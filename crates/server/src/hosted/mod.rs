@@ -1,6 +1,7 @@
 //! Hosted pages on the server's own origin: the sign-in page behind `/v1/authorize`, the
 //! callback that turns the widget's success into the client's authorization response, and the
-//! page behind the default recovery link (`${resetPasswordLink}`), and the landing page at the
+//! page behind the default recovery link (`${resetPasswordLink}`), the set-password page, the
+//! "Not you?" page of security notices (`/account/not-me`), and the landing page at the
 //! server's root.
 //!
 //! These are HTML with a strict CSP: a per-response nonce on the one inline bootstrap script,
@@ -14,6 +15,8 @@ mod landing;
 mod language;
 mod logout;
 mod mailbox;
+mod not_me;
+mod not_me_text;
 mod page;
 mod redirect;
 mod reset_password;
@@ -49,4 +52,5 @@ pub fn router(dev_pages: bool) -> Router<AppState> {
         .route("/oauth2/v1/logout", get(|s, c, h, q| logout::handle(s, AuthServer::Org, c, h, q)))
         .route("/signin/reset-password", get(reset_password::handle))
         .route("/signin/set-password", get(set_password::show).post(set_password::submit))
+        .route("/account/not-me", get(not_me::show).post(not_me::confirm))
 }

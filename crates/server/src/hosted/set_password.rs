@@ -30,7 +30,8 @@ use super::set_password_text::{pick, text};
 use crate::http::cookies;
 use crate::state::AppState;
 
-const CSRF_COOKIE: &str = "latchkey_csrf";
+/// Also the "Not you?" page's (`not_me.rs`): one Strict cookie per browser, set by each GET.
+pub(super) const CSRF_COOKIE: &str = "latchkey_csrf";
 /// Long enough to type a password, short enough that a stale form is not kept around.
 const CSRF_MAX_AGE_SECS: i64 = 3600;
 /// Largest form accepted (token, CSRF token, two passwords of at most 128 characters).
@@ -160,7 +161,7 @@ async fn redeem(
 
 /// The browser says the post comes from our own page: `Sec-Fetch-Site` (when sent) is
 /// same-origin or none, and `Origin` (when sent) is the server's own.
-fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
+pub(super) fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
     let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("invalid"));
     let fetch_ok = header("sec-fetch-site").is_none_or(|v| matches!(v, "same-origin" | "none"));
     let own = latchkey_domain::oauth::origin_of(&state.public_url);

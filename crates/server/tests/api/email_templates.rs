@@ -188,7 +188,15 @@ async fn brands_and_templates_are_listed_in_okta_shapes(backend: latchkey_store:
     assert_eq!(brands[0]["id"], "default");
     let templates: Vec<Value> = app.admin_get(TEMPLATES).await.json().await.expect("json");
     let names: Vec<&str> = templates.iter().filter_map(|t| t["name"].as_str()).collect();
-    for name in ["ForgotPassword", "PasswordChanged", "AccountLockout", "UserActivation", "PasswordResetByAdmin"] {
+    for name in [
+        "ForgotPassword",
+        "PasswordChanged",
+        "AccountLockout",
+        "UserActivation",
+        "PasswordResetByAdmin",
+        "AuthenticatorEnrolled",
+        "AuthenticatorReset",
+    ] {
         assert!(names.contains(&name), "{names:?}");
     }
     assert!(templates[0]["_links"]["customizations"]["href"].as_str().expect("href").ends_with("/customizations"));

@@ -1,6 +1,7 @@
 //! Okta's Factors API for TOTP: enroll (the secret shown once), activate with a value computed
-//! from it, list without the secret, parallel activations with one value (one wins), remove;
-//! every change in the System Log, the secret sealed at rest.
+//! from it, list without the secret, parallel activations with one value (one wins, one
+//! AuthenticatorEnrolled notice), remove; every change in the System Log, the secret sealed at
+//! rest.
 use latchkey_domain::totp::{self, TotpPolicy, TotpSecret};
 use serde_json::{json, Value};
 
@@ -109,6 +110,15 @@ async fn one_value_activates_once_even_in_parallel_and_wrong_values_are_refused(
     assert_eq!(outcomes.iter().filter(|o| **o == "SUCCESS").count(), 1);
     assert!(outcomes.iter().filter(|o| **o == "FAILURE").count() >= 4, "wrong values are logged: {outcomes:?}");
     assert!(!logs.to_string().contains(&right), "no value in the log");
+    // Only the use that activated the factor announces it, however many raced.
+    app.drain_outbox().await;
+    let notices: Vec<_> = app
+        .sink
+        .messages_to("race@example.com")
+        .into_iter()
+        .filter(|m| m.subject.as_deref().unwrap_or_default().contains("A new authenticator was added"))
+        .collect();
+    assert_eq!(notices.len(), 1, "one AuthenticatorEnrolled notice");
 }
 
 async fn enrollment_refuses_other_factor_types_and_a_second_active_totp(backend: latchkey_store::testing::Backend) {

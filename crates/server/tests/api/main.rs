@@ -32,6 +32,7 @@ mod landing;
 mod limits;
 mod logs;
 mod mail_messages;
+mod not_me;
 mod oidc_support;
 mod outages;
 mod recovery;
