@@ -17,7 +17,7 @@
       'recovery.intro': 'Enter your email or username and we will send you a code.',
       'select.title': 'Verify it’s you', 'select.intro': 'Choose how to receive your code.',
       'select.legend': 'Security method', 'auth.okta_email': 'Email', 'auth.okta_password': 'Password',
-      'auth.google_otp': 'Google Authenticator', 'totp.title': 'Verify with your authenticator app', 'totp.intro': 'Enter the 6-digit code your authenticator app shows now.', 'select.factorIntro': 'Your organization also asks for a second authenticator before you reset your password.', 'srv.api.latchkey.recovery.secondFactorRequired': 'Resetting your password also needs a second authenticator, and none is set up for your account. Contact your administrator to reset it.', 'srv.api.latchkey.signin.secondFactorRequired': 'Signing in also needs a second authenticator, and none is set up for your account. Contact your administrator.',
+      'auth.google_otp': 'Google Authenticator', 'totp.title': 'Verify with your authenticator app', 'setup.title': 'Set up your authenticator app', 'setup.intro': 'Scan this QR code with an authenticator app (Google Authenticator, 1Password, …), then enter the 6-digit code it shows.', 'setup.qr': 'QR code to scan with your authenticator app', 'setup.secret': 'Can’t scan? Enter this key in the app instead:', 'totp.intro': 'Enter the 6-digit code your authenticator app shows now.', 'select.factorIntro': 'Your organization also asks for a second authenticator before you reset your password.', 'srv.api.latchkey.recovery.secondFactorRequired': 'Resetting your password also needs a second authenticator, and none is set up for your account. Contact your administrator to reset it.', 'srv.api.latchkey.signin.secondFactorRequired': 'Signing in also needs a second authenticator, and none is set up for your account. Contact your administrator.',
       'email.title': 'Check your email',
       'email.intro': 'If the account exists, we sent it an email with a verification code and a link. Enter the code below, or open the link in this browser.',
       'email.introTo': 'We sent a verification code to {0}. Enter the code below.',
@@ -55,7 +55,7 @@
       'recovery.intro': 'Saisissez votre e-mail ou votre nom d’utilisateur et nous vous enverrons un code.',
       'select.title': 'Confirmez votre identité', 'select.intro': 'Choisissez comment recevoir votre code.',
       'select.legend': 'Méthode de sécurité', 'auth.okta_email': 'E-mail', 'auth.okta_password': 'Mot de passe',
-      'auth.google_otp': 'Google Authenticator', 'totp.title': 'Vérifiez avec votre application d’authentification', 'totp.intro': 'Saisissez le code à 6 chiffres affiché par votre application d’authentification.', 'select.factorIntro': 'Votre organisation demande aussi un second facteur avant la réinitialisation du mot de passe.', 'srv.api.latchkey.recovery.secondFactorRequired': 'La réinitialisation de votre mot de passe demande aussi un second facteur, et aucun n’est configuré pour votre compte. Contactez votre administrateur.', 'srv.api.latchkey.signin.secondFactorRequired': 'La connexion demande aussi un second facteur, et aucun n’est configuré pour votre compte. Contactez votre administrateur.',
+      'auth.google_otp': 'Google Authenticator', 'totp.title': 'Vérifiez avec votre application d’authentification', 'setup.title': 'Configurer votre application d’authentification', 'setup.intro': 'Scannez ce code QR avec une application d’authentification (Google Authenticator, 1Password, …), puis saisissez le code à 6 chiffres qu’elle affiche.', 'setup.qr': 'Code QR à scanner avec votre application d’authentification', 'setup.secret': 'Impossible de scanner ? Saisissez plutôt cette clé dans l’application :', 'totp.intro': 'Saisissez le code à 6 chiffres affiché par votre application d’authentification.', 'select.factorIntro': 'Votre organisation demande aussi un second facteur avant la réinitialisation du mot de passe.', 'srv.api.latchkey.recovery.secondFactorRequired': 'La réinitialisation de votre mot de passe demande aussi un second facteur, et aucun n’est configuré pour votre compte. Contactez votre administrateur.', 'srv.api.latchkey.signin.secondFactorRequired': 'La connexion demande aussi un second facteur, et aucun n’est configuré pour votre compte. Contactez votre administrateur.',
       'email.title': 'Consultez vos e-mails',
       'email.intro': 'Si le compte existe, nous lui avons envoyé un e-mail avec un code de vérification et un lien. Saisissez le code ci-dessous ou ouvrez le lien dans ce navigateur.',
       'email.introTo': 'Nous avons envoyé un code de vérification à {0}. Saisissez-le ci-dessous.',
@@ -97,7 +97,7 @@
       'recovery.intro': 'Geben Sie Ihre E-Mail-Adresse oder Ihren Benutzernamen ein, dann senden wir Ihnen einen Code.',
       'select.title': 'Bestätigen Sie Ihre Identität', 'select.intro': 'Wählen Sie, wie Sie Ihren Code erhalten möchten.',
       'select.legend': 'Sicherheitsmethode', 'auth.okta_email': 'E-Mail', 'auth.okta_password': 'Passwort',
-      'auth.google_otp': 'Google Authenticator', 'totp.title': 'Mit Ihrer Authenticator-App bestätigen', 'totp.intro': 'Geben Sie den 6-stelligen Code ein, den Ihre Authenticator-App gerade anzeigt.', 'select.factorIntro': 'Ihre Organisation verlangt vor dem Zurücksetzen des Passworts auch einen zweiten Faktor.', 'srv.api.latchkey.recovery.secondFactorRequired': 'Zum Zurücksetzen Ihres Passworts ist auch ein zweiter Faktor nötig, und für Ihr Konto ist keiner eingerichtet. Wenden Sie sich an Ihren Administrator.', 'srv.api.latchkey.signin.secondFactorRequired': 'Zum Anmelden ist auch ein zweiter Faktor nötig, und für Ihr Konto ist keiner eingerichtet. Wenden Sie sich an Ihren Administrator.',
+      'auth.google_otp': 'Google Authenticator', 'totp.title': 'Mit Ihrer Authenticator-App bestätigen', 'setup.title': 'Authenticator-App einrichten', 'setup.intro': 'Scannen Sie diesen QR-Code mit einer Authenticator-App (Google Authenticator, 1Password, …) und geben Sie dann den angezeigten 6-stelligen Code ein.', 'setup.qr': 'QR-Code zum Scannen mit Ihrer Authenticator-App', 'setup.secret': 'Scannen nicht möglich? Geben Sie stattdessen diesen Schlüssel in der App ein:', 'totp.intro': 'Geben Sie den 6-stelligen Code ein, den Ihre Authenticator-App gerade anzeigt.', 'select.factorIntro': 'Ihre Organisation verlangt vor dem Zurücksetzen des Passworts auch einen zweiten Faktor.', 'srv.api.latchkey.recovery.secondFactorRequired': 'Zum Zurücksetzen Ihres Passworts ist auch ein zweiter Faktor nötig, und für Ihr Konto ist keiner eingerichtet. Wenden Sie sich an Ihren Administrator.', 'srv.api.latchkey.signin.secondFactorRequired': 'Zum Anmelden ist auch ein zweiter Faktor nötig, und für Ihr Konto ist keiner eingerichtet. Wenden Sie sich an Ihren Administrator.',
       'email.title': 'Prüfen Sie Ihre E-Mails',
       'email.intro': 'Falls das Konto existiert, haben wir ihm eine E-Mail mit einem Bestätigungscode und einem Link gesendet. Geben Sie den Code unten ein oder öffnen Sie den Link in diesem Browser.',
       'email.introTo': 'Wir haben einen Bestätigungscode an {0} gesendet. Geben Sie den Code unten ein.',
@@ -138,7 +138,7 @@
       'recovery.intro': 'Introduzca su correo electrónico o nombre de usuario y le enviaremos un código.',
       'select.title': 'Confirme su identidad', 'select.intro': 'Elija cómo recibir su código.',
       'select.legend': 'Método de seguridad', 'auth.okta_email': 'Correo electrónico', 'auth.okta_password': 'Contraseña',
-      'auth.google_otp': 'Google Authenticator', 'totp.title': 'Verifica con tu aplicación de autenticación', 'totp.intro': 'Introduce el código de 6 dígitos que muestra ahora tu aplicación de autenticación.', 'select.factorIntro': 'Tu organización también pide un segundo factor antes de restablecer la contraseña.', 'srv.api.latchkey.recovery.secondFactorRequired': 'Para restablecer tu contraseña también hace falta un segundo factor, y tu cuenta no tiene ninguno. Ponte en contacto con tu administrador.', 'srv.api.latchkey.signin.secondFactorRequired': 'Para iniciar sesión también hace falta un segundo factor, y tu cuenta no tiene ninguno. Ponte en contacto con tu administrador.',
+      'auth.google_otp': 'Google Authenticator', 'totp.title': 'Verifica con tu aplicación de autenticación', 'setup.title': 'Configura tu aplicación de autenticación', 'setup.intro': 'Escanea este código QR con una aplicación de autenticación (Google Authenticator, 1Password, …) e introduce el código de 6 dígitos que muestra.', 'setup.qr': 'Código QR para escanear con tu aplicación de autenticación', 'setup.secret': '¿No puedes escanearlo? Introduce esta clave en la aplicación:', 'totp.intro': 'Introduce el código de 6 dígitos que muestra ahora tu aplicación de autenticación.', 'select.factorIntro': 'Tu organización también pide un segundo factor antes de restablecer la contraseña.', 'srv.api.latchkey.recovery.secondFactorRequired': 'Para restablecer tu contraseña también hace falta un segundo factor, y tu cuenta no tiene ninguno. Ponte en contacto con tu administrador.', 'srv.api.latchkey.signin.secondFactorRequired': 'Para iniciar sesión también hace falta un segundo factor, y tu cuenta no tiene ninguno. Ponte en contacto con tu administrador.',
       'email.title': 'Revise su correo',
       'email.intro': 'Si la cuenta existe, le enviamos un correo con un código de verificación y un enlace. Introduzca el código a continuación o abra el enlace en este navegador.',
       'email.introTo': 'Enviamos un código de verificación a {0}. Introdúzcalo a continuación.',
@@ -179,7 +179,7 @@
       'recovery.intro': 'メールアドレスまたはユーザー名を入力してください。コードをお送りします。',
       'select.title': '本人確認', 'select.intro': 'コードの受け取り方法を選択してください。',
       'select.legend': 'セキュリティ方式', 'auth.okta_email': 'メール', 'auth.okta_password': 'パスワード',
-      'auth.google_otp': 'Google Authenticator', 'totp.title': '認証アプリで確認', 'totp.intro': '認証アプリに表示されている6桁のコードを入力してください。', 'select.factorIntro': 'パスワードを再設定する前に、組織の設定により2つ目の認証要素も必要です。', 'srv.api.latchkey.recovery.secondFactorRequired': 'パスワードの再設定には2つ目の認証要素が必要ですが、このアカウントには設定されていません。管理者に連絡してください。', 'srv.api.latchkey.signin.secondFactorRequired': 'サインインには2つ目の認証要素が必要ですが、このアカウントには設定されていません。管理者に連絡してください。',
+      'auth.google_otp': 'Google Authenticator', 'totp.title': '認証アプリで確認', 'setup.title': '認証アプリを設定', 'setup.intro': '認証アプリ（Google Authenticator、1Password など）でこのQRコードを読み取り、表示された6桁のコードを入力してください。', 'setup.qr': '認証アプリで読み取るQRコード', 'setup.secret': '読み取れない場合は、代わりにこのキーをアプリに入力してください：', 'totp.intro': '認証アプリに表示されている6桁のコードを入力してください。', 'select.factorIntro': 'パスワードを再設定する前に、組織の設定により2つ目の認証要素も必要です。', 'srv.api.latchkey.recovery.secondFactorRequired': 'パスワードの再設定には2つ目の認証要素が必要ですが、このアカウントには設定されていません。管理者に連絡してください。', 'srv.api.latchkey.signin.secondFactorRequired': 'サインインには2つ目の認証要素が必要ですが、このアカウントには設定されていません。管理者に連絡してください。',
       'email.title': 'メールを確認してください',
       'email.intro': 'アカウントが存在する場合、確認コードとリンクを記載したメールを送信しました。以下にコードを入力するか、このブラウザーでリンクを開いてください。',
       'email.introTo': '{0} に確認コードを送信しました。以下にコードを入力してください。',
@@ -548,6 +548,7 @@
       this.setTitle(view.title);
       const form = h('form', { class: 'lk-form', novalidate: true, 'aria-labelledby': `${this.uid}-title`, onsubmit: (e) => { e.preventDefault(); this.submit(); } });
       if (view.intro) form.append(h('p', { class: 'lk-intro', text: view.intro }));
+      if (view.before) view.before(form);
       this.renderFields(form, rem.value, '', view);
       if (view.after) view.after(form);
       if (view.help) form.append(h('p', { class: 'lk-help', text: view.help }));
@@ -606,8 +607,10 @@
             links: h('div', { class: 'lk-links' }, resend ? this.resendBlock(resend) : null, this.linkButton(this.t('back'), () => this.backToSignIn())),
           };
         }
-        case 'reset-authenticator':
-        case 'enroll-authenticator': {
+        case 'enroll-authenticator':
+          if (this.isOtpApp(idx, rem)) return this.totpSetupView(idx, rem, back);
+        // falls through: enrolling a password looks like resetting one
+        case 'reset-authenticator': {
           const auth = resolvePath(idx, rem.relatesTo) || (idx.currentAuthenticator || {}).value || {};
           return {
             title: this.t('reset.title'), submit: this.t('reset.submit'), links: back(), toggle: true, confirm: true,
@@ -618,6 +621,27 @@
         default:
           return { title: this.t('signin.title'), submit: this.t('next'), links: back(), labels: {}, auto: {} };
       }
+    }
+
+    // Setting up a TOTP app: the QR code to scan, the secret to type instead, then the app's
+    // first code. Both come from the server's `contextualData`; the secret is shown as text only.
+    totpSetupView(idx, rem, back) {
+      const auth = resolvePath(idx, rem.relatesTo) || (idx.currentAuthenticator || {}).value || {};
+      const data = auth.contextualData || {};
+      const qr = data.qrcode || {};
+      return {
+        title: this.t('setup.title'), intro: this.t('setup.intro'), submit: this.t('verify'), links: back(),
+        labels: { 'credentials.passcode': 'code' }, auto: { 'credentials.passcode': 'one-time-code' }, code: true,
+        before: (form) => {
+          if (typeof qr.href === 'string' && qr.href.startsWith('data:image/')) {
+            form.append(h('img', { class: 'lk-qr', src: qr.href, alt: this.t('setup.qr'), width: '200', height: '200' }));
+          }
+          if (data.sharedSecret) {
+            form.append(h('p', { class: 'lk-help', text: this.t('setup.secret') }),
+              h('p', { class: 'lk-secret', text: String(data.sharedSecret).replace(/(.{4})/g, '$1 ').trim() }));
+          }
+        },
+      };
     }
 
     linkButton(text, onclick) {

@@ -235,7 +235,8 @@ export function defineAuthJsSuite(major) {
         await requireSecondFactorForRecovery(stack, true);
         const auth = client(stack, clientId);
         await d.startRecovery(auth, { username: user.login, nonce });
-        const { code } = await recoveryMail(stack, user.login);
+        // Message 1 is the factor's AuthenticatorEnrolled notice; 2 is the recovery email.
+        const { code } = await recoveryMail(stack, user.login, 2);
         let tx = await d.answer(auth, code);
         assert.equal(tx.nextStep?.name, 'select-authenticator-authenticate', JSON.stringify(tx.messages));
         assert.deepEqual(optionKeys(tx.nextStep), ['google_otp'], 'the enrolled second factor is offered, not the email again');

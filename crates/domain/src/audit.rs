@@ -54,6 +54,8 @@ pub enum EventType {
     ThemeUpdate,
     /// The database was restored from a backup; every session and refresh token ended.
     SystemRestore,
+    /// An administrator changed a policy's settings (the enrollment policy).
+    PolicyUpdate,
     /// An administrator changed a policy rule (recovery's step-up, the app sign-in factors).
     PolicyRuleUpdate,
     /// The account's owner confirmed a notice's "Not you?" link: every session and token ended,
@@ -62,7 +64,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 27] = [
+    pub const ALL: [EventType; 28] = [
         Self::SessionStart,
         Self::SessionEnd,
         Self::SessionClear,
@@ -88,6 +90,7 @@ impl EventType {
         Self::FactorDeactivate,
         Self::ThemeUpdate,
         Self::SystemRestore,
+        Self::PolicyUpdate,
         Self::PolicyRuleUpdate,
         Self::ReportSuspiciousActivity,
     ];
@@ -121,6 +124,7 @@ impl EventType {
             Self::FactorDeactivate => "user.mfa.factor.deactivate",
             Self::ThemeUpdate => "brand.theme.update",
             Self::SystemRestore => "system.backup.restore",
+            Self::PolicyUpdate => "policy.lifecycle.update",
             Self::PolicyRuleUpdate => "policy.rule.update",
             Self::ReportSuspiciousActivity => "user.account.report_suspicious_activity_by_enduser",
         }
@@ -158,6 +162,7 @@ impl EventType {
             Self::FactorDeactivate => "Reset factor for user",
             Self::ThemeUpdate => "Update brand theme",
             Self::SystemRestore => "Database restored from a backup",
+            Self::PolicyUpdate => "Update policy",
             Self::PolicyRuleUpdate => "Update policy rule",
             Self::ReportSuspiciousActivity => "User report suspicious activity",
         }

@@ -4,7 +4,9 @@
 //! ```text
 //!  Identify ──sign_in──────────────────────────────────────────────▶ Success
 //!     │ └─sign_in, the rule asks a second factor─▶ SignInFactorChallenge ─value ok─▶ Success
-//!     │                   (or SignInFactorMissing when the account has none: terminal)
+//!     │                   (or SignInFactorMissing when the account has none: terminal, or
+//!     │                    SignInEnrollSelect ─select─▶ SignInEnrollTotp ─first value─▶ Success
+//!     │                    when the account may, or must, set up a TOTP app)
 //!     │ recover                                                        ▲
 //!     ▼                                                                │ set_password
 //!  RecoveryIdentify ─identify─▶ RecoverySelect ─select_email─▶ RecoveryChallenge ─code ok─▶ RecoveryReset
@@ -135,6 +137,12 @@ pub enum Step {
     /// The password was right, but the rule asks for a second factor the account does not
     /// have: nothing is issued; only cancel.
     SignInFactorMissing { subject: Subject },
+    /// The password was right and the account must set up a TOTP app first (the enrollment
+    /// policy requires one, or the sign-in rule asks for a second factor and users may enroll).
+    SignInEnrollSelect { subject: Subject, grant_expires_at: Millis },
+    /// A TOTP app is being set up: a pending factor holds its secret; its first value
+    /// activates it and completes the sign-in.
+    SignInEnrollTotp { subject: Subject, grant_expires_at: Millis },
     /// Authenticated; an interaction code waits to be redeemed at the token endpoint.
     Success { user_id: UserId },
 }
@@ -176,6 +184,8 @@ impl Step {
             Self::RecoveryFactorMissing { .. } => "recovery_factor_missing",
             Self::SignInFactorChallenge { .. } => "signin_factor_challenge",
             Self::SignInFactorMissing { .. } => "signin_factor_missing",
+            Self::SignInEnrollSelect { .. } => "signin_enroll_select",
+            Self::SignInEnrollTotp { .. } => "signin_enroll_totp",
             Self::Success { .. } => "success",
         }
     }
@@ -195,6 +205,8 @@ impl Step {
                 | (Self::RecoveryFactorMissing { .. }, Move::Cancel)
                 | (Self::SignInFactorChallenge { .. }, Move::AnswerCode | Move::Cancel)
                 | (Self::SignInFactorMissing { .. }, Move::Cancel)
+                | (Self::SignInEnrollSelect { .. }, Move::SelectAuthenticator | Move::Cancel)
+                | (Self::SignInEnrollTotp { .. }, Move::AnswerCode | Move::Cancel)
         )
     }
 
@@ -234,16 +246,32 @@ impl Step {
         }
     }
 
-    /// The subject whose second factor an answer refers to (a recovery's step-up or a
-    /// sign-in's second step), while its window lasts.
+    /// The TOTP app was chosen for set-up during sign-in: its enrollment, while the window lasts.
+    pub fn select_enrollment(&self, now: Millis) -> Result<Step, StepError> {
+        match self {
+            Self::SignInEnrollSelect { subject, grant_expires_at } if now < *grant_expires_at => {
+                Ok(Step::SignInEnrollTotp { subject: subject.clone(), grant_expires_at: *grant_expires_at })
+            }
+            Self::SignInEnrollSelect { .. } => Err(StepError::GrantExpired),
+            _ => Err(StepError::NotAvailable),
+        }
+    }
+
+    /// The subject whose second factor an answer refers to (a recovery's step-up, a sign-in's
+    /// second step, or the first value of a TOTP app set up during sign-in), while its window
+    /// lasts.
     pub fn factor_challenged(&self, now: Millis) -> Result<&Subject, StepError> {
         match self {
-            Self::RecoveryFactorChallenge { subject, grant_expires_at } | Self::SignInFactorChallenge { subject, grant_expires_at }
+            Self::RecoveryFactorChallenge { subject, grant_expires_at }
+            | Self::SignInFactorChallenge { subject, grant_expires_at }
+            | Self::SignInEnrollTotp { subject, grant_expires_at }
                 if now < *grant_expires_at =>
             {
                 Ok(subject)
             }
-            Self::RecoveryFactorChallenge { .. } | Self::SignInFactorChallenge { .. } => Err(StepError::GrantExpired),
+            Self::RecoveryFactorChallenge { .. } | Self::SignInFactorChallenge { .. } | Self::SignInEnrollTotp { .. } => {
+                Err(StepError::GrantExpired)
+            }
             _ => Err(StepError::NotAvailable),
         }
     }

@@ -1,7 +1,8 @@
 //! The organisation's authentication policies, in the few values Latchkey's decisions read.
 //!
 //! Okta expresses these as policy objects with rules (Latchkey honours the `PASSWORD` policy's
-//! recovery rule and the `ACCESS_POLICY` rule's factor mode); the admin adapter renders and parses those shapes, and the store
+//! recovery rule, the `ACCESS_POLICY` rule's factor mode and the `MFA_ENROLL` policy's TOTP
+//! setting); the admin adapter renders and parses those shapes, and the store
 //! keeps only what a decision needs, so a decision never interprets JSON.
 
 /// What a password recovery needs after the emailed code (the password rule's
@@ -55,11 +56,39 @@ impl SignOnFactors {
     }
 }
 
+/// Whether users enroll a TOTP app themselves during sign-in (Okta's `MFA_ENROLL` policy,
+/// `settings.authenticators[key=google_otp].enroll.self`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EnrollRequirement {
+    /// Every sign-in of an account without one asks to set one up first.
+    Required,
+    /// Offered when a sign-in needs a second factor the account does not have yet (`2FA`).
+    #[default]
+    Optional,
+    /// Never by the user: only an administrator enrolls one.
+    NotAllowed,
+}
+
+impl EnrollRequirement {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Required => "REQUIRED",
+            Self::Optional => "OPTIONAL",
+            Self::NotAllowed => "NOT_ALLOWED",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Required, Self::Optional, Self::NotAllowed].into_iter().find(|v| v.as_str() == value)
+    }
+}
+
 /// The values of every policy, as one snapshot. A missing stored value means its default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Policies {
     pub recovery_step_up: RecoveryStepUp,
     pub sign_on: SignOnFactors,
+    pub totp_enroll: EnrollRequirement,
 }
 
 /// One stored policy value: its name in the store and its text.
@@ -67,6 +96,7 @@ pub struct Policies {
 pub enum PolicyValue {
     RecoveryStepUp(RecoveryStepUp),
     SignOn(SignOnFactors),
+    TotpEnroll(EnrollRequirement),
 }
 
 impl PolicyValue {
@@ -75,6 +105,7 @@ impl PolicyValue {
         match self {
             Self::RecoveryStepUp(_) => "recovery_step_up",
             Self::SignOn(_) => "sign_on_factors",
+            Self::TotpEnroll(_) => "totp_enroll",
         }
     }
 
@@ -82,6 +113,7 @@ impl PolicyValue {
         match self {
             Self::RecoveryStepUp(v) => v.as_str(),
             Self::SignOn(v) => v.as_str(),
+            Self::TotpEnroll(v) => v.as_str(),
         }
     }
 }
@@ -92,6 +124,7 @@ impl Policies {
         match key {
             "recovery_step_up" => RecoveryStepUp::parse(text).map(|v| self.recovery_step_up = v).is_some(),
             "sign_on_factors" => SignOnFactors::parse(text).map(|v| self.sign_on = v).is_some(),
+            "totp_enroll" => EnrollRequirement::parse(text).map(|v| self.totp_enroll = v).is_some(),
             _ => false,
         }
     }
@@ -104,14 +137,20 @@ mod tests {
     #[test]
     fn stored_values_round_trip_and_unknown_ones_are_refused() {
         let mut policies = Policies::default();
-        for value in
-            [PolicyValue::RecoveryStepUp(RecoveryStepUp::AnySecondFactor), PolicyValue::SignOn(SignOnFactors::PasswordAndSecondFactor)]
-        {
+        for value in [
+            PolicyValue::RecoveryStepUp(RecoveryStepUp::AnySecondFactor),
+            PolicyValue::SignOn(SignOnFactors::PasswordAndSecondFactor),
+            PolicyValue::TotpEnroll(EnrollRequirement::NotAllowed),
+        ] {
             assert!(policies.apply_stored(value.key(), value.text()));
         }
         assert_eq!(
             policies,
-            Policies { recovery_step_up: RecoveryStepUp::AnySecondFactor, sign_on: SignOnFactors::PasswordAndSecondFactor }
+            Policies {
+                recovery_step_up: RecoveryStepUp::AnySecondFactor,
+                sign_on: SignOnFactors::PasswordAndSecondFactor,
+                totp_enroll: EnrollRequirement::NotAllowed
+            }
         );
         assert!(!policies.apply_stored("recovery_step_up", "SOMETIMES"));
         assert!(!policies.apply_stored("nonsense", "NOT_REQUIRED"));

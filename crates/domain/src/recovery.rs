@@ -92,6 +92,12 @@ pub enum AnswerEffect {
     /// Issues the transaction's single-use interaction code (the caller generated it) and marks
     /// the sign-in time: the second step of a sign-in succeeded.
     IssueInteractionCode,
+    /// Activates a pending factor with its first value (`step` becomes its newest accepted step)
+    /// and announces it (AuthenticatorEnrolled): the set-up during sign-in succeeded.
+    ActivateFactor {
+        factor_id: String,
+        step: u64,
+    },
     /// Records `step` as the factor's newest accepted TOTP step (a replay of it, or of any
     /// older one, is never accepted again).
     UseTotpStep {
@@ -184,12 +190,14 @@ pub fn decide_factor_answer(
     now: Millis,
 ) -> AnswerDecision {
     let decision = |outcome, effects| AnswerDecision { outcome, effects };
-    let (subject, signing_in) = match &snapshot.step {
-        Step::RecoveryFactorChallenge { subject, grant_expires_at } if now < *grant_expires_at => (subject, false),
-        Step::SignInFactorChallenge { subject, grant_expires_at } if now < *grant_expires_at => (subject, true),
+    let (subject, signing_in, enrolling) = match &snapshot.step {
+        Step::RecoveryFactorChallenge { subject, grant_expires_at } if now < *grant_expires_at => (subject, false, false),
+        Step::SignInFactorChallenge { subject, grant_expires_at } if now < *grant_expires_at => (subject, true, false),
+        Step::SignInEnrollTotp { subject, grant_expires_at } if now < *grant_expires_at => (subject, true, true),
         _ => return decision(AnswerOutcome::NotAvailable, vec![]),
     };
-    let record = |outcome| AnswerEffect::Record(factor_event(subject, outcome));
+    let event_type = if enrolling { EventType::FactorActivate } else { EventType::FactorVerify };
+    let record = |outcome| AnswerEffect::Record(factor_event(event_type, subject, outcome));
     if let Some(blocked) = backing_off(snapshot.identifier, policy, now, record) {
         return blocked;
     }
@@ -197,8 +205,9 @@ pub fn decide_factor_answer(
     let fresh = |factor: &TotpFactorState, step: u64| factor.last_used_step.is_none_or(|last| step > last);
     match (snapshot.factor.as_ref(), matched_step, subject.user_id.as_ref()) {
         (Some(factor), Some(step), Some(user_id)) if fresh(factor, step) && account_open => {
+            let factor_id = factor.id.clone();
             let mut effects = vec![
-                AnswerEffect::UseTotpStep { factor_id: factor.id.clone(), step },
+                if enrolling { AnswerEffect::ActivateFactor { factor_id, step } } else { AnswerEffect::UseTotpStep { factor_id, step } },
                 AnswerEffect::SetCounters { identifier: OtpCounter::default(), account: snapshot.account.map(|_| OtpCounter::default()) },
                 record(Outcome::Success),
             ];
@@ -242,9 +251,9 @@ fn backing_off(counter: OtpCounter, policy: &OtpPolicy, now: Millis, record: imp
     None
 }
 
-/// The System Log entry of a second-factor answer at a recovery's step-up.
-fn factor_event(subject: &Subject, outcome: Outcome) -> SecurityEvent {
-    let event = SecurityEvent::new(EventType::FactorVerify, outcome, Party::subject(subject)).detail("factor", "GOOGLE_OTP");
+/// The System Log entry of a second-factor answer (`FactorActivate` for a first value).
+fn factor_event(event_type: EventType, subject: &Subject, outcome: Outcome) -> SecurityEvent {
+    let event = SecurityEvent::new(event_type, outcome, Party::subject(subject)).detail("factor", "GOOGLE_OTP");
     if event.outcome == Outcome::Success {
         event
     } else {
@@ -520,6 +529,21 @@ mod tests {
         let replay = decide_factor_answer(&snap, Some(41), &policy, MINUTE, NOW);
         assert_eq!(replay.outcome, AnswerOutcome::Refused);
         assert!(!replay.effects.contains(&AnswerEffect::IssueInteractionCode));
+    }
+
+    #[test]
+    fn the_first_value_of_a_totp_app_set_up_at_sign_in_activates_it_and_signs_in() {
+        let policy = OtpPolicy::default();
+        let mut snap = factor_snapshot(None);
+        snap.step = Step::SignInEnrollTotp { subject: Subject::new("victim@example.com", Some(victim())), grant_expires_at: NOW + MINUTE };
+        let d = decide_factor_answer(&snap, Some(42), &policy, MINUTE, NOW);
+        assert_eq!(d.outcome, AnswerOutcome::Verified);
+        assert!(d.effects.contains(&AnswerEffect::ActivateFactor { factor_id: "uftX".to_owned(), step: 42 }), "{d:?}");
+        assert!(d.effects.contains(&AnswerEffect::IssueInteractionCode));
+        assert!(!d.effects.iter().any(|e| matches!(e, AnswerEffect::UseTotpStep { .. })));
+        let wrong = decide_factor_answer(&snap, None, &policy, MINUTE, NOW);
+        assert_eq!(wrong.outcome, AnswerOutcome::Refused);
+        assert!(wrong.effects.iter().any(|e| matches!(e, AnswerEffect::Record(ev) if ev.event_type == EventType::FactorActivate)));
     }
 
     #[test]

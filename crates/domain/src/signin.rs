@@ -75,10 +75,11 @@ mod tests {
 }
 
 /// Where a right password leads: straight to `Success`, or, when the app sign-in rule asks for a
-/// second factor, to its challenge (bounded by `window`), or to a terminal step for an account
-/// that has none.
+/// second factor, to its challenge (bounded by `window`). An account without one sets up a TOTP
+/// app first when the enrollment policy requires it, or when the rule asks for a second factor
+/// and users may enroll; otherwise a rule asking for one ends in a terminal step.
 pub fn after_password(
-    rule: crate::policy::SignOnFactors,
+    (rule, enroll): (crate::policy::SignOnFactors, crate::policy::EnrollRequirement),
     has_second_factor: bool,
     subject: &crate::interaction::Subject,
     user_id: &crate::UserId,
@@ -86,13 +87,17 @@ pub fn after_password(
     now: Millis,
 ) -> crate::interaction::Step {
     use crate::interaction::Step;
-    use crate::policy::SignOnFactors;
-    match (rule, has_second_factor) {
-        (SignOnFactors::PasswordOnly, _) => Step::Success { user_id: user_id.clone() },
-        (SignOnFactors::PasswordAndSecondFactor, true) => {
-            Step::SignInFactorChallenge { subject: subject.clone(), grant_expires_at: now + window }
+    use crate::policy::{EnrollRequirement, SignOnFactors};
+    let grant_expires_at = now + window;
+    match (rule, enroll, has_second_factor) {
+        (SignOnFactors::PasswordAndSecondFactor, _, true) => Step::SignInFactorChallenge { subject: subject.clone(), grant_expires_at },
+        (_, EnrollRequirement::Required, false) | (SignOnFactors::PasswordAndSecondFactor, EnrollRequirement::Optional, false) => {
+            Step::SignInEnrollSelect { subject: subject.clone(), grant_expires_at }
         }
-        (SignOnFactors::PasswordAndSecondFactor, false) => Step::SignInFactorMissing { subject: subject.clone() },
+        (SignOnFactors::PasswordAndSecondFactor, EnrollRequirement::NotAllowed, false) => {
+            Step::SignInFactorMissing { subject: subject.clone() }
+        }
+        (SignOnFactors::PasswordOnly, _, _) => Step::Success { user_id: user_id.clone() },
     }
 }
 
@@ -100,20 +105,29 @@ pub fn after_password(
 mod second_factor_tests {
     use super::*;
     use crate::interaction::{Step, Subject};
-    use crate::policy::SignOnFactors;
+    use crate::policy::{EnrollRequirement, SignOnFactors};
 
     #[test]
-    fn a_right_password_opens_only_what_the_rule_allows() {
+    fn a_right_password_opens_only_what_the_rules_allow() {
+        use EnrollRequirement::{NotAllowed, Optional, Required};
+        use SignOnFactors::{PasswordAndSecondFactor as TwoFa, PasswordOnly as OneFa};
         let user = crate::UserId::from_trusted("00uX".to_owned());
         let subject = Subject::new("x@example.com", Some(user.clone()));
-        assert_eq!(after_password(SignOnFactors::PasswordOnly, false, &subject, &user, 10, 5), Step::Success { user_id: user.clone() });
-        assert_eq!(
-            after_password(SignOnFactors::PasswordAndSecondFactor, true, &subject, &user, 10, 5),
-            Step::SignInFactorChallenge { subject: subject.clone(), grant_expires_at: 15 }
-        );
-        assert_eq!(
-            after_password(SignOnFactors::PasswordAndSecondFactor, false, &subject, &user, 10, 5),
-            Step::SignInFactorMissing { subject }
-        );
+        let after = |rule, enroll, has| after_password((rule, enroll), has, &subject, &user, 10, 5);
+        let success = Step::Success { user_id: user.clone() };
+        let challenge = Step::SignInFactorChallenge { subject: subject.clone(), grant_expires_at: 15 };
+        let enroll = Step::SignInEnrollSelect { subject: subject.clone(), grant_expires_at: 15 };
+        // 1FA: the password is enough, unless set-up is required of everybody.
+        assert_eq!(after(OneFa, Optional, false), success);
+        assert_eq!(after(OneFa, NotAllowed, false), success);
+        assert_eq!(after(OneFa, Optional, true), success);
+        assert_eq!(after(OneFa, Required, false), enroll);
+        // 2FA: an enrolled factor is asked for; without one, set-up if users may, else nothing.
+        for e in [Required, Optional, NotAllowed] {
+            assert_eq!(after(TwoFa, e, true), challenge);
+        }
+        assert_eq!(after(TwoFa, Required, false), enroll);
+        assert_eq!(after(TwoFa, Optional, false), enroll);
+        assert_eq!(after(TwoFa, NotAllowed, false), Step::SignInFactorMissing { subject: subject.clone() });
     }
 }

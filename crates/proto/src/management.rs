@@ -354,3 +354,56 @@ pub struct VerificationMethod {
     #[serde(default)]
     pub constraints: Option<Value>,
 }
+
+/// `PUT /api/v1/policies/{policyId}` request body for the authenticator enrollment policy
+/// (Okta's `MFA_ENROLL` policy, `settings.type: AUTHENTICATORS`); what a client read back may
+/// be sent whole.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnrollPolicyWrite {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub priority: Option<i64>,
+    #[serde(default)]
+    pub system: Option<bool>,
+    #[serde(default)]
+    pub created: Option<String>,
+    #[serde(default)]
+    pub last_updated: Option<String>,
+    #[serde(default)]
+    pub conditions: Option<Value>,
+    #[serde(default, rename = "_links")]
+    pub links: Option<Value>,
+    pub settings: EnrollPolicySettings,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnrollPolicySettings {
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    pub authenticators: Vec<EnrollPolicyAuthenticator>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnrollPolicyAuthenticator {
+    pub key: String,
+    pub enroll: EnrollSelf,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollSelf {
+    #[serde(rename = "self")]
+    pub self_enroll: String,
+}

@@ -30,3 +30,4 @@ pub mod startup;
 pub mod state;
 pub mod strength;
 pub mod telemetry;
+pub mod totp_setup;

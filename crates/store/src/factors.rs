@@ -47,35 +47,43 @@ impl Store {
         now: Millis,
     ) -> Result<FactorRecord> {
         let mut tx = self.write_tx().await?;
-        let active =
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM factors WHERE user_id = $1 AND factor_type = $2 AND status = 'ACTIVE'")
-                .bind(user_id.as_str())
-                .bind(TOTP_FACTOR_TYPE)
-                .fetch_one(&mut *tx)
-                .await?;
-        if active > 0 {
-            return Err(StoreError::Conflict("an active factor of this type"));
-        }
-        sqlx::query("DELETE FROM factors WHERE user_id = $1 AND factor_type = $2 AND status = 'PENDING_ACTIVATION'")
-            .bind(user_id.as_str())
-            .bind(TOTP_FACTOR_TYPE)
-            .execute(&mut *tx)
-            .await?;
-        let record: FactorRecord = sqlx::query_as(&format!(
-            "INSERT INTO factors (id, user_id, factor_type, provider, status, secret_sealed, created_at, last_updated_at) \
-             VALUES ($1, $2, $3, $4, 'PENDING_ACTIVATION', $5, $6, $6) RETURNING {COLUMNS}"
-        ))
-        .bind(id)
-        .bind(user_id.as_str())
-        .bind(TOTP_FACTOR_TYPE)
-        .bind(TOTP_PROVIDER)
-        .bind(secret_sealed)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        audit.record(&mut tx, EventType::FactorEnroll, Party::user_id(user_id), now).await?;
+        let record = enroll_totp_in_tx(&mut tx, user_id, id, secret_sealed, audit, now).await?;
         tx.commit().await?;
         Ok(record)
+    }
+
+    /// Starts the set-up of a TOTP app during sign-in: the transaction moves to `next` (the
+    /// enrollment step) and the pending factor is written, in one transaction. `None`: the
+    /// transaction had moved; nothing changed.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn begin_totp_enrollment(
+        &self,
+        (interaction_id, expected_version, next): (&str, i64, &latchkey_domain::interaction::Step),
+        user_id: &UserId,
+        factor_id: &str,
+        secret_sealed: &str,
+        audit: &Audit<'_>,
+        now: Millis,
+    ) -> Result<Option<(crate::InteractionRecord, FactorRecord)>> {
+        let mut tx = self.write_tx().await?;
+        let Some(record) = crate::interactions::advance(&mut tx, interaction_id, expected_version, next).await? else {
+            return Ok(None);
+        };
+        let factor = enroll_totp_in_tx(&mut tx, user_id, factor_id, secret_sealed, audit, now).await?;
+        tx.commit().await?;
+        Ok(Some((record, factor)))
+    }
+
+    /// The user's pending TOTP factor (a set-up not yet answered), if any.
+    pub async fn pending_totp(&self, user_id: &UserId) -> Result<Option<FactorRecord>> {
+        let mut conn = self.pool().acquire().await?;
+        Ok(sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM factors WHERE user_id = $1 AND factor_type = $2 AND status = 'PENDING_ACTIVATION'"
+        ))
+        .bind(user_id.as_str())
+        .bind(TOTP_FACTOR_TYPE)
+        .fetch_optional(&mut *conn)
+        .await?)
     }
 
     pub async fn factors_of(&self, user_id: &UserId) -> Result<Vec<FactorRecord>> {
@@ -171,16 +179,72 @@ impl Store {
     }
 }
 
-/// The user's active TOTP factor, locked for the rest of the caller's write transaction.
-pub(crate) async fn active_totp_in_tx(tx: &mut crate::Tx, store: &Store, user_id: &UserId) -> Result<Option<FactorRecord>> {
+/// See `Store::enroll_totp`; in the caller's transaction.
+async fn enroll_totp_in_tx(
+    tx: &mut crate::Tx,
+    user_id: &UserId,
+    id: &str,
+    secret_sealed: &str,
+    audit: &Audit<'_>,
+    now: Millis,
+) -> Result<FactorRecord> {
+    let active = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM factors WHERE user_id = $1 AND factor_type = $2 AND status = 'ACTIVE'")
+        .bind(user_id.as_str())
+        .bind(TOTP_FACTOR_TYPE)
+        .fetch_one(&mut **tx)
+        .await?;
+    if active > 0 {
+        return Err(StoreError::Conflict("an active factor of this type"));
+    }
+    sqlx::query("DELETE FROM factors WHERE user_id = $1 AND factor_type = $2 AND status = 'PENDING_ACTIVATION'")
+        .bind(user_id.as_str())
+        .bind(TOTP_FACTOR_TYPE)
+        .execute(&mut **tx)
+        .await?;
+    let record: FactorRecord = sqlx::query_as(&format!(
+        "INSERT INTO factors (id, user_id, factor_type, provider, status, secret_sealed, created_at, last_updated_at) \
+         VALUES ($1, $2, $3, $4, 'PENDING_ACTIVATION', $5, $6, $6) RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(user_id.as_str())
+    .bind(TOTP_FACTOR_TYPE)
+    .bind(TOTP_PROVIDER)
+    .bind(secret_sealed)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    audit.record(tx, EventType::FactorEnroll, Party::user_id(user_id), now).await?;
+    Ok(record)
+}
+
+/// The user's TOTP factor with `status` (`ACTIVE`, or `PENDING_ACTIVATION` during a set-up),
+/// locked for the rest of the caller's write transaction.
+pub(crate) async fn totp_in_tx(tx: &mut crate::Tx, store: &Store, user_id: &UserId, status: &str) -> Result<Option<FactorRecord>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM factors WHERE user_id = $1 AND factor_type = $2 AND status = 'ACTIVE'{}",
+        "SELECT {COLUMNS} FROM factors WHERE user_id = $1 AND factor_type = $2 AND status = $3{}",
         store.dialect().for_update()
     ))
     .bind(user_id.as_str())
     .bind(TOTP_FACTOR_TYPE)
+    .bind(status)
     .fetch_optional(&mut **tx)
     .await?)
+}
+
+/// Activates a pending factor with the step of its first value; the caller decided under the
+/// factor's lock.
+pub(crate) async fn activate_in_tx(tx: &mut crate::Tx, factor_id: &str, step: u64, now: Millis) -> Result<FactorRecord> {
+    let step = i64::try_from(step).map_err(|_| StoreError::Corrupt(format!("TOTP step {step} out of range")))?;
+    sqlx::query_as(&format!(
+        "UPDATE factors SET status = 'ACTIVE', last_used_step = $1, last_updated_at = $2 \
+         WHERE id = $3 AND status = 'PENDING_ACTIVATION' RETURNING {COLUMNS}"
+    ))
+    .bind(step)
+    .bind(now)
+    .bind(factor_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| StoreError::Corrupt(format!("factor {factor_id} was activated twice under its lock")))
 }
 
 /// Records `step` as the factor's newest accepted step. The caller decided under the factor's

@@ -89,7 +89,9 @@ pub(crate) fn step_columns(step: &Step) -> (&'static str, Option<String>, Option
         }
         Step::RecoveryFactorSelect { subject, grant_expires_at }
         | Step::RecoveryFactorChallenge { subject, grant_expires_at }
-        | Step::SignInFactorChallenge { subject, grant_expires_at } => (
+        | Step::SignInFactorChallenge { subject, grant_expires_at }
+        | Step::SignInEnrollSelect { subject, grant_expires_at }
+        | Step::SignInEnrollTotp { subject, grant_expires_at } => (
             step.kind(),
             Some(subject.identifier_key().storage_key()),
             subject.user_id.as_ref().map(|u| u.as_str().to_owned()),
@@ -126,6 +128,12 @@ fn step_from_row(row: &AnyRow) -> Result<Step> {
             grant_expires_at: get_opt_i64(row, "grant_expires_at")?.ok_or_else(corrupt)?,
         },
         "signin_factor_missing" => Step::SignInFactorMissing { subject: subject()? },
+        "signin_enroll_select" => {
+            Step::SignInEnrollSelect { subject: subject()?, grant_expires_at: get_opt_i64(row, "grant_expires_at")?.ok_or_else(corrupt)? }
+        }
+        "signin_enroll_totp" => {
+            Step::SignInEnrollTotp { subject: subject()?, grant_expires_at: get_opt_i64(row, "grant_expires_at")?.ok_or_else(corrupt)? }
+        }
         "recovery_reset" => Step::RecoveryReset {
             user_id: user_id.clone().ok_or_else(corrupt)?,
             grant_expires_at: get_opt_i64(row, "grant_expires_at")?.ok_or_else(corrupt)?,
@@ -253,7 +261,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let facts = crate::policies::sign_on_facts(&mut tx, done.user_id).await?;
         let step = latchkey_domain::signin::after_password(
-            facts.rule,
+            (facts.rule, facts.enroll),
             facts.has_second_factor,
             done.subject,
             done.user_id,

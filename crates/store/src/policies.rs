@@ -3,7 +3,7 @@
 //! write transaction (`recovery::step_up_facts`), so a change takes effect for every process at
 //! its next request.
 use latchkey_domain::audit::{EventType, Party};
-use latchkey_domain::policy::{Policies, PolicyValue, SignOnFactors};
+use latchkey_domain::policy::{EnrollRequirement, Policies, PolicyValue, SignOnFactors};
 use latchkey_domain::{Millis, UserId};
 
 use crate::{get_i64, get_str, Audit, Result, Store, StoreError};
@@ -43,22 +43,24 @@ impl Store {
             .await?;
         }
         audit.record(&mut tx, event_type, target, now).await?;
-        let stored = read(&mut *tx).await?;
+        let stored = read(&mut tx).await?;
         tx.commit().await?;
         Ok(stored)
     }
 }
 
-/// What the second step of a sign-in depends on: the app sign-in rule and whether the account
-/// has an active second factor. One statement, inside the sign-in's own transaction.
+/// What the second step of a sign-in depends on: the app sign-in rule, the enrollment policy and
+/// whether the account has an active second factor. One statement, inside the sign-in's own transaction.
 pub(crate) struct SignOnFacts {
     pub rule: SignOnFactors,
+    pub enroll: EnrollRequirement,
     pub has_second_factor: bool,
 }
 
 pub(crate) async fn sign_on_facts(tx: &mut crate::Tx, user_id: &UserId) -> Result<SignOnFacts> {
     let row = sqlx::query(
         "SELECT (SELECT policy_value FROM policy_values WHERE policy_key = 'sign_on_factors') AS rule, \
+         (SELECT policy_value FROM policy_values WHERE policy_key = 'totp_enroll') AS enroll, \
          (SELECT COUNT(*) FROM factors WHERE user_id = $1 AND status = 'ACTIVE') AS active_factors",
     )
     .bind(user_id.as_str())
@@ -68,7 +70,11 @@ pub(crate) async fn sign_on_facts(tx: &mut crate::Tx, user_id: &UserId) -> Resul
         None => SignOnFactors::default(),
         Some(text) => SignOnFactors::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("sign_on_factors {text:?}")))?,
     };
-    Ok(SignOnFacts { rule, has_second_factor: get_i64(&row, "active_factors")? > 0 })
+    let enroll = match crate::get_opt_str(&row, "enroll")? {
+        None => EnrollRequirement::default(),
+        Some(text) => EnrollRequirement::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("totp_enroll {text:?}")))?,
+    };
+    Ok(SignOnFacts { rule, enroll, has_second_factor: get_i64(&row, "active_factors")? > 0 })
 }
 
 async fn read(conn: &mut sqlx::AnyConnection) -> Result<StoredPolicies> {

@@ -5,6 +5,7 @@
 //! `latchkey_domain::recovery`, and writes the effects together with the outbox rows they cause,
 //! so a crash leaves all of it or none (security-checklist §3).
 use latchkey_domain::audit::{EventType, Outcome, Party, SecurityEvent};
+use latchkey_domain::containment::NoticeSubject;
 use latchkey_domain::interaction::{Step, Subject};
 use latchkey_domain::policy::RecoveryStepUp;
 use latchkey_domain::recovery::{
@@ -19,6 +20,7 @@ use sqlx::Row;
 use crate::interactions::{advance, lock_step, set_interaction_code};
 use crate::outbox::{enqueue, enqueue_suppressed, NewMessage};
 use crate::password_change::PasswordChange;
+use crate::SecurityNotice;
 use crate::{get_i64, get_opt_str, get_str, random_id, EventContext, InteractionRecord, Result, Store, StoreError, Tx, UserRecord};
 
 pub struct NewChallenge<'a> {
@@ -86,6 +88,9 @@ pub struct FactorCheck<'a> {
     pub context: &'a EventContext,
     /// The interaction code to issue (digest, expiry) if this answer completes a sign-in.
     pub interaction_code: (&'a str, Millis),
+    /// The AuthenticatorEnrolled notice, when the answer is the first value of a TOTP app set
+    /// up during sign-in (queued only if it activates the factor).
+    pub enrolled_notice: Option<&'a SecurityNotice>,
 }
 
 /// The back-off notice is composed only when the decision asks for it, with the account it is
@@ -255,11 +260,17 @@ impl Store {
         let Some(record) = lock_step(&mut tx, self, check.interaction_id, now).await? else {
             return Ok(None);
         };
-        let (Step::RecoveryFactorChallenge { subject, .. } | Step::SignInFactorChallenge { subject, .. }) = &record.step else {
+        let (Step::RecoveryFactorChallenge { subject, .. }
+        | Step::SignInFactorChallenge { subject, .. }
+        | Step::SignInEnrollTotp { subject, .. }) = &record.step
+        else {
             return Ok(Some((AnswerOutcome::NotAvailable, record)));
         };
         let subject = subject.clone();
-        let factor = crate::factors::active_totp_in_tx(&mut tx, self, subject.user_id.as_ref().unwrap_or(&UserId::decoy())).await?;
+        let user_id = subject.user_id.clone().unwrap_or_else(UserId::decoy);
+        // A set-up answers for the pending factor it created; every other step for the active one.
+        let status = if matches!(record.step, Step::SignInEnrollTotp { .. }) { "PENDING_ACTIVATION" } else { "ACTIVE" };
+        let factor = crate::factors::totp_in_tx(&mut tx, self, &user_id, status).await?;
         let factor = factor.map(|f| TotpFactorState {
             // A factor other than the one the value was checked against matches nothing.
             last_used_step: f.last_used_step.and_then(|s| u64::try_from(s).ok()),
@@ -275,8 +286,8 @@ impl Store {
         };
         let decision = decide_factor_answer(&snapshot, matched_step, check.policy, check.grant_lifetime, now);
         let outcome = decision.outcome;
-        let next =
-            apply_answer(&mut tx, decision, (record, &subject, None), (notice, check.context), Some(check.interaction_code), now).await?;
+        let factor_context = FactorContext { interaction_code: check.interaction_code, enrolled_notice: check.enrolled_notice };
+        let next = apply_answer(&mut tx, decision, (record, &subject, None), (notice, check.context), Some(factor_context), now).await?;
         tx.commit().await?;
         Ok(Some((outcome, next)))
     }
@@ -414,6 +425,12 @@ async fn step_up_facts(tx: &mut Tx, user_id: Option<&UserId>) -> Result<StepUpFa
     Ok(StepUpFacts { policy, has_second_factor: get_i64(&row, "active_factors")? > 0 })
 }
 
+/// What only a second factor's answer brings to `apply_answer`.
+struct FactorContext<'a> {
+    interaction_code: (&'a str, Millis),
+    enrolled_notice: Option<&'a SecurityNotice>,
+}
+
 /// Applies an answer's effects (a code's or a second factor's) to the transaction locked as
 /// `record`, and returns the transaction as it now stands.
 async fn apply_answer(
@@ -421,7 +438,7 @@ async fn apply_answer(
     decision: AnswerDecision,
     (record, subject, code_id): (InteractionRecord, &Subject, Option<&str>),
     (notice, context): (NoticeComposer<'_>, &EventContext),
-    interaction_code: Option<(&str, Millis)>,
+    factor: Option<FactorContext<'_>>,
     now: Millis,
 ) -> Result<InteractionRecord> {
     let mut next = record;
@@ -437,9 +454,19 @@ async fn apply_answer(
                 sqlx::query("UPDATE recovery_codes SET attempts = attempts + 1 WHERE id = $1").bind(code_id).execute(&mut **tx).await?;
             }
             AnswerEffect::UseTotpStep { factor_id, step } => crate::factors::mark_step_used(tx, &factor_id, step, now).await?,
+            AnswerEffect::ActivateFactor { factor_id, step } => {
+                let active = crate::factors::activate_in_tx(tx, &factor_id, step, now).await?;
+                if let Some(notice) = factor.as_ref().and_then(|f| f.enrolled_notice) {
+                    let user_id = UserId::from_trusted(active.user_id.clone());
+                    crate::containment::queue_notice(tx, &user_id, NoticeSubject::AuthenticatorEnrolled, Some(&active), notice, now)
+                        .await?;
+                }
+            }
             AnswerEffect::IssueInteractionCode => {
-                let (digest, expires_at) =
-                    interaction_code.ok_or_else(|| StoreError::Corrupt("a sign-in completed without a code to issue".to_owned()))?;
+                let (digest, expires_at) = factor
+                    .as_ref()
+                    .map(|f| f.interaction_code)
+                    .ok_or_else(|| StoreError::Corrupt("a sign-in completed without a code to issue".to_owned()))?;
                 if let Step::Success { user_id } = &next.step {
                     crate::interactions::set_last_login(tx, user_id, now).await?;
                 }

@@ -10,7 +10,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use base64::Engine;
 use latchkey_domain::totp::{self, TotpCheck, TotpPolicy, TotpSecret};
 use latchkey_proto::management::{FactorActivate, FactorEnroll, UserFactor};
 use latchkey_store::{FactorRecord, UserRecord, TOTP_FACTOR_TYPE, TOTP_PROVIDER};
@@ -121,23 +120,15 @@ fn not_found(factor_id: &str) -> AdminError {
     AdminError::NotFound(format!("Resource not found: {factor_id} (UserFactor)"))
 }
 
-/// What an authenticator app needs, as Okta sends it: the base32 secret, its step and length,
-/// and a QR code of the `otpauth://` URI (inline SVG, so the secret never travels in a URL of
-/// ours or reaches a log).
+/// What an authenticator app needs, as Okta's Factors API sends it (`crate::totp_setup`).
 fn activation(state: &AppState, user: &UserRecord, secret: &TotpSecret) -> Value {
-    let policy = TotpPolicy::default();
-    let shared_secret = secret.base32();
-    let uri = totp::otpauth_uri(secret, &policy, &state.settings.org.name, user.user.profile.login.as_str());
-    let svg = qrcode::QrCode::new(uri.as_bytes())
-        .map(|code| code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).build())
-        .unwrap_or_default();
-    let qr = format!("data:image/svg+xml;base64,{}", base64::engine::general_purpose::STANDARD.encode(svg));
+    let setup = crate::totp_setup::TotpSetup::new(state, user.user.profile.login.as_str(), secret);
     json!({
-        "timeStep": policy.step_secs,
-        "sharedSecret": shared_secret,
+        "timeStep": setup.policy.step_secs,
+        "sharedSecret": setup.shared_secret,
         "encoding": "base32",
-        "keyLength": shared_secret.len(),
-        "_links": { "qrcode": { "href": qr, "type": "image/svg+xml" } },
+        "keyLength": setup.shared_secret.len(),
+        "_links": { "qrcode": { "href": setup.qr_data_uri, "type": "image/svg+xml" } },
     })
 }
 

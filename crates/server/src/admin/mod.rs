@@ -36,7 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/users/{id}/factors/{factor}", get(factors::get).delete(factors::remove))
         .route("/api/v1/users/{id}/factors/{factor}/lifecycle/activate", post(factors::activate))
         .route("/api/v1/policies", get(policies::list))
-        .route("/api/v1/policies/{id}", get(policies::get))
+        .route("/api/v1/policies/{id}", get(policies::get).put(policies::replace))
         .route("/api/v1/policies/{id}/rules", get(policies::rules))
         .route("/api/v1/policies/{id}/rules/{rule}", get(policies::rule).put(policies::replace_rule))
         .route("/api/v1/brands", get(brands::list))

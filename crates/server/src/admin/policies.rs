@@ -1,13 +1,16 @@
 //! Okta's Policy API for the policies Latchkey honours: the `PASSWORD` policy, whose rule's
 //! `actions.selfServicePasswordReset.requirement` says what a recovery needs
 //! (`primary.methods: ["email"]`, and `stepUp.required: true` — no `methods`: any enrolled
-//! second factor — to ask for one after the emailed code), and the app sign-in policy
+//! second factor — to ask for one after the emailed code), the app sign-in policy
 //! (`ACCESS_POLICY`), whose rule's `actions.appSignOn.verificationMethod.factorMode` is `1FA`
-//! (password) or `2FA` (password, then any enrolled second factor).
+//! (password) or `2FA` (password, then any enrolled second factor), and the authenticator
+//! enrollment policy (`MFA_ENROLL`), whose `settings.authenticators[key=google_otp].enroll.self`
+//! says whether users set up a TOTP app during sign-in (`REQUIRED`, `OPTIONAL`, `NOT_ALLOWED`).
 //!
-//! `GET /api/v1/policies?type=…`, `GET /api/v1/policies/{id}`, `GET …/{id}/rules`,
-//! `GET|PUT …/{id}/rules/{ruleId}`. Each policy has one rule; both have fixed ids. Other policy
-//! types list as empty rather than pretending to settings nothing enforces.
+//! `GET /api/v1/policies?type=…`, `GET|PUT /api/v1/policies/{id}` (`PUT`: the enrollment
+//! policy's settings), `GET …/{id}/rules`, `GET|PUT …/{id}/rules/{ruleId}`. Each policy has one
+//! rule; all have fixed ids. Other policy types list as empty rather than pretending to settings
+//! nothing enforces.
 use std::collections::HashMap;
 
 use axum::body::Bytes;
@@ -15,8 +18,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use latchkey_domain::audit::{EventType, Party};
-use latchkey_domain::policy::{PolicyValue, RecoveryStepUp, SignOnFactors};
-use latchkey_proto::management::{AccessPolicyRuleWrite, PasswordPolicyRuleWrite};
+use latchkey_domain::policy::{EnrollRequirement, PolicyValue, RecoveryStepUp, SignOnFactors};
+use latchkey_proto::management::{AccessPolicyRuleWrite, EnrollPolicyWrite, PasswordPolicyRuleWrite};
 use latchkey_store::StoredPolicies;
 use serde_json::{json, Value};
 
@@ -28,6 +31,8 @@ pub const PASSWORD_POLICY_ID: &str = "00plkpassword0000001";
 pub const PASSWORD_RULE_ID: &str = "0prlkpassword0000001";
 pub const ACCESS_POLICY_ID: &str = "rstlkaccess000000001";
 pub const ACCESS_RULE_ID: &str = "rullkaccess000000001";
+pub const ENROLL_POLICY_ID: &str = "00plkmfaenroll000001";
+pub const ENROLL_RULE_ID: &str = "0prlkmfaenroll000001";
 const POLICY_NAME: &str = "Default Policy";
 const RULE_NAME: &str = "Default Rule";
 const ACCESS_RULE_NAME: &str = "Catch-all Rule";
@@ -37,6 +42,7 @@ const ACCESS_RULE_NAME: &str = "Catch-all Rule";
 enum Kind {
     Password,
     Access,
+    Enroll,
 }
 
 impl Kind {
@@ -44,6 +50,7 @@ impl Kind {
         match kind {
             "PASSWORD" => Some(Self::Password),
             "ACCESS_POLICY" => Some(Self::Access),
+            "MFA_ENROLL" => Some(Self::Enroll),
             _ => None,
         }
     }
@@ -52,6 +59,7 @@ impl Kind {
         match id {
             PASSWORD_POLICY_ID => Some(Self::Password),
             ACCESS_POLICY_ID => Some(Self::Access),
+            ENROLL_POLICY_ID => Some(Self::Enroll),
             _ => None,
         }
     }
@@ -60,6 +68,7 @@ impl Kind {
         match self {
             Self::Password => PASSWORD_RULE_ID,
             Self::Access => ACCESS_RULE_ID,
+            Self::Enroll => ENROLL_RULE_ID,
         }
     }
 
@@ -67,6 +76,7 @@ impl Kind {
         match self {
             Self::Password => password_policy(state, stored),
             Self::Access => access_policy(state, stored),
+            Self::Enroll => enroll_policy(state, stored),
         }
     }
 
@@ -74,6 +84,7 @@ impl Kind {
         match self {
             Self::Password => password_rule(state, stored),
             Self::Access => access_rule(state, stored),
+            Self::Enroll => enroll_rule(state, stored),
         }
     }
 }
@@ -137,11 +148,59 @@ pub async fn replace_rule(
             let write: AccessPolicyRuleWrite = crate::http::json::parse_into(&body)?;
             (PolicyValue::SignOn(sign_on_factors(&write)?), Party::policy(ACCESS_RULE_ID, ACCESS_RULE_NAME))
         }
+        Kind::Enroll => {
+            return Err(AdminError::Validation(vec![
+                "actions.enroll.self: the enrollment rule always applies; change the policy's settings.authenticators instead".to_owned(),
+            ]))
+        }
     };
     let now = state.store.now().await?;
     let stored = state.store.set_policy_values(&[value], (EventType::PolicyRuleUpdate, target), &auth.audit(), now).await?;
     tracing::info!(event = "admin.policy_rule_updated", value = value.text(), "policy rule updated");
     Ok(Json(kind.rule(&state, &stored)).into_response())
+}
+
+#[tracing::instrument(name = "admin.policies.replace", skip_all)]
+pub async fn replace(auth: AdminAuth, State(state): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Response, AdminError> {
+    let kind = known_policy(&id)?;
+    if kind != Kind::Enroll {
+        return Err(AdminError::Validation(vec![
+            "settings: this policy's settings come from the server's configuration; its rule is what changes".to_owned(),
+        ]));
+    }
+    let write: EnrollPolicyWrite = crate::http::json::parse_into(&body)?;
+    let value = PolicyValue::TotpEnroll(totp_enroll(&write)?);
+    let now = state.store.now().await?;
+    let target = Party::policy(ENROLL_POLICY_ID, POLICY_NAME);
+    let stored = state.store.set_policy_values(&[value], (EventType::PolicyUpdate, target), &auth.audit(), now).await?;
+    tracing::info!(event = "admin.policy_updated", value = value.text(), "enrollment policy updated");
+    Ok(Json(kind.policy(&state, &stored)).into_response())
+}
+
+/// What the enrollment policy says of TOTP apps, or why Latchkey cannot honour it. Password and
+/// email are always enrolled (`REQUIRED`); authenticators Latchkey does not have are refused.
+fn totp_enroll(write: &EnrollPolicyWrite) -> Result<EnrollRequirement, AdminError> {
+    let invalid = |cause: String| AdminError::Validation(vec![cause]);
+    if write.kind.as_deref().is_some_and(|k| k != "MFA_ENROLL") {
+        return Err(invalid("type: this is an MFA_ENROLL policy".to_owned()));
+    }
+    let mut totp = None;
+    for authenticator in &write.settings.authenticators {
+        let setting = authenticator.enroll.self_enroll.as_str();
+        match authenticator.key.as_str() {
+            "google_otp" => {
+                totp = Some(EnrollRequirement::parse(setting).ok_or_else(|| {
+                    invalid("settings.authenticators[google_otp].enroll.self: REQUIRED, OPTIONAL or NOT_ALLOWED".to_owned())
+                })?)
+            }
+            "okta_password" | "okta_email" if setting == "REQUIRED" => {}
+            "okta_password" | "okta_email" => {
+                return Err(invalid(format!("settings.authenticators[{}].enroll.self: always REQUIRED", authenticator.key)))
+            }
+            other => return Err(invalid(format!("settings.authenticators: Latchkey has no {other} authenticator"))),
+        }
+    }
+    totp.ok_or_else(|| invalid("settings.authenticators: say what google_otp's enroll.self is".to_owned()))
 }
 
 /// The factor mode an app sign-in rule asks for, or why Latchkey cannot honour it.
@@ -318,5 +377,51 @@ fn access_rule(state: &AppState, stored: &StoredPolicies) -> Value {
             }
         },
         "_links": { "self": { "href": href, "hints": { "allow": ["GET", "PUT"] } } }
+    })
+}
+
+/// The authenticator enrollment policy as Okta shows it (`settings.type: AUTHENTICATORS`).
+fn enroll_policy(state: &AppState, stored: &StoredPolicies) -> Value {
+    let base = format!("{}/api/v1/policies/{ENROLL_POLICY_ID}", state.public_url);
+    json!({
+        "id": ENROLL_POLICY_ID,
+        "type": "MFA_ENROLL",
+        "status": "ACTIVE",
+        "name": POLICY_NAME,
+        "description": "Which authenticators users set up themselves.",
+        "priority": 1,
+        "system": true,
+        "conditions": { "people": { "groups": { "include": [] } } },
+        "created": iso(0),
+        "lastUpdated": updated(stored),
+        "settings": {
+            "type": "AUTHENTICATORS",
+            "authenticators": [
+                { "key": "okta_password", "enroll": { "self": "REQUIRED" } },
+                { "key": "okta_email", "enroll": { "self": "REQUIRED" } },
+                { "key": "google_otp", "enroll": { "self": stored.policies.totp_enroll.as_str() } }
+            ]
+        },
+        "_links": {
+            "self": { "href": base, "hints": { "allow": ["GET", "PUT"] } },
+            "rules": { "href": format!("{base}/rules"), "hints": { "allow": ["GET"] } }
+        }
+    })
+}
+
+fn enroll_rule(state: &AppState, stored: &StoredPolicies) -> Value {
+    let href = format!("{}/api/v1/policies/{ENROLL_POLICY_ID}/rules/{ENROLL_RULE_ID}", state.public_url);
+    json!({
+        "id": ENROLL_RULE_ID,
+        "type": "MFA_ENROLL",
+        "status": "ACTIVE",
+        "name": RULE_NAME,
+        "priority": 1,
+        "system": true,
+        "created": iso(0),
+        "lastUpdated": updated(stored),
+        "conditions": { "people": { "users": { "exclude": [] } }, "network": { "connection": "ANYWHERE" } },
+        "actions": { "enroll": { "self": "LOGIN" } },
+        "_links": { "self": { "href": href, "hints": { "allow": ["GET"] } } }
     })
 }

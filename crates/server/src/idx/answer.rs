@@ -37,7 +37,7 @@ pub async fn handle(
             let context = crate::http::event_context::of(&state, peer, &headers);
             verify_code(&state, tx, &body, (&crate::limits::client_key(&state, peer, &headers), &context), now).await
         }
-        Step::RecoveryFactorChallenge { .. } | Step::SignInFactorChallenge { .. } => {
+        Step::RecoveryFactorChallenge { .. } | Step::SignInFactorChallenge { .. } | Step::SignInEnrollTotp { .. } => {
             let context = crate::http::event_context::of(&state, peer, &headers);
             verify_factor(&state, tx, &body, (&crate::limits::client_key(&state, peer, &headers), &context), &headers, now).await
         }
@@ -113,13 +113,23 @@ async fn verify_factor(
     let ticket = crate::limits::take(state, Budget::CodeFailures, client, now).await?.map_err(|wait| too_many(state, &tx, wait))?;
     let keys = state.keys().await;
     let user_id = subject.user_id.clone().unwrap_or_else(UserId::decoy);
-    let factor = state.store.active_totp(&user_id).await?;
+    // A set-up answers for the pending factor it created; every other step for the active one.
+    let enrolling = matches!(tx.record.step, Step::SignInEnrollTotp { .. });
+    let factor = if enrolling { state.store.pending_totp(&user_id).await? } else { state.store.active_totp(&user_id).await? };
     let matched_step = match &factor {
         Some(factor) => totp::matching_step(&keys.open_totp_secret(factor).map_err(IdxError::Internal)?, &totp_policy, raw, now),
         None => None,
     };
     let compose_notice = |account: Option<&UserRecord>| {
         crate::mail::for_account_or_decoy(account, now, |account| crate::mail::lockout_notice(state, &keys, account, now))
+    };
+    // A first value that activates the factor announces it, with its "Not you?" link.
+    let enrolled_notice = match (&factor, enrolling) {
+        (Some(factor), true) => match state.store.user_by_id(&user_id).await? {
+            Some(account) => Some(crate::mail::authenticator_enrolled(state, &keys, &account, factor, now).map_err(IdxError::Internal)?),
+            None => None,
+        },
+        _ => None,
     };
     let code = BearerToken::generate();
     let check = FactorCheck {
@@ -130,11 +140,12 @@ async fn verify_factor(
         grant_lifetime: crate::config::ms(state.settings.recovery.reset_grant_secs),
         context,
         interaction_code: (&code.digest(), now + crate::config::ms(state.settings.tokens.code_secs)),
+        enrolled_notice: enrolled_notice.as_ref(),
     };
     let answered = state.store.attempt_factor(check, &compose_notice, now).await?;
     if let Some((AnswerOutcome::Verified, record @ InteractionRecord { step: Step::Success { .. }, .. })) = answered {
         state.store.refund_rate(ticket).await?;
-        let tx = Transaction { record, ..tx };
+        let tx = Transaction { record, setup: None, ..tx };
         tracing::info!(event = "signin.success", "signed in with a second factor");
         return super::identify::signed_in(state, &tx, &code, headers, now).await;
     }

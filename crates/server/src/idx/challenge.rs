@@ -1,6 +1,7 @@
 //! `POST /idp/idx/challenge`: the Email authenticator was chosen → a code is issued and, for a
 //! real account within its limits, mailed; the answer is the same in every case (REC-1, REC-7).
-//! At a recovery's step-up the second factor is chosen here too (→ its challenge).
+//! At a recovery's step-up the second factor is chosen here too (→ its challenge), and during
+//! sign-in the TOTP app to set up (Okta posts that to `credential/enroll`, routed here).
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
@@ -8,7 +9,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use latchkey_proto::idx::ChallengeRequest;
 
-use latchkey_domain::interaction::{Step, StepError};
+use latchkey_domain::audit::Party;
+use latchkey_domain::interaction::{Step, StepError, Subject};
+use latchkey_domain::totp::TotpSecret;
+use latchkey_store::Audit;
+
+use crate::totp_setup::TotpSetup;
 
 use super::render::{EMAIL_AUTHENTICATOR_ID, GOOGLE_OTP_AUTHENTICATOR_ID};
 use super::steps::{field, refuse, respond, stale, view};
@@ -42,6 +48,10 @@ pub async fn handle(
         tx.record = state.store.advance_interaction(&tx.record.id, tx.record.version, &next).await?.ok_or_else(|| stale(&state, &tx))?;
         return Ok(respond(view(&state, &tx).render()));
     }
+    if let Step::SignInEnrollSelect { .. } = tx.record.step {
+        let context = crate::http::event_context::of(&state, peer, &headers);
+        return enroll_totp(&state, tx, chosen, &context, now).await;
+    }
     let (next, subject) = tx.record.step.select_email().map_err(|_| stale(&state, &tx))?;
     if chosen != Some(EMAIL_AUTHENTICATOR_ID) {
         return Err(refuse(&state, &tx, StatusCode::BAD_REQUEST, field("authenticator", "E0000001", "Choose the Email authenticator.")));
@@ -52,4 +62,44 @@ pub async fn handle(
         super::code::issue(&state, &tx, &subject, (&next, true), (&request, &context), now).await?.ok_or_else(|| stale(&state, &tx))?;
     tx.record = issued.record;
     Ok(respond(view(&state, &tx).render()))
+}
+
+/// The TOTP app was chosen for set-up during sign-in: a new secret, sealed in a pending factor
+/// written with the move to the enrollment step; the answer carries the secret and QR code.
+async fn enroll_totp(
+    state: &AppState,
+    mut tx: Transaction,
+    chosen: Option<&str>,
+    context: &latchkey_store::EventContext,
+    now: i64,
+) -> Result<Response, IdxError> {
+    let next = tx.record.step.select_enrollment(now).map_err(|e| match e {
+        StepError::GrantExpired => IdxError::SessionExpired,
+        StepError::NotAvailable => stale(state, &tx),
+    })?;
+    if chosen != Some(GOOGLE_OTP_AUTHENTICATOR_ID) {
+        return Err(refuse(state, &tx, StatusCode::BAD_REQUEST, field("authenticator", "E0000001", "Choose an authenticator to set up.")));
+    }
+    let Step::SignInEnrollTotp { subject: Subject { user_id: Some(user_id), identifier }, .. } = &next else {
+        return Err(stale(state, &tx));
+    };
+    let secret = TotpSecret::generate(&mut rand::rngs::OsRng);
+    let factor_id = latchkey_store::new_factor_id();
+    let sealed = state.keys().await.seal_factor_secret(&factor_id, secret.expose_bytes()).map_err(|e| IdxError::Internal(e.into()))?;
+    let audit = Audit { actor: Party::user(user_id, identifier), context };
+    let moved = state
+        .store
+        .begin_totp_enrollment((&tx.record.id, tx.record.version, &next), user_id, &factor_id, &sealed, &audit, now)
+        .await
+        .map_err(|e| match e {
+            // An administrator activated a factor meanwhile: the sign-in starts over.
+            latchkey_store::StoreError::Conflict(_) => stale(state, &tx),
+            other => other.into(),
+        })?;
+    let (record, _) = moved.ok_or_else(|| stale(state, &tx))?;
+    let login = state.store.user_by_id(user_id).await?.map(|a| a.user.profile.login.as_str().to_owned()).unwrap_or_default();
+    tx.record = record;
+    tx.setup = Some(std::sync::Arc::new(TotpSetup::new(state, &login, &secret)));
+    tracing::info!(event = "signin.totp_setup_started", "TOTP set-up started during sign-in");
+    Ok(respond(view(state, &tx).render()))
 }

@@ -17,7 +17,8 @@ pub async fn handle(State(state): State<AppState>, IdxJson(body): IdxJson<Intros
     let tx = match body.interaction_handle.as_deref() {
         Some(handle) if !handle.is_empty() && handle.len() <= 512 => {
             let record = state.store.live_interaction_by_handle(&sha256_hex(handle)).await?.ok_or(IdxError::SessionExpired)?;
-            Transaction { record, state_handle: state.keys().await.state_handle_for(handle) }
+            let state_handle = state.keys().await.state_handle_for(handle);
+            Transaction::load(&state, record, state_handle).await?
         }
         Some(_) => return Err(IdxError::SessionExpired),
         None => Transaction::live_from_body(&state, &body).await?,

@@ -32,6 +32,8 @@ pub fn router() -> Router<AppState> {
         .route("/idp/idx/identify", post(identify::handle))
         .route("/idp/idx/recover", post(recover::handle))
         .route("/idp/idx/challenge", post(challenge::handle))
+        // Okta posts `select-authenticator-enroll` here; the step decides what a choice means.
+        .route("/idp/idx/credential/enroll", post(challenge::handle))
         .route("/idp/idx/challenge/answer", post(answer::handle))
         .route("/idp/idx/challenge/resend", post(resend::handle))
         .route("/idp/idx/cancel", post(cancel::handle))

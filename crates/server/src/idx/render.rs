@@ -31,6 +31,8 @@ pub struct View<'a> {
     pub policy: &'a PasswordPolicy,
     /// The token endpoint of the transaction's authorization server (informational in success).
     pub token_url: String,
+    /// A pending TOTP set-up's secret and QR code (only at `SignInEnrollTotp`).
+    pub setup: Option<&'a crate::totp_setup::TotpSetup>,
 }
 
 impl View<'_> {
@@ -75,6 +77,8 @@ impl View<'_> {
                 "Resetting your password also needs a second authenticator, and none is set up for your account. \
                  Contact your administrator to reset it.",
             ),
+            Step::SignInEnrollSelect { .. } => self.enroll_select(),
+            Step::SignInEnrollTotp { .. } => self.enroll_totp(),
             Step::SignInFactorMissing { .. } => self.factor_missing(
                 "api.latchkey.signin.secondFactorRequired",
                 "Signing in also needs a second authenticator, and none is set up for your account. Contact your administrator.",
@@ -197,6 +201,57 @@ impl View<'_> {
             authenticators: Some(Wrapped::array(vec![google_otp_authenticator()])),
             authenticator_enrollments: Some(Wrapped::array(vec![google_otp_enrollment()])),
             recovery_authenticator: recovery.then(|| Wrapped::object(password_authenticator())),
+            ..self.envelope()
+        }
+    }
+
+    /// The password was right and the account sets up a TOTP app first: the authenticators it
+    /// may enroll (Okta's `select-authenticator-enroll`, posted to `credential/enroll`).
+    fn enroll_select(&self) -> IdxResponse {
+        let option = FieldOption {
+            label: "Google Authenticator".to_owned(),
+            relates_to: Some("$.authenticators.value[0]".to_owned()),
+            value: json!({"form": {"value": [
+                {"name": "id", "required": true, "value": GOOGLE_OTP_AUTHENTICATOR_ID, "mutable": false},
+                {"name": "methodType", "required": false, "value": "otp", "mutable": false}
+            ]}}),
+        };
+        let field = FormField {
+            name: "authenticator".to_owned(),
+            kind: Some("object".to_owned()),
+            required: Some(true),
+            options: Some(vec![option]),
+            ..FormField::default()
+        };
+        let form = Remediation::form("select-authenticator-enroll", self.href("credential/enroll"), vec![field, self.sh()]);
+        IdxResponse {
+            remediation: Some(Wrapped::array(vec![form])),
+            authenticators: Some(Wrapped::array(vec![google_otp_authenticator()])),
+            ..self.envelope()
+        }
+    }
+
+    /// The TOTP app's set-up: its secret and QR code in `currentAuthenticator.contextualData`
+    /// (Okta's shape), and the first value to prove the app holds it (`enroll-authenticator`).
+    fn enroll_totp(&self) -> IdxResponse {
+        let passcode = FormField::text("passcode", "Enter code", true);
+        let form = Remediation::form(
+            "enroll-authenticator",
+            self.href("challenge/answer"),
+            vec![FormField::credentials(vec![passcode]), self.sh()],
+        )
+        .relates_to("$.currentAuthenticator");
+        let mut authenticator = google_otp_authenticator();
+        authenticator.contextual_data = self.setup.map(|setup| {
+            json!({
+                "qrcode": {"method": "embedded", "href": setup.qr_data_uri, "type": "image/svg+xml"},
+                "sharedSecret": setup.shared_secret,
+            })
+        });
+        IdxResponse {
+            remediation: Some(Wrapped::array(vec![form])),
+            current_authenticator: Some(Wrapped::object(authenticator)),
+            authenticators: Some(Wrapped::array(vec![google_otp_authenticator()])),
             ..self.envelope()
         }
     }

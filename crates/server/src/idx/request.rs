@@ -3,6 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
+use latchkey_domain::interaction::{Step, Subject};
 use latchkey_domain::secret::sha256_hex;
 use latchkey_domain::Millis;
 use latchkey_proto::idx::{
@@ -71,6 +72,9 @@ names_transaction!(IntrospectRequest, IdentifyRequest, RecoverRequest, Challenge
 pub struct Transaction {
     pub record: InteractionRecord,
     pub state_handle: String,
+    /// At a TOTP set-up during sign-in: what the app needs, rendered in every answer at that
+    /// step (so a reload or a wrong value shows the QR code again).
+    pub setup: Option<std::sync::Arc<crate::totp_setup::TotpSetup>>,
 }
 
 impl Transaction {
@@ -79,7 +83,19 @@ impl Transaction {
     pub async fn from_body(state: &AppState, body: &impl NamesTransaction, now: Millis) -> Result<Self, IdxError> {
         let handle = named_handle(body)?;
         let record = state.store.interaction_by_state_handle(&sha256_hex(handle), now).await?.ok_or(IdxError::SessionExpired)?;
-        Ok(Self { record, state_handle: handle.to_owned() })
+        Self::load(state, record, handle.to_owned()).await
+    }
+
+    /// A transaction as read, with what its step renders besides the record (a pending TOTP
+    /// set-up's secret and QR code).
+    pub async fn load(state: &AppState, record: InteractionRecord, state_handle: String) -> Result<Self, IdxError> {
+        let setup = match &record.step {
+            Step::SignInEnrollTotp { subject: Subject { user_id: Some(user_id), .. }, .. } => {
+                crate::totp_setup::TotpSetup::pending(state, user_id).await.map_err(IdxError::Internal)?.map(std::sync::Arc::new)
+            }
+            _ => None,
+        };
+        Ok(Self { record, state_handle, setup })
     }
 
     /// As `from_body`, with expiry judged by the database clock inside the look-up (one round
@@ -87,7 +103,7 @@ impl Transaction {
     pub async fn live_from_body(state: &AppState, body: &impl NamesTransaction) -> Result<Self, IdxError> {
         let handle = named_handle(body)?;
         let record = state.store.live_interaction_by_state_handle(&sha256_hex(handle)).await?.ok_or(IdxError::SessionExpired)?;
-        Ok(Self { record, state_handle: handle.to_owned() })
+        Self::load(state, record, handle.to_owned()).await
     }
 }
 

@@ -17,6 +17,7 @@ pub fn view<'a>(state: &'a AppState, tx: &'a Transaction) -> View<'a> {
         record: &tx.record,
         policy: &state.policies.password,
         token_url: format!("{}/v1/token", state.oauth_base(server)),
+        setup: tx.setup.as_deref(),
     }
 }
 

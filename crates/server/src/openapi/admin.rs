@@ -40,6 +40,10 @@ pub fn operations() -> Vec<Op> {
             .reply(200, list())
             .admin(),
         Op::new(&[HttpMethod::Get], "/api/v1/policies/{id}", "policies", "Read a policy").reply(200, object()).admin(),
+        Op::new(&[HttpMethod::Put], "/api/v1/policies/{id}", "policies", "Replace the enrollment policy's settings (MFA_ENROLL)")
+            .body(Body::Json(any_object()))
+            .reply(200, object())
+            .admin(),
         Op::new(&[HttpMethod::Get], "/api/v1/policies/{id}/rules", "policies", "List a policy's rules").reply(200, list()).admin(),
         Op::new(&[HttpMethod::Get], "/api/v1/policies/{id}/rules/{rule}", "policies", "Read a policy rule").reply(200, object()).admin(),
         Op::new(

@@ -21,6 +21,7 @@ both_backends!(
     recovery_asks_for_the_second_factor_when_the_policy_says_so,
     without_a_second_factor_the_mailbox_alone_resets_nothing,
     the_app_sign_in_rule_asks_for_the_second_factor_after_the_password,
+    a_required_totp_app_is_set_up_during_sign_in_and_then_asked_for,
 );
 
 async fn put_rule(app: &TestApp, step_up: Value) -> (u16, Value) {
@@ -108,7 +109,7 @@ async fn the_password_rule_is_read_and_replaced_in_oktas_shape(backend: latchkey
     assert_eq!(read["actions"]["selfServicePasswordReset"]["requirement"]["stepUp"]["required"], true);
 
     assert_eq!(app.admin_get("/api/v1/policies").await.status(), 400, "type is required");
-    let none: Value = app.admin_get("/api/v1/policies?type=MFA_ENROLL").await.json().await.expect("json");
+    let none: Value = app.admin_get("/api/v1/policies?type=OKTA_SIGN_ON").await.json().await.expect("json");
     assert_eq!(none, json!([]));
     assert_eq!(app.admin_get("/api/v1/policies/00pnope").await.status(), 404);
     assert_eq!(app.admin_get(&format!("{POLICY}/rules/0prnope")).await.status(), 404);
@@ -126,7 +127,8 @@ async fn recovery_asks_for_the_second_factor_when_the_policy_says_so(backend: la
     require_second_factor(&app).await;
 
     let (flow, _) = app.start_recovery("stepup@example.com", "step-up-1").await;
-    let code = app.code_from_mail("stepup@example.com", 1).await;
+    // The first email is the factor's AuthenticatorEnrolled notice.
+    let code = app.code_from_mail("stepup@example.com", 2).await;
     let (status, select) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": code}})).await;
     assert_eq!(status, 200, "{select}");
     assert_eq!(remediation_names(&select), ["select-authenticator-authenticate"]);
@@ -162,7 +164,7 @@ async fn recovery_asks_for_the_second_factor_when_the_policy_says_so(backend: la
 
     // The same value in a second recovery, inside its window, is a replay: refused.
     let (flow2, _) = app.start_recovery("stepup@example.com", "step-up-2").await;
-    let code2 = app.code_from_mail("stepup@example.com", 3).await;
+    let code2 = app.code_from_mail("stepup@example.com", 4).await;
     let (status, select2) = app.step(&flow2, "challenge/answer", json!({"credentials": {"passcode": code2}})).await;
     assert_eq!(status, 200, "{select2}");
     let (status, _) = app.step(&flow2, "challenge", json!({"authenticator": {"id": google_otp}})).await;
@@ -254,7 +256,9 @@ async fn the_app_sign_in_rule_asks_for_the_second_factor_after_the_password(back
     assert_eq!(status, 200);
     assert_eq!(app.step(&again, "challenge/answer", json!({"credentials": {"passcode": right}})).await.0, 401, "a replayed value");
 
-    // An account without a second factor gets a terminal message, and no code.
+    // An account without a second factor, where users may not set one up themselves, gets a
+    // terminal message, and no code.
+    assert_eq!(set_totp_enroll(&app, "NOT_ALLOWED").await.0, 200);
     app.create_user("nofactor2fa@example.com").await;
     let bare = app.interact("no-factor-2fa").await;
     let (status, body) =
@@ -273,5 +277,80 @@ async fn the_app_sign_in_rule_asks_for_the_second_factor_after_the_password(back
     // Back to 1FA: the password alone signs in again.
     assert_eq!(set_factor_mode(&app, "1FA").await.0, 200);
     assert_eq!(app.sign_in("nofactor2fa@example.com", PASSWORD).await.0, 200);
+    app.assert_store_invariants().await;
+}
+
+const ENROLL_POLICY: &str = "/api/v1/policies/00plkmfaenroll000001";
+
+async fn set_totp_enroll(app: &TestApp, setting: &str) -> (u16, Value) {
+    let mut policy: Value = app.admin_get(ENROLL_POLICY).await.json().await.expect("json");
+    for authenticator in policy["settings"]["authenticators"].as_array_mut().expect("authenticators") {
+        if authenticator["key"] == "google_otp" {
+            authenticator["enroll"]["self"] = json!(setting);
+        }
+    }
+    let response = app
+        .http
+        .put(format!("{}{ENROLL_POLICY}", app.base))
+        .header("Authorization", format!("SSWS {ADMIN_TOKEN}"))
+        .json(&policy)
+        .send()
+        .await
+        .expect("put");
+    (response.status().as_u16(), response.json().await.expect("json"))
+}
+
+async fn a_required_totp_app_is_set_up_during_sign_in_and_then_asked_for(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    let listed: Value = app.admin_get("/api/v1/policies?type=MFA_ENROLL").await.json().await.expect("json");
+    let google = listed[0]["settings"]["authenticators"].as_array().and_then(|a| a.iter().find(|x| x["key"] == "google_otp")).cloned();
+    assert_eq!(google.map(|g| g["enroll"]["self"].clone()), Some(json!("OPTIONAL")), "{listed}");
+    let (status, policy) = set_totp_enroll(&app, "REQUIRED").await;
+    assert_eq!(status, 200, "{policy}");
+    assert_eq!(set_totp_enroll(&app, "SOMETIMES").await.0, 400);
+    let events = logged(&app, "policy.lifecycle.update").await;
+    assert_eq!(events.len(), 1, "{events:?}");
+
+    let user = app.create_user("setup@example.com").await;
+    let user_id = user["id"].as_str().expect("id");
+    let flow = app.interact("set-up").await;
+    let (status, select) =
+        app.step(&flow, "identify", json!({"identifier": "setup@example.com", "credentials": {"passcode": PASSWORD}})).await;
+    assert_eq!(status, 200, "{select}");
+    assert!(select.get("successWithInteractionCode").is_none(), "no code before the set-up");
+    assert_eq!(remediation_names(&select), ["select-authenticator-enroll"]);
+    let href = select["remediation"]["value"][0]["href"].as_str().expect("href");
+    assert!(href.ends_with("/idp/idx/credential/enroll"), "{href}");
+    let (status, setup) =
+        app.step(&flow, "credential/enroll", json!({"authenticator": {"id": "aut0lkgoogleotp00001", "methodType": "otp"}})).await;
+    assert_eq!(status, 200, "{setup}");
+    assert_eq!(remediation_names(&setup), ["enroll-authenticator"]);
+    let data = &setup["currentAuthenticator"]["value"]["contextualData"];
+    let shared = data["sharedSecret"].as_str().expect("the shared secret").to_owned();
+    assert!(data["qrcode"]["href"].as_str().is_some_and(|h| h.starts_with("data:image/svg+xml;base64,")));
+    // A reload shows the same set-up; the secret is in the body only, sealed at rest.
+    let (_, again) = app.introspect(&flow.interaction_handle).await;
+    assert_eq!(again["currentAuthenticator"]["value"]["contextualData"]["sharedSecret"], shared.as_str());
+    let secret = TotpSecret::from_base32(&shared).expect("base32");
+
+    let right = value_now(&app, &secret).await;
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    assert_eq!(app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": wrong}})).await.0, 401);
+    let (status, done) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": right}})).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(app.exchange(&interaction_code(&done)).await.0, 200);
+    let factors: Value = app.admin_get(&format!("/api/v1/users/{user_id}/factors")).await.json().await.expect("json");
+    assert_eq!(factors[0]["status"], "ACTIVE", "{factors}");
+    let mails = app.wait_for_mail("setup@example.com", 1).await;
+    assert!(mails.iter().any(|m| m.text.as_deref().unwrap_or_default().contains("/account/not-me?token=")), "AuthenticatorEnrolled");
+    let activated = logged(&app, "user.mfa.factor.activate").await;
+    assert!(activated.iter().any(|e| e["outcome"]["result"] == "SUCCESS"), "{activated:?}");
+
+    // With a factor, a 1FA sign-in needs only the password; a 2FA sign-in asks for the app.
+    assert_eq!(app.sign_in("setup@example.com", PASSWORD).await.0, 200);
+    assert_eq!(set_factor_mode(&app, "2FA").await.0, 200);
+    let (status, challenge) = app.sign_in("setup@example.com", PASSWORD).await;
+    assert_eq!(status, 200);
+    assert_eq!(remediation_names(&challenge), ["challenge-authenticator"]);
     app.assert_store_invariants().await;
 }
