@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 import { REDIRECT_URI, assertTokensValid, loadAuthJs, messageKeys, newClient, prepare } from './authjs.mjs';
 import { backends, recoveryMail, settledMessages, sleep, stackFor, strongPassword } from './env.mjs';
-import { currentStep, enrollTotp, requireSecondFactorForRecovery, totpAt } from './totp.mjs';
+import { currentStep, enrollTotp, requireSecondFactorForRecovery, setSignOnFactors, setTotpEnroll, totpAt } from './totp.mjs';
 
 const TEST_TIMEOUT = 60_000;
 
@@ -249,6 +249,35 @@ export function defineAuthJsSuite(major) {
         tx = await d.answer(auth, value);
         assert.equal(tx.nextStep?.name, 'reset-authenticator', JSON.stringify(tx.messages));
         tx = await d.setPassword(auth, strongPassword());
+        assert.equal(tx.status, 'SUCCESS', JSON.stringify(tx.messages));
+        await assertTokensValid(auth, tx.tokens, { clientId, nonce, issuer: stack.issuer, login: user.login });
+      });
+
+      test(`sign-in with 2FA: a TOTP app is set up on first sign-in, then asked for (${d.mode} mode)`, { timeout: TEST_TIMEOUT }, async (t) => {
+        const stack = await stackFor(t, backend);
+        const { user, clientId, nonce } = await prepare(stack);
+        await setSignOnFactors(stack, '2FA');
+        await setTotpEnroll(stack, 'OPTIONAL');
+        const auth = client(stack, clientId);
+        let tx = await d.signIn(auth, { username: user.login, password: user.password, nonce });
+        assert.equal(tx.nextStep?.name, 'select-authenticator-enroll', JSON.stringify(tx.messages));
+        assert.deepEqual(optionKeys(tx.nextStep), ['google_otp']);
+        tx = await auth.idx.proceed(d.mode === 'step' ? { step: 'select-authenticator-enroll', authenticator: 'google_otp' } : { authenticator: 'google_otp' });
+        assert.equal(tx.nextStep?.name, 'enroll-authenticator', JSON.stringify(tx.messages));
+        const setup = authenticatorOf(tx.nextStep);
+        assert.equal(setup?.key, 'google_otp');
+        const secret = setup.contextualData?.sharedSecret;
+        assert.match(secret ?? '', /^[A-Z2-7]+$/, 'the shared secret, base32');
+        assert.match(setup.contextualData?.qrcode?.href ?? '', /^data:image\/svg\+xml;base64,/);
+        tx = await auth.idx.proceed(d.mode === 'step' ? { step: 'enroll-authenticator', verificationCode: totpAt(secret, currentStep()) } : { verificationCode: totpAt(secret, currentStep()) });
+        assert.equal(tx.status, 'SUCCESS', JSON.stringify(tx.messages));
+        await assertTokensValid(auth, tx.tokens, { clientId, nonce, issuer: stack.issuer, login: user.login });
+        // The next sign-in asks for the app; the next step's value is fresh (one step of skew).
+        auth.transactionManager.clear();
+        tx = await d.signIn(auth, { username: user.login, password: user.password, nonce });
+        assert.equal(tx.nextStep?.name, 'challenge-authenticator', JSON.stringify(tx.messages));
+        assert.equal(authenticatorOf(tx.nextStep)?.key, 'google_otp');
+        tx = await d.answer(auth, totpAt(secret, currentStep() + 1));
         assert.equal(tx.status, 'SUCCESS', JSON.stringify(tx.messages));
         await assertTokensValid(auth, tx.tokens, { clientId, nonce, issuer: stack.issuer, login: user.login });
       });

@@ -52,3 +52,19 @@ export async function requireSecondFactorForRecovery(stack, required) {
   rule.actions.selfServicePasswordReset.requirement.stepUp = { required };
   await stack.adminCall('PUT', path, rule);
 }
+
+/** Sets the app sign-in rule's factor mode (`1FA` or `2FA`). */
+export async function setSignOnFactors(stack, factorMode) {
+  const path = '/api/v1/policies/rstlkaccess000000001/rules/rullkaccess000000001';
+  const rule = await stack.adminCall('GET', path);
+  rule.actions.appSignOn.verificationMethod.factorMode = factorMode;
+  await stack.adminCall('PUT', path, rule);
+}
+
+/** Sets what the enrollment policy says of TOTP apps (`REQUIRED`, `OPTIONAL`, `NOT_ALLOWED`). */
+export async function setTotpEnroll(stack, setting) {
+  const path = '/api/v1/policies/00plkmfaenroll000001';
+  const policy = await stack.adminCall('GET', path);
+  for (const a of policy.settings.authenticators) if (a.key === 'google_otp') a.enroll.self = setting;
+  await stack.adminCall('PUT', path, policy);
+}
