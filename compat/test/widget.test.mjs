@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { WIDGET_VERSION, launchBrowser, recordRequests, startApp, widgetConfig } from '../lib/browser.mjs';
 import { backends, recoveryMail, stackFor, strongPassword, within } from '../lib/env.mjs';
+import { currentStep, enrollTotp, setSignOnFactors, setTotpEnroll, totpAt } from '../lib/totp.mjs';
 
 const TEST_TIMEOUT = 90_000;
 const UI = 15_000; // every wait for the widget is bounded by this
@@ -111,6 +112,62 @@ for (const backend of backends()) {
       assert.deepEqual(errors, []);
       assert.deepEqual(foreign, [], 'nothing is loaded from anywhere but the app and the server');
       assert.ok(toServer.includes('POST /oauth2/default/v1/token'), 'the widget exchanged the code in the browser');
+    });
+
+    test('2FA sign-in: after the password the widget asks for the Google Authenticator code, to tokens', { timeout: TEST_TIMEOUT }, async (t) => {
+      const stack = await stackFor(t, backend);
+      const user = await stack.createUser();
+      const secret = await enrollTotp(stack, user.id);
+      await setSignOnFactors(stack, '2FA');
+      const { clientId } = await stack.registerClient([app.redirectUri]);
+      const { context } = await contextFor(t, browser, stack, app);
+      const page = await context.newPage();
+      const errors = await openWidget(page, app, widgetConfig(stack, app, clientId), 'showSignInToGetTokens');
+      await enter(page, 'identifier', user.login);
+      await enter(page, 'credentials.passcode', user.password);
+      await submit(page);
+      // The widget's own view for a google_otp challenge: a code field, no resend.
+      await page.waitForFunction(() => /Google Authenticator/.test(document.querySelector('#widget .okta-form-title')?.textContent ?? ''), null, { timeout: UI })
+        .catch(async (e) => { throw new Error(`${e.message}\nthe widget shows: ${await page.locator('#widget').innerText().catch(() => '?')}`); });
+      await enter(page, 'credentials.passcode', totpAt(secret, currentStep()));
+      await submit(page);
+      const claims = idTokenClaims(await widgetResult(page));
+      assert.equal(claims.email, user.login);
+      assert.deepEqual(errors, []);
+    });
+
+    test('2FA sign-in without a factor: the widget sets up Google Authenticator from the QR view, to tokens', { timeout: TEST_TIMEOUT }, async (t) => {
+      const stack = await stackFor(t, backend);
+      const user = await stack.createUser();
+      await setSignOnFactors(stack, '2FA');
+      await setTotpEnroll(stack, 'OPTIONAL');
+      const { clientId } = await stack.registerClient([app.redirectUri]);
+      const { context } = await contextFor(t, browser, stack, app);
+      const page = await context.newPage();
+      const errors = await openWidget(page, app, widgetConfig(stack, app, clientId), 'showSignInToGetTokens');
+      const shows = async () => page.locator('#widget').innerText().catch(() => '?');
+      await enter(page, 'identifier', user.login);
+      await enter(page, 'credentials.passcode', user.password);
+      await submit(page);
+      await page.click('#widget [data-se="google_otp"] .select-factor', { timeout: UI })
+        .catch(async (e) => { throw new Error(`${e.message}\nthe widget shows: ${await shows()}`); });
+      // The QR view shows our code image; its "Can't scan?" path shows the shared secret.
+      const qr = page.locator('#widget img.qrcode');
+      await qr.waitFor({ timeout: UI }).catch(async (e) => { throw new Error(`${e.message}\nthe widget shows: ${await shows()}`); });
+      assert.match(await qr.getAttribute('src'), /^data:image\/svg\+xml;base64,/);
+      await page.click('#widget .cannot-scan-link', { timeout: UI });
+      const secret = (await page.locator('#widget .shared-secret').innerText({ timeout: UI })).replace(/\s/g, '');
+      assert.match(secret, /^[A-Z2-7]{32}$/, 'the shared secret, base32');
+      const pending = await stack.adminCall('GET', `/api/v1/users/${user.id}/factors`);
+      assert.equal(pending[0]?.status, 'PENDING_ACTIVATION', 'a pending factor holds the secret until the first value');
+      await page.click('#widget .google-authenticator-next', { timeout: UI });
+      await enter(page, 'credentials.passcode', totpAt(secret, currentStep()));
+      await page.click('#widget .google-authenticator-verify', { timeout: UI });
+      const claims = idTokenClaims(await widgetResult(page));
+      assert.equal(claims.email, user.login);
+      const active = await stack.adminCall('GET', `/api/v1/users/${user.id}/factors`);
+      assert.equal(active[0]?.status, 'ACTIVE');
+      assert.deepEqual(errors, []);
     });
 
     test('recovery through "Forgot password?" with the typed code, to tokens', { timeout: TEST_TIMEOUT }, async (t) => {
