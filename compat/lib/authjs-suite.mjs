@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 import { REDIRECT_URI, assertTokensValid, loadAuthJs, messageKeys, newClient, prepare } from './authjs.mjs';
 import { backends, recoveryMail, settledMessages, sleep, stackFor, strongPassword } from './env.mjs';
-import { currentStep, enrollTotp, requireSecondFactorForRecovery, setSignOnFactors, setTotpEnroll, totpAt } from './totp.mjs';
+import { currentStep, enrollTotp, requireSecondFactorForRecovery, setSignOnFactors, setTotpEnroll, totpAt } from '../../testkit/totp.mjs';
 
 const TEST_TIMEOUT = 60_000;
 

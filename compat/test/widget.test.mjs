@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { WIDGET_VERSION, launchBrowser, recordRequests, startApp, widgetConfig } from '../lib/browser.mjs';
 import { backends, recoveryMail, stackFor, strongPassword, within } from '../lib/env.mjs';
-import { currentStep, enrollTotp, setSignOnFactors, setTotpEnroll, totpAt } from '../lib/totp.mjs';
+import { currentStep, enrollTotp, setSignOnFactors, setTotpEnroll, totpAt } from '../../testkit/totp.mjs';
 
 const TEST_TIMEOUT = 90_000;
 const UI = 15_000; // every wait for the widget is bounded by this
