@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { WIDGET_VERSION, launchBrowser, recordRequests, startApp, widgetConfig } from '../lib/browser.mjs';
 import { backends, recoveryMail, stackFor, strongPassword, within } from '../lib/env.mjs';
-import { currentStep, enrollTotp, setSignOnFactors, setTotpEnroll, totpAt } from '../../testkit/totp.mjs';
+import { currentStep, enrollTotp, requireSecondFactorForRecovery, setSignOnFactors, setTotpEnroll, totpAt } from '../../testkit/totp.mjs';
 
 const TEST_TIMEOUT = 90_000;
 const UI = 15_000; // every wait for the widget is bounded by this
@@ -167,6 +167,33 @@ for (const backend of backends()) {
       assert.equal(claims.email, user.login);
       const active = await stack.adminCall('GET', `/api/v1/users/${user.id}/factors`);
       assert.equal(active[0]?.status, 'ACTIVE');
+      assert.deepEqual(errors, []);
+    });
+
+    test('recovery with a second factor by policy: the email code, then Google Authenticator, then the new password', { timeout: TEST_TIMEOUT }, async (t) => {
+      const stack = await stackFor(t, backend);
+      const user = await stack.createUser();
+      const secret = await enrollTotp(stack, user.id);
+      await requireSecondFactorForRecovery(stack, true);
+      const { clientId } = await stack.registerClient([app.redirectUri]);
+      const { context } = await contextFor(t, browser, stack, app);
+      const page = await context.newPage();
+      const errors = await openWidget(page, app, widgetConfig(stack, app, clientId), 'showSignInToGetTokens');
+      const shows = async () => page.locator('#widget').innerText().catch(() => '?');
+      await forgotPasswordToChallenge(page, user.login);
+      // Message 1 is the factor's AuthenticatorEnrolled notice; 2 is the recovery email.
+      const { code } = await recoveryMail(stack, user.login, 2);
+      await enter(page, 'credentials.passcode', code);
+      await submit(page);
+      await page.click('#widget [data-se="google_otp"] .select-factor', { timeout: UI })
+        .catch(async (e) => { throw new Error(`${e.message}\nthe widget shows: ${await shows()}`); });
+      await page.waitForFunction(() => /Google Authenticator/.test(document.querySelector('#widget .okta-form-title')?.textContent ?? ''), null, { timeout: UI })
+        .catch(async (e) => { throw new Error(`${e.message}\nthe widget shows: ${await shows()}`); });
+      await enter(page, 'credentials.passcode', totpAt(secret, currentStep()));
+      await submit(page);
+      await resetPassword(page, strongPassword());
+      const claims = idTokenClaims(await widgetResult(page));
+      assert.equal(claims.email, user.login);
       assert.deepEqual(errors, []);
     });
 

@@ -6,6 +6,7 @@ mod config;
 mod demo;
 mod keys;
 mod migrate;
+mod policies;
 mod restore;
 mod serve;
 mod template;
@@ -38,6 +39,10 @@ enum Command {
     /// OAuth clients, through the management API (LATCHKEY_URL, LATCHKEY_ADMIN_TOKEN).
     #[command(subcommand)]
     Clients(clients::Command),
+    /// The recovery, sign-in and enrollment policies, through the management API (LATCHKEY_URL,
+    /// LATCHKEY_ADMIN_TOKEN).
+    #[command(subcommand)]
+    Policies(policies::Command),
     /// Copy the SQLite database while the servers run (PostgreSQL: pg_dump, docs/backup.md).
     Backup(backup::Args),
     /// Put a backup in place of the SQLite database (servers stopped); ends every session.
@@ -61,6 +66,7 @@ impl Cli {
             Command::Template(args) => template::run(args).await,
             Command::Keys(command) => keys::run(load()?, command).await,
             Command::Clients(command) => clients::run(command).await,
+            Command::Policies(command) => policies::run(command).await,
             Command::Config(command) => config::run(command),
             Command::Backup(args) => backup::run(load()?, args).await,
             Command::Restore(args) => restore::run(load()?, args).await,

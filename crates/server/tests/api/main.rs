@@ -12,6 +12,7 @@ mod attacks;
 mod backup;
 mod cli_templates;
 mod cli_users;
+mod cli_policies;
 mod clients;
 mod connections;
 mod demo;
