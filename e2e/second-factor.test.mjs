@@ -3,7 +3,7 @@
 // recovery whose password rule asks for a second factor goes email code → the app → new password.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { extractCode, startStack } from '../testkit/stack.mjs';
+import { extractCode, extractLinks, startStack } from '../testkit/stack.mjs';
 import { currentStep, enrollTotp, requireSecondFactorForRecovery, setSignOnFactors, setTotpEnroll, totpAt } from '../testkit/totp.mjs';
 import { check, expectScreen, newContext, newPage, startApp, startRecovery } from './lib.mjs';
 
@@ -79,9 +79,10 @@ test('recovery with a second factor by policy: the email code, then the app, the
   const page = await newPage(context);
   await page.goto(app.url(config));
   await startRecovery(page, user.login);
-  // Message 1 is the factor's AuthenticatorEnrolled notice; 2 is the recovery email.
+  // Two messages, in either order: the factor's AuthenticatorEnrolled notice and the recovery email.
   const mails = await stack.mail.waitFor(user.login, 2, 15000);
-  await page.getByLabel('Verification code', { exact: true }).fill(extractCode(mails[1]));
+  const recovery = mails.find((m) => extractLinks(m).some((l) => /[?&]otp=/.test(l)));
+  await page.getByLabel('Verification code', { exact: true }).fill(extractCode(recovery));
   await page.getByRole('button', { name: 'Verify' }).click();
   await expectScreen(page, 'Reset your password');
   await page.getByText('Your organization also asks for a second authenticator before you reset your password.').waitFor();

@@ -1,5 +1,7 @@
 // What every compat test file shares: which storage backends to run on, bounded waits, and a
 // per-test stack that is always stopped.
+import assert from 'node:assert/strict';
+
 import { extractCode, extractLinks, startStackOn, strongPassword } from '../../testkit/stack.mjs';
 
 export { strongPassword };
@@ -43,6 +45,17 @@ export async function recoveryMail(stack, to, n = 1, timeoutMs = 10000) {
   const code = extractCode(mail);
   const link = extractLinks(mail).find((l) => /[?&]otp=/.test(l) && /[?&]state=/.test(l));
   return { mail, code, link, search: link ? new URL(link).search : undefined };
+}
+
+/**
+ * The newest recovery email to `to` once `n` messages arrived: notices (a factor's
+ * AuthenticatorEnrolled) may be delivered before or after it.
+ */
+export async function newestRecoveryMail(stack, to, n, timeoutMs = 10000) {
+  const all = await stack.mail.waitFor(to, n, timeoutMs);
+  const mail = [...all].reverse().find((m) => extractLinks(m).some((l) => /[?&]otp=/.test(l)));
+  assert.ok(mail, 'a recovery email among the messages');
+  return { mail, code: extractCode(mail) };
 }
 
 /** Messages to `to` after giving the outbox a moment to deliver anything it would. */

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { WIDGET_VERSION, launchBrowser, recordRequests, startApp, widgetConfig } from '../lib/browser.mjs';
-import { backends, recoveryMail, stackFor, strongPassword, within } from '../lib/env.mjs';
+import { backends, newestRecoveryMail, recoveryMail, stackFor, strongPassword, within } from '../lib/env.mjs';
 import { currentStep, enrollTotp, requireSecondFactorForRecovery, setSignOnFactors, setTotpEnroll, totpAt } from '../../testkit/totp.mjs';
 
 const TEST_TIMEOUT = 90_000;
@@ -181,8 +181,8 @@ for (const backend of backends()) {
       const errors = await openWidget(page, app, widgetConfig(stack, app, clientId), 'showSignInToGetTokens');
       const shows = async () => page.locator('#widget').innerText().catch(() => '?');
       await forgotPasswordToChallenge(page, user.login);
-      // Message 1 is the factor's AuthenticatorEnrolled notice; 2 is the recovery email.
-      const { code } = await recoveryMail(stack, user.login, 2);
+      // Two messages: the factor's AuthenticatorEnrolled notice and the recovery email.
+      const { code } = await newestRecoveryMail(stack, user.login, 2);
       await enter(page, 'credentials.passcode', code);
       await submit(page);
       await page.click('#widget [data-se="google_otp"] .select-factor', { timeout: UI })

@@ -70,8 +70,10 @@ pub async fn run(command: Command) -> Result<(), String> {
         Command::Show { policy_id } => with_rules(&api, api.send(Method::GET, &format!("/{policy_id}"), None).await?).await?,
         Command::RecoveryStepUp { setting } => {
             let required = matches!(setting, Required::Required);
-            replace(&api, PASSWORD_RULE, |rule| rule["actions"]["selfServicePasswordReset"]["requirement"]["stepUp"] = json!({ "required": required }))
-                .await?
+            replace(&api, PASSWORD_RULE, |rule| {
+                rule["actions"]["selfServicePasswordReset"]["requirement"]["stepUp"] = json!({ "required": required })
+            })
+            .await?
         }
         Command::SignOn { factors } => {
             let mode = match factors {

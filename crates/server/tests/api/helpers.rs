@@ -337,11 +337,18 @@ impl TestApp {
         self.sink.wait_for_count(Some(to), count, Duration::from_secs(15)).await.expect("the email arrives")
     }
 
-    /// The newest code mailed to `to`, after waiting for the `count`-th message.
+    /// The newest recovery code mailed to `to`, after waiting for the `count`-th message. Only a
+    /// recovery email counts (its link to the reset page says which): notices — a factor's
+    /// AuthenticatorEnrolled, PasswordChanged — may be delivered in any order around it.
     pub async fn code_from_mail(&self, to: &str, count: usize) -> String {
         let messages = self.wait_for_mail(to, count).await;
-        let message = messages.last().expect("a message");
-        extract_code(message.text.as_deref().unwrap_or_default()).expect("a code in the text part")
+        let recovery = messages
+            .iter()
+            .rev()
+            .filter_map(|m| m.text.as_deref())
+            .find(|text| text.contains("/signin/reset-password?"))
+            .expect("a recovery email");
+        extract_code(recovery).expect("a code in the recovery email's text part")
     }
 
     pub async fn token(&self, form: &[(&str, &str)]) -> (u16, Value) {
