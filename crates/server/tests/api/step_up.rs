@@ -22,6 +22,7 @@ both_backends!(
     without_a_second_factor_the_mailbox_alone_resets_nothing,
     the_app_sign_in_rule_asks_for_the_second_factor_after_the_password,
     a_required_totp_app_is_set_up_during_sign_in_and_then_asked_for,
+    one_totp_value_signs_in_once_across_processes,
 );
 
 async fn put_rule(app: &TestApp, step_up: Value) -> (u16, Value) {
@@ -353,4 +354,36 @@ async fn a_required_totp_app_is_set_up_during_sign_in_and_then_asked_for(backend
     assert_eq!(status, 200);
     assert_eq!(remediation_names(&challenge), ["challenge-authenticator"]);
     app.assert_store_invariants().await;
+}
+
+/// One TOTP value, answered at once in eight sign-ins spread over two server processes on one
+/// database: exactly one of them gets a code (the factor's last step is decided under its row
+/// lock), every other is refused as a replay, and each refusal is counted.
+async fn one_totp_value_signs_in_once_across_processes(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    let peer = app.spawn_peer().await;
+    let user = app.create_user("race@example.com").await;
+    let secret = enroll_active_totp(&app, user["id"].as_str().expect("id")).await;
+    assert_eq!(set_factor_mode(&app, "2FA").await.0, 200);
+    let mut flows = Vec::new();
+    for n in 0..8 {
+        let server = if n % 2 == 0 { &app } else { &peer };
+        let flow = server.interact(&format!("race-{n}")).await;
+        let (status, body) =
+            server.step(&flow, "identify", json!({"identifier": "race@example.com", "credentials": {"passcode": PASSWORD}})).await;
+        assert_eq!((status, remediation_names(&body)), (200, vec!["challenge-authenticator".to_owned()]), "{body}");
+        flows.push((n, flow));
+    }
+    let value = value_now(&app, &secret).await;
+    let answers = flows.iter().map(|(n, flow)| {
+        let server = if n % 2 == 0 { &app } else { &peer };
+        server.step(flow, "challenge/answer", json!({"credentials": {"passcode": value}}))
+    });
+    let results = futures::future::join_all(answers).await;
+    let won: Vec<&Value> = results.iter().filter(|(status, _)| *status == 200).map(|(_, body)| body).collect();
+    assert_eq!(won.len(), 1, "{results:?}");
+    assert!(won[0].get("successWithInteractionCode").is_some());
+    assert!(results.iter().filter(|(status, _)| *status != 200).all(|(status, _)| *status == 401), "{results:?}");
+    let replays = logged(&app, "user.authentication.auth_via_mfa.totp").await;
+    assert_eq!(replays.iter().filter(|e| e["outcome"]["reason"] == "REPLAYED").count(), 7, "{replays:?}");
 }
