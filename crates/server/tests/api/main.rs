@@ -43,6 +43,7 @@ mod secrets_at_rest;
 mod sessions;
 mod set_password_links;
 mod signin;
+mod signin_model;
 mod step_up;
 mod strength;
 mod system_log;
