@@ -173,7 +173,7 @@ async fn run_case(app: &TestApp, peer: &TestApp, n: u32, ops: &[Op]) -> Result<(
 
 async fn step(app: &TestApp, peer: &TestApp, case: &mut Case, op: &Op) -> Result<(), String> {
     // Slots alternate between the two processes, so a transaction roams like behind a balancer.
-    let server = |slot: u8| if slot % 2 == 0 { app } else { peer };
+    let server = |slot: u8| if slot.is_multiple_of(2) { app } else { peer };
     match *op {
         Op::Interact(slot) => {
             let flow = server(slot).interact(&format!("{}-{slot}", case.prefix)).await;
