@@ -366,8 +366,8 @@ async fn one_totp_value_signs_in_once_across_processes(backend: latchkey_store::
     let secret = enroll_active_totp(&app, user["id"].as_str().expect("id")).await;
     assert_eq!(set_factor_mode(&app, "2FA").await.0, 200);
     let mut flows = Vec::new();
-    for n in 0..8 {
-        let server = if n.is_multiple_of(2) { &app } else { &peer };
+    for n in 0u32..8 {
+        let server = if n % 2 == 0 { &app } else { &peer };
         let flow = server.interact(&format!("race-{n}")).await;
         let (status, body) =
             server.step(&flow, "identify", json!({"identifier": "race@example.com", "credentials": {"passcode": PASSWORD}})).await;
@@ -376,7 +376,7 @@ async fn one_totp_value_signs_in_once_across_processes(backend: latchkey_store::
     }
     let value = value_now(&app, &secret).await;
     let answers = flows.iter().map(|(n, flow)| {
-        let server = if n.is_multiple_of(2) { &app } else { &peer };
+        let server = if n % 2 == 0 { &app } else { &peer };
         server.step(flow, "challenge/answer", json!({"credentials": {"passcode": value}}))
     });
     let results = futures::future::join_all(answers).await;
