@@ -19,8 +19,13 @@ pub fn operations() -> Vec<Op> {
         step("introspect", "The transaction's current state", schema_ref::<IntrospectRequest>()),
         step("identify", "Sign in (identifier and password), or name the account to recover", schema_ref::<IdentifyRequest>()),
         step("recover", "Forgot password: ask for the identifier", schema_ref::<RecoverRequest>()),
-        step("challenge", "Choose the email authenticator: the code is mailed", schema_ref::<ChallengeRequest>()),
-        step("challenge/answer", "The emailed code, or the new password", schema_ref::<AnswerRequest>()),
+        step(
+            "challenge",
+            "Choose an authenticator: the email (the code is mailed) or, at a step-up, the TOTP app",
+            schema_ref::<ChallengeRequest>(),
+        ),
+        step("credential/enroll", "Choose the authenticator to set up during sign-in (the TOTP app)", schema_ref::<ChallengeRequest>()),
+        step("challenge/answer", "The emailed code, a TOTP value, or the new password", schema_ref::<AnswerRequest>()),
         step("challenge/resend", "Mail a new code", schema_ref::<ResendRequest>()),
         step("cancel", "Back to the sign-in form", schema_ref::<CancelRequest>()),
     ]
