@@ -534,11 +534,11 @@ async fn page(state: &AppState, lang: &'static str, account: &UserRecord, status
     for (i, factor) in active.iter().enumerate() {
         sections.push_str(&format!(
             "<h2 id=\"factor-{i}\">{name}</h2>\
-             <form method=\"post\" action=\"/account/factors/rename\" class=\"lkp-form\" aria-labelledby=\"factor-{i}\">{hidden}\
+             <form method=\"post\" action=\"/account/factors/rename\" class=\"lkp-form\" aria-label=\"{rename}: {name}\">{hidden}\
              <input type=\"hidden\" name=\"factor\" value=\"{id}\">\
              <div><label for=\"name-{i}\">{name_label}</label><input id=\"name-{i}\" type=\"text\" name=\"name\" value=\"{current}\" maxlength=\"{max}\" autocomplete=\"off\"></div>\
              <div><button type=\"submit\" class=\"lkp-button\">{rename}</button></div></form>\
-             <form method=\"post\" action=\"/account/factors/remove\" class=\"lkp-form\" aria-labelledby=\"factor-{i}\">{hidden}\
+             <form method=\"post\" action=\"/account/factors/remove\" class=\"lkp-form\" aria-label=\"{remove}: {name}\">{hidden}\
              <input type=\"hidden\" name=\"factor\" value=\"{id}\">\
              <input type=\"text\" name=\"username\" value=\"{login}\" autocomplete=\"username\" readonly hidden>\
              <div><label for=\"remove-current-{i}\">{current_password}</label><input id=\"remove-current-{i}\" type=\"password\" name=\"current\" autocomplete=\"current-password\" required></div>\

@@ -45,7 +45,7 @@ pub use mailbox::served_on as dev_pages_served_on;
 /// `dev_pages`: whether the development pages are routed, which the landing page mentions.
 pub fn router(dev_pages: bool) -> Router<AppState> {
     Router::new()
-        .route("/", get(move |s| landing::show(s, dev_pages)))
+        .route("/", get(move |s, h| landing::show(s, h, dev_pages)))
         .merge(branding::router())
         .route("/oauth2/default/v1/authorize", get(|s, h, q| authorize::handle(s, AuthServer::Default, h, q)))
         .route("/oauth2/v1/authorize", get(|s, h, q| authorize::handle(s, AuthServer::Org, h, q)))

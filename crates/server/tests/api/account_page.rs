@@ -124,6 +124,14 @@ async fn without_a_session_the_account_page_shows_and_changes_nothing(backend: l
     let session = signed_in(&app, login).await;
     let page = open(&app, &session).await;
     assert!(page.body.contains(login));
+    let landing = |cookies: String| {
+        let app = &app;
+        async move {
+            app.http.get(format!("{}/", app.base)).header("Cookie", cookies).send().await.expect("landing").text().await.expect("html")
+        }
+    };
+    assert!(landing(session.clone()).await.contains("href=\"/account\""), "the landing page links the account page when signed in");
+    assert!(!landing(String::new()).await.contains("href=\"/account\""), "and only then");
     let user_id = app.state.store.user_for_identifier("nobody-here@example.com").await.expect("read").expect("user").user.id;
     let cleared = app
         .http
@@ -300,10 +308,17 @@ async fn account_forms_refuse_cross_site_posts_and_a_missing_csrf_token(backend:
         assert_eq!(send(path, None, Some("cross-site"), both.clone(), field.clone()).await, 403);
         assert_eq!(send(path, Some(app.base.clone()), None, session.clone(), field.clone()).await, 403, "no cookie");
         assert_eq!(send(path, None, None, both.clone(), "forged".to_owned()).await, 403, "another token");
+        // `Origin: null` (a sandboxed frame, a `data:` page) is not our page, unless the browser
+        // also says same-origin (what Chromium sends from our no-referrer pages).
+        assert_eq!(send(path, Some("null".to_owned()), None, both.clone(), field.clone()).await, 403, "null origin alone");
+        assert_eq!(send(path, Some("null".to_owned()), Some("cross-site"), both.clone(), field.clone()).await, 403);
+        assert_eq!(send(path, Some("null".to_owned()), Some("same-origin"), both.clone(), "forged".to_owned()).await, 403);
     }
     assert_eq!(app.sign_in(login, PASSWORD).await.0, 200, "nothing changed");
     assert!(factors(&app, user_id).await.is_empty());
-    // The same request from our own page goes through.
+    // The same request from our own page goes through, also with the `Origin: null` that
+    // Chromium sends from a page under `Referrer-Policy: no-referrer`.
+    assert_eq!(send("/account/totp", Some("null".to_owned()), Some("same-origin"), both.clone(), field.clone()).await, 200);
     assert_eq!(send("/account/totp", Some(app.base.clone()), Some("same-origin"), both, field).await, 200);
 }
 
