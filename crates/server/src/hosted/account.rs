@@ -75,7 +75,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap, Query(query
     let signed_in = async {
         let now = state.store.now().await?;
         let Some(session) = crate::session::current(&state, &headers, now).await? else { return Ok(None) };
-        Ok::<_, latchkey_store::StoreError>(state.store.user_by_id(&session.user_id).await?)
+        state.store.user_by_id(&session.user_id).await
     };
     match signed_in.await {
         Ok(Some(account)) => {
