@@ -124,6 +124,11 @@ async fn without_a_session_the_account_page_shows_and_changes_nothing(backend: l
     let session = signed_in(&app, login).await;
     let page = open(&app, &session).await;
     assert!(page.body.contains(login));
+    // The five languages: `ui_locales`, then the account's locale, then `Accept-Language`.
+    let japanese = app.http.get(format!("{}/account?ui_locales=ja", app.base)).header("Cookie", &session).send().await.expect("ja");
+    assert!(japanese.text().await.expect("html").contains("<title>アカウント – Latchkey</title>"));
+    let german = app.http.get(format!("{}/account", app.base)).header("Accept-Language", "de-CH, en;q=0.5").send().await.expect("de");
+    assert!(german.text().await.expect("html").contains("Sie sind nicht angemeldet."));
     let landing = |cookies: String| {
         let app = &app;
         async move {
