@@ -17,6 +17,7 @@ pub mod audit;
 pub mod brand;
 pub mod containment;
 pub mod email;
+pub mod factor;
 pub mod funnel;
 pub mod identifier;
 pub mod interaction;

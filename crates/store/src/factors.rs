@@ -24,11 +24,14 @@ pub struct FactorRecord {
     /// Sealed by the caller (`crypto`); opened only to check a value.
     pub secret_sealed: String,
     pub last_used_step: Option<i64>,
+    /// The name the user gave it on the account page (migration 0015); `None` shows the default.
+    pub display_name: Option<String>,
     pub created_at: Millis,
     pub last_updated_at: Millis,
 }
 
-const COLUMNS: &str = "id, user_id, factor_type, provider, status, secret_sealed, last_used_step, created_at, last_updated_at";
+pub(crate) const COLUMNS: &str =
+    "id, user_id, factor_type, provider, status, secret_sealed, last_used_step, display_name, created_at, last_updated_at";
 
 /// A factor id, made before the secret is sealed because the seal's context names it.
 pub fn new_factor_id() -> String {
@@ -165,15 +168,9 @@ impl Store {
     /// same transaction; `false` when the user has no such factor (nothing is queued).
     pub async fn remove_factor(&self, user_id: &UserId, id: &str, notice: &SecurityNotice, audit: &Audit<'_>, now: Millis) -> Result<bool> {
         let mut tx = self.write_tx().await?;
-        let removed: Option<FactorRecord> =
-            sqlx::query_as(&format!("DELETE FROM factors WHERE user_id = $1 AND id = $2 RETURNING {COLUMNS}"))
-                .bind(user_id.as_str())
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(removed) = removed else { return Ok(false) };
-        record_factor_event(&mut tx, EventType::FactorDeactivate, Outcome::Success, &removed, audit, now).await?;
-        queue_notice(&mut tx, user_id, NoticeSubject::AuthenticatorRemoved, Some(&removed), notice, now).await?;
+        if !remove_in_tx(&mut tx, user_id, id, notice, audit, now).await? {
+            return Ok(false);
+        }
         tx.commit().await?;
         Ok(true)
     }
@@ -215,6 +212,27 @@ async fn enroll_totp_in_tx(
     .await?;
     audit.record(tx, EventType::FactorEnroll, Party::user_id(user_id), now).await?;
     Ok(record)
+}
+
+/// [`Store::remove_factor`] inside the caller's write transaction (the account page's removal
+/// first checks the password it verified is still the account's).
+pub(crate) async fn remove_in_tx(
+    tx: &mut crate::Tx,
+    user_id: &UserId,
+    id: &str,
+    notice: &SecurityNotice,
+    audit: &Audit<'_>,
+    now: Millis,
+) -> Result<bool> {
+    let removed: Option<FactorRecord> = sqlx::query_as(&format!("DELETE FROM factors WHERE user_id = $1 AND id = $2 RETURNING {COLUMNS}"))
+        .bind(user_id.as_str())
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(removed) = removed else { return Ok(false) };
+    record_factor_event(tx, EventType::FactorDeactivate, Outcome::Success, &removed, audit, now).await?;
+    queue_notice(tx, user_id, NoticeSubject::AuthenticatorRemoved, Some(&removed), notice, now).await?;
+    Ok(true)
 }
 
 /// The user's TOTP factor with `status` (`ACTIVE`, or `PENDING_ACTIVATION` during a set-up),
@@ -288,7 +306,7 @@ pub(crate) async fn remove_factors_enrolled_since(
     Ok(removed)
 }
 
-async fn record_factor_event(
+pub(crate) async fn record_factor_event(
     tx: &mut crate::Tx,
     event_type: EventType,
     outcome: Outcome,

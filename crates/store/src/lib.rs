@@ -15,6 +15,7 @@
 //!   database could not be reached: callers answer 503) or `StoreError::Database`.
 #![deny(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
+mod account;
 mod backup;
 mod clients;
 mod containment;
@@ -44,6 +45,7 @@ mod users;
 
 use std::time::Duration;
 
+pub use account::ProvedChange;
 pub use clients::{ClientRecord, ClientSource};
 pub use containment::{Containment, ContainmentTokenRecord, SecurityNotice};
 pub use customizations::{Customization, CustomizationWrite};

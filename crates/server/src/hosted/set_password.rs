@@ -161,11 +161,18 @@ async fn redeem(
 
 /// The browser says the post comes from our own page: `Sec-Fetch-Site` (when sent) is
 /// same-origin or none, and `Origin` (when sent) is the server's own.
+///
+/// `Origin: null` counts as our own only next to `Sec-Fetch-Site: same-origin`: our pages send
+/// `Referrer-Policy: no-referrer`, and under that policy the Fetch standard has a browser send
+/// `Origin: null` with a form POST, even to the page's own origin (Chromium does; the account
+/// page's browser test found that no hosted form could be sent). `Sec-Fetch-Site` is set by the
+/// browser alone, and the CSRF token is checked after this either way.
 pub(super) fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
     let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("invalid"));
-    let fetch_ok = header("sec-fetch-site").is_none_or(|v| matches!(v, "same-origin" | "none"));
+    let fetch_site = header("sec-fetch-site");
+    let fetch_ok = fetch_site.is_none_or(|v| matches!(v, "same-origin" | "none"));
     let own = latchkey_domain::oauth::origin_of(&state.public_url);
-    let origin_ok = header("origin").is_none_or(|v| own.as_deref() == Some(v));
+    let origin_ok = header("origin").is_none_or(|v| own.as_deref() == Some(v) || (v == "null" && fetch_site == Some("same-origin")));
     fetch_ok && origin_ok
 }
 

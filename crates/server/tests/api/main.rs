@@ -6,6 +6,7 @@ mod helpers;
 /// `both_backends!(a, b)`: each test body on SQLite and on PostgreSQL.
 pub(crate) use latchkey_store::both_backends;
 
+mod account_page;
 mod admin;
 mod attack_model;
 mod attacks;
