@@ -28,10 +28,10 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use latchkey_domain::audit::{EventType, Party};
 use latchkey_domain::factor::FactorName;
 use latchkey_domain::interaction::Subject;
+use latchkey_domain::policy::EnrollRequirement;
 use latchkey_domain::secret::{constant_time_eq, sha256_hex};
 use latchkey_domain::totp::{self, TotpCheck, TotpPolicy, TotpSecret};
 use latchkey_domain::{BearerToken, Millis, Password, PolicyViolation};
@@ -166,6 +166,14 @@ pub async fn totp_start(
         Ok(posted) => posted,
         Err(response) => return response,
     };
+    // Users add an app themselves only where the enrollment policy lets them.
+    match state.store.policies().await {
+        Ok(stored) if stored.policies.totp_enroll == EnrollRequirement::NotAllowed => {
+            return page(&state, posted.lang, &posted.account, StatusCode::FORBIDDEN, Outcome::None).await;
+        }
+        Ok(_) => {}
+        Err(e) => return internal(e),
+    }
     let started = async {
         let secret = TotpSecret::generate(&mut rand::rngs::OsRng);
         let factor_id = latchkey_store::new_factor_id();
@@ -491,6 +499,11 @@ async fn page(state: &AppState, lang: &'static str, account: &UserRecord, status
         Ok(factors) => factors,
         Err(e) => return internal(e),
     };
+    // The enrollment policy may keep users from adding an app themselves (`NOT_ALLOWED`).
+    let may_enroll = match state.store.policies().await {
+        Ok(stored) => stored.policies.totp_enroll != EnrollRequirement::NotAllowed,
+        Err(e) => return internal(e),
+    };
     let pending = factors.iter().find(|f| f.status == PENDING && f.factor_type == TOTP_FACTOR_TYPE);
     let pending_secret = match pending {
         Some(factor) => match state.keys().await.open_totp_secret(factor) {
@@ -572,7 +585,7 @@ async fn page(state: &AppState, lang: &'static str, account: &UserRecord, status
             code = escape(t.code),
             confirm = escape(t.confirm),
         ));
-    } else if !active.iter().any(|f| f.factor_type == TOTP_FACTOR_TYPE) {
+    } else if may_enroll && !active.iter().any(|f| f.factor_type == TOTP_FACTOR_TYPE) {
         sections.push_str(&format!(
             "<h2 id=\"add\">{title}</h2><p>{intro}</p>\
              <form method=\"post\" action=\"/account/totp\" class=\"lkp-form\" aria-labelledby=\"add\">{hidden}\
@@ -626,9 +639,5 @@ fn factor_name<'a>(t: &'a Text, factor: &'a FactorRecord) -> &'a str {
 /// The `otpauth://` URI as an inline SVG QR code (a `data:` URI the page's CSP allows), so the
 /// secret never travels in a URL of ours.
 fn qr_code(state: &AppState, account: &UserRecord, secret: &TotpSecret) -> String {
-    let uri = totp::otpauth_uri(secret, &TotpPolicy::default(), &state.settings.org.name, account.user.profile.login.as_str());
-    let svg = qrcode::QrCode::new(uri.as_bytes())
-        .map(|code| code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).build())
-        .unwrap_or_default();
-    format!("data:image/svg+xml;base64,{}", base64::engine::general_purpose::STANDARD.encode(svg))
+    crate::totp_setup::TotpSetup::new(state, account.user.profile.login.as_str(), secret).qr_data_uri
 }

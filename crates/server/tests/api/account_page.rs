@@ -19,6 +19,7 @@ both_backends!(
     a_password_change_needs_the_current_password_and_keeps_only_this_session,
     account_forms_refuse_cross_site_posts_and_a_missing_csrf_token,
     wrong_current_passwords_are_throttled_like_sign_in_failures,
+    the_enrollment_policy_can_keep_users_from_adding_an_app,
 );
 
 const NEW_PASSWORD: &str = "lighthouse marmalade quantum fjord";
@@ -359,4 +360,30 @@ async fn wrong_current_passwords_are_throttled_like_sign_in_failures(backend: la
         post(&app, "/account/password", &session, &page, &[("current", PASSWORD), ("password", NEW_PASSWORD), ("confirm", NEW_PASSWORD)])
             .await;
     assert_eq!(done.status, 200, "{}", done.body);
+}
+
+/// Where the enrollment policy says `NOT_ALLOWED`, the page offers no app and a crafted post
+/// enrolls none.
+async fn the_enrollment_policy_can_keep_users_from_adding_an_app(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    let login = "no-self-enroll@example.com";
+    let user = app.create_user(login).await;
+    let user_id = user["id"].as_str().expect("id");
+    let session = signed_in(&app, login).await;
+    let path = "/api/v1/policies/00plkmfaenroll000001";
+    let mut policy: Value = app.admin_get(path).await.json().await.expect("json");
+    for a in policy["settings"]["authenticators"].as_array_mut().expect("authenticators") {
+        if a["key"] == "google_otp" {
+            a["enroll"]["self"] = "NOT_ALLOWED".into();
+        }
+    }
+    let put = app.http.put(format!("{}{path}", app.base)).header("Authorization", format!("SSWS {}", crate::helpers::ADMIN_TOKEN));
+    assert_eq!(put.json(&policy).send().await.expect("put").status(), 200);
+
+    let page = open(&app, &session).await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("action=\"/account/totp\""), "no add form: {}", page.body);
+    let refused = post(&app, "/account/totp", &session, &page, &[]).await;
+    assert_eq!(refused.status, 403);
+    assert!(factors(&app, user_id).await.is_empty(), "nothing enrolled");
 }
