@@ -89,6 +89,8 @@ pub enum AnswerEffect {
     MoveTo(Step),
     ConsumeCode,
     CountCodeAttempt,
+    /// The transaction proved these methods (the ID token's `amr`).
+    ProveMethods(crate::session::AuthMethods),
     /// Issues the transaction's single-use interaction code (the caller generated it) and marks
     /// the sign-in time: the second step of a sign-in succeeded.
     IssueInteractionCode,
@@ -210,6 +212,7 @@ pub fn decide_factor_answer(
                 if enrolling { AnswerEffect::ActivateFactor { factor_id, step } } else { AnswerEffect::UseTotpStep { factor_id, step } },
                 AnswerEffect::SetCounters { identifier: OtpCounter::default(), account: snapshot.account.map(|_| OtpCounter::default()) },
                 record(Outcome::Success),
+                AnswerEffect::ProveMethods(crate::session::AuthMethods::PasswordAndOtp),
             ];
             if signing_in {
                 effects.insert(0, AnswerEffect::MoveTo(Step::Success { user_id: user_id.clone() }));

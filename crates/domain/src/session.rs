@@ -118,3 +118,46 @@ mod tests {
         assert_eq!(parse_max_age(Some("-1")), Err("max_age must be a non-negative integer"));
     }
 }
+
+/// What a sign-in proved, as the ID token's `amr` (RFC 8176): the password alone, or the
+/// password and a one-time value from a second factor (a TOTP app). Carried from the transaction
+/// to the browser session, the code and every refresh family it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthMethods {
+    #[default]
+    Password,
+    PasswordAndOtp,
+}
+
+impl AuthMethods {
+    /// The stored form; `parse` reads it back.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "pwd",
+            Self::PasswordAndOtp => "pwd otp mfa",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Password, Self::PasswordAndOtp].into_iter().find(|m| m.as_str() == value)
+    }
+
+    /// The `amr` claim's values.
+    pub fn values(self) -> Vec<String> {
+        self.as_str().split(' ').map(str::to_owned).collect()
+    }
+}
+
+#[cfg(test)]
+mod auth_methods_tests {
+    use super::AuthMethods;
+
+    #[test]
+    fn methods_round_trip_and_name_rfc_8176_values() {
+        for m in [AuthMethods::Password, AuthMethods::PasswordAndOtp] {
+            assert_eq!(AuthMethods::parse(m.as_str()), Some(m));
+        }
+        assert_eq!(AuthMethods::PasswordAndOtp.values(), ["pwd", "otp", "mfa"]);
+        assert_eq!(AuthMethods::parse("sms"), None);
+    }
+}

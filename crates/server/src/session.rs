@@ -42,14 +42,14 @@ pub async fn start(
     state: &AppState,
     headers: &HeaderMap,
     user_id: &UserId,
-    auth_time: Millis,
+    (auth_time, methods): (Millis, latchkey_domain::session::AuthMethods),
     now: Millis,
     response: &mut Response,
 ) -> Result<(), StoreError> {
     let token = BearerToken::generate();
     let deadlines = state.sessions.new_session(now);
     let replaced = presented_digest(headers);
-    state.store.create_session(&token.digest(), user_id, auth_time, deadlines, replaced.as_deref(), now).await?;
+    state.store.create_session(&token.digest(), user_id, (auth_time, methods), deadlines, replaced.as_deref(), now).await?;
     let max_age = (deadlines.expires_at - now) / 1000;
     set_cookie(state, response, SESSION_COOKIE, token.expose(), max_age);
     tracing::info!(event = "session.started", user_id = %user_id.as_str(), "session started");

@@ -29,6 +29,8 @@ pub struct InteractionRecord {
     /// The password the completing sign-in proved (`credential_version`); the code redeems only
     /// while the account's password is still that one. NULL before completion.
     pub credential_at: Option<Millis>,
+    /// What the sign-in proved so far (the ID token's `amr`).
+    pub methods: latchkey_domain::session::AuthMethods,
     pub created_at: Millis,
     pub expires_at: Millis,
 }
@@ -75,7 +77,7 @@ pub struct NewInteraction<'a> {
 }
 
 const COLUMNS: &str = "id, auth_server, flow, client_id, redirect_uri, scopes, oauth_state, nonce, code_challenge, step, \
-    subject_key, user_id, grant_expires_at, version, auth_time, credential_at, created_at, expires_at";
+    subject_key, user_id, grant_expires_at, version, auth_time, credential_at, amr, created_at, expires_at";
 
 /// The columns a step is stored in: kind, subject key, user id, grant expiry.
 pub(crate) fn step_columns(step: &Step) -> (&'static str, Option<String>, Option<String>, Option<Millis>) {
@@ -164,6 +166,7 @@ fn from_row(row: &AnyRow) -> Result<InteractionRecord> {
         version: get_i64(row, "version")?,
         auth_time: get_opt_i64(row, "auth_time")?,
         credential_at: get_opt_i64(row, "credential_at")?,
+        methods: crate::get_methods(row, "amr")?,
         created_at: get_i64(row, "created_at")?,
         expires_at: get_i64(row, "expires_at")?,
     })
@@ -316,7 +319,7 @@ impl Store {
         expected_version: i64,
         user_id: &UserId,
         (digest, expires_at): (&str, Millis),
-        auth_time: Millis,
+        (auth_time, methods): (Millis, latchkey_domain::session::AuthMethods),
     ) -> Result<Option<InteractionRecord>> {
         let mut tx = self.write_tx().await?;
         if advance(&mut tx, id, expected_version, &Step::Success { user_id: user_id.clone() }).await?.is_none() {
@@ -326,7 +329,9 @@ impl Store {
         // The session's own sign-in proved the password it had then; a password change ends
         // sessions, so a live session speaks for the account's current one.
         let credential = current_credential(&mut tx, user_id).await?;
-        let record = set_credential(&mut tx, id, credential).await?;
+        set_credential(&mut tx, id, credential).await?;
+        // The session's own sign-in proved what it proved; this code carries the same.
+        let record = set_methods(&mut tx, id, methods).await?;
         tx.commit().await?;
         Ok(Some(record))
     }
@@ -426,6 +431,16 @@ pub(crate) async fn current_credential(tx: &mut Tx, user_id: &UserId) -> Result<
 }
 
 /// Records the password the completing sign-in proved.
+/// Records what the transaction proved (`AuthMethods`), in the caller's transaction.
+pub(crate) async fn set_methods(tx: &mut Tx, id: &str, methods: latchkey_domain::session::AuthMethods) -> Result<InteractionRecord> {
+    let row = sqlx::query(&format!("UPDATE interactions SET amr = $1 WHERE id = $2 RETURNING {COLUMNS}"))
+        .bind(methods.as_str())
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    from_row(&row)
+}
+
 pub(crate) async fn set_credential(tx: &mut Tx, id: &str, credential: Millis) -> Result<InteractionRecord> {
     let row = sqlx::query(&format!("UPDATE interactions SET credential_at = $1 WHERE id = $2 RETURNING {COLUMNS}"))
         .bind(credential)

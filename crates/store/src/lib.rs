@@ -369,3 +369,12 @@ pub fn credential_version(password_changed_at: Option<Millis>) -> Millis {
 pub(crate) fn random_id() -> String {
     latchkey_domain::secret::okta_style_id("")
 }
+
+/// The `amr` column (`AuthMethods`); NULL is the password alone.
+pub(crate) fn get_methods(row: &sqlx::any::AnyRow, column: &str) -> Result<latchkey_domain::session::AuthMethods> {
+    match get_opt_str(row, column)? {
+        None => Ok(latchkey_domain::session::AuthMethods::Password),
+        Some(text) => latchkey_domain::session::AuthMethods::parse(&text)
+            .ok_or_else(|| StoreError::Corrupt(format!("{column} {text:?} is not one Latchkey writes"))),
+    }
+}

@@ -454,6 +454,9 @@ async fn apply_answer(
                 sqlx::query("UPDATE recovery_codes SET attempts = attempts + 1 WHERE id = $1").bind(code_id).execute(&mut **tx).await?;
             }
             AnswerEffect::UseTotpStep { factor_id, step } => crate::factors::mark_step_used(tx, &factor_id, step, now).await?,
+            AnswerEffect::ProveMethods(methods) => {
+                next = crate::interactions::set_methods(tx, &next.id, methods).await?;
+            }
             AnswerEffect::ActivateFactor { factor_id, step } => {
                 let active = crate::factors::activate_in_tx(tx, &factor_id, step, now).await?;
                 if let Some(notice) = factor.as_ref().and_then(|f| f.enrolled_notice) {

@@ -25,6 +25,8 @@ pub struct RefreshRecord {
     pub revoked_at: Option<Millis>,
     /// The account's `password_changed_at` when the sign-in behind this family happened.
     pub credential_at: Option<Millis>,
+    /// What that sign-in proved (the ID token's `amr` at every rotation).
+    pub methods: latchkey_domain::session::AuthMethods,
 }
 
 impl RefreshRecord {
@@ -50,6 +52,8 @@ pub struct NewRefreshToken<'a> {
     pub family_expires_at: Millis,
     /// The password the sign-in proved (`InteractionRecord::credential_at`).
     pub credential_at: Option<Millis>,
+    /// What the sign-in proved (`InteractionRecord::methods`).
+    pub methods: latchkey_domain::session::AuthMethods,
 }
 
 #[derive(Debug)]
@@ -63,7 +67,7 @@ pub enum RotateOutcome {
 }
 
 const COLUMNS: &str = "id, family_id, auth_server, client_id, user_id, scopes, auth_time, created_at, idle_expires_at, \
-    family_expires_at, rotated_at, revoked_at, credential_at";
+    family_expires_at, rotated_at, revoked_at, credential_at, amr";
 
 fn from_row(row: &AnyRow) -> Result<RefreshRecord> {
     Ok(RefreshRecord {
@@ -80,12 +84,13 @@ fn from_row(row: &AnyRow) -> Result<RefreshRecord> {
         rotated_at: get_opt_i64(row, "rotated_at")?,
         revoked_at: get_opt_i64(row, "revoked_at")?,
         credential_at: get_opt_i64(row, "credential_at")?,
+        methods: crate::get_methods(row, "amr")?,
     })
 }
 
 async fn insert(tx: &mut Tx, new: &NewRefreshToken<'_>, family_id: &str, now: Millis) -> Result<()> {
     sqlx::query(&format!(
-        "INSERT INTO refresh_tokens (token_digest, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, $12)"
+        "INSERT INTO refresh_tokens (token_digest, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, $12, $13)"
     ))
     .bind(new.token_digest)
     .bind(random_id())
@@ -99,6 +104,7 @@ async fn insert(tx: &mut Tx, new: &NewRefreshToken<'_>, family_id: &str, now: Mi
     .bind(new.idle_expires_at)
     .bind(new.family_expires_at)
     .bind(new.credential_at)
+    .bind(new.methods.as_str())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -202,6 +208,7 @@ impl Store {
                     idle_expires_at,
                     family_expires_at: current.family_expires_at,
                     credential_at: current.credential_at,
+                    methods: current.methods,
                 };
                 insert(&mut tx, &successor, &current.family_id, now).await?;
                 crate::system_log::record(&mut tx, &event(Outcome::Success), context, now).await?;

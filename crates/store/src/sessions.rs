@@ -13,6 +13,8 @@ pub struct SessionRecord {
     pub id: String,
     pub user_id: UserId,
     pub auth_time: Millis,
+    /// What the sign-in behind the session proved.
+    pub methods: latchkey_domain::session::AuthMethods,
     pub created_at: Millis,
     pub expires_at: Millis,
 }
@@ -22,6 +24,7 @@ fn from_row(row: &AnyRow) -> Result<SessionRecord> {
         id: get_str(row, "id")?,
         user_id: UserId::from_trusted(get_str(row, "user_id")?),
         auth_time: get_i64(row, "auth_time")?,
+        methods: crate::get_methods(row, "amr")?,
         created_at: get_i64(row, "created_at")?,
         expires_at: get_i64(row, "expires_at")?,
     })
@@ -34,7 +37,7 @@ impl Store {
         &self,
         token_digest: &str,
         user_id: &UserId,
-        auth_time: Millis,
+        (auth_time, methods): (Millis, latchkey_domain::session::AuthMethods),
         deadlines: SessionDeadlines,
         replaces_digest: Option<&str>,
         now: Millis,
@@ -49,8 +52,8 @@ impl Store {
         }
         let id = random_id();
         sqlx::query(
-            "INSERT INTO sessions (id, token_digest, user_id, auth_time, created_at, idle_expires_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO sessions (id, token_digest, user_id, auth_time, created_at, idle_expires_at, expires_at, amr) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&id)
         .bind(token_digest)
@@ -59,10 +62,11 @@ impl Store {
         .bind(now)
         .bind(deadlines.idle_expires_at)
         .bind(deadlines.expires_at)
+        .bind(methods.as_str())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(SessionRecord { id, user_id: user_id.clone(), auth_time, created_at: now, expires_at: deadlines.expires_at })
+        Ok(SessionRecord { id, user_id: user_id.clone(), auth_time, methods, created_at: now, expires_at: deadlines.expires_at })
     }
 
     /// The live session with this cookie digest, its idle deadline moved to `idle_expires_at`
@@ -81,7 +85,7 @@ impl Store {
         if touched == 0 {
             return Ok(None);
         }
-        let row = sqlx::query("SELECT id, user_id, auth_time, created_at, expires_at FROM sessions WHERE token_digest = $1")
+        let row = sqlx::query("SELECT id, user_id, auth_time, amr, created_at, expires_at FROM sessions WHERE token_digest = $1")
             .bind(token_digest)
             .fetch_optional(self.pool())
             .await?;
@@ -130,7 +134,7 @@ impl Store {
     /// Live sessions of a user (admin and tests).
     pub async fn live_sessions_of(&self, user_id: &UserId, now: Millis) -> Result<Vec<SessionRecord>> {
         let rows = sqlx::query(
-            "SELECT id, user_id, auth_time, created_at, expires_at FROM sessions \
+            "SELECT id, user_id, auth_time, amr, created_at, expires_at FROM sessions \
              WHERE user_id = $1 AND ended_at IS NULL AND idle_expires_at > $2 AND expires_at > $2 ORDER BY created_at",
         )
         .bind(user_id.as_str())

@@ -2,6 +2,7 @@
 //! SQLite and PostgreSQL. Time is an argument of every store call, so lifetimes are tested
 //! here without waiting for them.
 use latchkey_domain::refresh::RefreshPolicy;
+use latchkey_domain::session::AuthMethods;
 use latchkey_domain::session::SessionPolicy;
 use latchkey_domain::{UserId, DAY, HOUR, MINUTE, SECOND};
 use latchkey_store::testing::{fresh, Backend};
@@ -32,14 +33,14 @@ async fn sessions_end_after_an_idle_hour_or_a_day_whatever_the_activity(backend:
     let store = Store::connect(&db.url).await.expect("connect");
     let policy = SessionPolicy::default();
     let user = UserId::generate();
-    store.create_session("idle", &user, T0, policy.new_session(T0), None, T0).await.expect("create");
+    store.create_session("idle", &user, (T0, AuthMethods::Password), policy.new_session(T0), None, T0).await.expect("create");
     assert!(store.touch_session("idle", policy.touched(T0 + 59 * MINUTE, i64::MAX), T0 + 59 * MINUTE).await.expect("touch").is_some());
     assert!(
         store.touch_session("idle", policy.touched(T0 + 2 * HOUR, i64::MAX), T0 + 2 * HOUR).await.expect("touch").is_none(),
         "61 min idle after the last use"
     );
 
-    store.create_session("active", &user, T0, policy.new_session(T0), None, T0).await.expect("create");
+    store.create_session("active", &user, (T0, AuthMethods::Password), policy.new_session(T0), None, T0).await.expect("create");
     let mut now = T0;
     while now < T0 + 24 * HOUR - 30 * MINUTE {
         now += 30 * MINUTE;
@@ -62,6 +63,7 @@ fn new_token<'a>(digest: &'a str, user: &'a UserId, policy: &RefreshPolicy) -> N
         family_expires_at,
         // The account has no row here: its credential version is 0.
         credential_at: Some(0),
+        methods: AuthMethods::Password,
     }
 }
 
@@ -122,7 +124,7 @@ async fn clearing_a_users_sessions_touches_tokens_only_when_asked(backend: Backe
     let refresh = RefreshPolicy::default();
     let (user, bystander) = (UserId::generate(), UserId::generate());
     for (digest, who) in [("s-1", &user), ("s-2", &user), ("s-other", &bystander)] {
-        store.create_session(digest, who, T0, sessions.new_session(T0), None, T0).await.expect("create");
+        store.create_session(digest, who, (T0, AuthMethods::Password), sessions.new_session(T0), None, T0).await.expect("create");
     }
     store.insert_refresh_token(&new_token("rt-user", &user, &refresh), T0).await.expect("insert");
     store.insert_refresh_token(&new_token("rt-other", &bystander, &refresh), T0).await.expect("insert");

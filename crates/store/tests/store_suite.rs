@@ -770,6 +770,7 @@ async fn a_sign_in_that_a_password_change_overtook_completes_nothing_and_its_tok
         idle_expires_at: later + 3_600_000,
         family_expires_at: later + 86_400_000,
         credential_at: Some(old_version),
+        methods: latchkey_domain::session::AuthMethods::Password,
     };
     store.insert_refresh_token(&family, later + 5_000).await.expect("insert");
     let policy = latchkey_domain::refresh::RefreshPolicy::default();

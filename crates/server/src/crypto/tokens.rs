@@ -45,6 +45,8 @@ pub struct TokenRequest<'a> {
     pub scopes: &'a latchkey_domain::oauth::Scopes,
     pub nonce: Option<&'a str>,
     pub auth_time: Millis,
+    /// What the sign-in proved: the ID token's `amr`.
+    pub methods: latchkey_domain::session::AuthMethods,
     pub now: Millis,
     pub lifetime_secs: i64,
 }
@@ -106,7 +108,7 @@ pub fn issue(keys: &KeyRing, req: &TokenRequest<'_>) -> Result<IssuedTokens, Tok
             iat,
             exp,
             auth_time: req.auth_time / 1000,
-            amr: vec!["pwd".to_owned()],
+            amr: req.methods.values(),
             idp: req.issuer.to_owned(),
             nonce: req.nonce.map(str::to_owned),
             email: with_email.then(|| profile.email.as_str().to_owned()),

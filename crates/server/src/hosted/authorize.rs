@@ -100,7 +100,13 @@ async fn code_from_session(
     let expires = now + crate::config::ms(state.settings.tokens.code_secs);
     let done = state
         .store
-        .complete_from_session(&record.id, record.version, &session.user_id, (&code.digest(), expires), session.auth_time)
+        .complete_from_session(
+            &record.id,
+            record.version,
+            &session.user_id,
+            (&code.digest(), expires),
+            (session.auth_time, session.methods),
+        )
         .await?;
     if done.is_none() {
         return Err(OAuthError::Internal(anyhow::anyhow!("a new transaction moved before it was completed")));

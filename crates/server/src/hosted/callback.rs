@@ -62,7 +62,7 @@ async fn sign_in_this_browser(
     if !started_here {
         return Ok(());
     }
-    crate::session::start(state, headers, user_id, record.auth_time.unwrap_or(now), now, response).await?;
+    crate::session::start(state, headers, user_id, (record.auth_time.unwrap_or(now), record.methods), now, response).await?;
     // The transaction is over; the emailed link must not find it through this browser again.
     crate::session::set_cookie(state, response, super::TRANSACTION_COOKIE, "", 0);
     Ok(())

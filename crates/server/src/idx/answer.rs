@@ -261,7 +261,7 @@ async fn set_password(
     crate::metrics::funnel::password_reset(true);
     let mut response = respond(view(state, &tx).success(code.expose()));
     if crate::session::from_own_origin(state, headers) {
-        crate::session::start(state, headers, &user_id, now, now, &mut response).await?;
+        crate::session::start(state, headers, &user_id, (now, tx.record.methods), now, &mut response).await?;
     }
     Ok(response)
 }

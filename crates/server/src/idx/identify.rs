@@ -134,7 +134,7 @@ pub(super) async fn signed_in(
 ) -> Result<Response, IdxError> {
     let mut response = respond(view(state, tx).success(code.expose()));
     if let (true, Step::Success { user_id }) = (crate::session::from_own_origin(state, headers), &tx.record.step) {
-        crate::session::start(state, headers, user_id, now, now, &mut response).await?;
+        crate::session::start(state, headers, user_id, (now, tx.record.methods), now, &mut response).await?;
     }
     Ok(response)
 }

@@ -72,7 +72,14 @@ pub async fn redeem(
         client,
         &account.user,
         &scopes,
-        Grant::Code { interaction_id: &record.id, nonce: record.nonce.as_deref(), auth_time, context, credential_at: record.credential_at },
+        Grant::Code {
+            interaction_id: &record.id,
+            nonce: record.nonce.as_deref(),
+            auth_time,
+            context,
+            credential_at: record.credential_at,
+            methods: record.methods,
+        },
         now,
     )
     .await?;

@@ -54,5 +54,14 @@ pub async fn redeem(
     if !account.user.status.can_sign_in() {
         return Err(REFUSED);
     }
-    issue(state, server, client, &account.user, &scopes, Grant::Refresh { successor: &successor, auth_time: previous.auth_time }, now).await
+    issue(
+        state,
+        server,
+        client,
+        &account.user,
+        &scopes,
+        Grant::Refresh { successor: &successor, auth_time: previous.auth_time, methods: previous.methods },
+        now,
+    )
+    .await
 }

@@ -4,6 +4,7 @@
 use axum::http::header::{HeaderValue, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use latchkey_domain::oauth::Scopes;
+use latchkey_domain::session::AuthMethods;
 use latchkey_domain::{BearerToken, Millis, User};
 use latchkey_proto::oauth::TokenResponse;
 use latchkey_store::{ClientRecord, NewRefreshToken};
@@ -22,10 +23,12 @@ pub enum Grant<'a> {
         auth_time: Millis,
         context: &'a latchkey_store::EventContext,
         credential_at: Option<Millis>,
+        /// What the sign-in proved (`amr`); the refresh family carries it.
+        methods: AuthMethods,
     },
     /// A refresh: the successor token is already stored in the family. No nonce (OIDC Core
-    /// §12.2); `auth_time` stays the original sign-in's.
-    Refresh { successor: &'a BearerToken, auth_time: Millis },
+    /// §12.2); `auth_time` and `amr` stay the original sign-in's.
+    Refresh { successor: &'a BearerToken, auth_time: Millis, methods: AuthMethods },
 }
 
 pub async fn issue(
@@ -37,9 +40,9 @@ pub async fn issue(
     grant: Grant<'_>,
     now: Millis,
 ) -> Result<Response, OAuthError> {
-    let (nonce, auth_time) = match &grant {
-        Grant::Code { nonce, auth_time, .. } => (*nonce, *auth_time),
-        Grant::Refresh { auth_time, .. } => (None, *auth_time),
+    let (nonce, auth_time, methods) = match &grant {
+        Grant::Code { nonce, auth_time, methods, .. } => (*nonce, *auth_time, *methods),
+        Grant::Refresh { auth_time, methods, .. } => (None, *auth_time, *methods),
     };
     let issuer = state.issuer(server);
     let audience = state.audience(server);
@@ -53,6 +56,7 @@ pub async fn issue(
         scopes,
         nonce,
         auth_time,
+        methods,
         now,
         lifetime_secs: lifetime,
     };
@@ -77,6 +81,7 @@ pub async fn issue(
                             idle_expires_at,
                             family_expires_at,
                             credential_at,
+                            methods,
                         },
                         now,
                     )

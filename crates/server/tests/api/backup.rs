@@ -21,7 +21,7 @@ async fn a_backup_taken_under_load_restores_and_signs_in() {
         .create_session(
             "session-before-backup",
             &user_id,
-            now,
+            (now, latchkey_domain::session::AuthMethods::Password),
             latchkey_domain::session::SessionPolicy::default().new_session(now),
             None,
             now,

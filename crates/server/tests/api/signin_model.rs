@@ -13,7 +13,8 @@
 //!   value of that account's own active app, or of the app whose set-up a transaction of that
 //!   same account was shown;
 //! - no TOTP step of an account's app opens two sign-ins;
-//! - the tokens name that account.
+//! - the tokens name that account, and their `amr` says what was proved (`pwd`, or
+//!   `pwd otp mfa`).
 //!
 //! `LATCHKEY_MODEL_CASES` sets the number of random cases (CI runs a few).
 use std::collections::{HashMap, HashSet};
@@ -191,7 +192,7 @@ async fn step(app: &TestApp, peer: &TestApp, case: &mut Case, op: &Op) -> Result
                     if case.two_factors || (case.enroll == "REQUIRED" && !has_app) {
                         return Err(format!("the password alone signed {who:?} in (2FA {}, enroll {})", case.two_factors, case.enroll));
                     }
-                    tokens_name(server(slot), &body, &case.ids[&who]).await?;
+                    tokens_name(server(slot), &body, &case.ids[&who], &["pwd"]).await?;
                 }
             }
         }
@@ -269,10 +270,11 @@ async fn answer(server: &TestApp, case: &mut Case, slot: u8, secret: &TotpSecret
     if own_set_up && !own_app {
         case.active.insert(who, Some(secret.clone()));
     }
-    tokens_name(server, &body, &case.ids[&who]).await
+    tokens_name(server, &body, &case.ids[&who], &["pwd", "otp", "mfa"]).await
 }
 
-async fn tokens_name(server: &TestApp, body: &Value, user_id: &str) -> Result<(), String> {
+/// The tokens name `user_id`, and their `amr` says what the sign-in proved.
+async fn tokens_name(server: &TestApp, body: &Value, user_id: &str, amr: &[&str]) -> Result<(), String> {
     let (status, tokens) = server.exchange(&interaction_code(body)).await;
     if status != 200 {
         return Err(format!("the code did not redeem: {tokens}"));
@@ -283,6 +285,9 @@ async fn tokens_name(server: &TestApp, body: &Value, user_id: &str) -> Result<()
         serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap_or_default()).unwrap_or_default();
     if claims["sub"] != user_id {
         return Err(format!("the tokens name {} instead of {user_id}", claims["sub"]));
+    }
+    if claims["amr"] != serde_json::json!(amr) {
+        return Err(format!("amr {} where the sign-in proved {amr:?}", claims["amr"]));
     }
     Ok(())
 }

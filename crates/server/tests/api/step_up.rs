@@ -248,6 +248,7 @@ async fn the_app_sign_in_rule_asks_for_the_second_factor_after_the_password(back
     assert_eq!(status, 200, "{done}");
     let (status, tokens) = app.exchange(&interaction_code(&done)).await;
     assert_eq!(status, 200, "{tokens}");
+    assert_eq!(id_token_claims(&tokens)["amr"], json!(["pwd", "otp", "mfa"]), "the ID token says a second factor was proved");
     let starts = logged(&app, "user.session.start").await;
     assert_eq!(starts.iter().filter(|e| e["outcome"]["result"] == "SUCCESS").count(), 1, "one sign-in, logged once: {starts:?}");
 
@@ -275,9 +276,12 @@ async fn the_app_sign_in_rule_asks_for_the_second_factor_after_the_password(back
         .await;
     assert_eq!(status, 401, "{body}");
 
-    // Back to 1FA: the password alone signs in again.
+    // Back to 1FA: the password alone signs in again, and says so.
     assert_eq!(set_factor_mode(&app, "1FA").await.0, 200);
-    assert_eq!(app.sign_in("nofactor2fa@example.com", PASSWORD).await.0, 200);
+    let (status, done) = app.sign_in("nofactor2fa@example.com", PASSWORD).await;
+    assert_eq!(status, 200);
+    let (_, tokens) = app.exchange(&interaction_code(&done)).await;
+    assert_eq!(id_token_claims(&tokens)["amr"], json!(["pwd"]));
     app.assert_store_invariants().await;
 }
 
@@ -386,4 +390,10 @@ async fn one_totp_value_signs_in_once_across_processes(backend: latchkey_store::
     assert!(results.iter().filter(|(status, _)| *status != 200).all(|(status, _)| *status == 401), "{results:?}");
     let replays = logged(&app, "user.authentication.auth_via_mfa.totp").await;
     assert_eq!(replays.iter().filter(|e| e["outcome"]["reason"] == "REPLAYED").count(), 7, "{replays:?}");
+}
+
+fn id_token_claims(tokens: &Value) -> Value {
+    use base64::Engine;
+    let payload = tokens["id_token"].as_str().unwrap_or_default().split('.').nth(1).unwrap_or_default();
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap_or_default()).unwrap_or_default()
 }
