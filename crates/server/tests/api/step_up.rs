@@ -23,6 +23,7 @@ both_backends!(
     the_app_sign_in_rule_asks_for_the_second_factor_after_the_password,
     a_required_totp_app_is_set_up_during_sign_in_and_then_asked_for,
     one_totp_value_signs_in_once_across_processes,
+    the_second_factor_is_remembered_by_the_session_and_the_refresh_family,
 );
 
 async fn put_rule(app: &TestApp, step_up: Value) -> (u16, Value) {
@@ -396,4 +397,73 @@ fn id_token_claims(tokens: &Value) -> Value {
     use base64::Engine;
     let payload = tokens["id_token"].as_str().unwrap_or_default().split('.').nth(1).unwrap_or_default();
     serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap_or_default()).unwrap_or_default()
+}
+
+/// What a 2FA sign-in proved stays with what it starts: the hosted flow's browser session (a
+/// later `/authorize` served from it) and a refresh family both say `pwd otp mfa`.
+async fn the_second_factor_is_remembered_by_the_session_and_the_refresh_family(backend: latchkey_store::testing::Backend) {
+    use crate::helpers::{challenge_for, PUBLIC_CLIENT, REDIRECT_URI, VERIFIER};
+    use crate::hosted::page_config;
+    use crate::oidc_support::{authorize, code_form, query_of, refresh, set_cookie, SID};
+    let app = spawn_app(backend).await;
+    let user = app.create_user("remember@example.com").await;
+    let secret = enroll_active_totp(&app, user["id"].as_str().expect("id")).await;
+    assert_eq!(set_factor_mode(&app, "2FA").await.0, 200);
+    let mfa = json!(["pwd", "otp", "mfa"]);
+
+    // The hosted page: password, then the app, then the callback starts the session.
+    let page = authorize(&app, &[("prompt", "login")], "").await;
+    let tx_cookie = set_cookie(&page, "latchkey_tx").expect("the transaction cookie");
+    let config = page_config(&page.text().await.expect("html"));
+    let (_, state) = app.introspect(config["interactionHandle"].as_str().expect("handle")).await;
+    let sh = state["stateHandle"].clone();
+    let (status, challenge) =
+        app.idx("identify", json!({"identifier": "remember@example.com", "credentials": {"passcode": PASSWORD}, "stateHandle": sh})).await;
+    assert_eq!((status, remediation_names(&challenge)), (200, vec!["challenge-authenticator".to_owned()]));
+    let (status, done) =
+        app.idx("challenge/answer", json!({"credentials": {"passcode": value_now(&app, &secret).await}, "stateHandle": sh})).await;
+    assert_eq!(status, 200, "{done}");
+    let callback = app
+        .http
+        .get(format!("{}/signin/callback?interaction_code={}", app.base, interaction_code(&done)))
+        .header("Cookie", format!("latchkey_tx={tx_cookie}"))
+        .send()
+        .await
+        .expect("callback");
+    assert_eq!(callback.status(), 303);
+    let sid = set_cookie(&callback, SID).expect("a session");
+    let (status, tokens) = app.token(&code_form(&query_of(&callback)["code"])).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(id_token_claims(&tokens)["amr"], mfa);
+    // A later authorize is served from the session, and says what that sign-in proved.
+    let again = authorize(&app, &[], &format!("{SID}={sid}")).await;
+    assert_eq!(again.status(), 303, "served from the session");
+    let (status, tokens) = app.token(&code_form(&query_of(&again)["code"])).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(id_token_claims(&tokens)["amr"], mfa);
+
+    // A refresh family started by a 2FA sign-in keeps saying so at every rotation.
+    app.advance_clock(Duration::from_secs(30)).await;
+    let response = app
+        .interact_raw(&[
+            ("client_id", PUBLIC_CLIENT),
+            ("scope", "openid offline_access"),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_challenge", &challenge_for(VERIFIER)),
+            ("code_challenge_method", "S256"),
+            ("state", "remember-state"),
+        ])
+        .await;
+    let handle = response.json::<Value>().await.expect("json")["interaction_handle"].as_str().expect("handle").to_owned();
+    let (_, state) = app.introspect(&handle).await;
+    let sh = state["stateHandle"].clone();
+    app.idx("identify", json!({"identifier": "remember@example.com", "credentials": {"passcode": PASSWORD}, "stateHandle": sh})).await;
+    let (status, done) =
+        app.idx("challenge/answer", json!({"credentials": {"passcode": value_now(&app, &secret).await}, "stateHandle": sh})).await;
+    assert_eq!(status, 200, "{done}");
+    let (status, tokens) = app.exchange(&interaction_code(&done)).await;
+    assert_eq!(status, 200, "{tokens}");
+    let (status, refreshed) = refresh(&app, tokens["refresh_token"].as_str().expect("a refresh token")).await;
+    assert_eq!(status, 200, "{refreshed}");
+    assert_eq!(id_token_claims(&refreshed)["amr"], mfa);
 }
