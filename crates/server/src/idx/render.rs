@@ -48,6 +48,37 @@ impl View<'_> {
         Remediation::form(name, self.href(path), vec![self.sh()])
     }
 
+    /// A form choosing one authenticator (`select-authenticator-authenticate` or `-enroll`):
+    /// Okta's option shape, its `relatesTo` into the same body, posted to `path`.
+    fn choice(&self, name: &str, path: &str, authenticator: &Authenticator, relates_to: &str) -> Remediation {
+        let method = authenticator.methods.first().map_or("", |m| m.kind.as_str());
+        let option = FieldOption {
+            label: authenticator.display_name.clone(),
+            relates_to: Some(relates_to.to_owned()),
+            value: json!({"form": {"value": [
+                {"name": "id", "required": true, "value": authenticator.id, "mutable": false},
+                {"name": "methodType", "required": false, "value": method, "mutable": false}
+            ]}}),
+        };
+        let field = FormField {
+            name: "authenticator".to_owned(),
+            kind: Some("object".to_owned()),
+            // Okta marks the choice required in an enrollment only.
+            required: (name == "select-authenticator-enroll").then_some(true),
+            options: Some(vec![option]),
+            ..FormField::default()
+        };
+        Remediation::form(name, self.href(path), vec![field, self.sh()])
+    }
+
+    /// A form answering with `credentials.passcode` (a code, a TOTP value), posted to
+    /// `challenge/answer` and related to the authenticator it answers for.
+    fn code_form(&self, name: &str, relates_to: &str) -> Remediation {
+        let passcode = FormField::text("passcode", "Enter code", true);
+        Remediation::form(name, self.href("challenge/answer"), vec![FormField::credentials(vec![passcode]), self.sh()])
+            .relates_to(relates_to)
+    }
+
     fn envelope(&self) -> IdxResponse {
         IdxResponse {
             version: IDX_VERSION.to_owned(),
@@ -114,21 +145,8 @@ impl View<'_> {
     }
 
     fn recovery_select(&self) -> IdxResponse {
-        let option = FieldOption {
-            label: "Email".to_owned(),
-            relates_to: Some("$.authenticatorEnrollments.value[0]".to_owned()),
-            value: json!({"form": {"value": [
-                {"name": "id", "required": true, "value": EMAIL_AUTHENTICATOR_ID, "mutable": false},
-                {"name": "methodType", "required": false, "value": "email", "mutable": false}
-            ]}}),
-        };
-        let field = FormField {
-            name: "authenticator".to_owned(),
-            kind: Some("object".to_owned()),
-            options: Some(vec![option]),
-            ..FormField::default()
-        };
-        let form = Remediation::form("select-authenticator-authenticate", self.href("challenge"), vec![field, self.sh()]);
+        let form =
+            self.choice("select-authenticator-authenticate", "challenge", &email_authenticator(), "$.authenticatorEnrollments.value[0]");
         IdxResponse {
             remediation: Some(Wrapped::array(vec![form])),
             authenticator_enrollments: Some(Wrapped::array(vec![email_enrollment()])),
@@ -139,13 +157,7 @@ impl View<'_> {
     }
 
     fn recovery_challenge(&self) -> IdxResponse {
-        let passcode = FormField::text("passcode", "Enter code", true);
-        let form = Remediation::form(
-            "challenge-authenticator",
-            self.href("challenge/answer"),
-            vec![FormField::credentials(vec![passcode]), self.sh()],
-        )
-        .relates_to("$.currentAuthenticatorEnrollment");
+        let form = self.code_form("challenge-authenticator", "$.currentAuthenticatorEnrollment");
         let mut enrollment = email_enrollment();
         enrollment.resend = Some(self.action("resend", "challenge/resend"));
         IdxResponse {
@@ -160,21 +172,12 @@ impl View<'_> {
     /// After the email code, when the password policy asks for a second factor: the account's
     /// enrolled factors to choose from (Okta's shape; TOTP is the only kind so far).
     fn factor_select(&self) -> IdxResponse {
-        let option = FieldOption {
-            label: "Google Authenticator".to_owned(),
-            relates_to: Some("$.authenticatorEnrollments.value[0]".to_owned()),
-            value: json!({"form": {"value": [
-                {"name": "id", "required": true, "value": GOOGLE_OTP_AUTHENTICATOR_ID, "mutable": false},
-                {"name": "methodType", "required": false, "value": "otp", "mutable": false}
-            ]}}),
-        };
-        let field = FormField {
-            name: "authenticator".to_owned(),
-            kind: Some("object".to_owned()),
-            options: Some(vec![option]),
-            ..FormField::default()
-        };
-        let form = Remediation::form("select-authenticator-authenticate", self.href("challenge"), vec![field, self.sh()]);
+        let form = self.choice(
+            "select-authenticator-authenticate",
+            "challenge",
+            &google_otp_authenticator(),
+            "$.authenticatorEnrollments.value[0]",
+        );
         IdxResponse {
             remediation: Some(Wrapped::array(vec![form])),
             authenticator_enrollments: Some(Wrapped::array(vec![google_otp_enrollment()])),
@@ -188,13 +191,7 @@ impl View<'_> {
     /// `currentAuthenticator`, not to the enrollment, and has no resend), in a recovery's
     /// step-up or a sign-in's second step.
     fn factor_challenge(&self, recovery: bool) -> IdxResponse {
-        let passcode = FormField::text("passcode", "Enter code", true);
-        let form = Remediation::form(
-            "challenge-authenticator",
-            self.href("challenge/answer"),
-            vec![FormField::credentials(vec![passcode]), self.sh()],
-        )
-        .relates_to("$.currentAuthenticator");
+        let form = self.code_form("challenge-authenticator", "$.currentAuthenticator");
         IdxResponse {
             remediation: Some(Wrapped::array(vec![form])),
             current_authenticator: Some(Wrapped::object(google_otp_authenticator())),
@@ -208,22 +205,8 @@ impl View<'_> {
     /// The password was right and the account sets up a TOTP app first: the authenticators it
     /// may enroll (Okta's `select-authenticator-enroll`, posted to `credential/enroll`).
     fn enroll_select(&self) -> IdxResponse {
-        let option = FieldOption {
-            label: "Google Authenticator".to_owned(),
-            relates_to: Some("$.authenticators.value[0]".to_owned()),
-            value: json!({"form": {"value": [
-                {"name": "id", "required": true, "value": GOOGLE_OTP_AUTHENTICATOR_ID, "mutable": false},
-                {"name": "methodType", "required": false, "value": "otp", "mutable": false}
-            ]}}),
-        };
-        let field = FormField {
-            name: "authenticator".to_owned(),
-            kind: Some("object".to_owned()),
-            required: Some(true),
-            options: Some(vec![option]),
-            ..FormField::default()
-        };
-        let form = Remediation::form("select-authenticator-enroll", self.href("credential/enroll"), vec![field, self.sh()]);
+        let form =
+            self.choice("select-authenticator-enroll", "credential/enroll", &google_otp_authenticator(), "$.authenticators.value[0]");
         IdxResponse {
             remediation: Some(Wrapped::array(vec![form])),
             authenticators: Some(Wrapped::array(vec![google_otp_authenticator()])),
@@ -234,13 +217,7 @@ impl View<'_> {
     /// The TOTP app's set-up: its secret and QR code in `currentAuthenticator.contextualData`
     /// (Okta's shape), and the first value to prove the app holds it (`enroll-authenticator`).
     fn enroll_totp(&self) -> IdxResponse {
-        let passcode = FormField::text("passcode", "Enter code", true);
-        let form = Remediation::form(
-            "enroll-authenticator",
-            self.href("challenge/answer"),
-            vec![FormField::credentials(vec![passcode]), self.sh()],
-        )
-        .relates_to("$.currentAuthenticator");
+        let form = self.code_form("enroll-authenticator", "$.currentAuthenticator");
         let mut authenticator = google_otp_authenticator();
         authenticator.contextual_data = self.setup.map(|setup| {
             json!({
