@@ -26,14 +26,15 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use base64::Engine;
 use latchkey_domain::totp::{self, TotpPolicy, TotpSecret};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::both_backends;
-use crate::helpers::{email_authenticator_id, extract_code, interaction_code, remediation_names, spawn_app_with, Flow, TestApp, PASSWORD};
+use crate::helpers::{
+    email_authenticator_id, extract_code, id_token_claims, interaction_code, remediation_names, spawn_app_with, Flow, TestApp, PASSWORD,
+};
 
 both_backends!(random_recovery_sequences_never_reset_an_account_without_its_own_code);
 
@@ -246,11 +247,11 @@ async fn run_case(app: TestApp, n: u32, ops: &[Op]) -> (TestApp, Result<(), Test
         accepted_values: HashSet::new(),
     };
     // Cases share the server: each starts with the rule off.
-    set_step_up(&app, false).await;
+    assert_eq!(app.set_recovery_step_up(json!({"required": false})).await.0, 200);
     for who in [Who::Attacker, Who::Victim] {
         let user = app.create_user(&case.address(who)).await;
         let id = user["id"].as_str().expect("id").to_owned();
-        case.secrets.insert(who, enroll_totp(&app, &id).await);
+        case.secrets.insert(who, app.enroll_totp(&id).await);
         case.user_ids.insert(who, id);
         case.passwords.insert(who, PASSWORD.to_owned());
     }
@@ -363,7 +364,7 @@ async fn step(app: &TestApp, case: &mut Case, op: &Op) -> Result<(), String> {
             }
         }
         Op::StepUp(on) => {
-            set_step_up(app, on).await;
+            assert_eq!(app.set_recovery_step_up(json!({"required": on})).await.0, 200);
             case.step_up = on;
         }
         Op::ChooseFactor(slot) => {
@@ -402,7 +403,7 @@ async fn step(app: &TestApp, case: &mut Case, op: &Op) -> Result<(), String> {
                 if status != 200 {
                     return Err(format!("the interaction code did not redeem: {tokens}"));
                 }
-                let sub = id_token_subject(&tokens);
+                let sub = id_token_claims(&tokens)["sub"].as_str().unwrap_or_default().to_owned();
                 if Some(&sub) != case.user_ids.get(&who) {
                     return Err(format!("tokens after {who:?}'s reset name {sub}"));
                 }
@@ -414,37 +415,6 @@ async fn step(app: &TestApp, case: &mut Case, op: &Op) -> Result<(), String> {
         Op::Restart => unreachable!("handled by run_case"),
     }
     Ok(())
-}
-
-async fn set_step_up(app: &TestApp, required: bool) {
-    let path = "/api/v1/policies/00plkpassword0000001/rules/0prlkpassword0000001";
-    let mut rule: Value = app.admin_get(path).await.json().await.expect("the rule");
-    rule["actions"]["selfServicePasswordReset"]["requirement"]["stepUp"] = json!({"required": required});
-    let response = app
-        .http
-        .put(format!("{}{path}", app.base))
-        .header("Authorization", format!("SSWS {}", crate::helpers::ADMIN_TOKEN))
-        .json(&rule)
-        .send()
-        .await
-        .expect("put");
-    assert_eq!(response.status(), 200);
-}
-
-/// Enrolls a TOTP app, activated with the previous step's value so the current one stays fresh.
-async fn enroll_totp(app: &TestApp, user_id: &str) -> TotpSecret {
-    let factor: Value = app
-        .admin_post(&format!("/api/v1/users/{user_id}/factors"), json!({"factorType": "token:software:totp", "provider": "GOOGLE"}))
-        .await
-        .json()
-        .await
-        .expect("json");
-    let secret = TotpSecret::from_base32(factor["_embedded"]["activation"]["sharedSecret"].as_str().expect("secret")).expect("base32");
-    let now = app.state.store.now().await.expect("now");
-    let value = totp::value_at(&secret, &TotpPolicy::default(), now - 30_000);
-    let path = format!("/api/v1/users/{user_id}/factors/{}/lifecycle/activate", factor["id"].as_str().expect("id"));
-    assert_eq!(app.admin_post(&path, json!({"passCode": value})).await.status(), 200);
-    secret
 }
 
 /// Collects every code mailed since the last step and checks the stored counters.
@@ -486,12 +456,4 @@ async fn final_check(app: &TestApp, case: &Case) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-fn id_token_subject(tokens: &Value) -> String {
-    let token = tokens["id_token"].as_str().unwrap_or_default();
-    let payload = token.split('.').nth(1).unwrap_or_default();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap_or_default();
-    let claims: Value = serde_json::from_slice(&bytes).unwrap_or_default();
-    claims["sub"].as_str().unwrap_or_default().to_owned()
 }

@@ -374,6 +374,76 @@ impl TestApp {
     }
 }
 
+/// The password rule, the app sign-in rule and the enrollment policy, by their fixed ids.
+pub const PASSWORD_RULE: &str = "/api/v1/policies/00plkpassword0000001/rules/0prlkpassword0000001";
+pub const ACCESS_RULE: &str = "/api/v1/policies/rstlkaccess000000001/rules/rullkaccess000000001";
+pub const ENROLL_POLICY: &str = "/api/v1/policies/00plkmfaenroll000001";
+
+impl TestApp {
+    /// Enrolls and activates a TOTP app for the user through the Factors API, activated with the
+    /// previous time step's value so the current one is still fresh for the test's next answer.
+    pub async fn enroll_totp(&self, user_id: &str) -> latchkey_domain::totp::TotpSecret {
+        use latchkey_domain::totp::{self, TotpPolicy, TotpSecret};
+        let factor: Value = self
+            .admin_post(&format!("/api/v1/users/{user_id}/factors"), json!({"factorType": "token:software:totp", "provider": "GOOGLE"}))
+            .await
+            .json()
+            .await
+            .expect("json");
+        let shared = factor["_embedded"]["activation"]["sharedSecret"].as_str().expect("the shared secret");
+        let secret = TotpSecret::from_base32(shared).expect("base32");
+        let now = self.state.store.now().await.expect("now");
+        let value = totp::value_at(&secret, &TotpPolicy::default(), now - 30_000);
+        let path = format!("/api/v1/users/{user_id}/factors/{}/lifecycle/activate", factor["id"].as_str().expect("id"));
+        assert_eq!(self.admin_post(&path, json!({"passCode": value})).await.status(), 200);
+        secret
+    }
+
+    /// The current value of a TOTP app, by the server's clock.
+    pub async fn totp_now(&self, secret: &latchkey_domain::totp::TotpSecret) -> String {
+        latchkey_domain::totp::value_at(secret, &Default::default(), self.state.store.now().await.expect("now"))
+    }
+
+    /// Reads a policy or rule, changes it, and writes it back whole (as Okta's tools do).
+    pub async fn replace_policy(&self, path: &str, change: impl FnOnce(&mut Value)) -> (u16, Value) {
+        let mut object: Value = self.admin_get(path).await.json().await.expect("json");
+        change(&mut object);
+        let response =
+            self.http.put(format!("{}{path}", self.base)).header("Authorization", format!("SSWS {ADMIN_TOKEN}")).json(&object).send().await;
+        let response = response.expect("put");
+        (response.status().as_u16(), response.json().await.expect("json"))
+    }
+
+    /// The app sign-in rule's factor mode: `1FA` or `2FA` (or anything, to see it refused).
+    pub async fn set_factor_mode(&self, mode: &str) -> (u16, Value) {
+        self.replace_policy(ACCESS_RULE, |rule| rule["actions"]["appSignOn"]["verificationMethod"]["factorMode"] = json!(mode)).await
+    }
+
+    /// The enrollment policy's setting for TOTP apps.
+    pub async fn set_totp_enroll(&self, setting: &str) -> (u16, Value) {
+        self.replace_policy(ENROLL_POLICY, |policy| {
+            for a in policy["settings"]["authenticators"].as_array_mut().into_iter().flatten() {
+                if a["key"] == "google_otp" {
+                    a["enroll"]["self"] = json!(setting);
+                }
+            }
+        })
+        .await
+    }
+
+    /// The password rule's step-up: `{"required": …}` or anything else to see it refused.
+    pub async fn set_recovery_step_up(&self, step_up: Value) -> (u16, Value) {
+        self.replace_policy(PASSWORD_RULE, |rule| rule["actions"]["selfServicePasswordReset"]["requirement"]["stepUp"] = step_up).await
+    }
+}
+
+/// The claims of the ID token in a token response (not verified: tests that need that use the
+/// JWKS helpers).
+pub fn id_token_claims(tokens: &Value) -> Value {
+    let payload = tokens["id_token"].as_str().unwrap_or_default().split('.').nth(1).unwrap_or_default();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap_or_default()).unwrap_or_default()
+}
+
 pub fn remediation_names(body: &Value) -> Vec<String> {
     body["remediation"]["value"]
         .as_array()

@@ -26,7 +26,7 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::helpers::{interaction_code, spawn_app, Flow, TestApp, ADMIN_TOKEN, PASSWORD};
+use crate::helpers::{id_token_claims, interaction_code, spawn_app, Flow, TestApp, ADMIN_TOKEN, PASSWORD};
 
 both_backends!(random_sign_in_sequences_never_skip_the_second_factor);
 
@@ -163,7 +163,7 @@ async fn run_case(app: &TestApp, peer: &TestApp, n: u32, ops: &[Op]) -> Result<(
     for who in [Who::Alice, Who::Bob] {
         let user = app.create_user(&case.login(who)).await;
         let id = user["id"].as_str().expect("id").to_owned();
-        case.active.insert(who, Some(enroll(app, &id).await));
+        case.active.insert(who, Some(app.enroll_totp(&id).await));
         case.ids.insert(who, id);
     }
     for op in ops {
@@ -279,10 +279,7 @@ async fn tokens_name(server: &TestApp, body: &Value, user_id: &str, amr: &[&str]
     if status != 200 {
         return Err(format!("the code did not redeem: {tokens}"));
     }
-    use base64::Engine;
-    let payload = tokens["id_token"].as_str().unwrap_or_default().split('.').nth(1).unwrap_or_default();
-    let claims: Value =
-        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap_or_default()).unwrap_or_default();
+    let claims = id_token_claims(&tokens);
     if claims["sub"] != user_id {
         return Err(format!("the tokens name {} instead of {user_id}", claims["sub"]));
     }
@@ -292,36 +289,8 @@ async fn tokens_name(server: &TestApp, body: &Value, user_id: &str, amr: &[&str]
     Ok(())
 }
 
+/// The app sign-in rule and the enrollment policy, as the model holds them.
 async fn policies(app: &TestApp, two_factors: bool, enroll: &str) {
-    let put = |path: String, body: Value| {
-        app.http.put(format!("{}{path}", app.base)).header("Authorization", format!("SSWS {ADMIN_TOKEN}")).json(&body).send()
-    };
-    let rule_path = "/api/v1/policies/rstlkaccess000000001/rules/rullkaccess000000001".to_owned();
-    let mut rule: Value = app.admin_get(&rule_path).await.json().await.expect("rule");
-    rule["actions"]["appSignOn"]["verificationMethod"]["factorMode"] = json!(if two_factors { "2FA" } else { "1FA" });
-    assert_eq!(put(rule_path, rule).await.expect("put").status(), 200);
-    let policy_path = "/api/v1/policies/00plkmfaenroll000001".to_owned();
-    let mut policy: Value = app.admin_get(&policy_path).await.json().await.expect("policy");
-    for a in policy["settings"]["authenticators"].as_array_mut().expect("authenticators") {
-        if a["key"] == "google_otp" {
-            a["enroll"]["self"] = json!(enroll);
-        }
-    }
-    assert_eq!(put(policy_path, policy).await.expect("put").status(), 200);
-}
-
-/// An admin-enrolled app, activated with the previous step's value.
-async fn enroll(app: &TestApp, user_id: &str) -> TotpSecret {
-    let factor: Value = app
-        .admin_post(&format!("/api/v1/users/{user_id}/factors"), json!({"factorType": "token:software:totp", "provider": "GOOGLE"}))
-        .await
-        .json()
-        .await
-        .expect("json");
-    let secret = TotpSecret::from_base32(factor["_embedded"]["activation"]["sharedSecret"].as_str().expect("secret")).expect("base32");
-    let now = app.state.store.now().await.expect("now");
-    let value = totp::value_at(&secret, &TotpPolicy::default(), now - 30_000);
-    let path = format!("/api/v1/users/{user_id}/factors/{}/lifecycle/activate", factor["id"].as_str().expect("id"));
-    assert_eq!(app.admin_post(&path, json!({"passCode": value})).await.status(), 200);
-    secret
+    assert_eq!(app.set_factor_mode(if two_factors { "2FA" } else { "1FA" }).await.0, 200);
+    assert_eq!(app.set_totp_enroll(enroll).await.0, 200);
 }

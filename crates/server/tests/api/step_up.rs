@@ -6,14 +6,15 @@
 //! factor cannot be reset by its mailbox alone.
 use std::time::Duration;
 
-use latchkey_domain::totp::{self, TotpPolicy, TotpSecret};
+use latchkey_domain::totp::TotpSecret;
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::helpers::{interaction_code, remediation_names, spawn_app, spawn_app_with, TestApp, ADMIN_TOKEN, PASSWORD};
+use crate::helpers::{
+    id_token_claims, interaction_code, remediation_names, spawn_app, spawn_app_with, TestApp, ADMIN_TOKEN, PASSWORD, PASSWORD_RULE,
+};
 
 const POLICY: &str = "/api/v1/policies/00plkpassword0000001";
-const RULE: &str = "/api/v1/policies/00plkpassword0000001/rules/0prlkpassword0000001";
 const NEW_PASSWORD: &str = "a second factor guards this passphrase";
 
 both_backends!(
@@ -26,44 +27,9 @@ both_backends!(
     the_second_factor_is_remembered_by_the_session_and_the_refresh_family,
 );
 
-async fn put_rule(app: &TestApp, step_up: Value) -> (u16, Value) {
-    let mut rule: Value = app.admin_get(RULE).await.json().await.expect("json");
-    rule["actions"]["selfServicePasswordReset"]["requirement"]["stepUp"] = step_up;
-    let response = app
-        .http
-        .put(format!("{}{RULE}", app.base))
-        .header("Authorization", format!("SSWS {ADMIN_TOKEN}"))
-        .json(&rule)
-        .send()
-        .await
-        .expect("put");
-    (response.status().as_u16(), response.json().await.expect("json"))
-}
-
 async fn require_second_factor(app: &TestApp) {
-    let (status, rule) = put_rule(app, json!({"required": true})).await;
+    let (status, rule) = app.set_recovery_step_up(json!({"required": true})).await;
     assert_eq!(status, 200, "{rule}");
-}
-
-async fn enroll_active_totp(app: &TestApp, user_id: &str) -> TotpSecret {
-    let factor: Value = app
-        .admin_post(&format!("/api/v1/users/{user_id}/factors"), json!({"factorType": "token:software:totp", "provider": "GOOGLE"}))
-        .await
-        .json()
-        .await
-        .expect("json");
-    let secret = TotpSecret::from_base32(factor["_embedded"]["activation"]["sharedSecret"].as_str().expect("secret")).expect("base32");
-    let id = factor["id"].as_str().expect("id");
-    let value = value_now(app, &secret).await;
-    let activated = app.admin_post(&format!("/api/v1/users/{user_id}/factors/{id}/lifecycle/activate"), json!({"passCode": value})).await;
-    assert_eq!(activated.status(), 200);
-    // The activation used the current step; move past it so the next value is a fresh one.
-    app.advance_clock(Duration::from_secs(90)).await;
-    secret
-}
-
-async fn value_now(app: &TestApp, secret: &TotpSecret) -> String {
-    totp::value_at(secret, &TotpPolicy::default(), app.state.store.now().await.expect("now"))
 }
 
 async fn logged(app: &TestApp, event_type: &str) -> Vec<Value> {
@@ -84,30 +50,30 @@ async fn the_password_rule_is_read_and_replaced_in_oktas_shape(backend: latchkey
     assert_eq!(reset["requirement"], json!({"primary": {"methods": ["email"]}, "stepUp": {"required": false}}));
 
     // The whole rule as read, with the step-up switched on, is accepted and kept.
-    let (status, rule) = put_rule(&app, json!({"required": true})).await;
+    let (status, rule) = app.set_recovery_step_up(json!({"required": true})).await;
     assert_eq!(status, 200, "{rule}");
     assert_eq!(rule["actions"]["selfServicePasswordReset"]["requirement"]["stepUp"], json!({"required": true}));
-    let read: Value = app.admin_get(RULE).await.json().await.expect("json");
+    let read: Value = app.admin_get(PASSWORD_RULE).await.json().await.expect("json");
     assert_eq!(read["actions"], rule["actions"]);
     let events = logged(&app, "policy.rule.update").await;
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0]["target"][0]["id"], "0prlkpassword0000001");
 
     // What Latchkey cannot honour is refused in Okta's error shape, and nothing changes.
-    let (status, error) = put_rule(&app, json!({"required": true, "methods": ["security_question"]})).await;
+    let (status, error) = app.set_recovery_step_up(json!({"required": true, "methods": ["security_question"]})).await;
     assert_eq!((status, error["errorCode"].as_str()), (400, Some("E0000001")), "{error}");
-    let mut sms: Value = app.admin_get(RULE).await.json().await.expect("json");
+    let mut sms: Value = app.admin_get(PASSWORD_RULE).await.json().await.expect("json");
     sms["actions"]["selfServicePasswordReset"]["requirement"]["primary"]["methods"] = json!(["sms"]);
     let response = app
         .http
-        .put(format!("{}{RULE}", app.base))
+        .put(format!("{}{PASSWORD_RULE}", app.base))
         .header("Authorization", format!("SSWS {ADMIN_TOKEN}"))
         .json(&sms)
         .send()
         .await
         .expect("put");
     assert_eq!(response.status(), 400);
-    let read: Value = app.admin_get(RULE).await.json().await.expect("json");
+    let read: Value = app.admin_get(PASSWORD_RULE).await.json().await.expect("json");
     assert_eq!(read["actions"]["selfServicePasswordReset"]["requirement"]["stepUp"]["required"], true);
 
     assert_eq!(app.admin_get("/api/v1/policies").await.status(), 400, "type is required");
@@ -125,7 +91,7 @@ async fn spawn(backend: latchkey_store::testing::Backend) -> TestApp {
 async fn recovery_asks_for_the_second_factor_when_the_policy_says_so(backend: latchkey_store::testing::Backend) {
     let app = spawn(backend).await;
     let user = app.create_user("stepup@example.com").await;
-    let secret = enroll_active_totp(&app, user["id"].as_str().expect("id")).await;
+    let secret = app.enroll_totp(user["id"].as_str().expect("id")).await;
     require_second_factor(&app).await;
 
     let (flow, _) = app.start_recovery("stepup@example.com", "step-up-1").await;
@@ -151,7 +117,7 @@ async fn recovery_asks_for_the_second_factor_when_the_policy_says_so(backend: la
     assert_eq!(challenge["currentAuthenticator"]["value"]["key"], "google_otp");
     assert!(challenge["currentAuthenticator"]["value"].get("resend").is_none());
 
-    let right = value_now(&app, &secret).await;
+    let right = app.totp_now(&secret).await;
     let wrong = if right == "000000" { "111111" } else { "000000" };
     let (status, refused) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": wrong}})).await;
     assert_eq!(status, 401, "{refused}");
@@ -198,7 +164,7 @@ async fn without_a_second_factor_the_mailbox_alone_resets_nothing(backend: latch
     assert!(denied.iter().any(|e| e["outcome"]["reason"] == "NO_SECOND_FACTOR"), "{denied:?}");
 
     // Switching the rule off again restores email-only recovery.
-    assert_eq!(put_rule(&app, json!({"required": false})).await.0, 200);
+    assert_eq!(app.set_recovery_step_up(json!({"required": false})).await.0, 200);
     let (flow2, _) = app.start_recovery("nofactor@example.com", "no-factor-2").await;
     let code2 = app.code_from_mail("nofactor@example.com", 2).await;
     let (status, reset) = app.step(&flow2, "challenge/answer", json!({"credentials": {"passcode": code2}})).await;
@@ -206,33 +172,17 @@ async fn without_a_second_factor_the_mailbox_alone_resets_nothing(backend: latch
     assert_eq!(remediation_names(&reset), ["reset-authenticator"]);
 }
 
-const ACCESS_RULE: &str = "/api/v1/policies/rstlkaccess000000001/rules/rullkaccess000000001";
-
-async fn set_factor_mode(app: &TestApp, mode: &str) -> (u16, Value) {
-    let mut rule: Value = app.admin_get(ACCESS_RULE).await.json().await.expect("json");
-    rule["actions"]["appSignOn"]["verificationMethod"]["factorMode"] = json!(mode);
-    let response = app
-        .http
-        .put(format!("{}{ACCESS_RULE}", app.base))
-        .header("Authorization", format!("SSWS {ADMIN_TOKEN}"))
-        .json(&rule)
-        .send()
-        .await
-        .expect("put");
-    (response.status().as_u16(), response.json().await.expect("json"))
-}
-
 async fn the_app_sign_in_rule_asks_for_the_second_factor_after_the_password(backend: latchkey_store::testing::Backend) {
     let app = spawn_app(backend).await;
     let policies: Value = app.admin_get("/api/v1/policies?type=ACCESS_POLICY").await.json().await.expect("json");
     assert_eq!(policies[0]["id"], "rstlkaccess000000001", "{policies}");
-    let (status, rule) = set_factor_mode(&app, "2FA").await;
+    let (status, rule) = app.set_factor_mode("2FA").await;
     assert_eq!(status, 200, "{rule}");
     assert_eq!(rule["actions"]["appSignOn"]["verificationMethod"]["factorMode"], "2FA");
-    assert_eq!(set_factor_mode(&app, "3FA").await.0, 400);
+    assert_eq!(app.set_factor_mode("3FA").await.0, 400);
 
     let user = app.create_user("twofa@example.com").await;
-    let secret = enroll_active_totp(&app, user["id"].as_str().expect("id")).await;
+    let secret = app.enroll_totp(user["id"].as_str().expect("id")).await;
     let flow = app.interact("two-factor").await;
     let (status, challenge) =
         app.step(&flow, "identify", json!({"identifier": "twofa@example.com", "credentials": {"passcode": PASSWORD}})).await;
@@ -242,7 +192,7 @@ async fn the_app_sign_in_rule_asks_for_the_second_factor_after_the_password(back
     assert_eq!(challenge["currentAuthenticator"]["value"]["key"], "google_otp");
     assert!(challenge.get("recoveryAuthenticator").is_none());
 
-    let right = value_now(&app, &secret).await;
+    let right = app.totp_now(&secret).await;
     let wrong = if right == "000000" { "111111" } else { "000000" };
     assert_eq!(app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": wrong}})).await.0, 401);
     let (status, done) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": right}})).await;
@@ -261,7 +211,7 @@ async fn the_app_sign_in_rule_asks_for_the_second_factor_after_the_password(back
 
     // An account without a second factor, where users may not set one up themselves, gets a
     // terminal message, and no code.
-    assert_eq!(set_totp_enroll(&app, "NOT_ALLOWED").await.0, 200);
+    assert_eq!(app.set_totp_enroll("NOT_ALLOWED").await.0, 200);
     app.create_user("nofactor2fa@example.com").await;
     let bare = app.interact("no-factor-2fa").await;
     let (status, body) =
@@ -278,7 +228,7 @@ async fn the_app_sign_in_rule_asks_for_the_second_factor_after_the_password(back
     assert_eq!(status, 401, "{body}");
 
     // Back to 1FA: the password alone signs in again, and says so.
-    assert_eq!(set_factor_mode(&app, "1FA").await.0, 200);
+    assert_eq!(app.set_factor_mode("1FA").await.0, 200);
     let (status, done) = app.sign_in("nofactor2fa@example.com", PASSWORD).await;
     assert_eq!(status, 200);
     let (_, tokens) = app.exchange(&interaction_code(&done)).await;
@@ -286,34 +236,14 @@ async fn the_app_sign_in_rule_asks_for_the_second_factor_after_the_password(back
     app.assert_store_invariants().await;
 }
 
-const ENROLL_POLICY: &str = "/api/v1/policies/00plkmfaenroll000001";
-
-async fn set_totp_enroll(app: &TestApp, setting: &str) -> (u16, Value) {
-    let mut policy: Value = app.admin_get(ENROLL_POLICY).await.json().await.expect("json");
-    for authenticator in policy["settings"]["authenticators"].as_array_mut().expect("authenticators") {
-        if authenticator["key"] == "google_otp" {
-            authenticator["enroll"]["self"] = json!(setting);
-        }
-    }
-    let response = app
-        .http
-        .put(format!("{}{ENROLL_POLICY}", app.base))
-        .header("Authorization", format!("SSWS {ADMIN_TOKEN}"))
-        .json(&policy)
-        .send()
-        .await
-        .expect("put");
-    (response.status().as_u16(), response.json().await.expect("json"))
-}
-
 async fn a_required_totp_app_is_set_up_during_sign_in_and_then_asked_for(backend: latchkey_store::testing::Backend) {
     let app = spawn_app(backend).await;
     let listed: Value = app.admin_get("/api/v1/policies?type=MFA_ENROLL").await.json().await.expect("json");
     let google = listed[0]["settings"]["authenticators"].as_array().and_then(|a| a.iter().find(|x| x["key"] == "google_otp")).cloned();
     assert_eq!(google.map(|g| g["enroll"]["self"].clone()), Some(json!("OPTIONAL")), "{listed}");
-    let (status, policy) = set_totp_enroll(&app, "REQUIRED").await;
+    let (status, policy) = app.set_totp_enroll("REQUIRED").await;
     assert_eq!(status, 200, "{policy}");
-    assert_eq!(set_totp_enroll(&app, "SOMETIMES").await.0, 400);
+    assert_eq!(app.set_totp_enroll("SOMETIMES").await.0, 400);
     let events = logged(&app, "policy.lifecycle.update").await;
     assert_eq!(events.len(), 1, "{events:?}");
 
@@ -339,7 +269,7 @@ async fn a_required_totp_app_is_set_up_during_sign_in_and_then_asked_for(backend
     assert_eq!(again["currentAuthenticator"]["value"]["contextualData"]["sharedSecret"], shared.as_str());
     let secret = TotpSecret::from_base32(&shared).expect("base32");
 
-    let right = value_now(&app, &secret).await;
+    let right = app.totp_now(&secret).await;
     let wrong = if right == "000000" { "111111" } else { "000000" };
     assert_eq!(app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": wrong}})).await.0, 401);
     let (status, done) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": right}})).await;
@@ -354,7 +284,7 @@ async fn a_required_totp_app_is_set_up_during_sign_in_and_then_asked_for(backend
 
     // With a factor, a 1FA sign-in needs only the password; a 2FA sign-in asks for the app.
     assert_eq!(app.sign_in("setup@example.com", PASSWORD).await.0, 200);
-    assert_eq!(set_factor_mode(&app, "2FA").await.0, 200);
+    assert_eq!(app.set_factor_mode("2FA").await.0, 200);
     let (status, challenge) = app.sign_in("setup@example.com", PASSWORD).await;
     assert_eq!(status, 200);
     assert_eq!(remediation_names(&challenge), ["challenge-authenticator"]);
@@ -368,8 +298,8 @@ async fn one_totp_value_signs_in_once_across_processes(backend: latchkey_store::
     let app = spawn_app(backend).await;
     let peer = app.spawn_peer().await;
     let user = app.create_user("race@example.com").await;
-    let secret = enroll_active_totp(&app, user["id"].as_str().expect("id")).await;
-    assert_eq!(set_factor_mode(&app, "2FA").await.0, 200);
+    let secret = app.enroll_totp(user["id"].as_str().expect("id")).await;
+    assert_eq!(app.set_factor_mode("2FA").await.0, 200);
     let mut flows = Vec::new();
     for n in 0u32..8 {
         let server = if n % 2 == 0 { &app } else { &peer };
@@ -379,7 +309,7 @@ async fn one_totp_value_signs_in_once_across_processes(backend: latchkey_store::
         assert_eq!((status, remediation_names(&body)), (200, vec!["challenge-authenticator".to_owned()]), "{body}");
         flows.push((n, flow));
     }
-    let value = value_now(&app, &secret).await;
+    let value = app.totp_now(&secret).await;
     let answers = flows.iter().map(|(n, flow)| {
         let server = if n % 2 == 0 { &app } else { &peer };
         server.step(flow, "challenge/answer", json!({"credentials": {"passcode": value}}))
@@ -393,12 +323,6 @@ async fn one_totp_value_signs_in_once_across_processes(backend: latchkey_store::
     assert_eq!(replays.iter().filter(|e| e["outcome"]["reason"] == "REPLAYED").count(), 7, "{replays:?}");
 }
 
-fn id_token_claims(tokens: &Value) -> Value {
-    use base64::Engine;
-    let payload = tokens["id_token"].as_str().unwrap_or_default().split('.').nth(1).unwrap_or_default();
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap_or_default()).unwrap_or_default()
-}
-
 /// What a 2FA sign-in proved stays with what it starts: the hosted flow's browser session (a
 /// later `/authorize` served from it) and a refresh family both say `pwd otp mfa`.
 async fn the_second_factor_is_remembered_by_the_session_and_the_refresh_family(backend: latchkey_store::testing::Backend) {
@@ -407,8 +331,8 @@ async fn the_second_factor_is_remembered_by_the_session_and_the_refresh_family(b
     use crate::oidc_support::{authorize, code_form, query_of, refresh, set_cookie, SID};
     let app = spawn_app(backend).await;
     let user = app.create_user("remember@example.com").await;
-    let secret = enroll_active_totp(&app, user["id"].as_str().expect("id")).await;
-    assert_eq!(set_factor_mode(&app, "2FA").await.0, 200);
+    let secret = app.enroll_totp(user["id"].as_str().expect("id")).await;
+    assert_eq!(app.set_factor_mode("2FA").await.0, 200);
     let mfa = json!(["pwd", "otp", "mfa"]);
 
     // The hosted page: password, then the app, then the callback starts the session.
@@ -421,7 +345,7 @@ async fn the_second_factor_is_remembered_by_the_session_and_the_refresh_family(b
         app.idx("identify", json!({"identifier": "remember@example.com", "credentials": {"passcode": PASSWORD}, "stateHandle": sh})).await;
     assert_eq!((status, remediation_names(&challenge)), (200, vec!["challenge-authenticator".to_owned()]));
     let (status, done) =
-        app.idx("challenge/answer", json!({"credentials": {"passcode": value_now(&app, &secret).await}, "stateHandle": sh})).await;
+        app.idx("challenge/answer", json!({"credentials": {"passcode": app.totp_now(&secret).await}, "stateHandle": sh})).await;
     assert_eq!(status, 200, "{done}");
     let callback = app
         .http
@@ -459,7 +383,7 @@ async fn the_second_factor_is_remembered_by_the_session_and_the_refresh_family(b
     let sh = state["stateHandle"].clone();
     app.idx("identify", json!({"identifier": "remember@example.com", "credentials": {"passcode": PASSWORD}, "stateHandle": sh})).await;
     let (status, done) =
-        app.idx("challenge/answer", json!({"credentials": {"passcode": value_now(&app, &secret).await}, "stateHandle": sh})).await;
+        app.idx("challenge/answer", json!({"credentials": {"passcode": app.totp_now(&secret).await}, "stateHandle": sh})).await;
     assert_eq!(status, 200, "{done}");
     let (status, tokens) = app.exchange(&interaction_code(&done)).await;
     assert_eq!(status, 200, "{tokens}");
