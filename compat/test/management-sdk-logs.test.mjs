@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 
 import okta from '@okta/okta-sdk-nodejs';
 import { loadAuthJs, newClient, prepare } from '../lib/authjs.mjs';
-import { backends, recoveryMail, stackFor, strongPassword } from '../lib/env.mjs';
+import { backends, recoveryMail, sleep, stackFor, strongPassword } from '../lib/env.mjs';
 
 const require = createRequire(import.meta.url);
 const SDK_VERSION = require('@okta/okta-sdk-nodejs/package.json').version;
@@ -63,9 +63,15 @@ for (const backend of backends()) {
       const grants = await all(await logs.listLogEvents({ since, filter: `eventType eq "app.oauth2.as.token.grant" and target.id eq "${userId}"` }));
       assert.equal(grants.length, 1, 'the reset ended in one token grant');
 
-      // Paging: limit 1 makes the SDK follow `Link: rel="next"` through every event once.
-      const everything = await all(await logs.listLogEvents({ since, limit: 100 }));
-      const paged = await all(await logs.listLogEvents({ since, limit: 1 }));
+      // Paging: limit 1 makes the SDK follow `Link: rel="next"` through every event once. The
+      // outbox worker logs each delivery when it happens: wait for both emails (the code, then
+      // PasswordChanged), and bound both listings by `until`, so a delivery logged between the
+      // two reads cannot make them differ.
+      await stack.mail.waitFor(user.login, 2, 10000);
+      await sleep(500);
+      const until = new Date().toISOString();
+      const everything = await all(await logs.listLogEvents({ since, until, limit: 100 }));
+      const paged = await all(await logs.listLogEvents({ since, until, limit: 1 }));
       assert.deepEqual(paged.map((e) => e.uuid), everything.map((e) => e.uuid));
 
       const body = JSON.stringify(everything);
