@@ -171,10 +171,12 @@ impl Store {
             }
             MailDecision::Refuse { retry_after } => {
                 // A first challenge over the limit still needs a code row so that answers are
-                // evaluated the same way; it gets one nobody knows (the code was not mailed).
-                // The account's live code elsewhere is left alone, so flooding cannot revoke it.
+                // evaluated the same way; its stored value matches no code (the code was not
+                // mailed, so none may open anything). The account's live code elsewhere is
+                // left alone, so flooding cannot revoke it.
                 if req.is_first {
-                    insert_code(&mut tx, req.interaction_id, req.subject, &req.code_mac, now, now + req.code_lifetime).await?;
+                    let unsent = latchkey_domain::otp::unsent_code_mac();
+                    insert_code(&mut tx, req.interaction_id, req.subject, &unsent, now, now + req.code_lifetime).await?;
                 }
                 enqueue_suppressed(&mut tx, &message, now).await?;
                 ChallengeOutcome::Throttled { retry_after }
