@@ -90,26 +90,22 @@ async fn user(store: &Store, login: &str) -> UserId {
 }
 
 async fn interaction(store: &Store) -> latchkey_store::InteractionRecord {
-    let now = store.now().await.expect("now");
     let handle = latchkey_domain::BearerToken::generate();
     let state = latchkey_domain::BearerToken::generate();
     store
-        .insert_interaction(
-            &NewInteraction {
-                handle_digest: &handle.digest(),
-                state_handle_digest: &state.digest(),
-                auth_server: latchkey_domain::oauth::AuthServer::Default,
-                flow: latchkey_domain::interaction::Flow::Idx,
-                client_id: "client",
-                redirect_uri: "http://127.0.0.1/cb",
-                scopes: "openid",
-                oauth_state: "s",
-                nonce: None,
-                code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-                lifetime: 30 * 60 * 1000,
-            },
-            now,
-        )
+        .insert_interaction(&NewInteraction {
+            handle_digest: &handle.digest(),
+            state_handle_digest: &state.digest(),
+            auth_server: latchkey_domain::oauth::AuthServer::Default,
+            flow: latchkey_domain::interaction::Flow::Idx,
+            client_id: "client",
+            redirect_uri: "http://127.0.0.1/cb",
+            scopes: "openid",
+            oauth_state: "s",
+            nonce: None,
+            code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            lifetime: 30 * 60 * 1000,
+        })
         .await
         .expect("insert interaction")
 }
