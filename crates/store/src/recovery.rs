@@ -537,22 +537,21 @@ async fn insert_code(tx: &mut Tx, interaction_id: &str, subject: &Subject, mac: 
     Ok(())
 }
 
-/// Ends every live code and every other recovery transaction of an account: after a password
-/// change, an email change, a suspension or a deletion (security-checklist OTP-5).
-pub(crate) async fn invalidate_account_recovery(
-    tx: &mut Tx,
-    user_id: &UserId,
-    now: Millis,
-    except_interaction: Option<&str>,
-) -> Result<()> {
+/// Ends every live code of an account and every other transaction of its at a step that
+/// carries a proof or a grant (`ACCOUNT_BOUND_STEP_KINDS`): after a password change, an email
+/// change, a suspension or a deletion (security-checklist OTP-5).
+pub(crate) async fn end_account_flows(tx: &mut Tx, user_id: &UserId, now: Millis, except_interaction: Option<&str>) -> Result<()> {
     sqlx::query("UPDATE recovery_codes SET superseded = 1 WHERE user_id = $1 AND consumed_at IS NULL AND superseded = 0")
         .bind(user_id.as_str())
         .execute(&mut **tx)
         .await?;
-    sqlx::query(
-        "UPDATE interactions SET expires_at = $1 WHERE user_id = $2 AND id <> $3 AND expires_at > $1 \
-         AND step IN ('recovery_select', 'recovery_challenge', 'recovery_reset')",
-    )
+    // Every step of the account's that carries a proof or a grant (the second-factor steps of
+    // recovery and sign-in too, which once outlived the change and could still set a password
+    // or activate a TOTP app set up under the old one).
+    let kinds = latchkey_domain::interaction::ACCOUNT_BOUND_STEP_KINDS.map(|k| format!("'{k}'")).join(", ");
+    sqlx::query(&format!(
+        "UPDATE interactions SET expires_at = $1 WHERE user_id = $2 AND id <> $3 AND expires_at > $1 AND step IN ({kinds})"
+    ))
     .bind(now)
     .bind(user_id.as_str())
     .bind(except_interaction.unwrap_or(""))

@@ -60,6 +60,7 @@ both_backends!(
     processes_starting_together_keep_one_first_key,
     the_invariant_check_names_a_second_live_code_and_a_code_that_outlived_its_step,
     a_sign_in_that_a_password_change_overtook_completes_nothing_and_its_tokens_die,
+    a_rehash_never_writes_back_over_a_password_changed_meanwhile,
 );
 
 async fn setup(backend: Backend) -> (TestDatabase, Store) {
@@ -775,4 +776,20 @@ async fn a_sign_in_that_a_password_change_overtook_completes_nothing_and_its_tok
         .await
         .expect("rotate");
     assert!(matches!(outcome, latchkey_store::RotateOutcome::Refused), "{outcome:?}");
+}
+
+/// The transparent rehash after a sign-in is computed outside any transaction, so a password
+/// change can commit meanwhile: the rehash must then leave the new hash alone, or the old
+/// password would sign in again (found by re-checking the password invariant).
+async fn a_rehash_never_writes_back_over_a_password_changed_meanwhile(backend: Backend) {
+    let (_db, store) = setup(backend).await;
+    let id = user(&store, "rehash@example.com").await;
+    assert!(store.rehash_password(&id, "$argon2id$x", "$argon2id$upgraded").await.expect("rehash"), "the verified hash is upgraded");
+    let stored = || async { store.user_by_id(&id).await.expect("read").expect("user").password_hash };
+    assert_eq!(stored().await.as_deref(), Some("$argon2id$upgraded"));
+    // A change commits between the verification (of "$argon2id$upgraded") and the rehash.
+    assert!(store.rehash_password(&id, "$argon2id$upgraded", "$argon2id$new-password").await.expect("stand-in for a change"));
+    let replaced = store.rehash_password(&id, "$argon2id$upgraded", "$argon2id$old-password-again").await.expect("rehash");
+    assert!(!replaced, "the rehash of the old password finds another hash stored");
+    assert_eq!(stored().await.as_deref(), Some("$argon2id$new-password"), "the change stays");
 }
