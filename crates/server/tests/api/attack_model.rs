@@ -8,12 +8,15 @@
 //! seen, set a password, restart the server, and move the clock past the mail gap or a code's
 //! lifetime. Both accounts have a TOTP app; the administrator switches the password rule's
 //! second-factor step-up on and off, and either actor answers a step-up with either account's
-//! current TOTP value. Invariants, checked after every step:
+//! current TOTP value. The administrator also sets either account's password, which must end
+//! every recovery of that account in flight. Invariants, checked after every step:
 //! - `reset-authenticator` is reached only with a code mailed to the step's own subject, for
 //!   this transaction (its emailed link names this transaction's `state`);
 //! - while the rule asks for a second factor, a code opens only the step-up, and the reset is
 //!   reached only with the current value of the step's own account's TOTP app, each value once;
 //! - no account's password changes and no token names it, except through its own code;
+//! - a recovery whose code (or step-up) was verified before the account's password changed
+//!   sets no password and passes no step-up after it;
 //! - at most one reset per code;
 //! - no code's attempt counter exceeds the per-code limit;
 //! - the store's own invariants hold (`Store::invariant_violations`: one live code per account
@@ -65,6 +68,8 @@ enum Op {
     ChooseFactor(u8),
     /// Answer a step-up with the current value of this account's TOTP app.
     AnswerFactor(u8, Who),
+    /// The administrator sets this account's password (the n-th of `ADMIN_PASSWORDS`).
+    AdminSetsPassword(Who, u8),
     PastMailGap,
     PastCodeLifetime,
     Restart,
@@ -73,6 +78,19 @@ enum Op {
 /// The account-takeover sequence (finding 1), the step-up's own attacks (another account's TOTP
 /// value, the rule switched off mid-flow), and any sequence a failing run shrank to.
 const REGRESSIONS: &[&[Op]] = &[
+    // A recovery at its step-up outlived an administrator's new password and reset it again.
+    &[
+        Op::Interact(0),
+        Op::StepUp(true),
+        Op::Recover(0),
+        Op::Identify(0, Who::Victim),
+        Op::SelectEmail(0),
+        Op::Answer(0, 0),
+        Op::ChooseFactor(0),
+        Op::AdminSetsPassword(Who::Victim, 0),
+        Op::AnswerFactor(0, Who::Victim),
+        Op::SetPassword(0, 0),
+    ],
     &[
         Op::Interact(0),
         Op::StepUp(true),
@@ -136,8 +154,11 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Op::PastMailGap),
         1 => Just(Op::PastCodeLifetime),
         1 => Just(Op::Restart),
+        1 => (prop_oneof![Just(Who::Attacker), Just(Who::Victim)], 0u8..2).prop_map(|(w, p)| Op::AdminSetsPassword(w, p)),
     ]
 }
+
+const ADMIN_PASSWORDS: [&str; 2] = ["an administrator chose this passphrase", "an administrator chose another one"];
 
 const NEW_PASSWORDS: [&str; 3] =
     ["a brand new passphrase number one", "second entirely fresh passphrase", "third passphrase nobody guessed"];
@@ -151,6 +172,9 @@ struct Slot {
     verified_for: Option<Who>,
     /// The account whose code opened the second-factor step-up.
     code_verified_for: Option<Who>,
+    /// How many times the administrator had changed that account's password when its code was
+    /// verified here.
+    verified_after_changes: u32,
 }
 
 struct MailedCode {
@@ -173,6 +197,8 @@ struct Case {
     step_up: bool,
     /// TOTP values that opened a reset, by account and time step: each at most once.
     accepted_values: HashSet<(Who, u64)>,
+    /// Password changes by the administrator, per account.
+    admin_changes: HashMap<Who, u32>,
 }
 
 impl Case {
@@ -245,6 +271,7 @@ async fn run_case(app: TestApp, n: u32, ops: &[Op]) -> (TestApp, Result<(), Test
         secrets: HashMap::new(),
         step_up: false,
         accepted_values: HashSet::new(),
+        admin_changes: HashMap::new(),
     };
     // Cases share the server: each starts with the rule off.
     assert_eq!(app.set_recovery_step_up(json!({"required": false})).await.0, 200);
@@ -278,7 +305,10 @@ async fn step(app: &TestApp, case: &mut Case, op: &Op) -> Result<(), String> {
             case.serial += 1;
             let oauth_state = format!("{}-s{}", case.prefix, case.serial);
             let flow = app.interact(&oauth_state).await;
-            case.slots.insert(slot, Slot { flow, oauth_state, identified: None, verified_for: None, code_verified_for: None });
+            case.slots.insert(
+                slot,
+                Slot { flow, oauth_state, identified: None, verified_for: None, code_verified_for: None, verified_after_changes: 0 },
+            );
         }
         Op::Introspect(slot) => {
             if let Some(s) = case.slots.get(&slot) {
@@ -361,6 +391,7 @@ async fn step(app: &TestApp, case: &mut Case, op: &Op) -> Result<(), String> {
                 } else {
                     s.verified_for = Some(to);
                 }
+                s.verified_after_changes = case.admin_changes.get(&to).copied().unwrap_or(0);
             }
         }
         Op::StepUp(on) => {
@@ -385,6 +416,9 @@ async fn step(app: &TestApp, case: &mut Case, op: &Op) -> Result<(), String> {
                 if !case.accepted_values.insert((whose, time_step)) {
                     return Err(format!("{whose:?}'s TOTP value of step {time_step} was accepted twice"));
                 }
+                if case.admin_changes.get(&whose).copied().unwrap_or(0) != s.verified_after_changes {
+                    return Err(format!("a step-up verified before {whose:?}'s password was changed passed after it"));
+                }
                 s.verified_for = s.code_verified_for.take();
             }
         }
@@ -396,6 +430,9 @@ async fn step(app: &TestApp, case: &mut Case, op: &Op) -> Result<(), String> {
                 let Some(who) = s.verified_for.take() else {
                     return Err(format!("a password was set in a transaction no code verified: {body}"));
                 };
+                if case.admin_changes.get(&who).copied().unwrap_or(0) != s.verified_after_changes {
+                    return Err(format!("a recovery verified before {who:?}'s password was changed set a password after it"));
+                }
                 case.passwords.insert(who, password.to_owned());
                 s.code_verified_for = None;
                 // The tokens name the account whose own code was answered, and nobody else.
@@ -409,6 +446,16 @@ async fn step(app: &TestApp, case: &mut Case, op: &Op) -> Result<(), String> {
                 }
                 s.identified = None;
             }
+        }
+        Op::AdminSetsPassword(who, which) => {
+            let password = ADMIN_PASSWORDS[usize::from(which) % ADMIN_PASSWORDS.len()];
+            let body = json!({"profile": {}, "credentials": {"password": {"value": password}}});
+            let response = app.admin_post(&format!("/api/v1/users/{}", case.user_ids[&who]), body).await;
+            if response.status() != 200 {
+                return Err(format!("the administrator could not set a password: {}", response.status()));
+            }
+            case.passwords.insert(who, password.to_owned());
+            *case.admin_changes.entry(who).or_default() += 1;
         }
         Op::PastMailGap => app.advance_clock(Duration::from_secs(31)).await,
         Op::PastCodeLifetime => app.advance_clock(Duration::from_secs(601)).await,
