@@ -17,6 +17,7 @@ both_backends!(
     cors_echoes_only_exact_origins_varies_and_skips_pages_and_admin,
     the_widget_is_the_same_bytes_for_everyone_and_matches_its_sri,
     the_openapi_document_lists_every_api_route,
+    every_cookie_authenticated_form_refuses_cross_site_posts,
 );
 
 /// The origin of the test clients' redirect URI: the one registered web origin.
@@ -513,4 +514,62 @@ async fn the_openapi_document_lists_every_api_route(backend: latchkey_store::tes
     assert!(missing.is_empty(), "API routes the OpenAPI document (and so schemathesis) leaves out: {missing:?}");
     let stale: Vec<&String> = documented.iter().filter(|p| !api.contains(*p)).collect();
     assert!(stale.is_empty(), "documented paths the router does not serve: {stale:?}");
+}
+
+/// WEB-1: every form route of the pages (the router's paths outside the OpenAPI document that
+/// take a POST) refuses a cross-site post even when the browser sends a live session cookie and
+/// a matching CSRF cookie and field: only the Origin / Sec-Fetch-Site check stands in the way,
+/// and it holds on every one. The account is unchanged afterwards.
+async fn every_cookie_authenticated_form_refuses_cross_site_posts(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    let login = "forms@example.com";
+    app.create_user(login).await;
+    let (_, sid) = crate::oidc_support::hosted_sign_in(&app, login, "").await;
+    let sid = sid.expect("a session");
+    let doc: Value = app.http.get(format!("{}/openapi.json", app.base)).send().await.expect("doc").json().await.expect("json");
+    let documented = doc["paths"].as_object().expect("paths");
+    let csrf = "double-submitted-csrf-value-0123456789abcdef";
+    let mut forms = Vec::new();
+    for routed in routed_paths(&app).into_iter().filter(|p| !documented.contains_key(p) && !p.starts_with("/widget/")) {
+        let path = concrete(&routed, "lk0nosuchrecord0000");
+        for (origin, fetch_site) in [
+            (Some("https://evil.test"), None),
+            (Some("null"), Some("cross-site")),
+            (None, Some("cross-site")),
+            (Some(ORIGIN), Some("same-site")),
+        ] {
+            let mut request =
+                app.http.post(format!("{}{path}", app.base)).header("Cookie", format!("latchkey_sid={sid}; latchkey_csrf={csrf}")).form(&[
+                    ("csrf", csrf),
+                    ("token", "lk0nosuchrecord0000"),
+                    ("password", "a replacement passphrase for the form test"),
+                    ("confirm", "a replacement passphrase for the form test"),
+                    ("current", crate::helpers::PASSWORD),
+                    ("new", "a replacement passphrase for the form test"),
+                    ("name", "renamed"),
+                    ("code", "123456"),
+                    ("factor", "lk0nosuchrecord0000"),
+                ]);
+            if let Some(origin) = origin {
+                request = request.header("Origin", origin);
+            }
+            if let Some(site) = fetch_site {
+                request = request.header("Sec-Fetch-Site", site);
+            }
+            let response = request.send().await.expect("post");
+            match response.status().as_u16() {
+                405 => break,
+                403 => {
+                    if !forms.contains(&routed) {
+                        forms.push(routed.clone());
+                    }
+                }
+                other => panic!("POST {path} from {origin:?} ({fetch_site:?}) answered {other}"),
+            }
+        }
+    }
+    for form in ["/signin/set-password", "/account/not-me", "/account/totp", "/account/password", "/account/factors/remove"] {
+        assert!(forms.iter().any(|f| f == form), "{form} was not found as a form route: {forms:?}");
+    }
+    assert_eq!(app.sign_in(login, crate::helpers::PASSWORD).await.0, 200, "the password is unchanged");
 }
