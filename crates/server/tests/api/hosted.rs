@@ -176,12 +176,13 @@ async fn the_reset_link_page_continues_only_in_the_browser_that_started(backend:
 }
 
 /// OA-1: a payload list of redirect URIs that differ from a registered one only in a way some
-/// parser, normaliser or prefix check would forgive. Each gets the 400 page, never a Location,
-/// and the page does not echo the payload as markup.
+/// parser, normaliser or prefix check would forgive. Each gets the 400 page at /authorize,
+/// never a Location, and the page does not make the payload a link; interact refuses each with
+/// `invalid_request`.
 async fn authorize_refuses_a_payload_list_of_redirect_look_alikes(backend: latchkey_store::testing::Backend) {
     let app = spawn_app(backend).await;
     let registered = app
-        .admin_post("/oauth2/v1/clients", json!({"client_name": "Good", "redirect_uris": ["https://good.example/cb"], "grant_types": ["authorization_code"], "token_endpoint_auth_method": "none"}))
+        .admin_post("/oauth2/v1/clients", json!({"client_name": "Good", "redirect_uris": ["https://good.example/cb"], "grant_types": ["authorization_code", "interaction_code"], "token_endpoint_auth_method": "none"}))
         .await;
     assert_eq!(registered.status(), 201);
     let good: Value = registered.json().await.expect("json");
@@ -249,6 +250,21 @@ async fn authorize_refuses_a_payload_list_of_redirect_look_alikes(backend: latch
             assert!(response.headers().get("location").is_none(), "{bad} redirected");
             let html = response.text().await.expect("html");
             assert!(crate::web::third_party_references(&html).is_empty(), "{bad} became a link on the error page");
+            // The widget's way in, interact, compares the same way.
+            let challenge = challenge_for(VERIFIER);
+            let response = app
+                .interact_raw(&[
+                    ("client_id", client_id),
+                    ("scope", "openid"),
+                    ("redirect_uri", bad),
+                    ("code_challenge", challenge.as_str()),
+                    ("code_challenge_method", "S256"),
+                    ("state", "s"),
+                ])
+                .await;
+            assert_eq!(response.status(), 400, "interact with {bad} for {client_id}");
+            let body: Value = response.json().await.expect("json");
+            assert_eq!(body["error"], "invalid_request", "interact with {bad}: {body}");
         }
     }
     // The registered one is accepted, so the refusals are the comparison's.
@@ -259,6 +275,20 @@ async fn authorize_refuses_a_payload_list_of_redirect_look_alikes(backend: latch
         .await
         .expect("req");
     assert_eq!(response.status(), 200);
+    let challenge = challenge_for(VERIFIER);
+    for (client_id, redirect_uri) in [(good_id.as_str(), "https://good.example/cb"), (PUBLIC_CLIENT, REDIRECT_URI)] {
+        let response = app
+            .interact_raw(&[
+                ("client_id", client_id),
+                ("scope", "openid"),
+                ("redirect_uri", redirect_uri),
+                ("code_challenge", challenge.as_str()),
+                ("code_challenge_method", "S256"),
+                ("state", "s"),
+            ])
+            .await;
+        assert_eq!(response.status(), 200, "interact with the registered {redirect_uri}");
+    }
 }
 
 /// SES-2: Latchkey's own session id is new after every authentication: a hosted sign-in in a
