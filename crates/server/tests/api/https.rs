@@ -157,14 +157,18 @@ fn cookie_problems(set_cookie: &str, https: bool) -> Vec<String> {
     }
     match attribute("max-age").and_then(|v| v.parse::<i64>().ok()) {
         Some(0) if value.is_empty() => {}
-        Some(age) if (1..=30 * 24 * 3600).contains(&age) && value.len() >= 32 => {}
+        // 256 bits: at least 43 base64url characters.
+        Some(age)
+            if (1..=30 * 24 * 3600).contains(&age)
+                && value.len() >= 43
+                && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') => {}
         _ => problems.push(format!("{set_cookie}: a Max-Age of at most 30 days and a value of 256 bits, or a deletion")),
     }
     problems
 }
 
-/// WEB-3: every Set-Cookie of a hosted sign-in, an IDX sign-in on our own origin, the account,
-/// set-password and "Not you?" pages and a logout, over https and on plain http, parsed
+/// WEB-3: every Set-Cookie of a hosted sign-in, an IDX sign-in on our own origin, the callback,
+/// the account and set-password pages and a logout, over https and on plain http, parsed
 /// attribute by attribute.
 async fn every_set_cookie_carries_every_attribute(backend: latchkey_store::testing::Backend) {
     for https in [true, false] {
