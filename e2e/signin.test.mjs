@@ -41,6 +41,21 @@ test('sign-in: wrong password shows an error and keeps the form; right password 
   assert.equal(await password.getAttribute('type'), 'text');
   await page.getByRole('button', { name: 'Hide password' }).click();
   assert.equal(await password.getAttribute('type'), 'password');
+  // A paste event reaches the field and nothing cancels it (no handler blocks pasting a
+  // password from a manager); then the pasted text is in the field.
+  await password.fill('');
+  const pasted = await password.evaluate((el) => {
+    const data = new DataTransfer();
+    data.setData('text/plain', 'pasted passphrase');
+    const event = new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true });
+    const allowed = el.dispatchEvent(event);
+    // What the browser does with an uncancelled paste into a focused field.
+    el.focus();
+    document.execCommand('insertText', false, data.getData('text/plain'));
+    return { allowed, defaultPrevented: event.defaultPrevented, onpaste: el.getAttribute('onpaste') };
+  });
+  assert.deepEqual(pasted, { allowed: true, defaultPrevented: false, onpaste: null }, 'pasting into the password field is allowed');
+  assert.equal(await password.inputValue(), 'pasted passphrase');
 
   await username.fill(user.login);
   await password.fill(`${user.password}-wrong`);

@@ -6,6 +6,7 @@
 //! Images must be PNG or JPEG by their own bytes, whatever the upload claims: SVG can carry
 //! script and is not accepted.
 use axum::body::Bytes;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -169,8 +170,10 @@ pub async fn upload(
     State(state): State<AppState>,
     Path((brand, theme)): Path<(String, String)>,
     which: ThemeImage,
-    mut multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, AdminError> {
+    // Not multipart at all: refused in Okta's shape like any other malformed body.
+    let mut multipart = multipart.map_err(|e| AdminError::Malformed(format!("multipart body: {e}")))?;
     let current = find(&state, &brand, &theme).await?;
     let mut file = None;
     while let Some(field) = multipart.next_field().await.map_err(|e| AdminError::Malformed(format!("multipart body: {e}")))? {

@@ -118,6 +118,7 @@ impl PasswordHasher {
         let hash = stored.unwrap_or_else(|| self.inner.dummy_hash.clone());
         let inner = self.inner.clone();
         let outcome = run_blocking(move || {
+            crate::metrics::hashing::computed("verify");
             let params = &inner.params;
             // An imported hash: verified once, padded with Argon2's work, then replaced.
             let pad = |dummy: &PasswordHash<'_>, password: &[u8]| {
@@ -165,6 +166,7 @@ fn violations(
 }
 
 fn hash_now(memory: &WorkingMemory, params: &Params, password: &Password) -> Result<String, HashError> {
+    crate::metrics::hashing::computed("hash");
     memory.hash(params, password.expose().as_bytes()).map_err(|e| HashError::Internal(e.to_string()))
 }
 

@@ -18,6 +18,8 @@ pub enum IdxError {
     SessionExpired,
     BadRequest(String),
     PayloadTooLarge,
+    /// A body sent as anything but JSON (WEB-1).
+    UnsupportedMediaType,
     /// A refused step on a known transaction: `status` with the current state and a message.
     Step {
         status: StatusCode,
@@ -38,6 +40,7 @@ impl std::fmt::Debug for IdxError {
             Self::SessionExpired => f.write_str("SessionExpired"),
             Self::BadRequest(m) => write!(f, "BadRequest({m})"),
             Self::PayloadTooLarge => f.write_str("PayloadTooLarge"),
+            Self::UnsupportedMediaType => f.write_str("UnsupportedMediaType"),
             Self::Step { status, problem, .. } => write!(f, "Step({status}, {problem:?})"),
             Self::TooManyRequests { retry_after_secs, .. } => write!(f, "TooManyRequests({retry_after_secs})"),
             Self::Unavailable => f.write_str("Unavailable"),
@@ -89,6 +92,11 @@ impl IntoResponse for IdxError {
             Self::PayloadTooLarge => {
                 (StatusCode::PAYLOAD_TOO_LARGE, bare(vec![Message::error("E0000001", "The request body is too large.", vec![])]), None)
             }
+            Self::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                bare(vec![Message::error("E0000001", "The request body must be JSON (Content-Type: application/json).", vec![])]),
+                None,
+            ),
             Self::Step { status, state, problem } => (status, attach(*state, problem), None),
             Self::TooManyRequests { retry_after_secs, state } => {
                 let message = Message::error("tooManyRequests", "Too many requests. Try again later.", vec![]);

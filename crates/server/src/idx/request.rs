@@ -17,7 +17,9 @@ use super::IdxError;
 use crate::state::AppState;
 
 /// An IDX request body read as `T`. Any JSON content type is accepted (the clients send
-/// several). The strict-JSON check comes first (duplicate keys, depth: INP-2, INP-3), then the
+/// `application/json` and `application/ion+json`, with parameters); any other, or none, is a
+/// 415 before the body is read: a cross-site page can send `text/plain`, a form encoding or a
+/// typeless blob without a CORS preflight, never JSON (security-checklist WEB-1). The strict-JSON check comes first (duplicate keys, depth: INP-2, INP-3), then the
 /// body must be an object (serde would otherwise read an array as the struct's members in
 /// order), then it is read as the endpoint's `latchkey_proto::idx` request type.
 pub struct IdxJson<T>(pub T);
@@ -26,6 +28,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for IdxJson<T> {
     type Rejection = IdxError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, IdxError> {
+        if !is_json(req.headers().get(axum::http::header::CONTENT_TYPE)) {
+            return Err(IdxError::UnsupportedMediaType);
+        }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 IdxError::PayloadTooLarge
@@ -44,6 +49,13 @@ impl<T: DeserializeOwned> FromRequest<AppState> for IdxJson<T> {
             IdxError::BadRequest(format!("{} has the wrong type", e.path()))
         })
     }
+}
+
+/// `application/json` or `application/…+json`, parameters aside, in any case.
+fn is_json(content_type: Option<&axum::http::HeaderValue>) -> bool {
+    let Some(media_type) = content_type.and_then(|v| v.to_str().ok()).and_then(|v| v.split(';').next()) else { return false };
+    let media_type = media_type.trim().to_ascii_lowercase();
+    media_type == "application/json" || (media_type.starts_with("application/") && media_type.ends_with("+json"))
 }
 
 /// A request body that names a transaction (`stateHandle`, or auth-js's `stateToken`).

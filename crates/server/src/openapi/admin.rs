@@ -99,5 +99,45 @@ pub fn operations() -> Vec<Op> {
             .reply(200, list())
             .admin(),
         Op::new(&[HttpMethod::Post], "/api/v1/mail/messages/{id}/resend", "mail", "Queue a message again").reply(200, object()).admin(),
+        Op::new(&[HttpMethod::Get], "/api/v1/logs", "logs", "The System Log: events in Okta's LogEvent shape, paged by Link headers")
+            .query(&["since", "until", "after", "filter", "q", "sortOrder", "limit"])
+            .reply(200, list())
+            .admin(),
+        Op::new(&[HttpMethod::Get], "/api/v1/users/{id}/factors", "factors", "List a user's factors").reply(200, list()).admin(),
+        Op::new(&[HttpMethod::Post], "/api/v1/users/{id}/factors", "factors", "Enroll a TOTP factor (pending until activated)")
+            .body(Body::Json(any_object()))
+            .reply(200, object())
+            .admin(),
+        Op::new(&[HttpMethod::Get], "/api/v1/users/{id}/factors/{factor}", "factors", "Read a factor").reply(200, object()).admin(),
+        Op::new(&[HttpMethod::Delete], "/api/v1/users/{id}/factors/{factor}", "factors", "Remove a factor")
+            .reply(204, Reply::Empty)
+            .admin(),
+        Op::new(
+            &[HttpMethod::Post],
+            "/api/v1/users/{id}/factors/{factor}/lifecycle/activate",
+            "factors",
+            "Activate a TOTP factor with a value",
+        )
+        .body(Body::Json(any_object()))
+        .reply(200, object())
+        .admin(),
+        Op::new(&[HttpMethod::Get], "/api/v1/brands/{brand}/themes", "brands", "List a brand's themes").reply(200, list()).admin(),
+        Op::new(&[HttpMethod::Get], "/api/v1/brands/{brand}/themes/{theme}", "brands", "Read a theme").reply(200, object()).admin(),
+        Op::new(&[HttpMethod::Put], "/api/v1/brands/{brand}/themes/{theme}", "brands", "Replace a theme's colours and variants")
+            .body(Body::Json(any_object()))
+            .reply(200, object())
+            .admin(),
     ]
+    .into_iter()
+    .chain(["logo", "favicon"].into_iter().flat_map(|image| {
+        let path = format!("/api/v1/brands/{{brand}}/themes/{{theme}}/{image}");
+        [
+            Op::new(&[HttpMethod::Post], path.clone(), "brands", "Upload the theme's image (PNG or JPEG, at most 100 KiB)")
+                .body(Body::Multipart("file"))
+                .reply(201, object())
+                .admin(),
+            Op::new(&[HttpMethod::Delete], path, "brands", "Remove the theme's image").reply(204, Reply::Empty).admin(),
+        ]
+    }))
+    .collect()
 }

@@ -28,5 +28,11 @@ pub fn operations() -> Vec<Op> {
         step("challenge/answer", "The emailed code, a TOTP value, or the new password", schema_ref::<AnswerRequest>()),
         step("challenge/resend", "Mail a new code", schema_ref::<ResendRequest>()),
         step("cancel", "Back to the sign-in form", schema_ref::<CancelRequest>()),
+        // The widget's live check of a new password at the reset step: `{"strong": bool}`, or
+        // `{"error": …}` (no transaction at the reset step, a malformed form, unavailable).
+        Op::new(&[HttpMethod::Post], "/widget/v1/password-strength", "idx", "Whether a new password is strong enough (reset step only)")
+            .body(Body::Form { required: &["stateHandle", "password"], optional: &[] })
+            .reply(200, Reply::Json(any_object()))
+            .errors(Errors::Idx),
     ]
 }

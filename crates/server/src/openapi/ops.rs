@@ -25,6 +25,8 @@ pub enum Body {
         required: &'static [&'static str],
         optional: &'static [&'static str],
     },
+    /// `multipart/form-data` with one required binary field of this name (an upload).
+    Multipart(&'static str),
 }
 
 /// A response body.
@@ -146,6 +148,16 @@ impl Op {
                     RequestBodyBuilder::new()
                         .required(Some(Required::True))
                         .content("application/x-www-form-urlencoded", Content::new(Some(form.build())))
+                        .build(),
+                ))
+            }
+            Body::Multipart(field) => {
+                let file = ObjectBuilder::new().schema_type(Type::String).content_media_type("application/octet-stream").build();
+                let form = ObjectBuilder::new().schema_type(Type::Object).property(field, file).required(field);
+                op.request_body(Some(
+                    RequestBodyBuilder::new()
+                        .required(Some(Required::True))
+                        .content("multipart/form-data", Content::new(Some(form.build())))
                         .build(),
                 ))
             }

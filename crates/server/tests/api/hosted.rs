@@ -7,6 +7,8 @@ use crate::helpers::{challenge_for, interaction_code, spawn_app, TestApp, PASSWO
 
 both_backends!(
     authorize_refuses_unknown_redirects_without_redirecting,
+    authorize_refuses_a_payload_list_of_redirect_look_alikes,
+    hosted_sign_in_and_reset_each_issue_a_new_session_id,
     authorize_errors_after_validation_go_back_to_the_client,
     the_hosted_flow_ends_with_an_authorization_code_for_the_client,
     the_reset_link_page_continues_only_in_the_browser_that_started,
@@ -150,16 +152,197 @@ async fn the_reset_link_page_continues_only_in_the_browser_that_started(backend:
         let other = app.http.get(&link).send().await.expect("req");
         assert_eq!(other.status(), 200);
         assert_eq!(other.headers()["referrer-policy"], "no-referrer");
-        let other_config = page_config(&other.text().await.expect("html"));
+        // LNK-4: never cached, and everything it loads is first party (the CSP says so and
+        // the markup names only paths on this origin).
+        assert_eq!(other.headers()["cache-control"], "no-store");
+        let problems = crate::web::html_problems("the link page", &other);
+        assert!(problems.is_empty(), "{problems:?}");
+        let html = other.text().await.expect("html");
+        assert!(crate::web::third_party_references(&html).is_empty(), "{html}");
+        let other_config = page_config(&html);
         assert!(other_config.get("interactionHandle").is_none());
         assert_eq!(other_config["otp"].as_str().map(str::len), Some(6));
     }
     // The browser that started it.
     let same = app.http.get(&link).header("Cookie", &cookie).send().await.expect("req");
+    assert_eq!(same.headers()["cache-control"], "no-store");
+    assert!(crate::web::html_problems("the link page", &same).is_empty());
     let same_config = page_config(&same.text().await.expect("html"));
     assert_eq!(same_config["interactionHandle"].as_str(), Some(handle.as_str()));
     // None of those GETs consumed or counted anything: the code still works.
     let otp = same_config["otp"].as_str().expect("otp").to_owned();
     let (status, body) = app.idx("challenge/answer", json!({"credentials": {"passcode": otp}, "stateHandle": sh})).await;
     assert_eq!(status, 200, "{body}");
+}
+
+/// OA-1: a payload list of redirect URIs that differ from a registered one only in a way some
+/// parser, normaliser or prefix check would forgive. Each gets the 400 page at /authorize,
+/// never a Location, and the page does not make the payload a link; interact refuses each with
+/// `invalid_request`.
+async fn authorize_refuses_a_payload_list_of_redirect_look_alikes(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    let registered = app
+        .admin_post("/oauth2/v1/clients", json!({"client_name": "Good", "redirect_uris": ["https://good.example/cb"], "grant_types": ["authorization_code", "interaction_code"], "token_endpoint_auth_method": "none"}))
+        .await;
+    assert_eq!(registered.status(), 201);
+    let good: Value = registered.json().await.expect("json");
+    let good_id = good["client_id"].as_str().expect("client_id").to_owned();
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        (
+            PUBLIC_CLIENT,
+            vec![
+                "http://127.0.0.1:7777/LOGIN/callback",
+                "http://127.0.0.1:7777/login/Callback",
+                "http://127.0.0.1:7777/login/callback/../x",
+                "http://127.0.0.1:7777/login/x/../callback",
+                "http://127.0.0.1:7777/login/./callback",
+                "http://127.0.0.1:7777/login%2Fcallback",
+                "http://127.0.0.1:7777/login/callback%2F..%2Fx",
+                "http://127.0.0.1:7777/login/callback%00",
+                "http://127.0.0.1:7777/login/callback%20",
+                "http://127.0.0.1:7777/login/callback?",
+                "http://127.0.0.1:7777/login/callback#",
+                "http://127.0.0.1:7777/login/callbackx",
+                "http://127.0.0.1:7777/login/callback;x",
+                "https://127.0.0.1:7777/login/callback",
+                "http://127.0.0.1:7778/login/callback",
+                "http://127.0.0.1/login/callback",
+                "http://localhost:7777/login/callback",
+                "http://[::1]:7777/login/callback",
+                "http://127.0.0.1:7777@evil.test/login/callback",
+                "http://evil.test@127.0.0.1:7777/login/callback",
+                "http://127.0.0.1:7777.evil.test/login/callback",
+                "//127.0.0.1:7777/login/callback",
+                "/login/callback",
+                " http://127.0.0.1:7777/login/callback",
+                "http://127.0.0.1:7777/login/callback\n",
+                "http://127.0.0.1:7777\\@evil.test/login/callback",
+                "javascript://127.0.0.1:7777/login/callback%0aalert(1)",
+            ],
+        ),
+        (
+            good_id.as_str(),
+            vec![
+                "https://good.evil/cb",
+                "https://good.example.evil.test/cb",
+                "https://evil.test/good.example/cb",
+                "https://evil.test/?https://good.example/cb",
+                "https://good.example@evil.test/cb",
+                "https://evil.test#@good.example/cb",
+                "https://good.example/CB",
+                "https://good.example/cb/",
+                "https://good.example/cb/../x",
+                "https://good.example/cb%2F..%2Fx",
+                "https://good.example/cb?next=https://evil.test",
+                "https://good.example/cb#x",
+                "https://good.example:8443/cb",
+                "http://good.example/cb",
+                "https://xgood.example/cb",
+                "https://good.example./cb",
+                "HTTPS://GOOD.EXAMPLE/CB",
+            ],
+        ),
+    ];
+    for (client_id, payloads) in cases {
+        for bad in payloads {
+            let response = app.http.get(authorize_url(&app, &[("client_id", client_id), ("redirect_uri", bad)])).send().await.expect("req");
+            assert_eq!(response.status(), 400, "{bad} for {client_id}");
+            assert!(response.headers().get("location").is_none(), "{bad} redirected");
+            let html = response.text().await.expect("html");
+            assert!(crate::web::third_party_references(&html).is_empty(), "{bad} became a link on the error page");
+            // The widget's way in, interact, compares the same way.
+            let challenge = challenge_for(VERIFIER);
+            let response = app
+                .interact_raw(&[
+                    ("client_id", client_id),
+                    ("scope", "openid"),
+                    ("redirect_uri", bad),
+                    ("code_challenge", challenge.as_str()),
+                    ("code_challenge_method", "S256"),
+                    ("state", "s"),
+                ])
+                .await;
+            assert_eq!(response.status(), 400, "interact with {bad} for {client_id}");
+            let body: Value = response.json().await.expect("json");
+            assert_eq!(body["error"], "invalid_request", "interact with {bad}: {body}");
+        }
+    }
+    // The registered one is accepted, so the refusals are the comparison's.
+    let response = app
+        .http
+        .get(authorize_url(&app, &[("client_id", good_id.as_str()), ("redirect_uri", "https://good.example/cb")]))
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(response.status(), 200);
+    let challenge = challenge_for(VERIFIER);
+    for (client_id, redirect_uri) in [(good_id.as_str(), "https://good.example/cb"), (PUBLIC_CLIENT, REDIRECT_URI)] {
+        let response = app
+            .interact_raw(&[
+                ("client_id", client_id),
+                ("scope", "openid"),
+                ("redirect_uri", redirect_uri),
+                ("code_challenge", challenge.as_str()),
+                ("code_challenge_method", "S256"),
+                ("state", "s"),
+            ])
+            .await;
+        assert_eq!(response.status(), 200, "interact with the registered {redirect_uri}");
+    }
+}
+
+/// SES-2: Latchkey's own session id is new after every authentication: a hosted sign-in in a
+/// browser that already holds a session gets another id, and a hosted password reset in that
+/// browser gets a third and ends the one it held (the reset ends every session).
+async fn hosted_sign_in_and_reset_each_issue_a_new_session_id(backend: latchkey_store::testing::Backend) {
+    use crate::oidc_support::{authorize, hosted_sign_in, query_of, set_cookie, SID};
+    let app = spawn_app(backend).await;
+    let login = "ses2@example.com";
+    app.create_user(login).await;
+    let (_, first) = hosted_sign_in(&app, login, "").await;
+    let first = first.expect("a session");
+    // A planted id in the browser, then a sign-in: never adopted.
+    let planted = "planted-session-id-0123456789abcdefghijklmnop";
+    let (_, second) = hosted_sign_in(&app, login, &format!("{SID}={planted}")).await;
+    let second = second.expect("a session");
+    assert_ne!(second, planted);
+    let (_, third) = hosted_sign_in(&app, login, &format!("{SID}={second}")).await;
+    let third = third.expect("a session");
+    assert_ne!(third, second, "a sign-in over a live session issues a new id");
+    assert_ne!(third, first);
+
+    // A hosted reset in the browser that holds `third`.
+    let page = authorize(&app, &[("prompt", "login")], &format!("{SID}={third}")).await;
+    assert_eq!(page.status(), 200);
+    let tx = set_cookie(&page, "latchkey_tx").expect("the transaction cookie");
+    let handle = page_config(&page.text().await.expect("html"))["interactionHandle"].as_str().expect("handle").to_owned();
+    let (_, state) = app.introspect(&handle).await;
+    let sh = state["stateHandle"].clone();
+    assert_eq!(app.idx("recover", json!({"stateHandle": sh})).await.0, 200);
+    assert_eq!(app.idx("identify", json!({"identifier": login, "stateHandle": sh})).await.0, 200);
+    let authenticator = crate::helpers::email_authenticator_id(&app.introspect(&handle).await.1);
+    assert_eq!(app.idx("challenge", json!({"authenticator": {"id": authenticator}, "stateHandle": sh})).await.0, 200);
+    let code = app.code_from_mail(login, 1).await;
+    let (status, body) = app.idx("challenge/answer", json!({"credentials": {"passcode": code}, "stateHandle": sh})).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) =
+        app.idx("challenge/answer", json!({"credentials": {"passcode": "a brand new passphrase for ses2"}, "stateHandle": sh})).await;
+    assert_eq!(status, 200, "{body}");
+    let callback = app
+        .http
+        .get(format!("{}/signin/callback?interaction_code={}", app.base, interaction_code(&body)))
+        .header("Cookie", format!("{SID}={third}; latchkey_tx={tx}"))
+        .send()
+        .await
+        .expect("callback");
+    assert_eq!(callback.status(), 303);
+    let after_reset = set_cookie(&callback, SID).expect("a session after the reset");
+    for old in [&first, &second, &third] {
+        assert_ne!(&after_reset, old, "the reset's session reuses an old id");
+        let response = authorize(&app, &[("prompt", "none")], &format!("{SID}={old}")).await;
+        assert_eq!(query_of(&response)["error"], "login_required", "a session from before the reset outlived it");
+    }
+    let response = authorize(&app, &[("prompt", "none")], &format!("{SID}={after_reset}")).await;
+    assert!(query_of(&response).contains_key("code"), "the new session is live");
+    app.drain_outbox().await;
 }

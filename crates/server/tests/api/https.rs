@@ -14,6 +14,7 @@ both_backends!(
     a_prefixed_session_cookie_is_ignored_over_plain_http,
     hsts_is_sent_over_https_only,
     hsts_subdomains_can_be_turned_off,
+    every_set_cookie_carries_every_attribute,
 );
 
 const PUBLIC_URL: &str = "https://id.latchkey.test";
@@ -118,4 +119,126 @@ async fn hsts_subdomains_can_be_turned_off(backend: latchkey_store::testing::Bac
     })
     .await;
     assert_eq!(hsts_of(&app, "/healthz").await.as_deref(), Some("max-age=31536000"));
+}
+
+/// The attributes of one Set-Cookie that WEB-3 asks for, as problems.
+fn cookie_problems(set_cookie: &str, https: bool) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut parts = set_cookie.split(';').map(str::trim);
+    let (name, value) = parts.next().and_then(|p| p.split_once('=')).unwrap_or_default();
+    let attributes: Vec<(String, String)> = parts
+        .map(|a| {
+            let (k, v) = a.split_once('=').unwrap_or((a, ""));
+            (k.trim().to_ascii_lowercase(), v.trim().to_owned())
+        })
+        .collect();
+    let attribute = |k: &str| attributes.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let known = ["path", "httponly", "samesite", "max-age", "secure"];
+    if let Some((unknown, _)) = attributes.iter().find(|(n, _)| !known.contains(&n.as_str())) {
+        problems.push(format!("{set_cookie}: attribute {unknown}"));
+    }
+    if https != name.starts_with("__Host-") {
+        problems.push(format!("{set_cookie}: the __Host- prefix over https only"));
+    }
+    if attribute("secure").is_some() != https {
+        problems.push(format!("{set_cookie}: Secure over https only"));
+    }
+    if attribute("path") != Some("/") {
+        problems.push(format!("{set_cookie}: Path=/"));
+    }
+    if attribute("domain").is_some() {
+        problems.push(format!("{set_cookie}: a Domain"));
+    }
+    if attribute("httponly") != Some("") {
+        problems.push(format!("{set_cookie}: HttpOnly"));
+    }
+    if !matches!(attribute("samesite").map(str::to_ascii_lowercase).as_deref(), Some("lax" | "strict")) {
+        problems.push(format!("{set_cookie}: SameSite Lax or Strict"));
+    }
+    match attribute("max-age").and_then(|v| v.parse::<i64>().ok()) {
+        Some(0) if value.is_empty() => {}
+        // 256 bits: at least 43 base64url characters.
+        Some(age)
+            if (1..=30 * 24 * 3600).contains(&age)
+                && value.len() >= 43
+                && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') => {}
+        _ => problems.push(format!("{set_cookie}: a Max-Age of at most 30 days and a value of 256 bits, or a deletion")),
+    }
+    problems
+}
+
+/// WEB-3: every Set-Cookie of a hosted sign-in, an IDX sign-in on our own origin, the callback,
+/// the account and set-password pages and a logout, over https and on plain http, parsed
+/// attribute by attribute.
+async fn every_set_cookie_carries_every_attribute(backend: latchkey_store::testing::Backend) {
+    for https in [true, false] {
+        let app = if https { spawn_https_app(backend).await } else { spawn_app(backend).await };
+        let prefix = if https { "__Host-" } else { "" };
+        let origin = if https { PUBLIC_URL.to_owned() } else { app.base.clone() };
+        let login = "cookies@example.com";
+        let user = app.create_user(login).await;
+        let mut seen: Vec<String> = Vec::new();
+        let mut collect = |response: &reqwest::Response| {
+            seen.extend(response.headers().get_all("set-cookie").iter().map(|v| v.to_str().expect("ascii").to_owned()));
+        };
+        let page = authorize(&app, &[("prompt", "login")], "").await;
+        collect(&page);
+        let tx = set_cookie(&page, &format!("{prefix}latchkey_tx")).expect("tx");
+        let config = page_config(&page.text().await.expect("html"));
+        let (_, state) = app.introspect(config["interactionHandle"].as_str().expect("handle")).await;
+        let identify = app
+            .http
+            .post(format!("{}/idp/idx/identify", app.base))
+            .header("Origin", &origin)
+            .json(&json!({"identifier": login, "credentials": {"passcode": PASSWORD}, "stateHandle": state["stateHandle"]}))
+            .send()
+            .await
+            .expect("identify");
+        collect(&identify);
+        let body: serde_json::Value = identify.json().await.expect("json");
+        let callback = app
+            .http
+            .get(format!("{}/signin/callback?interaction_code={}", app.base, interaction_code(&body)))
+            .header("Cookie", format!("{prefix}latchkey_tx={tx}"))
+            .send()
+            .await
+            .expect("callback");
+        collect(&callback);
+        let sid = set_cookie(&callback, &format!("{prefix}latchkey_sid")).expect("sid");
+        let account = app
+            .http
+            .get(format!("{}/account", app.base))
+            .header("Cookie", format!("{prefix}latchkey_sid={sid}"))
+            .send()
+            .await
+            .expect("account");
+        assert_eq!(account.status(), 200);
+        collect(&account);
+        let id = user["id"].as_str().expect("id");
+        let reset: serde_json::Value = app
+            .admin_post(&format!("/api/v1/users/{id}/lifecycle/reset_password?sendEmail=false"), json!({}))
+            .await
+            .json()
+            .await
+            .expect("json");
+        let link = url::Url::parse(reset["resetPasswordUrl"].as_str().expect("link")).expect("url");
+        let set_password =
+            app.http.get(format!("{}/signin/set-password?{}", app.base, link.query().expect("query"))).send().await.expect("page");
+        assert_eq!(set_password.status(), 200);
+        collect(&set_password);
+        let logout = app
+            .http
+            .get(format!("{}/oauth2/default/v1/logout", app.base))
+            .header("Cookie", format!("{prefix}latchkey_sid={sid}"))
+            .send()
+            .await
+            .expect("logout");
+        collect(&logout);
+        let names: Vec<&str> = seen.iter().filter_map(|c| c.split('=').next()).collect();
+        for name in ["latchkey_tx", "latchkey_sid", "latchkey_csrf"] {
+            assert!(names.contains(&format!("{prefix}{name}").as_str()), "{name} was set: {seen:?}");
+        }
+        let problems: Vec<String> = seen.iter().flat_map(|c| cookie_problems(c, https)).collect();
+        assert!(problems.is_empty(), "https {https}: {problems:#?}");
+    }
 }

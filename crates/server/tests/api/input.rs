@@ -5,6 +5,7 @@ use crate::both_backends;
 use crate::helpers::{remediation_names, spawn_app};
 
 both_backends!(
+    idx_bodies_sent_as_anything_but_json_get_415,
     malformed_idx_bodies_get_4xx_idx_errors,
     oversized_bodies_get_413,
     unknown_state_handles_get_session_expired,
@@ -163,4 +164,57 @@ async fn a_client_id_that_is_no_client_id_is_an_invalid_client(backend: latchkey
         let body: Value = response.json().await.expect("json");
         assert_eq!(body["error"], "invalid_client", "{endpoint}");
     }
+}
+
+/// WEB-1: a cross-site page can POST `text/plain`, a form encoding or a typeless blob without a
+/// CORS preflight, never JSON. Every IDX route (read from the router) refuses those with 415 in
+/// IDX's shape before reading the body, so a right password sent that way signs nobody in; the
+/// JSON types the clients send are read.
+async fn idx_bodies_sent_as_anything_but_json_get_415(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    app.create_user("media@example.com").await;
+    let flow = app.interact("media-type").await;
+    let body =
+        json!({"stateHandle": flow.state_handle, "identifier": "media@example.com", "credentials": {"passcode": crate::helpers::PASSWORD}});
+    let idx_routes: Vec<String> = crate::web::routed_paths(&app).into_iter().filter(|p| p.starts_with("/idp/idx/")).collect();
+    assert!(idx_routes.len() >= 8, "{idx_routes:?}");
+    for route in &idx_routes {
+        for content_type in [
+            Some("text/plain"),
+            Some("text/plain;charset=UTF-8"),
+            Some("application/x-www-form-urlencoded"),
+            Some("multipart/form-data; boundary=x"),
+            Some("application/jsonp"),
+            Some("text/json"),
+            None,
+        ] {
+            let mut request = app.http.post(format!("{}{route}", app.base)).body(body.to_string());
+            if let Some(content_type) = content_type {
+                request = request.header("content-type", content_type);
+            }
+            let response = request.send().await.expect("request");
+            assert_eq!(response.status(), 415, "{route} with {content_type:?}");
+            let refused: Value = response.json().await.expect("an IDX body");
+            assert_eq!(refused["version"], "1.0.0", "{route}: {refused}");
+            assert!(refused["messages"]["value"][0]["message"].as_str().is_some_and(|m| m.contains("JSON")), "{refused}");
+            assert!(refused.get("successWithInteractionCode").is_none());
+        }
+    }
+    for content_type in
+        ["application/json", "application/json; charset=utf-8", "Application/JSON", "application/ion+json; okta-version=1.0.0"]
+    {
+        let response = app
+            .http
+            .post(format!("{}/idp/idx/introspect", app.base))
+            .header("content-type", content_type)
+            .body(json!({"stateHandle": flow.state_handle}).to_string())
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200, "{content_type} is JSON");
+    }
+    let (status, signed_in) = app
+        .step(&flow, "identify", json!({"identifier": "media@example.com", "credentials": {"passcode": crate::helpers::PASSWORD}}))
+        .await;
+    assert_eq!(status, 200, "the transaction was untouched by the refused calls: {signed_in}");
 }

@@ -30,7 +30,7 @@ async fn a_full_recovery_at_trace_level_logs_no_secret() {
             http.get(format!("{base}{path}")).header("Authorization", format!("SSWS {ADMIN_TOKEN}")).send().await.expect("user by login");
         assert_eq!(response.status(), 200, "{path}");
     }
-    let client: Value = admin("/oauth2/v1/clients", json!({"client_name": "logs", "redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none", "grant_types": ["interaction_code"]}))
+    let client: Value = admin("/oauth2/v1/clients", json!({"client_name": "logs", "redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none", "grant_types": ["interaction_code", "refresh_token"]}))
         .await
         .expect("client")
         .json()
@@ -38,7 +38,7 @@ async fn a_full_recovery_at_trace_level_logs_no_secret() {
         .expect("json");
     let client_id = client["client_id"].as_str().expect("client_id").to_owned();
     let oauth_state = "secret-oauth-state-value-42";
-    let (handle, sh) = server.transaction(&http, &client_id, oauth_state).await;
+    let (handle, sh) = server.transaction(&http, &client_id, oauth_state, "openid email offline_access").await;
     let idx = |path: &str, body: Value| http.post(format!("{base}/idp/idx/{path}")).json(&body).send();
     idx("recover", json!({"stateHandle": sh})).await.expect("recover");
     idx("identify", json!({"stateHandle": sh, "identifier": "logs@example.com"})).await.expect("identify");
@@ -70,7 +70,83 @@ async fn a_full_recovery_at_trace_level_logs_no_secret() {
         .await
         .expect("json");
     let access_token = tokens["access_token"].as_str().expect("access token").to_owned();
+    let id_token = tokens["id_token"].as_str().expect("id token").to_owned();
+    let first_refresh = tokens["refresh_token"].as_str().expect("refresh token").to_owned();
+    let rotated: Value = http
+        .post(format!("{base}/oauth2/default/v1/token"))
+        .form(&[("grant_type", "refresh_token"), ("client_id", client_id.as_str()), ("refresh_token", first_refresh.as_str())])
+        .send()
+        .await
+        .expect("refresh")
+        .json()
+        .await
+        .expect("json");
+    let second_refresh = rotated["refresh_token"].as_str().expect("rotated refresh token").to_owned();
     sink.wait_for_count(Some("logs@example.com"), 2, Duration::from_secs(15)).await.expect("PasswordChanged");
+
+    // A sign-in from our own origin starts a session: its id travels in Set-Cookie and Cookie.
+    let (_, sh2) = server.transaction(&http, &client_id, "second-state", "openid").await;
+    let signed_in = http
+        .post(format!("{base}/idp/idx/identify"))
+        .header("Origin", &base)
+        .json(&json!({"stateHandle": sh2, "identifier": "logs@example.com", "credentials": {"passcode": new_password}}))
+        .send()
+        .await
+        .expect("identify");
+    let session_id = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next()?.strip_prefix("latchkey_sid=").map(str::to_owned))
+        .next()
+        .expect("a session cookie");
+    // Raw Cookie and Authorization headers with values of their own.
+    let cookie_secret = "cookie-value-that-must-not-be-logged-7f3a";
+    let userinfo = http
+        .get(format!("{base}/oauth2/default/v1/userinfo"))
+        .header("Authorization", format!("Bearer {access_token}"))
+        .header("Cookie", format!("latchkey_sid={session_id}; tracker={cookie_secret}"))
+        .send()
+        .await
+        .expect("userinfo");
+    assert_eq!(userinfo.status(), 200);
+    // A confidential client: its secret at registration, rotation and client authentication.
+    let confidential: Value = admin("/oauth2/v1/clients", json!({"client_name": "logs-confidential", "redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "client_secret_basic", "grant_types": ["authorization_code"]}))
+        .await
+        .expect("confidential client")
+        .json()
+        .await
+        .expect("json");
+    let confidential_id = confidential["client_id"].as_str().expect("client_id").to_owned();
+    let first_secret = confidential["client_secret"].as_str().expect("client_secret").to_owned();
+    let rotated: Value = admin(&format!("/oauth2/v1/clients/{confidential_id}/lifecycle/newSecret"), json!({}))
+        .await
+        .expect("new secret")
+        .json()
+        .await
+        .expect("json");
+    let client_secret = rotated["client_secret"].as_str().expect("rotated client_secret").to_owned();
+    let basic = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(format!("{confidential_id}:{client_secret}"))
+    };
+    let introspected = http
+        .post(format!("{base}/oauth2/default/v1/introspect"))
+        .header("Authorization", format!("Basic {basic}"))
+        .form(&[("token", second_refresh.as_str())])
+        .send()
+        .await
+        .expect("introspect");
+    assert_eq!(introspected.status(), 200);
+    // And wrong ones, which are refused (and logged as refusals).
+    let wrong = http
+        .post(format!("{base}/oauth2/default/v1/token"))
+        .basic_auth(&confidential_id, Some("a-wrong-client-secret-that-is-a-secret"))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", "a-wrong-refresh-token-that-is-a-secret")])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(wrong.status(), 401);
 
     let logs = server.stop();
     assert!(logs.contains("/idp/idx/challenge/answer"), "the request log records paths");
@@ -84,6 +160,16 @@ async fn a_full_recovery_at_trace_level_logs_no_secret() {
         ("the OAuth state", oauth_state),
         ("the interaction code", interaction_code.as_str()),
         ("the access token", access_token.as_str()),
+        ("the ID token", id_token.as_str()),
+        ("the first refresh token", first_refresh.as_str()),
+        ("the rotated refresh token", second_refresh.as_str()),
+        ("the session id", session_id.as_str()),
+        ("a raw Cookie value", cookie_secret),
+        ("the first client secret", first_secret.as_str()),
+        ("the rotated client secret", client_secret.as_str()),
+        ("a raw Authorization value", basic.as_str()),
+        ("a wrong client secret", "a-wrong-client-secret-that-is-a-secret"),
+        ("a wrong refresh token", "a-wrong-refresh-token-that-is-a-secret"),
         ("the admin token", ADMIN_TOKEN),
         ("the full email address", "logs@example.com"),
         ("the percent-encoded email address", "logs%40example.com"),
@@ -98,7 +184,7 @@ async fn a_full_recovery_at_trace_level_logs_no_secret() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn security_events_are_structured_records_with_the_client_address() {
     let sink = MailSink::start().await.expect("sink");
-    let server = Binary::start(&sink, &[("RUST_LOG", "info"), ("LATCHKEY_LOG_FORMAT", "json")]);
+    let server = Binary::start(&sink, &[("RUST_LOG", "info"), ("LATCHKEY_LOG_FORMAT", "json"), ("LATCHKEY_ADMIN__RETURN_LINKS", "true")]);
     let base = server.base.clone();
     let http = reqwest::Client::new();
     let client: Value = http
@@ -112,7 +198,7 @@ async fn security_events_are_structured_records_with_the_client_address() {
         .await
         .expect("json");
     let client_id = client["client_id"].as_str().expect("client_id").to_owned();
-    let (_, sh) = server.transaction(&http, &client_id, "events-state").await;
+    let (_, sh) = server.transaction(&http, &client_id, "events-state", "openid email").await;
     let idx = |path: &str, body: Value| http.post(format!("{base}/idp/idx/{path}")).json(&body).send();
     // A forged log line as the identifier of a failed sign-in.
     let forged = "x@example.com\n{\"level\":\"INFO\",\"fields\":{\"message\":\"admin ok\"}}";
@@ -130,6 +216,30 @@ async fn security_events_are_structured_records_with_the_client_address() {
     .expect("identify");
     assert_eq!(response.status(), 401);
 
+    // ADM-3: a set-password link handed to the administrator instead of emailed is audited.
+    let user: Value = http
+        .post(format!("{base}/api/v1/users?activate=true"))
+        .header("Authorization", format!("SSWS {ADMIN_TOKEN}"))
+        .json(&json!({"profile": {"login": "linked@example.com", "email": "linked@example.com"}, "credentials": {"password": {"value": PASSWORD}}}))
+        .send()
+        .await
+        .expect("user")
+        .json()
+        .await
+        .expect("json");
+    let user_id = user["id"].as_str().expect("id").to_owned();
+    let returned: Value = http
+        .post(format!("{base}/api/v1/users/{user_id}/lifecycle/reset_password?sendEmail=false"))
+        .header("Authorization", format!("SSWS {ADMIN_TOKEN}"))
+        .send()
+        .await
+        .expect("reset")
+        .json()
+        .await
+        .expect("json");
+    let link = returned["resetPasswordUrl"].as_str().unwrap_or_else(|| panic!("a returned link: {returned}")).to_owned();
+    let token = link.rsplit("token=").next().expect("token").to_owned();
+
     let logs = server.stop();
     let records: Vec<Value> = logs
         .lines()
@@ -142,6 +252,11 @@ async fn security_events_are_structured_records_with_the_client_address() {
     let record = failures[0].to_string();
     assert!(record.contains("\"client_ip\":\"127.0.0.1\""), "the event says where the request came from: {record}");
     assert!(record.contains("request_id"), "and which request it was: {record}");
+    let audits: Vec<&Value> = records.iter().filter(|r| r["fields"]["event"] == "admin.set_password_link_returned").collect();
+    assert_eq!(audits.len(), 1, "one audit event for the returned link: {logs}");
+    assert_eq!(audits[0]["level"], "WARN");
+    assert!(audits[0].to_string().contains(&user_id), "the audit names the user: {}", audits[0]);
+    assert!(!logs.contains(&token), "the link itself is not logged");
 }
 
 /// The real binary, serving on a free loopback port with `env` on top of a data directory, the
@@ -181,13 +296,13 @@ impl Binary {
     }
 
     /// interact → introspect for `client_id`: the interaction handle and the state handle.
-    async fn transaction(&self, http: &reqwest::Client, client_id: &str, oauth_state: &str) -> (String, String) {
+    async fn transaction(&self, http: &reqwest::Client, client_id: &str, oauth_state: &str, scope: &str) -> (String, String) {
         let base = &self.base;
         let interact: Value = http
             .post(format!("{base}/oauth2/default/v1/interact"))
             .form(&[
                 ("client_id", client_id),
-                ("scope", "openid email"),
+                ("scope", scope),
                 ("redirect_uri", "http://127.0.0.1:9/cb"),
                 ("code_challenge", &challenge_for(VERIFIER)),
                 ("code_challenge_method", "S256"),

@@ -51,3 +51,4 @@ mod system_log;
 mod themes;
 mod tokens;
 mod user_sessions;
+mod web;

@@ -22,7 +22,36 @@ const NEW_PASSWORD: &str = "a brand new passphrase for the funnel";
 async fn a_recovery_moves_the_funnel_and_requests_are_counted_by_route() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         recovery_moves_the_funnel(backend).await;
+        limits_act_before_hashing(backend).await;
     }
+}
+
+/// INP-4: an over-long identifier or password is refused before any Argon2 work, which the
+/// Argon2 counter shows; a wrong password of ordinary length costs exactly one verification.
+async fn limits_act_before_hashing(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    app.create_user("limits@example.com").await;
+    let argon2 = |scrape: &Scrape| {
+        scrape.value("latchkey_password_argon2_total", &[("operation", "hash")])
+            + scrape.value("latchkey_password_argon2_total", &[("operation", "verify")])
+    };
+    let before = scrape(&app).await;
+    let flow = app.interact("limits-state").await;
+    for (identifier, password) in [
+        ("a".repeat(300), "a wrong passphrase of ordinary length".to_owned()),
+        ("limits@example.com".to_owned(), "p".repeat(600)),
+        ("nobody@example.com".to_owned(), "p".repeat(600)),
+    ] {
+        let body = json!({"identifier": identifier, "credentials": {"passcode": password}});
+        assert_eq!(app.step(&flow, "identify", body).await.0, 400);
+    }
+    let refused = scrape(&app).await;
+    assert_eq!(argon2(&refused) - argon2(&before), 0.0, "{backend:?}: an over-long input reached Argon2");
+    let body = json!({"identifier": "limits@example.com", "credentials": {"passcode": "a wrong passphrase of ordinary length"}});
+    assert_eq!(app.step(&flow, "identify", body).await.0, 401);
+    let after = scrape(&app).await;
+    let verified = |s: &Scrape| s.value("latchkey_password_argon2_total", &[("operation", "verify")]);
+    assert_eq!(verified(&after) - verified(&refused), 1.0, "{backend:?}: a wrong password costs one verification");
 }
 
 async fn recovery_moves_the_funnel(backend: Backend) {
