@@ -61,10 +61,25 @@ pub enum EventType {
     /// The account's owner confirmed a notice's "Not you?" link: every session and token ended,
     /// recently enrolled authenticators removed.
     ReportSuspiciousActivity,
+    // Admin changes of clients, email templates, the outbox and signing keys (issue 15 review).
+    /// An administrator registered an OAuth client.
+    AppCreate,
+    /// An administrator changed an OAuth client's settings.
+    AppUpdate,
+    /// An administrator deleted an OAuth client.
+    AppDelete,
+    /// An administrator replaced an OAuth client's secret (`lifecycle/newSecret`).
+    AppSecretRotate,
+    /// An administrator created, replaced or deleted an email template customization.
+    EmailTemplateUpdate,
+    /// An administrator queued an unsent email again.
+    EmailResend,
+    /// A new signing key was added and the older ones scheduled to retire.
+    SigningKeyRollover,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 28] = [
+    pub const ALL: [EventType; 35] = [
         Self::SessionStart,
         Self::SessionEnd,
         Self::SessionClear,
@@ -93,6 +108,13 @@ impl EventType {
         Self::PolicyUpdate,
         Self::PolicyRuleUpdate,
         Self::ReportSuspiciousActivity,
+        Self::AppCreate,
+        Self::AppUpdate,
+        Self::AppDelete,
+        Self::AppSecretRotate,
+        Self::EmailTemplateUpdate,
+        Self::EmailResend,
+        Self::SigningKeyRollover,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -127,6 +149,16 @@ impl EventType {
             Self::PolicyUpdate => "policy.lifecycle.update",
             Self::PolicyRuleUpdate => "policy.rule.update",
             Self::ReportSuspiciousActivity => "user.account.report_suspicious_activity_by_enduser",
+            Self::AppCreate => "application.lifecycle.create",
+            Self::AppUpdate => "application.lifecycle.update",
+            Self::AppDelete => "application.lifecycle.delete",
+            // Ours: Okta's catalog has no event for a replaced client secret.
+            Self::AppSecretRotate => "app.oauth2.client.secret.rotate",
+            // Ours: Okta does not document an event for email customizations.
+            Self::EmailTemplateUpdate => "system.email.template.update",
+            // Ours: Okta has no resend of a queued message.
+            Self::EmailResend => "system.email.resend",
+            Self::SigningKeyRollover => "app.oauth2.as.key.rollover",
         }
     }
 
@@ -165,6 +197,13 @@ impl EventType {
             Self::PolicyUpdate => "Update policy",
             Self::PolicyRuleUpdate => "Update policy rule",
             Self::ReportSuspiciousActivity => "User report suspicious activity",
+            Self::AppCreate => "Add application",
+            Self::AppUpdate => "Update application",
+            Self::AppDelete => "Delete application",
+            Self::AppSecretRotate => "Rotate client secret",
+            Self::EmailTemplateUpdate => "Update email template customization",
+            Self::EmailResend => "Resend email",
+            Self::SigningKeyRollover => "Signing key rollover",
         }
     }
 }

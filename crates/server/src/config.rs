@@ -36,6 +36,10 @@ pub const SHORT_NAMES: &[(&str, &str)] = &[
     ("LATCHKEY_LOG_FORMAT", "log.format"),
 ];
 
+/// The shortest `admin.token` and configured `[[clients]] client_secret` accepted: both are
+/// bearer secrets stored as a plain SHA-256, so their length is what stands against guessing.
+const SECRET_MIN_CHARS: usize = 32;
+
 /// More connections than any single process should hold open (each is a file descriptor).
 const MAX_CONNECTIONS_CEILING: usize = 100_000;
 
@@ -510,7 +514,7 @@ pub struct ClientSettings {
     pub client_id: String,
     /// Shown on the hosted pages; defaults to the id.
     pub client_name: String,
-    /// A confidential client's secret; none for a public client (PKCE only).
+    /// A confidential client's secret (at least 32 characters, like `admin.token`); none for a public client (PKCE only).
     #[serde(serialize_with = "serialize_secret_opt")]
     #[schemars(with = "Option<String>")]
     pub client_secret: Option<SecretString>,
@@ -615,7 +619,7 @@ impl Settings {
             return Err(invalid(format!("server.max_connections must be between 1 and {MAX_CONNECTIONS_CEILING}")));
         }
         if let Some(token) = &self.admin.token {
-            if token.expose_secret().chars().count() < 32 {
+            if token.expose_secret().chars().count() < SECRET_MIN_CHARS {
                 return Err(invalid(
                     "admin.token (LATCHKEY_ADMIN_TOKEN) must be at least 32 characters; generate one with `openssl rand -base64 32`",
                 ));
@@ -680,6 +684,14 @@ impl Settings {
         }
         for client in &self.clients {
             latchkey_domain::oauth::ClientId::parse(&client.client_id).map_err(|e| invalid(format!("clients: {e}")))?;
+            // The same floor as admin.token, whatever LATCHKEY_UNSAFE_TEST_SETTINGS says: the
+            // secret is stored as a plain SHA-256, so only its length stands against guessing.
+            if client.client_secret.as_ref().is_some_and(|s| s.expose_secret().chars().count() < SECRET_MIN_CHARS) {
+                return Err(invalid(format!(
+                    "clients.{}.client_secret ([[clients]] client_secret) must be at least {SECRET_MIN_CHARS} characters; generate one with `openssl rand -base64 32`",
+                    client.client_id
+                )));
+            }
             for uri in &client.redirect_uris {
                 latchkey_domain::oauth::RedirectUri::parse(uri).map_err(|e| invalid(format!("clients.{}: {e}", client.client_id)))?;
             }
@@ -824,6 +836,26 @@ mod tests {
         assert!(s.validate().is_err());
         s.unsafe_test_settings = true;
         assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn short_configured_client_secrets_are_refused_even_with_unsafe_test_settings() {
+        let client = |secret: Option<&str>| ClientSettings {
+            client_id: "configured-app".to_owned(),
+            client_secret: secret.map(|s| SecretString::from(s.to_owned())),
+            redirect_uris: vec!["https://app.example.com/callback".to_owned()],
+            ..ClientSettings::default()
+        };
+        let mut s = Settings { dev: true, unsafe_test_settings: true, ..Settings::default() };
+        s.clients = vec![client(Some(&"x".repeat(SECRET_MIN_CHARS - 1)))];
+        let err = s.validate().expect_err("a 31-character secret");
+        let message = err.to_string();
+        assert!(message.contains("clients.configured-app.client_secret") && message.contains("32 characters"), "{message}");
+        assert!(!message.contains(&"x".repeat(SECRET_MIN_CHARS - 1)), "the secret is not echoed: {message}");
+        s.clients = vec![client(Some(&"x".repeat(SECRET_MIN_CHARS)))];
+        s.validate().expect("32 characters are enough");
+        s.clients = vec![client(None)];
+        s.validate().expect("a public client has no secret");
     }
 
     #[test]

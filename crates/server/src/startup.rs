@@ -316,11 +316,11 @@ async fn sync_configured_clients(store: &Store, settings: &Settings, now: i64) -
             created_at: now,
         };
         let outcome = match store.client(&record.client_id).await {
-            Ok(Some(_)) => store.update_client(&record, now).await,
+            Ok(Some(_)) => store.update_client(&record, None, now).await,
             // Processes of one deployment start together: another may insert the client
             // between the read and the insert; then this one updates it like any restart.
-            Ok(None) => match store.insert_client(&record, ClientSource::Config, now).await {
-                Err(latchkey_store::StoreError::Conflict(_)) => store.update_client(&record, now).await,
+            Ok(None) => match store.insert_client(&record, ClientSource::Config, None, now).await {
+                Err(latchkey_store::StoreError::Conflict(_)) => store.update_client(&record, None, now).await,
                 other => other,
             },
             Err(e) => Err(e),

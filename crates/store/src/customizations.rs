@@ -4,10 +4,16 @@
 //! Okta's rules that concern storage are kept here, each in the one write transaction that could
 //! break it: one customization per language and template, at most one default, the first one
 //! created is the default, and the default cannot be deleted while others remain.
+//!
+//! Every change is logged as `system.email.template.update` in its transaction, the
+//! administrator as the actor and the customization (or, for a reset, the template) as the
+//! target; `debugData.change` says which (`create`, `replace`, `delete`, `delete_all`). The
+//! subject and body are never in the event.
+use latchkey_domain::audit::{EventType, Outcome, Party, SecurityEvent};
 use latchkey_domain::Millis;
 use sqlx::any::AnyRow;
 
-use crate::{conflict_on_unique, get_i64, get_str, Result, Store, StoreError, Tx};
+use crate::{conflict_on_unique, get_i64, get_str, Audit, Result, Store, StoreError, Tx};
 
 /// The name of the counter row in `config_versions`.
 const VERSION_NAME: &str = "email_customizations";
@@ -51,6 +57,33 @@ fn from_row(row: &AnyRow) -> Result<Customization> {
         created_at: get_i64(row, "created_at")?,
         updated_at: get_i64(row, "updated_at")?,
     })
+}
+
+/// The System Log entry of a change: `target` is the customization `(id, language)`, or `None`
+/// when every customization of the template went.
+async fn record_change(
+    tx: &mut Tx,
+    (audit, now): (&Audit<'_>, Millis),
+    (template, change): (&str, &'static str),
+    target: Option<(&str, &str)>,
+) -> Result<()> {
+    let party = match target {
+        Some((id, language)) => Party {
+            id: Some(id.to_owned()),
+            kind: "EmailCustomization",
+            alternate_id: Some(format!("{template}/{language}")),
+            display_name: None,
+        },
+        None => Party { id: Some(template.to_owned()), kind: "EmailTemplate", alternate_id: None, display_name: None },
+    };
+    let mut event = SecurityEvent::new(EventType::EmailTemplateUpdate, Outcome::Success, audit.actor.clone())
+        .target(party)
+        .detail("change", change)
+        .detail("template", template);
+    if let Some((_, language)) = target {
+        event = event.detail("language", language);
+    }
+    crate::system_log::record(tx, &event, audit.context, now).await
 }
 
 async fn bump_version(tx: &mut Tx) -> Result<()> {
@@ -164,6 +197,7 @@ impl Store {
         brand: &str,
         template: &str,
         write: &CustomizationWrite<'_>,
+        audit: &Audit<'_>,
         now: Millis,
     ) -> Result<Customization> {
         let mut tx = self.write_tx().await?;
@@ -176,6 +210,7 @@ impl Store {
         let sql = "INSERT INTO email_customizations (language, language_key, subject, body, is_default, created_at, updated_at, id, brand_id, template_name) \
                    VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9)";
         write_row(&mut tx, sql, write, is_default, now, &id, brand, template).await?;
+        record_change(&mut tx, (audit, now), (template, "create"), Some((&id, write.language))).await?;
         tx.commit().await?;
         self.email_customization(brand, template, &id).await?.ok_or(StoreError::NotFound)
     }
@@ -189,6 +224,7 @@ impl Store {
         template: &str,
         id: &str,
         write: &CustomizationWrite<'_>,
+        audit: &Audit<'_>,
         now: Millis,
     ) -> Result<Customization> {
         let mut tx = self.write_tx().await?;
@@ -209,12 +245,13 @@ impl Store {
             "UPDATE email_customizations SET language = $1, language_key = $2, subject = $3, body = $4, is_default = $5, updated_at = $6 \
                    WHERE id = $7 AND brand_id = $8 AND template_name = $9";
         write_row(&mut tx, sql, write, is_default, now, id, brand, template).await?;
+        record_change(&mut tx, (audit, now), (template, "replace"), Some((id, write.language))).await?;
         tx.commit().await?;
         self.email_customization(brand, template, id).await?.ok_or(StoreError::NotFound)
     }
 
     /// Deletes one customization. The default goes only when it is the last one (Okta: 409).
-    pub async fn delete_email_customization(&self, brand: &str, template: &str, id: &str) -> Result<()> {
+    pub async fn delete_email_customization(&self, brand: &str, template: &str, id: &str, audit: &Audit<'_>, now: Millis) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let existing = rows_of(&mut tx, self, brand, template).await?;
         let current = existing.iter().find(|c| c.id == id).ok_or(StoreError::NotFound)?;
@@ -223,12 +260,13 @@ impl Store {
         }
         sqlx::query("DELETE FROM email_customizations WHERE id = $1").bind(id).execute(&mut *tx).await?;
         bump_version(&mut tx).await?;
+        record_change(&mut tx, (audit, now), (template, "delete"), Some((id, &current.language))).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Deletes every customization of a template: the built-in defaults apply again.
-    pub async fn delete_email_customizations(&self, brand: &str, template: &str) -> Result<u64> {
+    pub async fn delete_email_customizations(&self, brand: &str, template: &str, audit: &Audit<'_>, now: Millis) -> Result<u64> {
         let mut tx = self.write_tx().await?;
         let removed = sqlx::query("DELETE FROM email_customizations WHERE brand_id = $1 AND template_name = $2")
             .bind(brand)
@@ -237,6 +275,7 @@ impl Store {
             .await?
             .rows_affected();
         bump_version(&mut tx).await?;
+        record_change(&mut tx, (audit, now), (template, "delete_all"), None).await?;
         tx.commit().await?;
         Ok(removed)
     }

@@ -1,9 +1,10 @@
 //! Keys shared by every server process (signing keys, the code-MAC key, the outbox key), stored
 //! sealed under the master key by the caller. The first process to start creates each singleton
 //! key; the others read the winner's (`INSERT … ON CONFLICT DO NOTHING`, then read).
+use latchkey_domain::audit::{EventType, Outcome, Party, SecurityEvent};
 use latchkey_domain::Millis;
 
-use crate::{get_i64, get_opt_i64, Result, Store};
+use crate::{get_i64, get_opt_i64, EventContext, Result, Store};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct KeyRecord {
@@ -44,6 +45,31 @@ impl Store {
             .bind(&key.id)
             .fetch_one(self.pool())
             .await?)
+    }
+
+    /// Stores a signing key made by a rotation and logs `app.oauth2.as.key.rollover` in the same
+    /// transaction (Latchkey as the actor, the key's id as the target, when it is published and
+    /// from when it signs as detail; never its material). A rotation is not one transaction: the
+    /// older keys' retirement is scheduled afterwards (`retire_keys_except`), and two processes
+    /// rotating at once each add and log a key (harmless, see the server's `crypto::rotation`).
+    pub async fn insert_rotated_key(&self, key: &KeyRecord, context: &EventContext, now: Millis) -> Result<KeyRecord> {
+        let mut tx = self.write_tx().await?;
+        let inserted = insert(key, INSERT_IF_ABSENT).execute(&mut *tx).await?.rows_affected() == 1;
+        if inserted {
+            let target = Party { id: Some(key.id.clone()), kind: "Key", alternate_id: Some(key.kind.clone()), display_name: None };
+            let event = SecurityEvent::new(EventType::SigningKeyRollover, Outcome::Success, Party::system())
+                .target(target)
+                .detail("kid", key.id.clone())
+                .detail("publishAt", key.publish_at.to_string())
+                .detail("signFrom", key.sign_from.to_string());
+            crate::system_log::record(&mut tx, &event, context, now).await?;
+        }
+        let stored = sqlx::query_as("SELECT id, kind, material, created_at, publish_at, sign_from, retire_at FROM keys WHERE id = $1")
+            .bind(&key.id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(stored)
     }
 
     /// Stores `key` as the first of its kind unless a live key of that kind exists, and

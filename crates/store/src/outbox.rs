@@ -14,7 +14,7 @@ use latchkey_domain::audit::{EventType, Outcome, Party, SecurityEvent};
 use latchkey_domain::Millis;
 use sqlx::any::AnyRow;
 
-use crate::{get_str, Dialect, Result, Store, Tx};
+use crate::{get_str, Audit, Dialect, Result, Store, Tx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutboxStatus {
@@ -309,18 +309,36 @@ impl Store {
         Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox WHERE id = $1")).bind(id).fetch_optional(self.pool()).await?)
     }
 
-    /// Admin resend of an unsent (queued, deferred or failed), unexpired message: due now, attempts reset.
-    pub async fn requeue_outbox(&self, id: &str, now: Millis) -> Result<bool> {
-        let changed = sqlx::query(
+    /// Admin resend of an unsent (queued, deferred or failed), unexpired message: due now, attempts
+    /// reset, logged as `system.email.resend` in the same transaction (the message as the target,
+    /// its template and earlier status as detail; never its payload).
+    pub async fn requeue_outbox(&self, id: &str, audit: &Audit<'_>, now: Millis) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        let before = sqlx::query("SELECT status FROM outbox WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+        let row = sqlx::query(
             "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = $1, updated_at = $1 \
-             WHERE id = $2 AND status IN ('queued', 'deferred', 'failed') AND payload IS NOT NULL AND (expires_at IS NULL OR expires_at > $1)",
+             WHERE id = $2 AND status IN ('queued', 'deferred', 'failed') AND payload IS NOT NULL AND (expires_at IS NULL OR expires_at > $1) \
+             RETURNING id, recipient, kind, message_id",
         )
         .bind(now)
         .bind(id)
-        .execute(self.pool())
-        .await?
-        .rows_affected();
-        Ok(changed == 1)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let email =
+            Party { id: Some(get_str(&row, "id")?), kind: "Email", alternate_id: Some(get_str(&row, "recipient")?), display_name: None };
+        let mut event = SecurityEvent::new(EventType::EmailResend, Outcome::Success, audit.actor.clone())
+            .target(email)
+            .detail("template", get_str(&row, "kind")?)
+            .detail("messageId", get_str(&row, "message_id")?);
+        if let Some(before) = before {
+            event = event.detail("previousStatus", get_str(&before, "status")?);
+        }
+        crate::system_log::record(&mut tx, &event, audit.context, now).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }
 

@@ -2,11 +2,12 @@
 //! (`${activationLink}`) and the admin reset link (`${resetPasswordLink}` of
 //! PasswordResetByAdmin). Only the SHA-256 of each 256-bit token is stored; a token is single
 //! use, expires by the database clock, and a newer token for the same user ends the older ones.
+use latchkey_domain::audit::{EventType, Outcome, Party, SecurityEvent};
 use latchkey_domain::{Millis, UserId, UserStatus};
 
 use crate::outbox::{enqueue, NewMessage};
 use crate::password_change::PasswordChange;
-use crate::{get_i64, get_str, Result, Store};
+use crate::{get_i64, get_str, Audit, Result, Store};
 
 /// A token to store, with the email that carries it (written in the same transaction).
 pub struct NewPasswordToken<'a> {
@@ -15,7 +16,14 @@ pub struct NewPasswordToken<'a> {
     pub purpose: &'a str,
     pub token_digest: &'a str,
     pub expires_at: Millis,
+    /// `None` when the link is handed back to the administrator instead (`sendEmail=false`).
     pub message: Option<NewMessage>,
+    /// The System Log event the link is issued under: `UserActivate` for an activation link,
+    /// `PasswordReset` for an administrator's reset.
+    pub event_type: EventType,
+    /// An activation moves the user to this status (PROVISIONED) in the link's transaction,
+    /// clearing the account's failure counters like every activation.
+    pub status: Option<UserStatus>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,8 +36,13 @@ pub struct PasswordTokenRecord {
 
 impl Store {
     /// Stores a new token for the user, ending every older live one, and queues its email.
-    pub async fn issue_password_token(&self, new: NewPasswordToken<'_>, now: Millis) -> Result<()> {
+    /// The change is logged as `new.event_type` with the administrator as the actor (WARN when
+    /// the link is returned rather than emailed); the event never holds the token or the link.
+    pub async fn issue_password_token(&self, new: NewPasswordToken<'_>, audit: &Audit<'_>, now: Millis) -> Result<()> {
         let mut tx = self.write_tx().await?;
+        if let Some(status) = new.status {
+            crate::users::apply_status(&mut tx, new.user_id, status, true, now).await?;
+        }
         sqlx::query("UPDATE password_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
             .bind(now)
             .bind(new.user_id.as_str())
@@ -49,6 +62,14 @@ impl Store {
         if let Some(message) = &new.message {
             enqueue(&mut tx, message, now).await?;
         }
+        let mut event = SecurityEvent::new(new.event_type, Outcome::Success, audit.actor.clone())
+            .target(Party::user_id(new.user_id))
+            .detail("purpose", new.purpose)
+            .detail("sendEmail", if new.message.is_some() { "true" } else { "false" });
+        if new.message.is_none() {
+            event = event.warn();
+        }
+        crate::system_log::record(&mut tx, &event, audit.context, now).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 
 use latchkey_domain::audit::{EventType, Party};
 
-use crate::{conflict_on_unique, get_i64, get_opt_i64, get_opt_str, get_str, Audit, Result, Store, StoreError};
+use crate::{conflict_on_unique, get_i64, get_opt_i64, get_opt_str, get_str, Audit, Result, Store, StoreError, Tx};
 
 /// A user as stored: the domain user plus the password hash, which never leaves the server.
 #[derive(Debug, Clone)]
@@ -213,26 +213,7 @@ impl Store {
         now: Millis,
     ) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        let changed = sqlx::query(
-            "UPDATE users SET status = $1, status_changed_at = $2, last_updated_at = $2, \
-             activated_at = CASE WHEN $1 = 'ACTIVE' AND activated_at IS NULL THEN $2 ELSE activated_at END WHERE id = $3",
-        )
-        .bind(status.as_str())
-        .bind(now)
-        .bind(id.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if changed == 0 {
-            return Err(StoreError::NotFound);
-        }
-        if !status.can_recover() {
-            crate::recovery::end_account_flows(&mut tx, id, now, None).await?;
-        }
-        if clear_counters {
-            let keys = crate::counters::keys_of_account(&mut tx, id).await?;
-            crate::counters::clear(&mut tx, &keys).await?;
-        }
+        apply_status(&mut tx, id, status, clear_counters, now).await?;
         audit.record(&mut tx, event_type, Party::user_id(id), now).await?;
         tx.commit().await?;
         Ok(())
@@ -273,4 +254,30 @@ impl Store {
 pub(crate) async fn user_in_tx(tx: &mut crate::Tx, id: &UserId) -> Result<Option<UserRecord>> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1")).bind(id.as_str()).fetch_optional(&mut **tx).await?;
     row.as_ref().map(from_row).transpose()
+}
+
+/// The status change of `set_status`, in the caller's transaction (which also logs it): an
+/// activation that hands out a set-password link changes the status with the link.
+pub(crate) async fn apply_status(tx: &mut Tx, id: &UserId, status: UserStatus, clear_counters: bool, now: Millis) -> Result<()> {
+    let changed = sqlx::query(
+        "UPDATE users SET status = $1, status_changed_at = $2, last_updated_at = $2, \
+         activated_at = CASE WHEN $1 = 'ACTIVE' AND activated_at IS NULL THEN $2 ELSE activated_at END WHERE id = $3",
+    )
+    .bind(status.as_str())
+    .bind(now)
+    .bind(id.as_str())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    if !status.can_recover() {
+        crate::recovery::end_account_flows(tx, id, now, None).await?;
+    }
+    if clear_counters {
+        let keys = crate::counters::keys_of_account(tx, id).await?;
+        crate::counters::clear(tx, &keys).await?;
+    }
+    Ok(())
 }

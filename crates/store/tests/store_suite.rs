@@ -2,6 +2,7 @@
 //! `both_backends!`). PostgreSQL must be reachable: the suite fails, never skips, without it.
 use std::sync::Arc;
 
+use latchkey_domain::audit::EventType;
 use latchkey_domain::identifier::Login;
 use latchkey_domain::interaction::{Step, Subject};
 use latchkey_domain::recovery::AnswerOutcome;
@@ -564,7 +565,10 @@ async fn parallel_first_customizations_make_exactly_one_default(backend: Backend
         tasks.push(tokio::spawn(async move {
             let now = store.now().await.expect("now");
             let write = CustomizationWrite { language: lang, language_key: lang, subject: "s", body: "b", is_default: None };
-            store.create_email_customization("default", "ForgotPassword", &write, now).await.expect("created")
+            store
+                .create_email_customization("default", "ForgotPassword", &write, &Audit::admin(&EventContext::system()), now)
+                .await
+                .expect("created")
         }));
     }
     for task in tasks {
@@ -581,12 +585,26 @@ async fn a_password_token_redeems_once_in_parallel(backend: Backend) {
     let store = Arc::new(store);
     let user_id = user(&store, "token@example.com").await;
     let now = store.now().await.expect("now");
-    let older =
-        NewPasswordToken { user_id: &user_id, purpose: "admin_reset", token_digest: "older", expires_at: now + 60_000, message: None };
-    store.issue_password_token(older, now).await.expect("issue");
-    let newer =
-        NewPasswordToken { user_id: &user_id, purpose: "admin_reset", token_digest: "newer", expires_at: now + 60_000, message: None };
-    store.issue_password_token(newer, now).await.expect("issue");
+    let older = NewPasswordToken {
+        user_id: &user_id,
+        purpose: "admin_reset",
+        token_digest: "older",
+        expires_at: now + 60_000,
+        message: None,
+        event_type: EventType::PasswordReset,
+        status: None,
+    };
+    store.issue_password_token(older, &Audit::admin(&EventContext::system()), now).await.expect("issue");
+    let newer = NewPasswordToken {
+        user_id: &user_id,
+        purpose: "admin_reset",
+        token_digest: "newer",
+        expires_at: now + 60_000,
+        message: None,
+        event_type: EventType::PasswordReset,
+        status: None,
+    };
+    store.issue_password_token(newer, &Audit::admin(&EventContext::system()), now).await.expect("issue");
     assert!(store.live_password_token("older", now).await.expect("read").is_none(), "a newer token ends the older");
     assert!(store.live_password_token("newer", now).await.expect("read").is_some());
     let mut tasks = Vec::new();
@@ -732,9 +750,16 @@ async fn a_sign_in_that_a_password_change_overtook_completes_nothing_and_its_tok
     let old_version =
         latchkey_store::credential_version(store.user_by_id(&user_id).await.expect("read").expect("user").user.password_changed_at);
     // The change: through the set-password link path (the one password pipeline).
-    let token =
-        NewPasswordToken { user_id: &user_id, purpose: "admin_reset", token_digest: "overtake", expires_at: now + 60_000, message: None };
-    store.issue_password_token(token, now).await.expect("issue");
+    let token = NewPasswordToken {
+        user_id: &user_id,
+        purpose: "admin_reset",
+        token_digest: "overtake",
+        expires_at: now + 60_000,
+        message: None,
+        event_type: EventType::PasswordReset,
+        status: None,
+    };
+    store.issue_password_token(token, &Audit::admin(&EventContext::system()), now).await.expect("issue");
     let later = now + 1_000;
     store
         .redeem_password_token("overtake", "$argon2id$new", notice("changed"), &EventContext::system(), later)

@@ -232,7 +232,7 @@ pub async fn list_customizations(
 
 #[tracing::instrument(name = "admin.email_customizations.create", skip_all)]
 pub async fn create(
-    _: AdminAuth,
+    auth: AdminAuth,
     State(state): State<AppState>,
     Path((brand, name)): Path<(String, String)>,
     bytes: Bytes,
@@ -247,7 +247,7 @@ pub async fn create(
         body: &body.body,
         is_default: body.is_default,
     };
-    let created = state.store.create_email_customization(brand, kind.as_str(), &write, now).await.map_err(conflict)?;
+    let created = state.store.create_email_customization(brand, kind.as_str(), &write, &auth.audit(), now).await.map_err(conflict)?;
     reload(&state).await;
     tracing::info!(event = "admin.email_customization_created", template = kind.as_str(), id = %created.id, "email customization created");
     Ok((StatusCode::CREATED, Json(customization_json(&state, kind, &created))).into_response())
@@ -273,7 +273,7 @@ pub async fn get_customization(
 
 #[tracing::instrument(name = "admin.email_customizations.replace", skip_all)]
 pub async fn replace(
-    _: AdminAuth,
+    auth: AdminAuth,
     State(state): State<AppState>,
     Path((brand, name, id)): Path<(String, String, String)>,
     bytes: Bytes,
@@ -291,7 +291,8 @@ pub async fn replace(
         body: &body.body,
         is_default: body.is_default,
     };
-    let replaced = state.store.replace_email_customization(brand, kind.as_str(), &id, &write, now).await.map_err(conflict)?;
+    let replaced =
+        state.store.replace_email_customization(brand, kind.as_str(), &id, &write, &auth.audit(), now).await.map_err(conflict)?;
     reload(&state).await;
     tracing::info!(event = "admin.email_customization_replaced", template = kind.as_str(), id = %replaced.id, "email customization replaced");
     Ok(Json(customization_json(&state, kind, &replaced)).into_response())
@@ -299,12 +300,13 @@ pub async fn replace(
 
 #[tracing::instrument(name = "admin.email_customizations.delete", skip_all)]
 pub async fn delete_customization(
-    _: AdminAuth,
+    auth: AdminAuth,
     State(state): State<AppState>,
     Path((brand, name, id)): Path<(String, String, String)>,
 ) -> Result<Response, AdminError> {
     let (brand, kind) = target(&brand, &name)?;
-    state.store.delete_email_customization(brand, kind.as_str(), &id).await.map_err(conflict)?;
+    let now = state.store.now().await?;
+    state.store.delete_email_customization(brand, kind.as_str(), &id, &auth.audit(), now).await.map_err(conflict)?;
     reload(&state).await;
     tracing::info!(event = "admin.email_customization_deleted", template = kind.as_str(), id = %id, "email customization deleted");
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -312,12 +314,13 @@ pub async fn delete_customization(
 
 #[tracing::instrument(name = "admin.email_customizations.delete_all", skip_all)]
 pub async fn delete_all(
-    _: AdminAuth,
+    auth: AdminAuth,
     State(state): State<AppState>,
     Path((brand, name)): Path<(String, String)>,
 ) -> Result<Response, AdminError> {
     let (brand, kind) = target(&brand, &name)?;
-    state.store.delete_email_customizations(brand, kind.as_str()).await?;
+    let now = state.store.now().await?;
+    state.store.delete_email_customizations(brand, kind.as_str(), &auth.audit(), now).await?;
     reload(&state).await;
     tracing::info!(
         event = "admin.email_customizations_deleted",

@@ -2,10 +2,14 @@
 //! without a password and the link of an admin-started reset. One place decides the token
 //! (256 bits, stored as SHA-256), its lifetime (configured), and whether it is emailed or
 //! handed back to the administrator (Okta's `sendEmail=false`, audited: security-checklist ADM-3).
-use latchkey_domain::BearerToken;
+//! Every link is logged in its own transaction: an activation link as `user.lifecycle.activate`,
+//! an administrator's reset as `user.account.reset_password` (WARN when returned), the
+//! administrator as the actor; the event never holds the token or the link.
+use latchkey_domain::audit::EventType;
+use latchkey_domain::{BearerToken, UserStatus};
 use latchkey_store::{NewPasswordToken, UserRecord};
 
-use super::AdminError;
+use super::{AdminAuth, AdminError};
 use crate::config::ms;
 use crate::state::AppState;
 use latchkey_email::EmailKind;
@@ -23,6 +27,21 @@ impl LinkPurpose {
             Self::AdminReset => "admin_reset",
         }
     }
+
+    fn event_type(self) -> EventType {
+        match self {
+            Self::Activation => EventType::UserActivate,
+            Self::AdminReset => EventType::PasswordReset,
+        }
+    }
+}
+
+/// What the administrator asked for besides the link: whether it is emailed, and whether the
+/// link comes with the user's activation (the move to PROVISIONED, in the link's transaction).
+#[derive(Debug, Clone, Copy)]
+pub struct Issue {
+    pub send_email: bool,
+    pub activate: bool,
 }
 
 /// A link that was not emailed, for the administrator's response.
@@ -32,12 +51,12 @@ pub struct ReturnedLink {
 }
 
 /// Creates the link (ending older ones of the user) and either queues its email in the same
-/// transaction (`send_email`) or returns it.
+/// transaction (`send_email`) or returns it, logging the change in that transaction.
 pub async fn issue(
-    state: &AppState,
+    (state, auth): (&AppState, &AdminAuth),
     account: &UserRecord,
     purpose: LinkPurpose,
-    send_email: bool,
+    Issue { send_email, activate }: Issue,
 ) -> Result<Option<ReturnedLink>, AdminError> {
     if !send_email && !state.settings.admin.return_links {
         return Err(AdminError::Forbidden(
@@ -76,7 +95,16 @@ pub async fn issue(
     state
         .store
         .issue_password_token(
-            NewPasswordToken { user_id: &account.user.id, purpose: purpose.as_str(), token_digest: &digest, expires_at, message },
+            NewPasswordToken {
+                user_id: &account.user.id,
+                purpose: purpose.as_str(),
+                token_digest: &digest,
+                expires_at,
+                message,
+                event_type: purpose.event_type(),
+                status: activate.then_some(UserStatus::Provisioned),
+            },
+            &auth.audit(),
             now,
         )
         .await?;
@@ -86,7 +114,7 @@ pub async fn issue(
         tracing::info!(event = "admin.set_password_link_emailed", purpose = purpose.as_str(), user_id = %user_id, "set-password link emailed");
         Ok(None)
     } else {
-        // The administrator now holds a link that sets this user's password: always audited.
+        // The administrator now holds a link that sets this user's password: logged as WARN.
         tracing::warn!(event = "admin.set_password_link_returned", purpose = purpose.as_str(), user_id = %user_id, "set-password link returned to the administrator instead of emailed");
         Ok(Some(ReturnedLink { url: link, token: token.expose().to_owned() }))
     }

@@ -50,12 +50,12 @@ pub async fn list(
 }
 
 #[tracing::instrument(name = "admin.mail.resend", skip_all)]
-pub async fn resend(_: AdminAuth, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, AdminError> {
+pub async fn resend(auth: AdminAuth, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, AdminError> {
     if state.store.outbox_message(&id).await?.is_none() {
         return Err(AdminError::NotFound(format!("Resource not found: {id} (MailMessage)")));
     }
     let now = state.store.now().await?;
-    if !state.store.requeue_outbox(&id, now).await? {
+    if !state.store.requeue_outbox(&id, &auth.audit(), now).await? {
         return Err(AdminError::Conflict { code: "E0000185", summary: "Only an unsent, unexpired message can be resent.".to_owned() });
     }
     state.outbox_wake.notify_one();

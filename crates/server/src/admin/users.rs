@@ -98,7 +98,8 @@ pub async fn create(
     tracing::info!(event = "admin.user_created", user_id = %record.user.id.as_str(), "user created");
     // Activated without a password: the user chooses one through the activation email.
     if status == UserStatus::Provisioned && super::lifecycle::send_email(&query) {
-        super::links::issue(&state, &record, super::links::LinkPurpose::Activation, true).await?;
+        let issue = super::links::Issue { send_email: true, activate: false };
+        super::links::issue((&state, &auth), &record, super::links::LinkPurpose::Activation, issue).await?;
     }
     Ok((StatusCode::OK, Json(okta_user(&state.public_url, &record.user))).into_response())
 }

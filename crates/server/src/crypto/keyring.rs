@@ -147,10 +147,11 @@ async fn singleton(store: &Store, master: &MasterKey, id: &str, now: Millis) -> 
     Ok(Zeroizing::new(opened))
 }
 
-/// Generates a 2048-bit RSA key, seals its PKCS#8 PEM and stores it.
+/// Generates a 2048-bit RSA key, seals its PKCS#8 PEM and stores it, logging the rollover in
+/// the insert's transaction.
 pub async fn create_signing_key(store: &Store, master: &MasterKey, now: Millis, sign_from: Millis) -> Result<KeyRecord, KeyRingError> {
     let record = new_signing_key(master, now, sign_from).await?;
-    Ok(store.insert_key_if_absent(&record).await?)
+    Ok(store.insert_rotated_key(&record, &latchkey_store::EventContext::system(), now).await?)
 }
 
 /// Generates a 2048-bit RSA key and seals its PKCS#8 PEM into a record (not yet stored).

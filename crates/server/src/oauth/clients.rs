@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use latchkey_domain::audit::EventType;
 use latchkey_domain::BearerToken;
 use latchkey_proto::oauth::ClientMetadata;
 use latchkey_store::ClientRecord;
@@ -35,7 +36,7 @@ pub async fn get(_: AdminAuth, State(state): State<AppState>, Path(client_id): P
 /// confidential one issues its first secret, returned once in this response.
 #[tracing::instrument(name = "oauth.clients.update", skip_all)]
 pub async fn update(
-    _: AdminAuth,
+    auth: AdminAuth,
     State(state): State<AppState>,
     Path(client_id): Path<String>,
     body: Bytes,
@@ -63,15 +64,16 @@ pub async fn update(
         record.secret_digest = Some(secret.digest());
     }
     let now = state.store.now().await?;
-    state.store.update_client(&record, now).await?;
+    state.store.update_client(&record, Some((EventType::AppUpdate, &auth.audit())), now).await?;
     state.invalidate_origins().await;
     tracing::info!(event = "admin.client_updated", client_id = %record.client_id, "client updated");
     Ok(Json(metadata(&record, secret.as_ref().map(BearerToken::expose))).into_response())
 }
 
 #[tracing::instrument(name = "oauth.clients.delete", skip_all)]
-pub async fn delete(_: AdminAuth, State(state): State<AppState>, Path(client_id): Path<String>) -> Result<Response, AdminError> {
-    if !state.store.delete_client(&client_id).await? {
+pub async fn delete(auth: AdminAuth, State(state): State<AppState>, Path(client_id): Path<String>) -> Result<Response, AdminError> {
+    let now = state.store.now().await?;
+    if !state.store.delete_client(&client_id, &auth.audit(), now).await? {
         return Err(AdminError::NotFound(format!("Resource not found: {client_id} (OAuth2Client)")));
     }
     state.invalidate_origins().await;
@@ -81,7 +83,7 @@ pub async fn delete(_: AdminAuth, State(state): State<AppState>, Path(client_id)
 
 /// A new secret replaces the old one at once; the old secret stops working immediately.
 #[tracing::instrument(name = "oauth.clients.new_secret", skip_all)]
-pub async fn new_secret(_: AdminAuth, State(state): State<AppState>, Path(client_id): Path<String>) -> Result<Response, AdminError> {
+pub async fn new_secret(auth: AdminAuth, State(state): State<AppState>, Path(client_id): Path<String>) -> Result<Response, AdminError> {
     let mut record = existing(&state, &client_id).await?;
     if record.auth_method == "none" {
         return Err(AdminError::Validation(vec!["token_endpoint_auth_method: a public client has no secret".to_owned()]));
@@ -89,7 +91,7 @@ pub async fn new_secret(_: AdminAuth, State(state): State<AppState>, Path(client
     let secret = BearerToken::generate();
     record.secret_digest = Some(secret.digest());
     let now = state.store.now().await?;
-    state.store.update_client(&record, now).await?;
+    state.store.update_client(&record, Some((EventType::AppSecretRotate, &auth.audit())), now).await?;
     tracing::info!(event = "admin.client_secret_rotated", client_id = %client_id, "client secret rotated");
     Ok(Json(metadata(&record, Some(secret.expose()))).into_response())
 }

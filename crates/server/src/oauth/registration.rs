@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use latchkey_domain::audit::EventType;
 use latchkey_domain::oauth::{origin_of, RedirectUri};
 use latchkey_domain::BearerToken;
 use latchkey_proto::oauth::ClientMetadata;
@@ -84,7 +85,7 @@ pub fn metadata(record: &ClientRecord, secret: Option<&str>) -> ClientMetadata {
 }
 
 #[tracing::instrument(name = "oauth.register", skip_all)]
-pub async fn register(_: AdminAuth, State(state): State<AppState>, body: Bytes) -> Result<Response, AdminError> {
+pub async fn register(auth: AdminAuth, State(state): State<AppState>, body: Bytes) -> Result<Response, AdminError> {
     let meta: ClientMetadata = crate::http::json::parse_into(&body)?;
     if meta.client_id.is_some() || meta.client_secret.is_some() {
         return Err(AdminError::Validation(vec!["client_id: assigned by the server".to_owned()]));
@@ -95,7 +96,7 @@ pub async fn register(_: AdminAuth, State(state): State<AppState>, body: Bytes) 
     record.created_at = now;
     let secret = (record.auth_method != "none").then(BearerToken::generate);
     record.secret_digest = secret.as_ref().map(BearerToken::digest);
-    state.store.insert_client(&record, ClientSource::Api, now).await?;
+    state.store.insert_client(&record, ClientSource::Api, Some((EventType::AppCreate, &auth.audit())), now).await?;
     state.invalidate_origins().await;
     tracing::info!(event = "admin.client_registered", client_id = %record.client_id, "client registered");
     Ok((StatusCode::CREATED, Json(metadata(&record, secret.as_ref().map(BearerToken::expose)))).into_response())
