@@ -8,9 +8,9 @@ pub use latchkey_server::config::ClientSettings;
 use latchkey_server::config::Settings;
 use latchkey_server::startup::Application;
 use latchkey_store::testing::{check_at_end, fresh, Backend, EndCheck, TestDatabase};
-use std::sync::Arc;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdefghijklmnop";
 pub const PUBLIC_CLIENT: &str = "test-public-client";
