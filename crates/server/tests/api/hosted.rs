@@ -10,6 +10,7 @@ both_backends!(
     authorize_errors_after_validation_go_back_to_the_client,
     the_hosted_flow_ends_with_an_authorization_code_for_the_client,
     the_reset_link_page_continues_only_in_the_browser_that_started,
+    head_requests_and_link_scanners_change_nothing,
 );
 
 pub fn authorize_url(app: &TestApp, extra: &[(&str, &str)]) -> String {
@@ -161,5 +162,59 @@ async fn the_reset_link_page_continues_only_in_the_browser_that_started(backend:
     // None of those GETs consumed or counted anything: the code still works.
     let otp = same_config["otp"].as_str().expect("otp").to_owned();
     let (status, body) = app.idx("challenge/answer", json!({"credentials": {"passcode": otp}, "stateHandle": sh})).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// PRE-1: HEAD requests and mail scanners (their user agents, a tampered code in the link, the
+/// starting browser's own cookie) verify, consume and count nothing: the code has no attempt,
+/// the transaction is still at its challenge, no email is queued, and the code then redeems.
+async fn head_requests_and_link_scanners_change_nothing(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    let login = "scanned@example.com";
+    app.create_user(login).await;
+    let (flow, _) = app.start_recovery(login, "scanned-state").await;
+    let mail = app.wait_for_mail(login, 1).await.remove(0);
+    let link =
+        crate::helpers::extract_link(mail.text.as_deref().expect("text"), &format!("{}/signin/reset-password?", app.base)).expect("link");
+    let otp = url::Url::parse(&link).expect("url").query_pairs().find(|(k, _)| k == "otp").map(|(_, v)| v.into_owned()).expect("otp");
+    let tampered = link.replace(&format!("otp={otp}"), "otp=000000");
+    app.drain_outbox().await;
+    let outbox_before = app.state.store.outbox_messages(None, 50).await.expect("outbox").len();
+
+    let scanners = [
+        "Mozilla/5.0 (compatible; MSIE 9.0; Windows NT 6.1; Trident/5.0) Microsoft Office Protection",
+        "Barracuda Sentinel (EE)",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+        "curl/8.5.0",
+        "",
+    ];
+    for agent in scanners {
+        for url in [&link, &tampered] {
+            let head = app.http.head(url.as_str()).header("User-Agent", agent).send().await.expect("head");
+            assert!(head.status().is_success() || head.status() == 405, "HEAD {agent:?}: {}", head.status());
+            let get = app.http.get(url.as_str()).header("User-Agent", agent).send().await.expect("get");
+            assert_eq!(get.status(), 200, "GET {agent:?}");
+        }
+    }
+
+    let now = app.state.store.now().await.expect("now");
+    let tx = app
+        .state
+        .store
+        .interaction_by_handle(&latchkey_domain::secret::sha256_hex(&flow.interaction_handle), now)
+        .await
+        .expect("query")
+        .expect("the transaction");
+    let codes = app.state.store.recovery_codes_of(&tx.id).await.expect("codes");
+    assert_eq!(codes.iter().map(|(_, attempts)| *attempts).collect::<Vec<_>>(), [0], "one code, no attempt counted");
+    assert_eq!(app.state.store.live_code_count(now).await.expect("live"), 1, "still live");
+    let key = latchkey_domain::interaction::CounterKey::Identifier(login.to_owned());
+    assert_eq!(app.state.store.otp_failures(&key).await.expect("counter"), 0, "no failure counted");
+    let (_, state) = app.introspect(&flow.interaction_handle).await;
+    assert_eq!(crate::helpers::remediation_names(&state), ["challenge-authenticator"], "still at the challenge");
+    app.drain_outbox().await;
+    assert_eq!(app.state.store.outbox_messages(None, 50).await.expect("outbox").len(), outbox_before, "nothing queued");
+
+    let (status, body) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": otp}})).await;
     assert_eq!(status, 200, "{body}");
 }
