@@ -85,12 +85,17 @@ async fn sign_in_raw(app: &TestApp, identifier: &str, password: &str) -> (u16, O
     (status, retry_after, response.json().await.expect("json"))
 }
 
-/// RL-1 over HTTP: five free failures, then 429 with Retry-After 1, 2, 4 s between evaluated
-/// attempts (moved past on the controllable clock), the same for an unknown identifier; at the
-/// ceiling (here 8) the account locks without a different answer: even the right password gets
-/// the wrong password's 401, and no email goes out for sign-in failures.
+/// RL-1 over HTTP: five free failures, then 429 with a Retry-After that doubles between
+/// evaluated attempts (moved past on the controllable clock; a first delay of 60 s here, so the
+/// value is read to the next 10 s whatever the machine's load), the same for an unknown
+/// identifier; at the ceiling (here 8) the account locks without a different answer: even the
+/// right password gets the wrong password's 401, and no email goes out for sign-in failures.
 async fn the_back_off_says_when_doubles_and_the_ceiling_locks_silently(backend: latchkey_store::testing::Backend) {
-    let app = spawn_app_with(backend, |s| s.signin.lockout_after = 8).await;
+    let app = spawn_app_with(backend, |s| {
+        s.signin.lockout_after = 8;
+        s.signin.first_delay_secs = 60;
+    })
+    .await;
     let user = app.create_user("ceiling@example.com").await;
     let id = user["id"].as_str().expect("id");
     let wrong = "definitely the wrong password";
@@ -103,7 +108,7 @@ async fn the_back_off_says_when_doubles_and_the_ceiling_locks_silently(backend: 
         }
         for _ in 0..3 {
             let (status, retry, body) = sign_in_raw(&app, identifier, wrong).await;
-            seen.push((status, retry));
+            seen.push((status, retry.map(|r| (r + 9) / 10 * 10)));
             assert_eq!(status, 429, "{body}");
             app.advance_clock(std::time::Duration::from_secs(retry.expect("Retry-After").unsigned_abs())).await;
             let (status, retry, _) = sign_in_raw(&app, identifier, wrong).await;
@@ -113,7 +118,7 @@ async fn the_back_off_says_when_doubles_and_the_ceiling_locks_silently(backend: 
     }
     assert_eq!(outcomes[0], outcomes[1], "a real and an unknown identifier back off alike");
     let expected: Vec<(u16, Option<i64>)> =
-        [vec![(401, None); 5], vec![(429, Some(1)), (401, None), (429, Some(2)), (401, None), (429, Some(4)), (401, None)]].concat();
+        [vec![(401, None); 5], vec![(429, Some(60)), (401, None), (429, Some(120)), (401, None), (429, Some(240)), (401, None)]].concat();
     assert_eq!(outcomes[0], expected);
 
     // Eight failures: the account is locked, and says nothing about it.
