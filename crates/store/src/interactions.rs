@@ -417,6 +417,18 @@ pub(crate) async fn set_step(tx: &mut Tx, locked: &InteractionRecord, step: &Ste
 
 /// The live transaction, locked for the rest of this write transaction: the snapshot a
 /// decision is taken on.
+/// The live transaction as it is now, read without a lock: only to name the subject whose
+/// counters a writer locks first (the store's lock order), before it locks the row itself
+/// with `lock_step` and checks that the step still names that subject.
+pub(crate) async fn read_step(tx: &mut Tx, id: &str, now: Millis) -> Result<Option<InteractionRecord>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM interactions WHERE id = $1 AND expires_at > $2"))
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 pub(crate) async fn lock_step(tx: &mut Tx, store: &Store, id: &str, now: Millis) -> Result<Option<InteractionRecord>> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM interactions WHERE id = $1 AND expires_at > $2{}", store.dialect().for_update()))
         .bind(id)

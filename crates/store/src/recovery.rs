@@ -17,7 +17,7 @@ use latchkey_domain::throttle::{MailDecision, MailLimits, SignInThrottle};
 use latchkey_domain::{Millis, OtpPolicy, UserId, UserStatus};
 use sqlx::Row;
 
-use crate::interactions::{advance, lock_step, set_interaction_code};
+use crate::interactions::{advance, lock_step, read_step, set_interaction_code};
 use crate::outbox::{enqueue, enqueue_suppressed, NewMessage};
 use crate::password_change::PasswordChange;
 use crate::SecurityNotice;
@@ -196,17 +196,29 @@ impl Store {
         now: Millis,
     ) -> Result<Option<(AnswerOutcome, InteractionRecord)>> {
         let mut tx = self.write_tx().await?;
-        let Some(record) = lock_step(&mut tx, self, check.interaction_id, now).await? else {
+        // The store's lock order: the subject's counters, then the transaction's row, then its
+        // code, as `issue_recovery_code` takes them. (Row first, counters last deadlocked an
+        // answer racing a resend of the same transaction on PostgreSQL: a 500, §3 row 5.) An
+        // unlocked read names the subject; the step is checked again under its own lock.
+        let Some(seen) = read_step(&mut tx, check.interaction_id, now).await? else {
             return Ok(None);
         };
-        let step = record.step.clone();
-        let Step::RecoveryChallenge { subject } = &step else {
-            return Ok(Some((AnswerOutcome::NotAvailable, record)));
+        let Step::RecoveryChallenge { subject } = &seen.step else {
+            return Ok(Some((AnswerOutcome::NotAvailable, seen)));
         };
         let subject = subject.clone();
         if subject.identifier_key().storage_key() != check.subject_key {
             // The step moved to another subject after the caller read it: the MAC was computed
             // for the old one. Nothing is decided on it.
+            return Ok(Some((AnswerOutcome::NotAvailable, seen)));
+        }
+        let counters = crate::counters::lock(&mut tx, self, &subject).await?;
+        let Some(record) = lock_step(&mut tx, self, check.interaction_id, now).await? else {
+            return Ok(None);
+        };
+        let step = record.step.clone();
+        if !matches!(&step, Step::RecoveryChallenge { subject: locked } if *locked == subject) {
+            // The step moved between the read and the lock (a right answer, a cancel).
             return Ok(Some((AnswerOutcome::NotAvailable, record)));
         }
         // Only a code issued in this transaction for this step's subject is ever considered.
@@ -232,7 +244,6 @@ impl Store {
             ),
             None => (None, None),
         };
-        let counters = crate::counters::lock(&mut tx, self, &subject).await?;
         let step_up = step_up_facts(&mut tx, subject.user_id.as_ref()).await?;
         let snapshot = AnswerSnapshot {
             step: step.clone(),
@@ -259,16 +270,27 @@ impl Store {
         now: Millis,
     ) -> Result<Option<(AnswerOutcome, InteractionRecord)>> {
         let mut tx = self.write_tx().await?;
+        // The store's lock order, as in `attempt_recovery_code`: the subject's counters, then
+        // the transaction's row, then the factor.
+        let subject_of = |step: &Step| match step {
+            Step::RecoveryFactorChallenge { subject, .. }
+            | Step::SignInFactorChallenge { subject, .. }
+            | Step::SignInEnrollTotp { subject, .. } => Some(subject.clone()),
+            _ => None,
+        };
+        let Some(seen) = read_step(&mut tx, check.interaction_id, now).await? else {
+            return Ok(None);
+        };
+        let Some(subject) = subject_of(&seen.step) else {
+            return Ok(Some((AnswerOutcome::NotAvailable, seen)));
+        };
+        let counters = crate::counters::lock(&mut tx, self, &subject).await?;
         let Some(record) = lock_step(&mut tx, self, check.interaction_id, now).await? else {
             return Ok(None);
         };
-        let (Step::RecoveryFactorChallenge { subject, .. }
-        | Step::SignInFactorChallenge { subject, .. }
-        | Step::SignInEnrollTotp { subject, .. }) = &record.step
-        else {
+        if subject_of(&record.step).as_ref() != Some(&subject) {
             return Ok(Some((AnswerOutcome::NotAvailable, record)));
-        };
-        let subject = subject.clone();
+        }
         let user_id = subject.user_id.clone().unwrap_or_else(UserId::decoy);
         // A set-up answers for the pending factor it created; every other step for the active one.
         let status = if matches!(record.step, Step::SignInEnrollTotp { .. }) { "PENDING_ACTIVATION" } else { "ACTIVE" };
@@ -279,7 +301,6 @@ impl Store {
             id: f.id,
         });
         let matched_step = check.matched_step.filter(|_| factor.as_ref().is_some_and(|f| f.id == check.factor_id));
-        let counters = crate::counters::lock(&mut tx, self, &subject).await?;
         let snapshot = FactorAnswerSnapshot {
             step: record.step.clone(),
             factor,

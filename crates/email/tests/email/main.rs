@@ -4,4 +4,5 @@
 mod mailbox;
 mod render;
 mod support;
+mod untrusted_relay;
 mod worker;

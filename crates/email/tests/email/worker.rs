@@ -24,6 +24,7 @@ on_both_databases!(
     two_workers_drain_a_thousand_messages_without_duplicates,
     run_wakes_on_notify_and_stops_on_shutdown,
     relay_without_starttls_keeps_the_message_queued,
+    a_relay_with_an_untrusted_certificate_gets_nothing,
     a_dead_processes_claims_are_sent_after_the_owner_timeout_and_a_live_ones_never,
     a_successful_send_releases_messages_deferred_by_a_relay_outage,
     a_claim_its_own_process_forgot_is_released_after_the_owner_timeout,
@@ -245,6 +246,32 @@ async fn relay_without_starttls_keeps_the_message_queued(backend: Backend) {
     let row = h.store.outbox_message(&queued.id).await.expect("read").expect("row");
     assert_eq!(row.status, OutboxStatus::Deferred);
     assert!(row.last_error.as_deref().is_some_and(|e| e.contains("STARTTLS")), "{:?}", row.last_error);
+    assert!(h.sink.messages().is_empty());
+}
+
+/// security-checklist EML-3: a relay whose certificate does not validate (self-signed, for the
+/// right address, from no trusted root) gets nothing, over STARTTLS and over implicit TLS: the
+/// client refuses the handshake, says nothing in plaintext after STARTTLS, and the message stays
+/// queued with the reason.
+async fn a_relay_with_an_untrusted_certificate_gets_nothing(backend: Backend) {
+    let h = Harness::start(backend, settings()).await;
+    let relay = crate::untrusted_relay::UntrustedRelay::start().await;
+    for url in [format!("smtp://127.0.0.1:{}?tls=starttls", relay.starttls_port), format!("smtps://127.0.0.1:{}", relay.implicit_port)] {
+        let transport = latchkey_email::Transport::smtp(&url, Duration::from_secs(5)).expect("transport");
+        let worker =
+            OutboxWorker::new(h.store.clone(), Arc::new(transport), h.renderer.clone(), crate::support::KEY, settings(), h.wake.clone());
+        let queued = h.enqueue("jane@example.com", &sample(EmailKind::ForgotPassword, "en")).await;
+        assert_eq!(worker.run_once().await.expect("round"), 1);
+        let row = h.store.outbox_message(&queued.id).await.expect("read").expect("row");
+        assert_eq!(row.status, OutboxStatus::Deferred, "{url}");
+        let reason = row.last_error.clone().unwrap_or_default().to_lowercase();
+        assert!(reason.contains("certificate"), "{url}: the reason names the certificate: {reason}");
+        assert!(row.payload.is_some(), "{url}: the sealed payload stays for a later try");
+    }
+    let seen = relay.seen();
+    assert_eq!(seen.handshakes_refused, 2, "both modes reached the TLS handshake and the client refused it: {seen:?}");
+    assert_eq!(seen.handshakes_completed, 0, "{seen:?}");
+    assert!(seen.plaintext_commands.iter().all(|c| c.starts_with("EHLO") || c.starts_with("STARTTLS")), "no plaintext fallback: {seen:?}");
     assert!(h.sink.messages().is_empty());
 }
 

@@ -15,6 +15,7 @@ both_backends!(
     a_code_from_one_transaction_is_refused_in_another,
     re_identifying_without_cancel_is_refused_and_codes_stay_bound,
     forged_host_headers_never_change_the_emailed_links,
+    look_alike_identifiers_never_select_or_mail_another_account,
 );
 
 const NEW_PASSWORD: &str = "an entirely different passphrase 42";
@@ -161,4 +162,49 @@ async fn forged_host_headers_never_change_the_emailed_links(backend: latchkey_st
     let text = mails[0].text.as_deref().unwrap_or_default();
     let public_url = app.state.public_url.clone();
     assert!(text.contains(&format!("{public_url}/signin/reset-password?")), "the link is the configured one: {text}");
+}
+
+/// REC-4: a look-alike of the victim's address (dotless `ı`, a homoglyph or punycode domain)
+/// selects only an account registered under exactly that form, or none; forms that fold to the
+/// victim's canonical one (fullwidth, case) select the victim, and the mail goes to the stored
+/// address, never to the typed string.
+async fn look_alike_identifiers_never_select_or_mail_another_account(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app_with(backend, |s| s.recovery.mail_min_gap_secs = 0).await;
+    let victim = "victim@example.com";
+    let dotless = "v\u{131}ctim@example.com";
+    app.create_user(victim).await;
+    app.create_user(dotless).await;
+
+    // The look-alike account is an account of its own: its code opens only it.
+    let (flow, _) = app.start_recovery(dotless, "lookalike").await;
+    let code = app.code_from_mail(dotless, 1).await;
+    let (status, body) = answer(&app, &flow, &code).await;
+    assert_eq!((status, remediation_names(&body)), (200, vec!["reset-authenticator".to_owned()]), "{body}");
+    let (status, body) = answer(&app, &flow, NEW_PASSWORD).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.sign_in(dotless, NEW_PASSWORD).await.0, 200);
+    assert_victim_untouched(&app, victim).await;
+
+    // Unregistered look-alikes select nothing: no code opens anything, nobody is mailed.
+    for lookalike in
+        ["victim@ex\u{430}mple.com", "victim@xn--exmple-cua.com", "v\u{131}ctim@xn--exmple-cua.com", "victim@example.com.evil.test"]
+    {
+        let (flow, _) = app.start_recovery(lookalike, "lookalike").await;
+        for code in ["000000", "123456"] {
+            assert_eq!(answer(&app, &flow, code).await.0, 401, "{lookalike}");
+        }
+    }
+    // Variants of the victim's own canonical form select the victim, mailed at the stored address.
+    let fullwidth = "\u{ff56}\u{ff49}\u{ff43}\u{ff54}\u{ff49}\u{ff4d}@\u{ff45}\u{ff58}\u{ff41}\u{ff4d}\u{ff50}\u{ff4c}\u{ff45}.com";
+    for (n, variant) in [fullwidth, "VICTIM@Example.COM"].into_iter().enumerate() {
+        app.start_recovery(variant, "variant").await;
+        app.wait_for_mail(victim, n + 1).await;
+    }
+    app.drain_outbox().await;
+    let mut recipients: Vec<String> = app.sink.messages().into_iter().flat_map(|m| m.rcpt_to).collect();
+    recipients.sort();
+    recipients.dedup();
+    assert_eq!(recipients, [victim.to_owned(), dotless.to_owned()], "only stored addresses are ever mailed");
+    assert_eq!(app.sink.messages_to(victim).len(), 2, "the two variants' codes, nothing from the look-alikes");
+    assert_eq!(app.sink.messages_to(dotless).len(), 2, "its own code and its PasswordChanged notice");
 }

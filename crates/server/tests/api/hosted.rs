@@ -12,6 +12,8 @@ both_backends!(
     authorize_errors_after_validation_go_back_to_the_client,
     the_hosted_flow_ends_with_an_authorization_code_for_the_client,
     the_reset_link_page_continues_only_in_the_browser_that_started,
+    head_requests_and_link_scanners_change_nothing,
+    the_link_page_is_the_same_for_a_valid_a_wrong_and_an_expired_code,
 );
 
 pub fn authorize_url(app: &TestApp, extra: &[(&str, &str)]) -> String {
@@ -345,4 +347,134 @@ async fn hosted_sign_in_and_reset_each_issue_a_new_session_id(backend: latchkey_
     let response = authorize(&app, &[("prompt", "none")], &format!("{SID}={after_reset}")).await;
     assert!(query_of(&response).contains_key("code"), "the new session is live");
     app.drain_outbox().await;
+}
+
+/// PRE-1: HEAD requests and mail scanners (their user agents, a tampered code in the link, the
+/// starting browser's own cookie) verify, consume and count nothing: the code has no attempt,
+/// the transaction is still at its challenge, no email is queued, and the code then redeems.
+async fn head_requests_and_link_scanners_change_nothing(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    let login = "scanned@example.com";
+    app.create_user(login).await;
+    let (flow, _) = app.start_recovery(login, "scanned-state").await;
+    let mail = app.wait_for_mail(login, 1).await.remove(0);
+    let link =
+        crate::helpers::extract_link(mail.text.as_deref().expect("text"), &format!("{}/signin/reset-password?", app.base)).expect("link");
+    let otp = url::Url::parse(&link).expect("url").query_pairs().find(|(k, _)| k == "otp").map(|(_, v)| v.into_owned()).expect("otp");
+    let tampered = link.replace(&format!("otp={otp}"), "otp=000000");
+    app.drain_outbox().await;
+    let outbox_before = app.state.store.outbox_messages(None, 50).await.expect("outbox").len();
+
+    let scanners = [
+        "Mozilla/5.0 (compatible; MSIE 9.0; Windows NT 6.1; Trident/5.0) Microsoft Office Protection",
+        "Barracuda Sentinel (EE)",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+        "curl/8.5.0",
+        "",
+    ];
+    for agent in scanners {
+        for url in [&link, &tampered] {
+            let head = app.http.head(url.as_str()).header("User-Agent", agent).send().await.expect("head");
+            assert!(head.status().is_success() || head.status() == 405, "HEAD {agent:?}: {}", head.status());
+            let get = app.http.get(url.as_str()).header("User-Agent", agent).send().await.expect("get");
+            assert_eq!(get.status(), 200, "GET {agent:?}");
+        }
+    }
+
+    let now = app.state.store.now().await.expect("now");
+    let tx = app
+        .state
+        .store
+        .interaction_by_handle(&latchkey_domain::secret::sha256_hex(&flow.interaction_handle), now)
+        .await
+        .expect("query")
+        .expect("the transaction");
+    let codes = app.state.store.recovery_codes_of(&tx.id).await.expect("codes");
+    assert_eq!(codes.iter().map(|(_, attempts)| *attempts).collect::<Vec<_>>(), [0], "one code, no attempt counted");
+    assert_eq!(app.state.store.live_code_count(now).await.expect("live"), 1, "still live");
+    let key = latchkey_domain::interaction::CounterKey::Identifier(login.to_owned());
+    assert_eq!(app.state.store.otp_failures(&key).await.expect("counter"), 0, "no failure counted");
+    let (_, state) = app.introspect(&flow.interaction_handle).await;
+    assert_eq!(crate::helpers::remediation_names(&state), ["challenge-authenticator"], "still at the challenge");
+    app.drain_outbox().await;
+    assert_eq!(app.state.store.outbox_messages(None, 50).await.expect("outbox").len(), outbox_before, "nothing queued");
+
+    let (status, body) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": otp}})).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// PRE-2: the link page never looks the code up, so whoever opens a link (a scanner, another
+/// browser) learns nothing from it about the code: a valid, a wrong and an expired code give
+/// the same status, the same headers (but the CSP nonce and the request id) and the same page with only the code's
+/// digits different.
+async fn the_link_page_is_the_same_for_a_valid_a_wrong_and_an_expired_code(backend: latchkey_store::testing::Backend) {
+    let app = crate::helpers::spawn_app_with(backend, |_| {}).await;
+    app.create_user("samepage@example.com").await;
+    let (_flow, _) = app.start_recovery("samepage@example.com", "same-page").await;
+    let mail = app.wait_for_mail("samepage@example.com", 1).await.remove(0);
+    let link =
+        crate::helpers::extract_link(mail.text.as_deref().expect("text"), &format!("{}/signin/reset-password?", app.base)).expect("link");
+    let url = url::Url::parse(&link).expect("url");
+    let valid = url.query_pairs().find(|(k, _)| k == "otp").map(|(_, v)| v.into_owned()).expect("otp");
+    let wrong = if valid == "000000" { "111111".to_owned() } else { "000000".to_owned() };
+    let with_otp = |otp: &str| {
+        let mut u = url.clone();
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| if k == "otp" { (k.into_owned(), otp.to_owned()) } else { (k.into_owned(), v.into_owned()) })
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+        u
+    };
+    // The CSP nonce is fresh per response and the code is echoed; everything else must match.
+    let normalise = |html: String, otp: &str| -> String { without_nonces(&html.replace(otp, "OTP")) };
+    let page = |u: url::Url, otp: String| {
+        let app = &app;
+        let normalise = &normalise;
+        async move {
+            let response = app.http.get(u).send().await.expect("request");
+            let status = response.status().as_u16();
+            let mut headers: Vec<(String, String)> = response
+                .headers()
+                .iter()
+                .filter(|(name, _)| !matches!(name.as_str(), "date" | "content-security-policy" | "content-length" | "x-request-id"))
+                .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or_default().to_owned()))
+                .collect();
+            headers.sort();
+            (status, headers, normalise(response.text().await.expect("html"), &otp))
+        }
+    };
+    let first = page(with_otp(&valid), valid.clone()).await;
+    assert_eq!(first.0, 200);
+    assert_eq!(page(with_otp(&wrong), wrong.clone()).await, first, "a wrong code gets the valid code's page");
+    app.advance_clock(std::time::Duration::from_secs(601)).await;
+    assert_eq!(page(with_otp(&valid), valid.clone()).await, first, "an expired code gets the same page too");
+}
+
+/// The page with every `nonce="…"` value (attribute and CSP source) replaced by `N`.
+fn without_nonces(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(at) = rest.find("nonce") {
+        let (head, tail) = rest.split_at(at);
+        out.push_str(head);
+        // nonce="value" or nonce-value (in a CSP inside the page, if any).
+        let after = &tail["nonce".len()..];
+        let (sep, value_start) = if let Some(v) = after.strip_prefix("=\"") {
+            ("=\"", v)
+        } else if let Some(v) = after.strip_prefix('-') {
+            ("-", v)
+        } else {
+            ("", after)
+        };
+        let end = value_start
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '=' || c == '_' || c == '-'))
+            .unwrap_or(value_start.len());
+        out.push_str("nonce");
+        out.push_str(sep);
+        out.push('N');
+        rest = &value_start[end..];
+    }
+    out.push_str(rest);
+    out
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::both_backends;
-use crate::helpers::{spawn_app_with, ADMIN_TOKEN, PASSWORD, PUBLIC_CLIENT, REDIRECT_URI, VERIFIER};
+use crate::helpers::{interaction_code, spawn_app, spawn_app_with, ADMIN_TOKEN, PASSWORD, PUBLIC_CLIENT, REDIRECT_URI, VERIFIER};
 
 both_backends!(
     two_identifiers_of_one_account_throttle_like_two_unknown_ones,
@@ -13,6 +13,7 @@ both_backends!(
     the_token_endpoint_limits_failures_per_address,
     the_admin_api_limits_wrong_tokens_per_address,
     recovery_starts_from_one_address_stop_at_the_hourly_budget_with_429,
+    an_attackers_hundred_failures_do_not_keep_the_owner_out,
 );
 
 /// Finding 6: five wrong passwords through the login, then one through the email. A real
@@ -148,4 +149,43 @@ async fn recovery_starts_from_one_address_stop_at_the_hourly_budget_with_429(bac
     app.drain_outbox().await;
     let queued = app.state.store.outbox_messages(None, 20).await.expect("outbox");
     assert!(queued.is_empty(), "identifying alone queues nothing; a refused start never reaches the challenge: {queued:?}");
+}
+
+/// RL-2: an attacker's 100 wrong passwords (the back-off waited out on the controllable clock)
+/// lock the account and leave the identifier backing off; the owner still recovers by email at
+/// once, and the reset clears it all: the new password signs in immediately, the account is
+/// active again, and a later mistake is an ordinary 401, not a 429.
+async fn an_attackers_hundred_failures_do_not_keep_the_owner_out(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    let login = "owner@example.com";
+    let user = app.create_user(login).await;
+    let id = user["id"].as_str().expect("id");
+    for attempt in 1..=100 {
+        let (status, body) = app.sign_in(login, "an attacker's guess at the password").await;
+        assert_eq!(status, 401, "attempt {attempt}: {body}");
+        if (5..100).contains(&attempt) {
+            // Past the longest back-off (15 minutes).
+            app.advance_clock(std::time::Duration::from_secs(901)).await;
+        }
+    }
+    let path = format!("/api/v1/users/{id}");
+    let status = || async { app.admin_get(&path).await.json::<serde_json::Value>().await.expect("json")["status"].clone() };
+    assert_eq!(status().await, "LOCKED_OUT");
+    assert_eq!(app.sign_in(login, PASSWORD).await.0, 429, "the identifier is still backing off");
+
+    let (flow, _) = app.start_recovery(login, "owner").await;
+    let code = app.code_from_mail(login, 1).await;
+    let (status_code, body) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": code}})).await;
+    assert_eq!(status_code, 200, "a locked, backing-off account still recovers: {body}");
+    let new_password = "the owner's fresh passphrase after the siege";
+    let (status_code, body) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": new_password}})).await;
+    assert_eq!(status_code, 200, "{body}");
+    assert_eq!(app.exchange(&interaction_code(&body)).await.0, 200);
+
+    let (status_code, body) = app.sign_in(login, new_password).await;
+    assert_eq!(status_code, 200, "the owner signs in at once: {body}");
+    assert_eq!(status().await, "ACTIVE");
+    for _ in 0..5 {
+        assert_eq!(app.sign_in(login, "a typo in the new password").await.0, 401, "the counters were cleared");
+    }
 }

@@ -12,6 +12,7 @@ both_backends!(
     a_hostile_state_is_percent_encoded_in_the_link,
     a_policy_violation_keeps_the_reset_form,
     cancel_returns_to_the_sign_in_form_on_the_same_transaction,
+    a_128_character_password_is_kept_whole_and_its_prefix_fails,
 );
 
 async fn recovery_with_the_typed_code_resets_the_password(backend: latchkey_store::testing::Backend) {
@@ -133,4 +134,36 @@ async fn cancel_returns_to_the_sign_in_form_on_the_same_transaction(backend: lat
         app.step(&flow, "identify", json!({"identifier": "cancel@example.com", "credentials": {"passcode": PASSWORD}})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(app.exchange(&interaction_code(&body)).await.0, 200, "the original PKCE pair still works");
+}
+
+/// PWD-2: a password of exactly 128 code points (many of them multi-byte) is set whole: it
+/// signs in, its 127-code-point prefix does not, and 129 code points are refused with the
+/// policy's message, never truncated.
+async fn a_128_character_password_is_kept_whole_and_its_prefix_fails(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    let login = "longpass@example.com";
+    app.create_user(login).await;
+    let words = "Zebra quartz Ümlaut ßtraße lighthouse 🦓 kettle orbit marmalade ferry Übermut crimson walnut gondola sextant ☂ plover inkwell turbine jasmine";
+    let password: String = words.chars().take(128).collect();
+    assert_eq!(password.chars().count(), 128);
+    assert!(!password.ends_with(' ') && password.len() > 128, "multi-byte, no trailing space: {password:?}");
+    let prefix: String = password.chars().take(127).collect();
+    let too_long = format!("{password}Q");
+
+    let (flow, _) = app.start_recovery(login, "long").await;
+    let code = app.code_from_mail(login, 1).await;
+    assert_eq!(app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": code}})).await.0, 200);
+    let (status, body) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": too_long}})).await;
+    assert_eq!(status, 400, "129 code points are refused: {body}");
+    assert_eq!(remediation_names(&body), ["reset-authenticator"], "the form stays");
+    let message = &body["remediation"]["value"][0]["value"][0]["form"]["value"][0]["messages"]["value"][0];
+    assert!(message["message"].as_str().is_some_and(|m| m.contains("128")), "the message names the limit: {body}");
+    let (status, body) = app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": password}})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.exchange(&interaction_code(&body)).await.0, 200);
+
+    assert_eq!(app.sign_in(login, &password).await.0, 200, "all 128 code points sign in");
+    assert_eq!(app.sign_in(login, &prefix).await.0, 401, "the 127-code-point prefix does not");
+    assert_eq!(app.sign_in(login, &too_long).await.0 / 100, 4, "nor does a longer string");
+    assert_eq!(app.sign_in(login, PASSWORD).await.0, 401);
 }

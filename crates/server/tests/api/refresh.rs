@@ -10,6 +10,7 @@ both_backends!(
     no_refresh_token_without_offline_access,
     a_replayed_code_fails_and_revokes_its_tokens,
     wrong_verifier_redirect_and_client_are_invalid_grant_for_authorization_codes,
+    codes_expire_after_sixty_seconds_and_only_their_client_redeems_them,
 );
 
 async fn refresh_rotates_and_reuse_revokes_the_whole_family(backend: latchkey_store::testing::Backend) {
@@ -118,4 +119,42 @@ async fn wrong_verifier_redirect_and_client_are_invalid_grant_for_authorization_
             .await;
         assert_eq!(response.status(), 400, "{method}");
     }
+}
+
+/// OA-2: an authorization code and an interaction code are refused 61 s after they were issued
+/// (the controllable clock); another client, even authenticated, cannot redeem a code, and its
+/// attempt spends it.
+async fn codes_expire_after_sixty_seconds_and_only_their_client_redeems_them(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    let login = "codeage@example.com";
+    app.create_user(login).await;
+    let (code, _) = hosted_sign_in(&app, login, "").await;
+    let (_, body) = app.sign_in(login, crate::helpers::PASSWORD).await;
+    let interaction = crate::helpers::interaction_code(&body);
+    app.advance_clock(std::time::Duration::from_secs(61)).await;
+    let (status, body) = app.token(&code_form(&code)).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "an authorization code at 61 s: {body}");
+    let (status, body) = app.exchange(&interaction).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "an interaction code at 61 s: {body}");
+
+    let (code, _) = hosted_sign_in(&app, login, "").await;
+    let other = [
+        ("grant_type", "authorization_code"),
+        ("client_id", CONFIDENTIAL_CLIENT),
+        ("client_secret", crate::helpers::CONFIDENTIAL_SECRET),
+        ("code", code.as_str()),
+        ("code_verifier", VERIFIER),
+        ("redirect_uri", REDIRECT_URI),
+    ];
+    let (status, body) = app.token(&other).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "another client: {body}");
+    assert!(body.get("access_token").is_none());
+    let (status, body) = app.token(&code_form(&code)).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "the misuse spent the code: {body}");
+
+    // Within its 60 s a fresh code redeems (the clock moved past the others, not this one).
+    let (code, _) = hosted_sign_in(&app, login, "").await;
+    app.advance_clock(std::time::Duration::from_secs(55)).await;
+    let (status, body) = app.token(&code_form(&code)).await;
+    assert_eq!(status, 200, "{body}");
 }

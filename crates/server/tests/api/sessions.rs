@@ -18,6 +18,8 @@ both_backends!(
     revoke_sessions_also_ends_the_resetting_browsers_session,
     idx_on_our_own_origin_starts_a_session_and_other_origins_do_not,
     an_admin_set_password_ends_refresh_tokens_and_live_codes,
+    a_session_from_before_recovery_requests_works_until_a_valid_code_resets,
+    a_verified_code_grants_only_the_reset_form_for_ten_minutes,
 );
 
 async fn prompt_none_without_a_session_is_login_required(backend: latchkey_store::testing::Backend) {
@@ -212,4 +214,113 @@ async fn an_admin_set_password_ends_refresh_tokens_and_live_codes(backend: latch
         "a PasswordChanged notice: {:?}",
         mails.iter().map(|m| m.subject.clone()).collect::<Vec<_>>()
     );
+}
+
+/// REC-6: recovery requests, wrong codes, resends and even a verified code change nothing for a
+/// session and tokens that existed before; only the reset the valid code allows ends them.
+async fn a_session_from_before_recovery_requests_works_until_a_valid_code_resets(backend: latchkey_store::testing::Backend) {
+    let app = crate::helpers::spawn_app_with(backend, |s| s.recovery.mail_min_gap_secs = 0).await;
+    let login = "before@example.com";
+    app.create_user(login).await;
+    let (_, sid) = hosted_sign_in(&app, login, "").await;
+    let cookie = format!("{SID}={}", sid.expect("a session"));
+    let tokens = tokens_for(&app, login, "openid email offline_access").await;
+    let access = tokens["access_token"].as_str().expect("at").to_owned();
+    let mut refresh_token = tokens["refresh_token"].as_str().expect("rt").to_owned();
+    let alive = |cookie: String| {
+        let app = &app;
+        async move { query_of(&authorize(app, &[("prompt", "none")], &cookie).await).contains_key("code") }
+    };
+
+    // What anybody who knows the address can do: requests, resends, wrong codes, cancel.
+    let (flow, _) = app.start_recovery(login, "s").await;
+    let code = app.code_from_mail(login, 1).await;
+    let wrong = format!("{}{}", (code.as_bytes()[0] - b'0' + 1) % 10, &code[1..]);
+    for _ in 0..5 {
+        assert_eq!(app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": wrong}})).await.0, 401);
+    }
+    let (other, _) = app.start_recovery(login, "s").await;
+    app.wait_for_mail(login, 2).await;
+    assert_eq!(app.step(&other, "challenge/resend", json!({})).await.0, 200);
+    app.wait_for_mail(login, 3).await;
+    assert_eq!(app.step(&other, "cancel", json!({})).await.0, 200);
+
+    assert!(alive(cookie.clone()).await, "the session survives recovery requests");
+    assert_eq!(userinfo(&app, &access).await.status(), 200);
+    let (status, refreshed) = refresh(&app, &refresh_token).await;
+    assert_eq!(status, 200, "{refreshed}");
+    refresh_token = refreshed["refresh_token"].as_str().expect("rotated").to_owned();
+    assert_eq!(app.sign_in(login, crate::helpers::PASSWORD).await.0, 200, "and the password");
+
+    // The owner's valid code alone does not end anything either: the reset does.
+    let (mine, _) = app.start_recovery(login, "s").await;
+    let code = app.code_from_mail(login, 4).await;
+    let (status, body) = app.step(&mine, "challenge/answer", json!({"credentials": {"passcode": code}})).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(alive(cookie.clone()).await, "a verified code is no reset yet");
+    let (status, _) =
+        app.step(&mine, "challenge/answer", json!({"credentials": {"passcode": "a brand new passphrase for the test"}})).await;
+    assert_eq!(status, 200);
+    assert!(!alive(cookie).await, "the reset ends the session");
+    assert_eq!(refresh(&app, &refresh_token).await.1["error"], "invalid_grant");
+}
+
+/// OTP-9: the verified-code state is a grant to set the password and nothing else: no session
+/// cookie, no code for `prompt=none`, nothing the transaction's handles open at the token,
+/// userinfo or admin endpoints; and the reset form is refused once its ten minutes are over
+/// (the controllable clock), the password unchanged.
+async fn a_verified_code_grants_only_the_reset_form_for_ten_minutes(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    let login = "granted@example.com";
+    let user = app.create_user(login).await;
+    let id = user["id"].as_str().expect("id");
+    let before: serde_json::Value = app.admin_get(&format!("/api/v1/users/{id}")).await.json().await.expect("json");
+
+    // A browser on the hosted page: its transaction cookie, on our own origin.
+    let page = authorize(&app, &[("prompt", "login")], "").await;
+    let browser = format!("latchkey_tx={}", set_cookie(&page, "latchkey_tx").expect("the transaction cookie"));
+    let config = crate::hosted::page_config(&page.text().await.expect("html"));
+    let handle = config["interactionHandle"].as_str().expect("handle").to_owned();
+    let (_, state) = app.introspect(&handle).await;
+    let flow = crate::helpers::Flow { interaction_handle: handle, state_handle: state["stateHandle"].as_str().expect("sh").to_owned() };
+    app.step(&flow, "recover", json!({})).await;
+    let (_, body) = app.step(&flow, "identify", json!({"identifier": login})).await;
+    app.step(&flow, "challenge", json!({"authenticator": {"id": crate::helpers::email_authenticator_id(&body)}})).await;
+    let code = app.code_from_mail(login, 1).await;
+    let response = app
+        .http
+        .post(format!("{}/idp/idx/challenge/answer", app.base))
+        .header("Content-Type", "application/ion+json; okta-version=1.0.0")
+        .header("Origin", &app.base)
+        .header("Cookie", &browser)
+        .json(&json!({"stateHandle": flow.state_handle, "credentials": {"passcode": code}}))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(response.status(), 200);
+    assert_eq!(set_cookie(&response, SID), None, "no session from a code");
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(crate::helpers::remediation_names(&body), ["reset-authenticator"]);
+    assert!(body.get("successWithInteractionCode").is_none(), "{body}");
+
+    let none = authorize(&app, &[("prompt", "none")], &browser).await;
+    assert_eq!(query_of(&none)["error"], "login_required", "the verified browser has no session");
+    for handle in [&flow.state_handle, &flow.interaction_handle] {
+        assert_eq!(userinfo(&app, handle).await.status(), 401, "a handle is no access token");
+        assert_eq!(app.exchange(handle).await.1["error"], "invalid_grant", "a handle is no interaction code");
+        assert_eq!(app.token(&code_form(handle)).await.1["error"], "invalid_grant", "a handle is no authorization code");
+        let admin = app.http.get(format!("{}/api/v1/users/{id}", app.base)).header("Authorization", format!("SSWS {handle}")).send().await;
+        assert_eq!(admin.expect("admin").status(), 401, "a handle is no admin token");
+    }
+    let after: serde_json::Value = app.admin_get(&format!("/api/v1/users/{id}")).await.json().await.expect("json");
+    assert_eq!((&after["status"], &after["passwordChanged"]), (&before["status"], &before["passwordChanged"]), "the account is untouched");
+
+    // Past the ten-minute grant the form is refused and the password stays.
+    app.advance_clock(std::time::Duration::from_secs(601)).await;
+    let (status, body) =
+        app.step(&flow, "challenge/answer", json!({"credentials": {"passcode": "a brand new passphrase for the test"}})).await;
+    assert!((400..500).contains(&status), "{status} {body}");
+    assert!(body.get("successWithInteractionCode").is_none(), "{body}");
+    assert_eq!(app.sign_in(login, "a brand new passphrase for the test").await.0, 401);
+    assert_eq!(app.sign_in(login, crate::helpers::PASSWORD).await.0, 200);
 }

@@ -16,6 +16,7 @@ both_backends!(
     returning_links_is_refused_unless_enabled,
     a_set_password_link_ends_sessions_and_refresh_tokens,
     the_set_password_page_speaks_ui_locales_then_the_users_locale_then_the_browsers_language,
+    a_returned_reset_link_expires_after_its_lifetime,
 );
 
 /// Opens the link: the page, and the CSRF cookie and field it set.
@@ -265,4 +266,27 @@ async fn the_set_password_page_speaks_ui_locales_then_the_users_locale_then_the_
     let (http, gone) = (app.http.clone(), format!("{}/signin/set-password?token=nope", app.base));
     let expired = http.get(gone).header("Accept-Language", "fr").send().await.expect("request").text().await.expect("html");
     assert!(expired.contains("Lien expiré"), "{expired}");
+}
+
+/// ADM-3: a link returned by `sendEmail=false` lives `recovery.admin_reset_token_secs` (one
+/// hour by default): opened just before, it shows the form; past it (the controllable clock)
+/// the page and a POST with the form's own CSRF pair are refused and the password stays.
+async fn a_returned_reset_link_expires_after_its_lifetime(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app(backend).await;
+    let user = app.create_user("expiring-link@example.com").await;
+    let id = user["id"].as_str().expect("id");
+    let response = app.admin_post(&format!("/api/v1/users/{id}/lifecycle/reset_password?sendEmail=false"), json!({})).await;
+    let body: Value = response.json().await.expect("json");
+    let link = body["resetPasswordUrl"].as_str().expect("resetPasswordUrl").to_owned();
+    app.advance_clock(std::time::Duration::from_secs(3590)).await;
+    let (status, page, csrf) = open(&app, &link).await;
+    assert_eq!(status, 200, "ten seconds before the hour: {page}");
+    let csrf = csrf.expect("a CSRF cookie and field");
+    app.advance_clock(std::time::Duration::from_secs(11)).await;
+    let (status, _, _) = open(&app, &link).await;
+    assert_eq!(status, 400, "past the hour the page is the expired one");
+    let (status, page) = post(&app, &csrf, &token_of(&link), NEW_PASSWORD, Some(&app.base)).await;
+    assert_eq!(status, 400, "an expired link sets nothing: {page}");
+    assert_eq!(app.sign_in("expiring-link@example.com", NEW_PASSWORD).await.0, 401);
+    assert_eq!(app.sign_in("expiring-link@example.com", PASSWORD).await.0, 200);
 }
