@@ -32,6 +32,10 @@ pub struct PasswordChange<'a> {
 /// recovery transaction, every other session and every refresh-token family, and queues the
 /// PasswordChanged notice with its "Not you?" link, and logs the change.
 pub(crate) async fn apply(tx: &mut Tx, change: PasswordChange<'_>, now: Millis) -> Result<()> {
+    // The counters first, then the account's row: the order a failed sign-in that reaches the
+    // lock-out takes them in (`finish_failed_sign_in`), so the two cannot deadlock.
+    let keys = crate::counters::keys_of_account(tx, change.user_id).await?;
+    crate::counters::clear(tx, &keys).await?;
     sqlx::query(
         "UPDATE users SET password_hash = $1, password_changed_at = $2, last_updated_at = $2, \
          status_changed_at = CASE WHEN status IN ($3, $4) THEN $2 ELSE status_changed_at END, \
@@ -46,8 +50,6 @@ pub(crate) async fn apply(tx: &mut Tx, change: PasswordChange<'_>, now: Millis) 
     .bind(change.user_id.as_str())
     .execute(&mut **tx)
     .await?;
-    let keys = crate::counters::keys_of_account(tx, change.user_id).await?;
-    crate::counters::clear(tx, &keys).await?;
     crate::recovery::end_account_flows(tx, change.user_id, now, change.completing_interaction).await?;
     sqlx::query("UPDATE password_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
         .bind(now)

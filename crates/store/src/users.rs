@@ -259,6 +259,11 @@ pub(crate) async fn user_in_tx(tx: &mut crate::Tx, id: &UserId) -> Result<Option
 /// The status change of `set_status`, in the caller's transaction (which also logs it): an
 /// activation that hands out a set-password link changes the status with the link.
 pub(crate) async fn apply_status(tx: &mut Tx, id: &UserId, status: UserStatus, clear_counters: bool, now: Millis) -> Result<()> {
+    // Counters before the account's row, as a failed sign-in reaching the lock-out takes them.
+    if clear_counters {
+        let keys = crate::counters::keys_of_account(tx, id).await?;
+        crate::counters::clear(tx, &keys).await?;
+    }
     let changed = sqlx::query(
         "UPDATE users SET status = $1, status_changed_at = $2, last_updated_at = $2, \
          activated_at = CASE WHEN $1 = 'ACTIVE' AND activated_at IS NULL THEN $2 ELSE activated_at END WHERE id = $3",
@@ -274,10 +279,6 @@ pub(crate) async fn apply_status(tx: &mut Tx, id: &UserId, status: UserStatus, c
     }
     if !status.can_recover() {
         crate::recovery::end_account_flows(tx, id, now, None).await?;
-    }
-    if clear_counters {
-        let keys = crate::counters::keys_of_account(tx, id).await?;
-        crate::counters::clear(tx, &keys).await?;
     }
     Ok(())
 }
