@@ -385,6 +385,22 @@ impl TestApp {
         .await
     }
 
+    /// A set-password link an administrator asked for instead of an email
+    /// (`reset_password?sendEmail=false`, allowed by the test settings).
+    pub async fn returned_reset_link(&self, user_id: &str) -> String {
+        let response = self.admin_post(&format!("/api/v1/users/{user_id}/lifecycle/reset_password?sendEmail=false"), json!({})).await;
+        assert_eq!(response.status(), 200, "reset_password?sendEmail=false");
+        let body: Value = response.json().await.expect("json");
+        body["resetPasswordUrl"].as_str().expect("resetPasswordUrl").to_owned()
+    }
+
+    /// The messages that failed for good, through the admin API, once nothing is left to send
+    /// (a permanent refusal fails a message at its first attempt).
+    pub async fn failed_messages(&self) -> Vec<Value> {
+        self.drain_outbox().await;
+        self.admin_get("/api/v1/mail/messages?status=failed").await.json().await.expect("json")
+    }
+
     /// A full sign-in; returns the IDX status and body of the identify step.
     pub async fn sign_in(&self, identifier: &str, password: &str) -> (u16, Value) {
         let flow = self.interact("signin-state").await;

@@ -67,10 +67,8 @@ async fn an_unprefixed_csrf_cookie_does_not_pass_the_set_password_check_over_htt
     let app = spawn_https_app(backend).await;
     let user = app.create_user("csrf-https@example.com").await;
     let id = user["id"].as_str().expect("id");
-    let response = app.admin_post(&format!("/api/v1/users/{id}/lifecycle/reset_password?sendEmail=false"), json!({})).await;
-    let body: serde_json::Value = response.json().await.expect("json");
-    let link = body["resetPasswordUrl"].as_str().expect("resetPasswordUrl");
-    let token = url::Url::parse(link).expect("url").query_pairs().find(|(k, _)| k == "token").map(|(_, v)| v.into_owned()).expect("token");
+    let link = app.returned_reset_link(id).await;
+    let token = url::Url::parse(&link).expect("url").query_pairs().find(|(k, _)| k == "token").map(|(_, v)| v.into_owned()).expect("token");
     let new_password = "a freshly chosen passphrase for autumn";
     let submit = |cookie: &'static str| {
         app.http
@@ -215,13 +213,7 @@ async fn every_set_cookie_carries_every_attribute(backend: latchkey_store::testi
         assert_eq!(account.status(), 200);
         collect(&account);
         let id = user["id"].as_str().expect("id");
-        let reset: serde_json::Value = app
-            .admin_post(&format!("/api/v1/users/{id}/lifecycle/reset_password?sendEmail=false"), json!({}))
-            .await
-            .json()
-            .await
-            .expect("json");
-        let link = url::Url::parse(reset["resetPasswordUrl"].as_str().expect("link")).expect("url");
+        let link = url::Url::parse(&app.returned_reset_link(id).await).expect("url");
         let set_password =
             app.http.get(format!("{}/signin/set-password?{}", app.base, link.query().expect("query"))).send().await.expect("page");
         assert_eq!(set_password.status(), 200);

@@ -13,15 +13,7 @@ async fn messages_are_listed_without_payload_and_failed_ones_can_be_resent(backe
     app.create_user_with(json!({"profile": {"login": "fine@example.com", "email": "fine@example.com"}})).await;
     app.wait_for_mail("fine@example.com", 1).await;
 
-    // Generous: under a loaded machine the worker's round may come late.
-    let mut failed: Vec<Value> = Vec::new();
-    for _ in 0..300 {
-        failed = app.admin_get("/api/v1/mail/messages?status=failed").await.json().await.expect("json");
-        if !failed.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let failed = app.failed_messages().await;
     let all: Value = app.admin_get("/api/v1/mail/messages").await.json().await.expect("json");
     assert_eq!(failed.len(), 1, "the permanent rejection is recorded: {all}");
     let message = &failed[0];

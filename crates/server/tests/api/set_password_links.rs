@@ -60,10 +60,7 @@ async fn an_admin_reset_link_returned_instead_of_emailed_works_once(backend: lat
     let app = spawn_app(backend).await;
     let user = app.create_user("reset-link@example.com").await;
     let id = user["id"].as_str().expect("id");
-    let response = app.admin_post(&format!("/api/v1/users/{id}/lifecycle/reset_password?sendEmail=false"), json!({})).await;
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.expect("json");
-    let link = body["resetPasswordUrl"].as_str().expect("resetPasswordUrl").to_owned();
+    let link = app.returned_reset_link(id).await;
     assert!(link.starts_with(&format!("{}/signin/set-password?token=", app.base)));
     assert_eq!(token_of(&link).len(), 43, "256 bits");
 
@@ -94,13 +91,7 @@ async fn the_set_password_form_refuses_cross_site_posts_and_weak_passwords(backe
     let app = spawn_app(backend).await;
     let user = app.create_user("csrf@example.com").await;
     let id = user["id"].as_str().expect("id");
-    let body: Value = app
-        .admin_post(&format!("/api/v1/users/{id}/lifecycle/reset_password?sendEmail=false"), json!({}))
-        .await
-        .json()
-        .await
-        .expect("json");
-    let link = body["resetPasswordUrl"].as_str().expect("url").to_owned();
+    let link = app.returned_reset_link(id).await;
     let token = token_of(&link);
     let (_, _, csrf) = open(&app, &link).await;
     let csrf = csrf.expect("csrf");
@@ -124,13 +115,8 @@ async fn the_set_password_form_refuses_cross_site_posts_and_weak_passwords(backe
     assert!(page.contains("latchkey-error"));
     assert_eq!(app.sign_in("csrf@example.com", PASSWORD).await.0, 200, "nothing changed");
     // A newer link ends the older one.
-    let newer: Value = app
-        .admin_post(&format!("/api/v1/users/{id}/lifecycle/reset_password?sendEmail=false"), json!({}))
-        .await
-        .json()
-        .await
-        .expect("json");
-    assert_ne!(newer["resetPasswordUrl"], body["resetPasswordUrl"]);
+    let newer = app.returned_reset_link(id).await;
+    assert_ne!(newer, link);
     assert_eq!(open(&app, &link).await.0, 400, "superseded");
 }
 
@@ -206,8 +192,7 @@ async fn a_set_password_link_ends_sessions_and_refresh_tokens(backend: latchkey_
     let refresh_token = tokens["refresh_token"].as_str().expect("a refresh token").to_owned();
 
     let id = user["id"].as_str().expect("id");
-    let response = app.admin_post(&format!("/api/v1/users/{id}/lifecycle/reset_password?sendEmail=false"), json!({})).await;
-    let link = response.json::<Value>().await.expect("json")["resetPasswordUrl"].as_str().expect("link").to_owned();
+    let link = app.returned_reset_link(id).await;
     let (_, _, csrf) = open(&app, &link).await;
     let (status, page) = post(&app, &csrf.expect("csrf"), &token_of(&link), NEW_PASSWORD, Some(&app.base)).await;
     assert_eq!(status, 200, "{page}");
@@ -228,8 +213,7 @@ async fn the_set_password_page_speaks_ui_locales_then_the_users_locale_then_the_
                                  "credentials": {"password": {"value": PASSWORD}}}))
         .await;
     let id = user["id"].as_str().expect("id");
-    let response = app.admin_post(&format!("/api/v1/users/{id}/lifecycle/reset_password?sendEmail=false"), json!({})).await;
-    let link = response.json::<Value>().await.expect("json")["resetPasswordUrl"].as_str().expect("link").to_owned();
+    let link = app.returned_reset_link(id).await;
     let page_in = |accept: &'static str, query: &'static str| {
         let (http, link) = (app.http.clone(), format!("{link}{query}"));
         async move { http.get(link).header("Accept-Language", accept).send().await.expect("request").text().await.expect("html") }
@@ -275,9 +259,7 @@ async fn a_returned_reset_link_expires_after_its_lifetime(backend: latchkey_stor
     let app = spawn_app(backend).await;
     let user = app.create_user("expiring-link@example.com").await;
     let id = user["id"].as_str().expect("id");
-    let response = app.admin_post(&format!("/api/v1/users/{id}/lifecycle/reset_password?sendEmail=false"), json!({})).await;
-    let body: Value = response.json().await.expect("json");
-    let link = body["resetPasswordUrl"].as_str().expect("resetPasswordUrl").to_owned();
+    let link = app.returned_reset_link(id).await;
     app.advance_clock(std::time::Duration::from_secs(3590)).await;
     let (status, page, csrf) = open(&app, &link).await;
     assert_eq!(status, 200, "ten seconds before the hour: {page}");

@@ -213,13 +213,8 @@ async fn set_password_links_an_administrator_issues_are_logged_without_the_link(
     let app = spawn_app(backend).await;
     let user = app.create_user("reset-by-admin@example.com").await;
     let id = user["id"].as_str().expect("id");
-    let body: Value = app
-        .admin_post(&format!("/api/v1/users/{id}/lifecycle/reset_password?sendEmail=false"), json!({}))
-        .await
-        .json()
-        .await
-        .expect("json");
-    let link = body["resetPasswordUrl"].as_str().expect("resetPasswordUrl");
+    let link = app.returned_reset_link(id).await;
+    let link = link.as_str();
     let token = link.split("token=").nth(1).expect("a token");
     let event = one_admin_event(&app, "user.account.reset_password", id, &[link, token]).await;
     assert_eq!(event["severity"], "WARN", "the administrator holds a link that sets the password");
@@ -332,14 +327,7 @@ async fn an_administrators_resend_is_logged_with_the_message(backend: latchkey_s
     let app = spawn_app(backend).await;
     app.sink.set_behavior(latchkey_mail_sink::Behavior { reject_recipients_matching: Some("bounce".to_owned()), ..Default::default() });
     app.create_user_with(json!({"profile": {"login": "bounce-log@example.com", "email": "bounce-log@example.com"}})).await;
-    let mut failed: Vec<Value> = Vec::new();
-    for _ in 0..300 {
-        failed = app.admin_get("/api/v1/mail/messages?status=failed").await.json().await.expect("json");
-        if !failed.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let failed = app.failed_messages().await;
     let id = failed.first().expect("the rejected activation email")["id"].as_str().expect("id").to_owned();
     app.sink.set_behavior(latchkey_mail_sink::Behavior::default());
     let response = admin(app.http.post(format!("{}/api/v1/mail/messages/{id}/resend", app.base))).send().await.expect("req");
