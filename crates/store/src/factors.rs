@@ -12,6 +12,9 @@ use crate::{random_id, Audit, Result, Store, StoreError};
 /// Okta's `factorType` and `provider` for a TOTP app such as Google Authenticator.
 pub const TOTP_FACTOR_TYPE: &str = "token:software:totp";
 pub const TOTP_PROVIDER: &str = "GOOGLE";
+/// Okta's `factorType` and `provider` for a passkey (WebAuthn).
+pub const WEBAUTHN_FACTOR_TYPE: &str = "webauthn";
+pub const WEBAUTHN_PROVIDER: &str = "FIDO";
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct FactorRecord {
@@ -26,12 +29,16 @@ pub struct FactorRecord {
     pub last_used_step: Option<i64>,
     /// The name the user gave it on the account page (migration 0015); `None` shows the default.
     pub display_name: Option<String>,
+    /// A passkey's credential id (base64url) and webauthn-rs' credential, JSON (migration 0017).
+    pub credential_id: Option<String>,
+    pub credential: Option<String>,
     pub created_at: Millis,
     pub last_updated_at: Millis,
 }
 
 pub(crate) const COLUMNS: &str =
-    "id, user_id, factor_type, provider, status, secret_sealed, last_used_step, display_name, created_at, last_updated_at";
+    "id, user_id, factor_type, provider, status, secret_sealed, last_used_step, display_name, credential_id, credential, created_at, \
+     last_updated_at";
 
 /// A factor id, made before the secret is sealed because the seal's context names it.
 pub fn new_factor_id() -> String {
@@ -94,6 +101,17 @@ impl Store {
             .bind(user_id.as_str())
             .fetch_all(self.pool())
             .await?)
+    }
+
+    /// The user's active passkeys, oldest first (to start or check an authentication).
+    pub async fn active_passkeys(&self, user_id: &UserId) -> Result<Vec<FactorRecord>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM factors WHERE user_id = $1 AND factor_type = $2 AND status = 'ACTIVE' ORDER BY created_at, id"
+        ))
+        .bind(user_id.as_str())
+        .bind(WEBAUTHN_FACTOR_TYPE)
+        .fetch_all(self.pool())
+        .await?)
     }
 
     /// The user's active TOTP factor, if any (to open its secret before an answer is decided).
@@ -322,4 +340,59 @@ pub(crate) async fn record_factor_event(
         event = event.warn();
     }
     crate::system_log::record(tx, &event, audit.context, now).await
+}
+
+/// The ids of the user's active passkeys, locked for the rest of the caller's write transaction.
+pub(crate) async fn passkey_ids_in_tx(tx: &mut crate::Tx, store: &Store, user_id: &UserId) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT id FROM factors WHERE user_id = $1 AND factor_type = $2 AND status = 'ACTIVE'{}",
+        store.dialect().for_update()
+    ))
+    .bind(user_id.as_str())
+    .bind(WEBAUTHN_FACTOR_TYPE)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// Whether a credential id is registered already, to any account.
+pub(crate) async fn credential_taken_in_tx(tx: &mut crate::Tx, credential_id: &str) -> Result<bool> {
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM factors WHERE credential_id = $1").bind(credential_id).fetch_one(&mut **tx).await?;
+    Ok(n > 0)
+}
+
+/// Adds an active passkey; the caller decided under lock that its credential id is new (the
+/// unique index refuses a duplicate all the same).
+pub(crate) async fn add_passkey_in_tx(
+    tx: &mut crate::Tx,
+    user_id: &UserId,
+    factor_id: &str,
+    passkey: &latchkey_domain::webauthn::NewPasskey,
+    now: Millis,
+) -> Result<FactorRecord> {
+    Ok(sqlx::query_as(&format!(
+        "INSERT INTO factors (id, user_id, factor_type, provider, status, secret_sealed, credential_id, credential, created_at, \
+         last_updated_at) VALUES ($1, $2, $3, $4, 'ACTIVE', '', $5, $6, $7, $7) RETURNING {COLUMNS}"
+    ))
+    .bind(factor_id)
+    .bind(user_id.as_str())
+    .bind(WEBAUTHN_FACTOR_TYPE)
+    .bind(WEBAUTHN_PROVIDER)
+    .bind(&passkey.credential_id)
+    .bind(&passkey.credential)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// Records a passkey's use, storing its credential back when the assertion moved its signature
+/// counter or backup state (webauthn-rs' `AuthenticationResult`).
+pub(crate) async fn use_passkey_in_tx(tx: &mut crate::Tx, factor_id: &str, updated: Option<&str>, now: Millis) -> Result<()> {
+    sqlx::query("UPDATE factors SET credential = COALESCE($1, credential), last_updated_at = $2 WHERE id = $3 AND status = 'ACTIVE'")
+        .bind(updated)
+        .bind(now)
+        .bind(factor_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

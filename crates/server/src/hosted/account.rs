@@ -232,7 +232,7 @@ pub async fn totp_activate(
             }
         };
         state.store.refund_rate(ticket).await?;
-        let notice = crate::mail::authenticator_enrolled(&state, &*state.keys().await, &posted.account, &factor, now)?;
+        let notice = crate::mail::authenticator_enrolled(&state, &*state.keys().await, &posted.account, &factor.factor_type, now)?;
         match state.store.use_totp_step(&factor, step, Some(&notice), &posted.audit(), now).await? {
             Some(_) => Ok::<_, anyhow::Error>(Ok(())),
             None => Ok(Err((StatusCode::BAD_REQUEST, t.wrong_code))),
