@@ -540,7 +540,7 @@ async fn page(state: &AppState, lang: &'static str, account: &UserRecord, status
         list.push_str(&format!(
             "<li><strong>{name}</strong> – {detail}</li>",
             name = escape(factor_name(t, factor)),
-            detail = escape(t.app_detail).replace("{date}", &escape(&day(factor.created_at))),
+            detail = escape(factor_detail(t, factor)).replace("{date}", &escape(&day(factor.created_at))),
         ));
     }
     let mut sections = String::new();
@@ -633,7 +633,17 @@ async fn page(state: &AppState, lang: &'static str, account: &UserRecord, status
 }
 
 fn factor_name<'a>(t: &'a Text, factor: &'a FactorRecord) -> &'a str {
-    factor.display_name.as_deref().unwrap_or(t.default_name)
+    let default = if factor.factor_type == latchkey_store::WEBAUTHN_FACTOR_TYPE { t.passkey_name } else { t.default_name };
+    factor.display_name.as_deref().unwrap_or(default)
+}
+
+/// What a factor is, in the authenticators' list.
+fn factor_detail<'a>(t: &'a Text, factor: &FactorRecord) -> &'a str {
+    if factor.factor_type == latchkey_store::WEBAUTHN_FACTOR_TYPE {
+        t.passkey_detail
+    } else {
+        t.app_detail
+    }
 }
 
 /// The `otpauth://` URI as an inline SVG QR code (a `data:` URI the page's CSP allows), so the

@@ -27,6 +27,7 @@ both_backends!(
     a_wrong_origin_or_rp_id_is_refused,
     wrong_passkey_answers_back_off_like_totp_values,
     an_account_with_both_kinds_chooses_one,
+    a_passkey_is_named_and_removed_on_the_account_page,
 );
 
 /// A software authenticator: one credential, a signature counter, and what it reports as the
@@ -350,4 +351,26 @@ async fn an_account_with_both_kinds_chooses_one(backend: latchkey_store::testing
     let (status, done) = app.step(&flow, "challenge/answer", json!({"credentials": authenticator.get(&challenge_data(&challenge))})).await;
     assert_eq!(status, 200, "{done}");
     assert!(done.get("successWithInteractionCode").is_some());
+}
+
+async fn a_passkey_is_named_and_removed_on_the_account_page(backend: latchkey_store::testing::Backend) {
+    use crate::account_page::{factor_field, open, post, signed_in};
+    let app = spawn(backend).await;
+    let (_, user_id) = user_with_passkey_and_id(&app, "page@example.com").await;
+    // The hosted sign-in here proves the password only; the page asks nothing more.
+    assert_eq!(app.set_factor_mode("1FA").await.0, 200);
+    let session = signed_in(&app, "page@example.com").await;
+    let page = open(&app, &session).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("<strong>Passkey</strong>"), "a passkey by its default name: {}", page.body);
+    let factor_id = factor_field(&page);
+    let renamed = post(&app, "/account/factors/rename", &session, &page, &[("factor", &factor_id), ("name", "Laptop")]).await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    assert!(renamed.body.contains("<strong>Laptop</strong>"), "{}", renamed.body);
+    let removed = post(&app, "/account/factors/remove", &session, &renamed, &[("factor", &factor_id), ("current", PASSWORD)]).await;
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    let factors: Value = app.admin_get(&format!("/api/v1/users/{user_id}/factors")).await.json().await.expect("json");
+    assert_eq!(factors.as_array().map(Vec::len), Some(0), "{factors}");
+    let deactivated = logged(&app, "user.mfa.factor.deactivate").await;
+    assert!(deactivated.iter().any(|e| e["outcome"]["result"] == "SUCCESS"), "{deactivated:?}");
 }
