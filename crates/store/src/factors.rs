@@ -40,6 +40,16 @@ pub(crate) const COLUMNS: &str =
     "id, user_id, factor_type, provider, status, secret_sealed, last_used_step, display_name, credential_id, credential, created_at, \
      last_updated_at";
 
+/// How `Store::add_session_passkey` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasskeyAdded {
+    Added,
+    /// The registration was answered already, replaced, or never started: nothing changed.
+    Replayed,
+    /// Another factor has this credential id: nothing was added (the registration is spent).
+    Taken,
+}
+
 /// A factor id, made before the secret is sealed because the seal's context names it.
 pub fn new_factor_id() -> String {
     format!("uft{}", random_id())
@@ -112,6 +122,64 @@ impl Store {
         .bind(WEBAUTHN_FACTOR_TYPE)
         .fetch_all(self.pool())
         .await?)
+    }
+
+    /// Keeps the passkey registration the account page started with the browser session
+    /// (replacing an unfinished one). `false` when the session is gone.
+    pub async fn start_session_passkey(&self, session_id: &str, user_id: &UserId, ceremony: &str) -> Result<bool> {
+        let updated = sqlx::query("UPDATE sessions SET webauthn_ceremony = $1 WHERE id = $2 AND user_id = $3")
+            .bind(ceremony)
+            .bind(session_id)
+            .bind(user_id.as_str())
+            .execute(self.pool())
+            .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    /// The passkey registration the session started, if one is waiting.
+    pub async fn session_passkey(&self, session_id: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar::<_, Option<String>>("SELECT webauthn_ceremony FROM sessions WHERE id = $1")
+            .bind(session_id)
+            .fetch_optional(self.pool())
+            .await?
+            .flatten())
+    }
+
+    /// Adds the passkey the session's registration produced, consuming that registration in the
+    /// same transaction: only while `ceremony` is still the session's (an answer is accepted
+    /// once), and only under a credential id no account has. Logs `user.mfa.factor.activate` and
+    /// queues the AuthenticatorEnrolled notice with the factor.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_session_passkey(
+        &self,
+        (session_id, ceremony): (&str, &str),
+        user_id: &UserId,
+        factor_id: &str,
+        passkey: &latchkey_domain::webauthn::NewPasskey,
+        enrolled: &SecurityNotice,
+        audit: &Audit<'_>,
+        now: Millis,
+    ) -> Result<PasskeyAdded> {
+        let mut tx = self.write_tx().await?;
+        let consumed =
+            sqlx::query("UPDATE sessions SET webauthn_ceremony = NULL WHERE id = $1 AND user_id = $2 AND webauthn_ceremony = $3")
+                .bind(session_id)
+                .bind(user_id.as_str())
+                .bind(ceremony)
+                .execute(&mut *tx)
+                .await?;
+        if consumed.rows_affected() != 1 {
+            return Ok(PasskeyAdded::Replayed);
+        }
+        if credential_taken_in_tx(&mut tx, &passkey.credential_id).await? {
+            tx.commit().await?;
+            return Ok(PasskeyAdded::Taken);
+        }
+        let added = add_passkey_in_tx(&mut tx, user_id, factor_id, passkey, now).await?;
+        record_factor_event(&mut tx, EventType::FactorActivate, Outcome::Success, &added, audit, now).await?;
+        queue_notice(&mut tx, user_id, NoticeSubject::AuthenticatorEnrolled, Some(&added), enrolled, now).await?;
+        tx.commit().await?;
+        Ok(PasskeyAdded::Added)
     }
 
     /// The user's active TOTP factor, if any (to open its secret before an answer is decided).

@@ -28,6 +28,7 @@ both_backends!(
     wrong_passkey_answers_back_off_like_totp_values,
     an_account_with_both_kinds_chooses_one,
     a_passkey_is_named_and_removed_on_the_account_page,
+    a_passkey_is_added_on_the_account_page_once_and_only_where_allowed,
 );
 
 /// A software authenticator: one credential, a signature counter, and what it reports as the
@@ -373,4 +374,62 @@ async fn a_passkey_is_named_and_removed_on_the_account_page(backend: latchkey_st
     assert_eq!(factors.as_array().map(Vec::len), Some(0), "{factors}");
     let deactivated = logged(&app, "user.mfa.factor.deactivate").await;
     assert!(deactivated.iter().any(|e| e["outcome"]["result"] == "SUCCESS"), "{deactivated:?}");
+}
+
+/// The enrollment policy's setting for passkeys.
+async fn set_passkey_enroll(app: &TestApp, setting: &str) -> u16 {
+    app.replace_policy(crate::helpers::ENROLL_POLICY, |policy| {
+        for a in policy["settings"]["authenticators"].as_array_mut().into_iter().flatten() {
+            if a["key"] == "webauthn" {
+                a["enroll"]["self"] = json!(setting);
+            }
+        }
+    })
+    .await
+    .0
+}
+
+async fn a_passkey_is_added_on_the_account_page_once_and_only_where_allowed(backend: latchkey_store::testing::Backend) {
+    use crate::account_page::{open, post, signed_in};
+    let app = spawn(backend).await;
+    assert_eq!(app.set_factor_mode("1FA").await.0, 200);
+    let user = app.create_user("added@example.com").await;
+    let user_id = user["id"].as_str().expect("id");
+    let session = signed_in(&app, "added@example.com").await;
+    let page = open(&app, &session).await;
+    assert!(page.body.contains("action=\"/account/passkey\""), "the page offers a passkey: {}", page.body);
+    let started = post(&app, "/account/passkey", &session, &page, &[]).await;
+    assert_eq!(started.status, 200, "{}", started.body);
+    let attribute = started.body.split("data-options=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("the options");
+    let options: Value = serde_json::from_str(
+        &attribute.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"),
+    )
+    .expect("JSON options");
+    assert_eq!(options["rp"]["id"], RP_ID, "{options}");
+    let mut authenticator = SoftAuthenticator::new();
+    let answer = authenticator.create(&options);
+    let fields =
+        [("clientData", answer["clientData"].as_str().expect("cd")), ("attestation", answer["attestation"].as_str().expect("att"))];
+    let added = post(&app, "/account/passkey/activate", &session, &started, &fields).await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    assert!(added.body.contains("Passkey added."), "{}", added.body);
+    // The registration is spent: the same answer adds nothing again.
+    let again = post(&app, "/account/passkey/activate", &session, &added, &fields).await;
+    assert_ne!(again.status, 200, "{}", again.body);
+    let factors: Value = app.admin_get(&format!("/api/v1/users/{user_id}/factors")).await.json().await.expect("json");
+    assert_eq!(factors.as_array().map(Vec::len), Some(1), "{factors}");
+    let mails = app.wait_for_mail("added@example.com", 1).await;
+    assert!(mails.iter().any(|m| m.text.as_deref().unwrap_or_default().contains("/account/not-me?token=")), "AuthenticatorEnrolled");
+
+    // It signs in.
+    assert_eq!(app.set_factor_mode("2FA").await.0, 200);
+    let (flow, challenge) = challenged(&app, "added@example.com").await;
+    let (status, body) = app.step(&flow, "challenge/answer", json!({"credentials": authenticator.get(&challenge_data(&challenge))})).await;
+    assert_eq!(status, 200, "{body}");
+
+    // NOT_ALLOWED hides the form and refuses it.
+    assert_eq!(set_passkey_enroll(&app, "NOT_ALLOWED").await, 200);
+    let page = open(&app, &session).await;
+    assert!(!page.body.contains("action=\"/account/passkey\""), "{}", page.body);
+    assert_eq!(post(&app, "/account/passkey", &session, &page, &[]).await.status, 403);
 }
