@@ -73,3 +73,57 @@ test('2FA sign-in: the widget sets up a passkey, then signs in with it', async (
   const after = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
   assert.ok(after.credentials[0].signCount >= 1, 'the passkey signed');
 });
+
+test('the account page adds a passkey with the browser, and the next sign-in uses it', async (t) => {
+  // The account page runs on the server's own origin: its public URL is on localhost (an IP
+  // address cannot be a WebAuthn relying party), and the relying party derives from it.
+  const port = await freePort();
+  const stack = await startStack({ env: { LATCHKEY_LISTEN: `127.0.0.1:${port}`, LATCHKEY_PUBLIC_URL: `http://localhost:${port}` } });
+  t.after(() => stack.stop());
+  const origin = `http://localhost:${port}`;
+  const app = await startApp(origin);
+  t.after(() => app.stop());
+  const user = await stack.createUser({ login: 'kim@example.com' });
+  const { clientId } = await stack.registerClient([app.callback]);
+  const context = await newContext();
+  t.after(() => context.close());
+  const page = await newPage(context);
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
+  });
+
+  const authorize = new URL(`${origin}/oauth2/default/v1/authorize`);
+  for (const [k, v] of Object.entries({
+    client_id: clientId, redirect_uri: app.callback, response_type: 'code', scope: 'openid email', state: 's-passkey',
+    nonce: 'n-passkey', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
+  })) authorize.searchParams.set(k, v);
+  await page.goto(authorize.href);
+  await signIn(page, user);
+  await page.waitForURL((url) => url.toString().startsWith(app.callback), { timeout: 15000 });
+
+  await page.goto(`${origin}/account`);
+  await page.getByRole('button', { name: 'Add a passkey' }).click();
+  await page.getByRole('heading', { name: 'Add a passkey' }).waitFor();
+  await page.getByRole('button', { name: 'Create the passkey' }).click();
+  await page.getByText('Passkey added.').waitFor({ timeout: 15000 });
+  await check(page, 'passkeys-03-account-added');
+  const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+  assert.equal(credentials.length, 1);
+  const factors = await stack.adminCall('GET', `/api/v1/users/${user.id}/factors`);
+  assert.deepEqual(factors.map((f) => [f.factorType, f.status]), [['webauthn', 'ACTIVE']]);
+
+  // A 2FA sign-in on the hosted page (the same origin, so the same relying party) now asks for
+  // that passkey. (The widget embedded in the app runs on the app's origin: a passkey is bound
+  // to one origin, `webauthn.rp_origin`.)
+  await setSignOnFactors(stack, '2FA');
+  authorize.searchParams.set('prompt', 'login');
+  await page.goto(authorize.href);
+  await signIn(page, user);
+  await expectScreen(page, 'Verify with your passkey');
+  await page.getByRole('button', { name: 'Use passkey' }).click();
+  await page.waitForURL((url) => url.toString().startsWith(app.callback), { timeout: 15000 });
+  const after = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+  assert.ok(after.credentials[0].signCount >= 1, 'the passkey signed');
+});
