@@ -293,7 +293,8 @@ impl View<'_> {
             remediation: Some(Wrapped::array(vec![form])),
             current_authenticator: Some(Wrapped::object(authenticator)),
             authenticators: Some(Wrapped::array(vec![webauthn_authenticator()])),
-            authenticator_enrollments: (!enrolled.is_empty()).then(|| Wrapped::array(enrolled)),
+            // Okta's widget reads this list (its `excludeCredentials`) even when it is empty.
+            authenticator_enrollments: Some(Wrapped::array(enrolled)),
             ..self.envelope()
         }
     }
