@@ -78,10 +78,15 @@ test('the account page adds a passkey with the browser, and the next sign-in use
   // The account page runs on the server's own origin: its public URL is on localhost (an IP
   // address cannot be a WebAuthn relying party), and the relying party derives from it.
   const port = await freePort();
-  const stack = await startStack({ env: { LATCHKEY_LISTEN: `127.0.0.1:${port}`, LATCHKEY_PUBLIC_URL: `http://localhost:${port}` } });
+  // The application embedding the widget is a second origin of the same relying party.
+  const appPort = await freePort();
+  const stack = await startStack({ env: {
+    LATCHKEY_LISTEN: `127.0.0.1:${port}`, LATCHKEY_PUBLIC_URL: `http://localhost:${port}`,
+    LATCHKEY_WEBAUTHN__EXTRA_ORIGINS: `["http://localhost:${appPort}"]`,
+  } });
   t.after(() => stack.stop());
   const origin = `http://localhost:${port}`;
-  const app = await startApp(origin);
+  const app = await startApp(origin, { port: appPort });
   t.after(() => app.stop());
   const user = await stack.createUser({ login: 'kim@example.com' });
   const { clientId } = await stack.registerClient([app.callback]);
@@ -114,9 +119,7 @@ test('the account page adds a passkey with the browser, and the next sign-in use
   const factors = await stack.adminCall('GET', `/api/v1/users/${user.id}/factors`);
   assert.deepEqual(factors.map((f) => [f.factorType, f.status]), [['webauthn', 'ACTIVE']]);
 
-  // A 2FA sign-in on the hosted page (the same origin, so the same relying party) now asks for
-  // that passkey. (The widget embedded in the app runs on the app's origin: a passkey is bound
-  // to one origin, `webauthn.rp_origin`.)
+  // A 2FA sign-in on the hosted page (the server's own origin) now asks for that passkey.
   await setSignOnFactors(stack, '2FA');
   authorize.searchParams.set('prompt', 'login');
   await page.goto(authorize.href);
@@ -126,4 +129,12 @@ test('the account page adds a passkey with the browser, and the next sign-in use
   await page.waitForURL((url) => url.toString().startsWith(app.callback), { timeout: 15000 });
   const after = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
   assert.ok(after.credentials[0].signCount >= 1, 'the passkey signed');
+
+  // The widget embedded in the application (`webauthn.extra_origins`) uses the same passkey.
+  const config = { issuer: `${origin}/oauth2/default`, clientId, redirectUri: app.callback, scopes: ['openid', 'email', 'profile'] };
+  await page.goto(app.url(config, 'tokens'));
+  await signIn(page, user);
+  await expectScreen(page, 'Verify with your passkey');
+  await page.getByRole('button', { name: 'Use passkey' }).click();
+  await signedIn(page);
 });

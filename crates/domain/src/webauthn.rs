@@ -26,6 +26,8 @@ pub enum RelyingPartyError {
     BadOrigin(String),
     #[error("webauthn.rp_id {rp_id:?} must be the host of webauthn.rp_origin ({origin}) or a parent domain of it, and a domain name (not an IP address)")]
     Mismatch { rp_id: String, origin: String },
+    #[error("webauthn.extra_origins: {0} is not an origin on webauthn.rp_id's domain")]
+    BadExtraOrigin(String),
 }
 
 /// Why a ceremony could not start or finish. The adapter logs the kind and answers every
@@ -138,11 +140,20 @@ pub struct Assertion<'a> {
 
 impl RelyingParty {
     /// `rp_id` must be the origin's host or a parent domain of it (WebAuthn §5.1.4); an IP
-    /// address cannot be an RP id.
-    pub fn new(rp_id: &str, origin: &str, name: &str) -> Result<Self, RelyingPartyError> {
+    /// address cannot be an RP id. `extra_origins` are further pages the browser may report
+    /// (an application embedding the widget), each on `rp_id`'s domain as well.
+    pub fn new(rp_id: &str, origin: &str, extra_origins: &[String], name: &str) -> Result<Self, RelyingPartyError> {
         let origin = Url::parse(origin).map_err(|_| RelyingPartyError::BadOrigin(origin.to_owned()))?;
         let mismatch = || RelyingPartyError::Mismatch { rp_id: rp_id.to_owned(), origin: origin.to_string() };
-        let webauthn = WebauthnBuilder::new(rp_id, &origin).and_then(|b| b.rp_name(name).build()).map_err(|_| mismatch())?;
+        let mut builder = WebauthnBuilder::new(rp_id, &origin).map_err(|_| mismatch())?.rp_name(name);
+        for extra in extra_origins {
+            let bad = || RelyingPartyError::BadExtraOrigin(extra.clone());
+            let url = Url::parse(extra).map_err(|_| bad())?;
+            // The check webauthn-rs makes of the main origin: the RP id's domain, or under it.
+            WebauthnBuilder::new(rp_id, &url).map_err(|_| bad())?;
+            builder = builder.append_allowed_origin(&url);
+        }
+        let webauthn = builder.build().map_err(|_| mismatch())?;
         Ok(Self { webauthn, origin })
     }
 
@@ -276,16 +287,23 @@ mod tests {
 
     #[test]
     fn the_rp_id_must_be_the_origins_domain_or_a_parent_of_it() {
-        assert!(RelyingParty::new("example.com", "https://login.example.com", "Latchkey").is_ok());
-        assert!(RelyingParty::new("localhost", "http://localhost:8080", "Latchkey").is_ok());
-        assert!(matches!(RelyingParty::new("other.com", "https://login.example.com", "L"), Err(RelyingPartyError::Mismatch { .. })));
-        assert!(matches!(RelyingParty::new("127.0.0.1", "http://127.0.0.1:8080", "L"), Err(RelyingPartyError::Mismatch { .. })));
-        assert!(matches!(RelyingParty::new("x", "not a url", "L"), Err(RelyingPartyError::BadOrigin(_))));
+        assert!(RelyingParty::new("example.com", "https://login.example.com", &[], "Latchkey").is_ok());
+        assert!(RelyingParty::new("localhost", "http://localhost:8080", &[], "Latchkey").is_ok());
+        assert!(matches!(RelyingParty::new("other.com", "https://login.example.com", &[], "L"), Err(RelyingPartyError::Mismatch { .. })));
+        assert!(matches!(RelyingParty::new("127.0.0.1", "http://127.0.0.1:8080", &[], "L"), Err(RelyingPartyError::Mismatch { .. })));
+        assert!(matches!(RelyingParty::new("x", "not a url", &[], "L"), Err(RelyingPartyError::BadOrigin(_))));
+        let app = ["https://app.example.com".to_owned()];
+        assert!(RelyingParty::new("example.com", "https://login.example.com", &app, "L").is_ok());
+        let elsewhere = ["https://app.example.net".to_owned()];
+        assert!(matches!(
+            RelyingParty::new("example.com", "https://login.example.com", &elsewhere, "L"),
+            Err(RelyingPartyError::BadExtraOrigin(_))
+        ));
     }
 
     #[test]
     fn a_registration_ceremony_survives_its_stored_form_and_names_the_account() {
-        let rp = RelyingParty::new("localhost", "http://localhost:8080", "Latchkey").expect("valid");
+        let rp = RelyingParty::new("localhost", "http://localhost:8080", &[], "Latchkey").expect("valid");
         let user = UserId::from_trusted("00uTEST".to_owned());
         let ceremony = rp.start_registration(&user, "jane", "Jane", &[]).expect("starts");
         let stored = Ceremony::from_stored(&ceremony.to_stored()).expect("reads back");

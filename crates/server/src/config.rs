@@ -295,6 +295,10 @@ pub struct WebauthnSettings {
     /// the sign-in page runs. Default: the origin of `server.public_url`. When neither is set
     /// and the public URL's host is an IP address, passkeys are not offered.
     pub rp_origin: Option<String>,
+    /// Further origins a passkey may answer from: the pages of applications that embed the
+    /// sign-in widget (the browser reports the page's origin). Each must be on `rp_id`'s domain
+    /// (`LATCHKEY_WEBAUTHN__EXTRA_ORIGINS` takes a TOML list, e.g. `["https://app.example.com"]`).
+    pub extra_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -621,9 +625,9 @@ impl Settings {
             Some(rp_id) => rp_id.clone(),
             None => url::Url::parse(&origin).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default(),
         };
-        match latchkey_domain::webauthn::RelyingParty::new(&rp_id, &origin, &self.org.name) {
+        match latchkey_domain::webauthn::RelyingParty::new(&rp_id, &origin, &w.extra_origins, &self.org.name) {
             Ok(rp) => Ok(Some(rp)),
-            Err(_) if w.rp_id.is_none() && w.rp_origin.is_none() => Ok(None),
+            Err(_) if w.rp_id.is_none() && w.rp_origin.is_none() && w.extra_origins.is_empty() => Ok(None),
             Err(e) => Err(invalid(e.to_string())),
         }
     }

@@ -17,6 +17,8 @@ use crate::helpers::{id_token_claims, interaction_code, remediation_names, spawn
 
 const RP_ID: &str = "localhost";
 const ORIGIN: &str = "http://localhost:8443";
+/// An application's page that embeds the widget (`webauthn.extra_origins`).
+const APP_ORIGIN: &str = "http://app.localhost:9000";
 const WEBAUTHN_ID: &str = "aut0lkwebauthn000001";
 
 both_backends!(
@@ -130,6 +132,7 @@ async fn spawn(backend: latchkey_store::testing::Backend) -> TestApp {
     let app = spawn_app_with(backend, |s| {
         s.webauthn.rp_id = Some(RP_ID.to_owned());
         s.webauthn.rp_origin = Some(ORIGIN.to_owned());
+        s.webauthn.extra_origins = vec![APP_ORIGIN.to_owned()];
         s.otp.account_backoff_after = 3;
     })
     .await;
@@ -318,6 +321,8 @@ async fn a_wrong_origin_or_rp_id_is_refused(backend: latchkey_store::testing::Ba
     // Malformed answers are refused before anything is counted.
     let (status, _) = app.step(&flow, "challenge/answer", json!({"credentials": {"clientData": "e30"}})).await;
     assert_eq!(status, 400);
+    // A page of an application configured to embed the widget is one of the relying party's.
+    authenticator.origin = APP_ORIGIN.to_owned();
     let (status, body) = app.step(&flow, "challenge/answer", json!({"credentials": authenticator.get(&challenge_data(&challenge))})).await;
     assert_eq!(status, 200, "{body}");
 }
