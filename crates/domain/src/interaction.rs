@@ -220,6 +220,25 @@ pub enum StepError {
     GrantExpired,
 }
 
+/// The kinds of step that belong to one account and carry something it proved or was granted
+/// (a verified code, a verified password waiting for its second factor, a factor being set up):
+/// a password change, an email change, a suspension or a deletion ends every transaction at
+/// one of them, except the one making the change. A transaction still at `identify` or
+/// `recovery_identify` proved nothing yet, and one at `success` holds only an interaction code,
+/// which the credential version already refuses.
+pub const ACCOUNT_BOUND_STEP_KINDS: [&str; 10] = [
+    "recovery_select",
+    "recovery_challenge",
+    "recovery_reset",
+    "recovery_factor_select",
+    "recovery_factor_challenge",
+    "recovery_factor_missing",
+    "signin_factor_challenge",
+    "signin_factor_missing",
+    "signin_enroll_select",
+    "signin_enroll_totp",
+];
+
 impl Step {
     pub fn kind(&self) -> &'static str {
         match self {

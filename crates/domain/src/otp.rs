@@ -127,6 +127,25 @@ impl Otp {
     }
 }
 
+/// What a code that was never sent stores in place of its MAC: a first challenge over the mail
+/// limit still gets a code row, so that its answers are counted and evaluated like any other
+/// (the same for a real account and an unknown identifier). Before, that row held the MAC of a
+/// random code: unknown to everybody, yet a guess could still hit it, beside the account's
+/// real live code. This value has a MAC's length (the comparison costs the same) but not its
+/// alphabet (`Otp::mac` is hex), so no submitted code matches it, and the store's
+/// one-live-code invariant does not count it as a code.
+/// Random like a bearer secret (`OsRng`), so rows never share a value, though nothing is decided
+/// on its bits.
+pub fn unsent_code_mac() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let tail: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{UNSENT_CODE_PREFIX}{}", &tail[UNSENT_CODE_PREFIX.len()..])
+}
+
+/// The prefix of every `unsent_code_mac`; ':' never occurs in a hex MAC.
+pub const UNSENT_CODE_PREFIX: &str = "unsent:";
+
 impl std::fmt::Debug for Otp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Otp(***)")
@@ -136,6 +155,15 @@ impl std::fmt::Debug for Otp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_code_matches_an_unsent_codes_stored_value() {
+        let stored = unsent_code_mac();
+        let real = OtpPolicy::default().parse("123456").expect("a code").mac(b"key", "tx", "recovery", "subject");
+        assert_eq!(stored.len(), real.len(), "the comparison costs the same as for a real code");
+        assert!(stored.starts_with(UNSENT_CODE_PREFIX));
+        assert!(real.bytes().all(|b| b.is_ascii_hexdigit()), "a MAC is hex, so it never has the prefix");
+    }
 
     #[test]
     fn generated_codes_have_the_configured_length() {

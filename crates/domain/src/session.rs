@@ -91,8 +91,63 @@ pub fn parse_max_age(raw: Option<&str>) -> Result<Option<i64>, &'static str> {
     }
 }
 
+/// The version of an account's password a sign-in proved: its `password_changed_at`, or 0 for
+/// an account whose password predates that column. Stored with transactions and refresh tokens
+/// (`credential_at`), where NULL means a row from before versions were recorded.
+pub fn credential_version(password_changed_at: Option<Millis>) -> Millis {
+    password_changed_at.unwrap_or(0)
+}
+
+/// Whether the password a sign-in proved is still the account's (security-checklist §3.6): an
+/// interaction code redeems, and a refresh family rotates, only then. `proved` is the version
+/// the sign-in recorded; a transaction from before versions were recorded compares its
+/// `auth_time` with the change instead.
+pub fn proof_is_current(proved: Option<Millis>, auth_time: Millis, password_changed_at: Option<Millis>) -> bool {
+    match proved {
+        Some(proved) => proved == credential_version(password_changed_at),
+        None => password_changed_at.is_none_or(|changed| auth_time >= changed),
+    }
+}
+
+/// Whether an access token (its `iat` and `auth_time`, in seconds) still speaks for the account:
+/// not from a sign-in before the last password change, and issued after the administrator's
+/// token cutoff. `iat` has second precision: a token from the very second of a password change
+/// is given the benefit of the doubt (the reset flow itself just issued it), and the sign-in
+/// counts too, so an exchange that read the account just before a reset committed cannot mint a
+/// live token for a sign-in the reset ended. A token from the very second of a revocation is
+/// refused: the revocation is the point.
+pub fn access_token_is_live(issued_at_secs: i64, auth_time_secs: i64, password_changed_at: Option<Millis>, cutoff: Option<Millis>) -> bool {
+    let signed_in = auth_time_secs.min(issued_at_secs);
+    let before_change = password_changed_at.is_some_and(|changed| signed_in < changed / 1000);
+    let revoked = cutoff.is_some_and(|cutoff| issued_at_secs <= cutoff / 1000);
+    !before_change && !revoked
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_sign_in_proves_only_the_password_of_its_version() {
+        assert!(proof_is_current(Some(0), 5, None), "an account never changed is version 0");
+        assert!(proof_is_current(Some(1_000), 5, Some(1_000)));
+        assert!(!proof_is_current(Some(1_000), 5_000, Some(2_000)), "a change after the sign-in ends it, whatever the clocks");
+        assert!(!proof_is_current(Some(0), 5_000, Some(2_000)));
+        // Rows from before versions were recorded compare times.
+        assert!(proof_is_current(None, 3_000, Some(2_000)));
+        assert!(!proof_is_current(None, 1_000, Some(2_000)));
+        assert!(proof_is_current(None, 1_000, None));
+    }
+
+    #[test]
+    fn an_access_token_dies_with_the_password_change_and_the_cutoff() {
+        // Signed in and issued at 10 s.
+        assert!(access_token_is_live(10, 10, None, None));
+        assert!(access_token_is_live(10, 10, Some(10_500), None), "the very second of the change: benefit of the doubt");
+        assert!(!access_token_is_live(10, 10, Some(11_000), None));
+        assert!(!access_token_is_live(12, 10, Some(11_000), None), "a later iat does not revive a sign-in the change ended");
+        assert!(!access_token_is_live(10, 10, None, Some(10_400)), "the very second of a revocation: refused");
+        assert!(access_token_is_live(11, 11, None, Some(10_400)));
+    }
     use super::*;
     use crate::{HOUR, MINUTE, SECOND};
 

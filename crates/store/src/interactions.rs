@@ -189,14 +189,17 @@ fn from_row(row: &AnyRow) -> Result<InteractionRecord> {
 }
 
 impl Store {
-    pub async fn insert_interaction(&self, new: &NewInteraction<'_>, now: Millis) -> Result<InteractionRecord> {
+    /// Starts a transaction. Its start and expiry are the database clock's, read inside the
+    /// insert (`clock_expr`), and RETURNING reads the stored row back in the same statement:
+    /// one round trip where a clock read, an insert and a look-up were three (SQLite ≥ 3.35 and
+    /// PostgreSQL both accept it).
+    pub async fn insert_interaction(&self, new: &NewInteraction<'_>) -> Result<InteractionRecord> {
         let id = random_id();
-        // RETURNING reads the stored row back in the same statement: one round trip, not an
-        // insert and then a look-up (SQLite ≥ 3.35 and PostgreSQL both accept it).
+        let clock = self.clock_expr();
         let row = sqlx::query(&format!(
             "INSERT INTO interactions (id, handle_digest, state_handle_digest, auth_server, client_id, redirect_uri, scopes, \
              oauth_state, nonce, code_challenge, step, version, created_at, expires_at, flow) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'identify', 1, $11, $12, $13) RETURNING {COLUMNS}"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'identify', 1, {clock}, {clock} + $11, $12) RETURNING {COLUMNS}"
         ))
         .bind(&id)
         .bind(new.handle_digest)
@@ -208,8 +211,7 @@ impl Store {
         .bind(new.oauth_state)
         .bind(new.nonce)
         .bind(new.code_challenge)
-        .bind(now)
-        .bind(now + new.lifetime)
+        .bind(new.lifetime)
         .bind(new.flow.as_str())
         .fetch_one(self.pool())
         .await?;

@@ -10,6 +10,9 @@ use crate::{get_str, Result, Store};
 const DECOY_DOMAIN: &str = "%@decoy.latchkey.invalid";
 
 const LIVE: &str = "c.superseded = 0 AND c.consumed_at IS NULL AND c.expires_at > $1";
+/// A live code that was mailed: a throttled first challenge's row (`otp::unsent_code_mac`)
+/// matches no code, so it is not a second code of its account or identifier.
+const MAILED: &str = "c.code_mac NOT LIKE 'unsent:%'";
 
 impl Store {
     /// Each broken invariant as a sentence naming the rows; empty when all hold.
@@ -17,11 +20,11 @@ impl Store {
         let checks: [(&str, String); 5] = [
             (
                 "an account has more than one live recovery code",
-                format!("SELECT c.user_id AS what FROM recovery_codes c WHERE {LIVE} AND c.user_id IS NOT NULL GROUP BY c.user_id HAVING COUNT(*) > 1"),
+                format!("SELECT c.user_id AS what FROM recovery_codes c WHERE {LIVE} AND {MAILED} AND c.user_id IS NOT NULL GROUP BY c.user_id HAVING COUNT(*) > 1"),
             ),
             (
                 "an identifier has more than one live recovery code",
-                format!("SELECT c.subject_key AS what FROM recovery_codes c WHERE {LIVE} GROUP BY c.subject_key HAVING COUNT(*) > 1"),
+                format!("SELECT c.subject_key AS what FROM recovery_codes c WHERE {LIVE} AND {MAILED} GROUP BY c.subject_key HAVING COUNT(*) > 1"),
             ),
             (
                 // A live code answers only at the challenge step of its own transaction, for

@@ -359,12 +359,7 @@ pub(crate) fn conflict_on_unique(err: sqlx::Error, what: &'static str) -> StoreE
     StoreError::from(err)
 }
 
-/// The version of an account's password a sign-in proved: its `password_changed_at`, or 0 for
-/// an account whose password predates that column. Stored with transactions and refresh tokens
-/// (`credential_at`), where NULL means a row from before versions were recorded.
-pub fn credential_version(password_changed_at: Option<Millis>) -> Millis {
-    password_changed_at.unwrap_or(0)
-}
+pub use latchkey_domain::session::credential_version;
 
 pub(crate) fn random_id() -> String {
     latchkey_domain::secret::okta_style_id("")

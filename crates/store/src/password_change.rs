@@ -48,7 +48,7 @@ pub(crate) async fn apply(tx: &mut Tx, change: PasswordChange<'_>, now: Millis) 
     .await?;
     let keys = crate::counters::keys_of_account(tx, change.user_id).await?;
     crate::counters::clear(tx, &keys).await?;
-    crate::recovery::invalidate_account_recovery(tx, change.user_id, now, change.completing_interaction).await?;
+    crate::recovery::end_account_flows(tx, change.user_id, now, change.completing_interaction).await?;
     sqlx::query("UPDATE password_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
         .bind(now)
         .bind(change.user_id.as_str())

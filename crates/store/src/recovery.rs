@@ -175,10 +175,12 @@ impl Store {
             }
             MailDecision::Refuse { retry_after } => {
                 // A first challenge over the limit still needs a code row so that answers are
-                // evaluated the same way; it gets one nobody knows (the code was not mailed).
-                // The account's live code elsewhere is left alone, so flooding cannot revoke it.
+                // evaluated the same way; its stored value matches no code (the code was not
+                // mailed, so none may open anything). The account's live code elsewhere is
+                // left alone, so flooding cannot revoke it.
                 if req.is_first {
-                    insert_code(&mut tx, req.interaction_id, req.subject, &req.code_mac, now, now + req.code_lifetime).await?;
+                    let unsent = latchkey_domain::otp::unsent_code_mac();
+                    insert_code(&mut tx, req.interaction_id, req.subject, &unsent, now, now + req.code_lifetime).await?;
                 }
                 enqueue_suppressed(&mut tx, &message, now).await?;
                 ChallengeOutcome::Throttled { retry_after }
@@ -568,22 +570,21 @@ async fn insert_code(tx: &mut Tx, interaction_id: &str, subject: &Subject, mac: 
     Ok(())
 }
 
-/// Ends every live code and every other recovery transaction of an account: after a password
-/// change, an email change, a suspension or a deletion (security-checklist OTP-5).
-pub(crate) async fn invalidate_account_recovery(
-    tx: &mut Tx,
-    user_id: &UserId,
-    now: Millis,
-    except_interaction: Option<&str>,
-) -> Result<()> {
+/// Ends every live code of an account and every other transaction of its at a step that
+/// carries a proof or a grant (`ACCOUNT_BOUND_STEP_KINDS`): after a password change, an email
+/// change, a suspension or a deletion (security-checklist OTP-5).
+pub(crate) async fn end_account_flows(tx: &mut Tx, user_id: &UserId, now: Millis, except_interaction: Option<&str>) -> Result<()> {
     sqlx::query("UPDATE recovery_codes SET superseded = 1 WHERE user_id = $1 AND consumed_at IS NULL AND superseded = 0")
         .bind(user_id.as_str())
         .execute(&mut **tx)
         .await?;
-    sqlx::query(
-        "UPDATE interactions SET expires_at = $1 WHERE user_id = $2 AND id <> $3 AND expires_at > $1 \
-         AND step IN ('recovery_select', 'recovery_challenge', 'recovery_reset')",
-    )
+    // Every step of the account's that carries a proof or a grant (the second-factor steps of
+    // recovery and sign-in too, which once outlived the change and could still set a password
+    // or activate a TOTP app set up under the old one).
+    let kinds = latchkey_domain::interaction::ACCOUNT_BOUND_STEP_KINDS.map(|k| format!("'{k}'")).join(", ");
+    sqlx::query(&format!(
+        "UPDATE interactions SET expires_at = $1 WHERE user_id = $2 AND id <> $3 AND expires_at > $1 AND step IN ({kinds})"
+    ))
     .bind(now)
     .bind(user_id.as_str())
     .bind(except_interaction.unwrap_or(""))

@@ -191,7 +191,7 @@ impl Store {
         .await
         .map_err(|e| conflict_on_unique(e, "a user with this login"))?;
         if old_email != new_email {
-            crate::recovery::invalidate_account_recovery(&mut tx, id, now, None).await?;
+            crate::recovery::end_account_flows(&mut tx, id, now, None).await?;
         }
         audit.record(&mut tx, EventType::ProfileUpdate, Party::user(id, profile.login.as_str()), now).await?;
         if let Some(change) = password {
@@ -227,7 +227,7 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         if !status.can_recover() {
-            crate::recovery::invalidate_account_recovery(&mut tx, id, now, None).await?;
+            crate::recovery::end_account_flows(&mut tx, id, now, None).await?;
         }
         if clear_counters {
             let keys = crate::counters::keys_of_account(&mut tx, id).await?;
@@ -239,15 +239,24 @@ impl Store {
     }
 
     /// Replaces the stored hash with one of the same password at today's Argon2 parameters
-    /// (the transparent upgrade after a sign-in, STO-1): not a new credential, nothing ends.
-    pub async fn rehash_password(&self, id: &UserId, hash: &str) -> Result<()> {
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(id.as_str()).execute(self.pool()).await?;
-        Ok(())
+    /// (the transparent upgrade after a sign-in, STO-1, and an imported hash's first sign-in):
+    /// not a new credential, nothing ends. Only while `verified_hash` is still the stored one:
+    /// a password change that committed while the new hash was computed wins, and the old
+    /// password's hash is never written back over it. Returns whether the hash was replaced.
+    pub async fn rehash_password(&self, id: &UserId, verified_hash: &str, hash: &str) -> Result<bool> {
+        let replaced = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+            .bind(hash)
+            .bind(id.as_str())
+            .bind(verified_hash)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+        Ok(replaced == 1)
     }
 
     pub async fn delete_user(&self, id: &UserId, audit: &Audit<'_>, now: Millis) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        crate::recovery::invalidate_account_recovery(&mut tx, id, now, None).await?;
+        crate::recovery::end_account_flows(&mut tx, id, now, None).await?;
         sqlx::query("DELETE FROM factors WHERE user_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM containment_tokens WHERE user_id = $1").bind(id.as_str()).execute(&mut *tx).await?;
         let removed = sqlx::query("DELETE FROM users WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await?.rows_affected();

@@ -60,6 +60,7 @@ both_backends!(
     processes_starting_together_keep_one_first_key,
     the_invariant_check_names_a_second_live_code_and_a_code_that_outlived_its_step,
     a_sign_in_that_a_password_change_overtook_completes_nothing_and_its_tokens_die,
+    a_rehash_never_writes_back_over_a_password_changed_meanwhile,
 );
 
 async fn setup(backend: Backend) -> (TestDatabase, Store) {
@@ -90,26 +91,22 @@ async fn user(store: &Store, login: &str) -> UserId {
 }
 
 async fn interaction(store: &Store) -> latchkey_store::InteractionRecord {
-    let now = store.now().await.expect("now");
     let handle = latchkey_domain::BearerToken::generate();
     let state = latchkey_domain::BearerToken::generate();
     store
-        .insert_interaction(
-            &NewInteraction {
-                handle_digest: &handle.digest(),
-                state_handle_digest: &state.digest(),
-                auth_server: latchkey_domain::oauth::AuthServer::Default,
-                flow: latchkey_domain::interaction::Flow::Idx,
-                client_id: "client",
-                redirect_uri: "http://127.0.0.1/cb",
-                scopes: "openid",
-                oauth_state: "s",
-                nonce: None,
-                code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-                lifetime: 30 * 60 * 1000,
-            },
-            now,
-        )
+        .insert_interaction(&NewInteraction {
+            handle_digest: &handle.digest(),
+            state_handle_digest: &state.digest(),
+            auth_server: latchkey_domain::oauth::AuthServer::Default,
+            flow: latchkey_domain::interaction::Flow::Idx,
+            client_id: "client",
+            redirect_uri: "http://127.0.0.1/cb",
+            scopes: "openid",
+            oauth_state: "s",
+            nonce: None,
+            code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            lifetime: 30 * 60 * 1000,
+        })
         .await
         .expect("insert interaction")
 }
@@ -781,4 +778,20 @@ async fn a_sign_in_that_a_password_change_overtook_completes_nothing_and_its_tok
         .await
         .expect("rotate");
     assert!(matches!(outcome, latchkey_store::RotateOutcome::Refused), "{outcome:?}");
+}
+
+/// The transparent rehash after a sign-in is computed outside any transaction, so a password
+/// change can commit meanwhile: the rehash must then leave the new hash alone, or the old
+/// password would sign in again (found by re-checking the password invariant).
+async fn a_rehash_never_writes_back_over_a_password_changed_meanwhile(backend: Backend) {
+    let (_db, store) = setup(backend).await;
+    let id = user(&store, "rehash@example.com").await;
+    assert!(store.rehash_password(&id, "$argon2id$x", "$argon2id$upgraded").await.expect("rehash"), "the verified hash is upgraded");
+    let stored = || async { store.user_by_id(&id).await.expect("read").expect("user").password_hash };
+    assert_eq!(stored().await.as_deref(), Some("$argon2id$upgraded"));
+    // A change commits between the verification (of "$argon2id$upgraded") and the rehash.
+    assert!(store.rehash_password(&id, "$argon2id$upgraded", "$argon2id$new-password").await.expect("stand-in for a change"));
+    let replaced = store.rehash_password(&id, "$argon2id$upgraded", "$argon2id$old-password-again").await.expect("rehash");
+    assert!(!replaced, "the rehash of the old password finds another hash stored");
+    assert_eq!(stored().await.as_deref(), Some("$argon2id$new-password"), "the change stays");
 }

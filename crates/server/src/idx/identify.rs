@@ -111,7 +111,11 @@ async fn sign_in(
     if verification.needs_rehash {
         // Transparent upgrade to today's Argon2 parameters (security-checklist STO-1).
         match state.hasher.hash(password).await {
-            Ok(hash) => state.store.rehash_password(&account.user.id, &hash).await?,
+            Ok(hash) => {
+                if !state.store.rehash_password(&account.user.id, stored_hash.as_deref().unwrap_or_default(), &hash).await? {
+                    tracing::info!(event = "signin.rehash_skipped", "the password changed meanwhile; the new hash stays");
+                }
+            }
             Err(error) => tracing::warn!(%error, "could not rehash a password"),
         }
     }

@@ -29,18 +29,8 @@ pub async fn live_access_token(
     if !account.user.status.can_sign_in() {
         return Ok(None);
     }
-    // `iat` has second precision: a token from the very second of the reset is given the
-    // benefit of the doubt rather than refusing the one the reset flow itself just issued.
-    // The sign-in counts too: an exchange or refresh that read the account just before the
-    // reset committed mints a token with a later `iat` for a sign-in the reset ended.
-    let signed_in = claims.auth_time.min(claims.iat);
-    if account.user.password_changed_at.is_some_and(|changed| signed_in < changed / 1000) {
-        return Ok(None);
-    }
-    // Unlike the reset above, a token from the very second of an administrator's revocation is
-    // refused: the revocation is the point, and a client that signs in again in that same
-    // second only has to sign in once more.
-    if state.store.token_cutoff(&user_id).await?.is_some_and(|cutoff| claims.iat <= cutoff / 1000) {
+    let cutoff = state.store.token_cutoff(&user_id).await?;
+    if !latchkey_domain::session::access_token_is_live(claims.iat, claims.auth_time, account.user.password_changed_at, cutoff) {
         return Ok(None);
     }
     Ok(Some((claims, account)))

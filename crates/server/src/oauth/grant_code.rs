@@ -54,16 +54,9 @@ pub async fn redeem(
     }
     let scopes = Scopes::parse(&record.scopes).map_err(|e| OAuthError::Internal(anyhow::anyhow!(e.0)))?;
     let auth_time = record.auth_time.or(account.user.last_login_at).unwrap_or(now);
-    // Security-checklist §3.6: a code from a sign-in that the password change overtook redeems
-    // nothing; its tokens would carry a fresh `iat` past the bearer check's cutoff.
-    // The code redeems only while the account's password is the one its sign-in proved
-    // (`credential_at`), however the sign-in and a change raced; transactions completed before
-    // versions were recorded compare times.
-    let changed = match record.credential_at {
-        Some(proved) => proved != latchkey_store::credential_version(account.user.password_changed_at),
-        None => account.user.password_changed_at.is_some_and(|changed| auth_time < changed),
-    };
-    if changed {
+    // A code from a sign-in that a password change overtook redeems nothing: its tokens would
+    // carry a fresh `iat` past the bearer check's cutoff.
+    if !latchkey_domain::session::proof_is_current(record.credential_at, auth_time, account.user.password_changed_at) {
         return Err(OAuthError::InvalidGrant("The password changed after this sign-in."));
     }
     let response = issue(

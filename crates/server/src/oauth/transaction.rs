@@ -68,27 +68,23 @@ pub async fn start(
     let oauth_state = p.state.map(OAuthState::parse).transpose().map_err(invalid)?;
     let nonce = p.nonce.map(Nonce::parse).transpose().map_err(invalid)?;
     let challenge = CodeChallenge::parse(p.code_challenge, p.code_challenge_method).map_err(invalid)?;
-    let now = state.store.now().await?;
     let handle = BearerToken::generate();
     let state_handle = state.keys().await.state_handle_for(handle.expose());
     let record = state
         .store
-        .insert_interaction(
-            &NewInteraction {
-                handle_digest: &handle.digest(),
-                state_handle_digest: &sha256_hex(&state_handle),
-                auth_server: server,
-                flow,
-                client_id: &client.client_id,
-                redirect_uri: p.redirect_uri,
-                scopes: &scopes.joined(),
-                oauth_state: oauth_state.as_ref().map(OAuthState::as_str).unwrap_or_default(),
-                nonce: nonce.as_ref().map(Nonce::as_str),
-                code_challenge: challenge.as_str(),
-                lifetime: crate::config::ms(state.settings.recovery.transaction_lifetime_secs),
-            },
-            now,
-        )
+        .insert_interaction(&NewInteraction {
+            handle_digest: &handle.digest(),
+            state_handle_digest: &sha256_hex(&state_handle),
+            auth_server: server,
+            flow,
+            client_id: &client.client_id,
+            redirect_uri: p.redirect_uri,
+            scopes: &scopes.joined(),
+            oauth_state: oauth_state.as_ref().map(OAuthState::as_str).unwrap_or_default(),
+            nonce: nonce.as_ref().map(Nonce::as_str),
+            code_challenge: challenge.as_str(),
+            lifetime: crate::config::ms(state.settings.recovery.transaction_lifetime_secs),
+        })
         .await?;
     Ok((handle, record))
 }

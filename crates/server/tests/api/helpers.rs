@@ -7,9 +7,10 @@ use latchkey_mail_sink::{MailSink, ReceivedMessage};
 pub use latchkey_server::config::ClientSettings;
 use latchkey_server::config::Settings;
 use latchkey_server::startup::Application;
-use latchkey_store::testing::{fresh, Backend, TestDatabase};
+use latchkey_store::testing::{check_at_end, fresh, Backend, EndCheck, TestDatabase};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdefghijklmnop";
 pub const PUBLIC_CLIENT: &str = "test-public-client";
@@ -31,8 +32,12 @@ pub struct TestApp {
     pub metrics: Option<std::net::SocketAddr>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    /// `None` for a peer: the first server owns (and drops) the database.
-    _db: Option<TestDatabase>,
+    /// `None` for a peer: the first server owns (and drops) the database, unless the
+    /// end-of-test check still holds it.
+    _db: Option<Arc<TestDatabase>>,
+    /// What the end-of-test check (`both_backends!`) accepts for this deployment; `None` when
+    /// no check runs (a test outside the macro).
+    end_check: Option<Arc<EndCheck>>,
     _data_dir: TempDir,
 }
 
@@ -103,10 +108,14 @@ pub async fn spawn_app_with(backend: Backend, customize: impl FnOnce(&mut Settin
     let mut settings = test_settings(&db.url, &data_dir, &sink.smtp_url());
     settings.database.master_key_file = Some(master_key);
     customize(&mut settings);
-    start(settings, sink, Some(db), TempDir(data_dir)).await
+    let db = Arc::new(db);
+    let end_check = check_at_end(&db);
+    start(settings, sink, (Some(db), end_check), TempDir(data_dir)).await
 }
 
-async fn start(settings: Settings, sink: MailSink, db: Option<TestDatabase>, data_dir: TempDir) -> TestApp {
+type Database = (Option<Arc<TestDatabase>>, Option<Arc<EndCheck>>);
+
+async fn start(settings: Settings, sink: MailSink, (db, end_check): Database, data_dir: TempDir) -> TestApp {
     let app = Application::build(settings).await.expect("the server starts");
     // Requests go straight to the listener: a test may give the server an https public URL
     // (as behind a TLS-terminating proxy) that nothing here answers.
@@ -126,6 +135,7 @@ async fn start(settings: Settings, sink: MailSink, db: Option<TestDatabase>, dat
         shutdown: Some(tx),
         server: Some(server),
         _db: db,
+        end_check,
         _data_dir: data_dir,
     }
 }
@@ -141,7 +151,15 @@ impl TestApp {
         settings.server.listen = "127.0.0.1:0".to_owned();
         settings.server.data_dir = data_dir.clone();
         settings.smtp.url = Some(sink.smtp_url().into());
-        start(settings, sink, None, TempDir(data_dir)).await
+        start(settings, sink, (None, self.end_check.clone()), TempDir(data_dir)).await
+    }
+
+    /// This test breaks mail delivery on purpose, so the end-of-test check accepts deferred and
+    /// failed emails.
+    pub fn expect_mail_failures(&self) {
+        if let Some(check) = &self.end_check {
+            check.expect_mail_failures();
+        }
     }
 }
 
@@ -164,7 +182,7 @@ impl TestApp {
         // The old process's connections go now, not whenever its last handle is dropped.
         self.state.store.close().await;
         meanwhile.await;
-        let db = self._db.take();
+        let db = (self._db.take(), self.end_check.take());
         let data_dir = TempDir(std::mem::take(&mut self._data_dir.0));
         let sink = std::mem::replace(&mut self.sink, MailSink::start().await.expect("a placeholder sink"));
         let mut settings = settings;

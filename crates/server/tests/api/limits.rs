@@ -12,6 +12,7 @@ both_backends!(
     parallel_wrong_sign_ins_from_one_address_are_evaluated_at_most_the_limit,
     the_token_endpoint_limits_failures_per_address,
     the_admin_api_limits_wrong_tokens_per_address,
+    recovery_starts_from_one_address_stop_at_the_hourly_budget_with_429,
 );
 
 /// Finding 6: five wrong passwords through the login, then one through the email. A real
@@ -112,4 +113,39 @@ async fn the_admin_api_limits_wrong_tokens_per_address(backend: latchkey_store::
     assert_eq!(response.status(), 429);
     let body: serde_json::Value = response.json().await.expect("json");
     assert_eq!(body["errorCode"], "E0000047");
+}
+
+/// REC-7 / RL-1: recovery starts from one address stop at `recovery.per_ip_per_hour` with IDX's
+/// 429 and Retry-After, whatever the identifier (real and unknown alternate), and the refused
+/// start queues no email.
+async fn recovery_starts_from_one_address_stop_at_the_hourly_budget_with_429(backend: latchkey_store::testing::Backend) {
+    let app = spawn_app_with(backend, |s| s.recovery.per_ip_per_hour = 4).await;
+    app.create_user("budget@example.com").await;
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let identifier = if i % 2 == 0 { "budget@example.com" } else { "nobody-budget@example.com" };
+        let flow = app.interact("s").await;
+        let (status, body) = app.step(&flow, "recover", json!({})).await;
+        assert_eq!(status, 200, "recover: {body}");
+        let response = app
+            .http
+            .post(format!("{}/idp/idx/identify", app.base))
+            .header("Content-Type", "application/ion+json; okta-version=1.0.0")
+            .json(&json!({"identifier": identifier, "stateHandle": flow.state_handle}))
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let retry_after = response.headers().get("retry-after").is_some();
+        let body: serde_json::Value = response.json().await.expect("json");
+        if status == 429 {
+            assert!(retry_after, "429 says when to come back");
+            assert!(body["messages"]["value"][0]["message"].is_string(), "IDX's error shape: {body}");
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 429, 429]);
+    app.drain_outbox().await;
+    let queued = app.state.store.outbox_messages(None, 20).await.expect("outbox");
+    assert!(queued.is_empty(), "identifying alone queues nothing; a refused start never reaches the challenge: {queued:?}");
 }

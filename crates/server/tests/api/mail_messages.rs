@@ -55,6 +55,33 @@ async fn messages_are_listed_without_payload_and_failed_ones_can_be_resent(backe
     assert_eq!(mail.len(), 1, "delivered after the resend");
 }
 
+/// The end-of-test check of `both_backends!` can fail a test whose own assertions all passed:
+/// an email that failed for good and that the test never declared (`expect_mail_failures`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[should_panic(expected = "an email was failed that the test did not expect to fail: UserActivation")]
+async fn the_end_of_test_check_fails_a_test_that_left_an_undeclared_failed_email() {
+    latchkey_store::testing::with_end_check(async {
+        let app = spawn_app(latchkey_store::testing::Backend::Sqlite).await;
+        app.sink.set_behavior(latchkey_mail_sink::Behavior { reject_recipients_matching: Some("bounce".to_owned()), ..Default::default() });
+        app.create_user_with(json!({"profile": {"login": "bounce@example.com", "email": "bounce@example.com"}})).await;
+        app.drain_outbox().await;
+    })
+    .await;
+}
+
+/// The same test passes once it says it breaks delivery on purpose.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_declared_mail_failure_passes_the_end_of_test_check() {
+    latchkey_store::testing::with_end_check(async {
+        let app = spawn_app(latchkey_store::testing::Backend::Sqlite).await;
+        app.expect_mail_failures();
+        app.sink.set_behavior(latchkey_mail_sink::Behavior { reject_recipients_matching: Some("bounce".to_owned()), ..Default::default() });
+        app.create_user_with(json!({"profile": {"login": "bounce@example.com", "email": "bounce@example.com"}})).await;
+        app.drain_outbox().await;
+    })
+    .await;
+}
+
 mod dkim {
     use crate::both_backends;
     use crate::helpers::spawn_app_with;

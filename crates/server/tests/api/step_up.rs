@@ -25,6 +25,7 @@ both_backends!(
     a_required_totp_app_is_set_up_during_sign_in_and_then_asked_for,
     one_totp_value_signs_in_once_across_processes,
     the_second_factor_is_remembered_by_the_session_and_the_refresh_family,
+    a_password_change_ends_every_second_factor_step_in_flight,
 );
 
 async fn require_second_factor(app: &TestApp) {
@@ -390,4 +391,69 @@ async fn the_second_factor_is_remembered_by_the_session_and_the_refresh_family(b
     let (status, refreshed) = refresh(&app, tokens["refresh_token"].as_str().expect("a refresh token")).await;
     assert_eq!(status, 200, "{refreshed}");
     assert_eq!(id_token_claims(&refreshed)["amr"], mfa);
+}
+
+/// An administrator sets a new password (standing in for every change: a reset elsewhere, the
+/// account page, a suspension) while three transactions of the account wait at a second-factor
+/// step: a recovery's step-up after the emailed code, a 2FA sign-in after the old password, and
+/// a TOTP app being set up during sign-in. None of them may finish afterwards: the step-up would
+/// set a password over the new one, the sign-in and the set-up proved only the old password.
+/// (Found by re-checking the password invariant: these steps once outlived the change.)
+async fn a_password_change_ends_every_second_factor_step_in_flight(backend: latchkey_store::testing::Backend) {
+    let app = spawn(backend).await;
+    let user = app.create_user("inflight@example.com").await;
+    let user_id = user["id"].as_str().expect("id").to_owned();
+    let secret = app.enroll_totp(&user_id).await;
+    require_second_factor(&app).await;
+    let newcomer = app.create_user("newcomer@example.com").await;
+    let newcomer_id = newcomer["id"].as_str().expect("id").to_owned();
+
+    // 1. A recovery at the step-up's challenge.
+    let (recovery, _) = app.start_recovery("inflight@example.com", "in-flight-recovery").await;
+    let code = app.code_from_mail("inflight@example.com", 2).await;
+    let (status, select) = app.step(&recovery, "challenge/answer", json!({"credentials": {"passcode": code}})).await;
+    assert_eq!((status, remediation_names(&select)), (200, vec!["select-authenticator-authenticate".to_owned()]), "{select}");
+    let option = &select["remediation"]["value"][0]["value"][0]["options"][0]["value"]["form"]["value"];
+    let google_otp = option[0]["value"].as_str().expect("an authenticator id").to_owned();
+    let (status, _) = app.step(&recovery, "challenge", json!({"authenticator": {"id": google_otp, "methodType": "otp"}})).await;
+    assert_eq!(status, 200);
+
+    // 2. A 2FA sign-in waiting for the TOTP value.
+    assert_eq!(app.set_factor_mode("2FA").await.0, 200);
+    let signin = app.interact("in-flight-sign-in").await;
+    let (status, challenge) =
+        app.step(&signin, "identify", json!({"identifier": "inflight@example.com", "credentials": {"passcode": PASSWORD}})).await;
+    assert_eq!((status, remediation_names(&challenge)), (200, vec!["challenge-authenticator".to_owned()]), "{challenge}");
+
+    // 3. A TOTP app being set up during another account's sign-in (the enrollment policy asks).
+    assert_eq!(app.set_totp_enroll("REQUIRED").await.0, 200);
+    let setup = app.interact("in-flight-set-up").await;
+    let (status, _) =
+        app.step(&setup, "identify", json!({"identifier": "newcomer@example.com", "credentials": {"passcode": PASSWORD}})).await;
+    assert_eq!(status, 200);
+    let (status, shown) =
+        app.step(&setup, "credential/enroll", json!({"authenticator": {"id": "aut0lkgoogleotp00001", "methodType": "otp"}})).await;
+    assert_eq!(status, 200, "{shown}");
+    let shared = shown["currentAuthenticator"]["value"]["contextualData"]["sharedSecret"].as_str().expect("secret").to_owned();
+    let newcomer_secret = TotpSecret::from_base32(&shared).expect("base32");
+
+    for (id, password) in [(&user_id, "an administrator chose this passphrase"), (&newcomer_id, "an administrator chose this one too")] {
+        let response =
+            app.admin_post(&format!("/api/v1/users/{id}"), json!({"profile": {}, "credentials": {"password": {"value": password}}})).await;
+        assert_eq!(response.status(), 200);
+    }
+
+    let right = app.totp_now(&secret).await;
+    let (status, body) = app.step(&recovery, "challenge/answer", json!({"credentials": {"passcode": right}})).await;
+    assert_ne!(status, 200, "the step-up ended with the change: {body}");
+    assert!(!remediation_names(&body).contains(&"reset-authenticator".to_owned()), "{body}");
+    let (status, body) = app.step(&signin, "challenge/answer", json!({"credentials": {"passcode": right}})).await;
+    assert_ne!(status, 200, "a sign-in that proved the old password ended: {body}");
+    assert!(body.get("successWithInteractionCode").is_none(), "{body}");
+    let newcomer_value = app.totp_now(&newcomer_secret).await;
+    let (status, body) = app.step(&setup, "challenge/answer", json!({"credentials": {"passcode": newcomer_value}})).await;
+    assert_ne!(status, 200, "a set-up under the old password ended: {body}");
+    let factors: Value = app.admin_get(&format!("/api/v1/users/{newcomer_id}/factors")).await.json().await.expect("json");
+    assert!(factors.as_array().expect("a list").iter().all(|f| f["status"] != "ACTIVE"), "no factor was activated: {factors}");
+    assert_eq!(app.sign_in("inflight@example.com", "an administrator chose this passphrase").await.0, 200, "the new password stands");
 }
