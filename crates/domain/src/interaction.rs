@@ -226,17 +226,21 @@ pub enum StepError {
 /// one of them, except the one making the change. A transaction still at `identify` or
 /// `recovery_identify` proved nothing yet, and one at `success` holds only an interaction code,
 /// which the credential version already refuses.
-pub const ACCOUNT_BOUND_STEP_KINDS: [&str; 10] = [
+pub const ACCOUNT_BOUND_STEP_KINDS: [&str; 14] = [
     "recovery_select",
     "recovery_challenge",
     "recovery_reset",
     "recovery_factor_select",
     "recovery_factor_challenge",
+    "recovery_webauthn_challenge",
     "recovery_factor_missing",
+    "signin_factor_select",
     "signin_factor_challenge",
+    "signin_webauthn_challenge",
     "signin_factor_missing",
     "signin_enroll_select",
     "signin_enroll_totp",
+    "signin_enroll_webauthn",
 ];
 
 impl Step {
@@ -463,6 +467,36 @@ mod tests {
             assert!(!step.allows(Move::SetPassword) && !step.allows(Move::Resend), "{step:?}");
             assert_eq!(step.cancel(), Ok(Step::Identify));
         }
+    }
+
+    #[test]
+    fn every_step_but_the_first_ones_and_success_is_bound_to_its_account() {
+        let subject = Subject::new("x@example.com", Some(user()));
+        let (s, g) = (subject.clone(), 1);
+        let all = [
+            Step::Identify,
+            Step::RecoveryIdentify,
+            Step::RecoverySelect { subject: s.clone() },
+            Step::RecoveryChallenge { subject: s.clone() },
+            Step::RecoveryReset { user_id: user(), grant_expires_at: g },
+            Step::RecoveryFactorSelect { subject: s.clone(), grant_expires_at: g },
+            Step::RecoveryFactorChallenge { subject: s.clone(), grant_expires_at: g, factor: FactorKind::Totp },
+            Step::RecoveryFactorChallenge { subject: s.clone(), grant_expires_at: g, factor: FactorKind::Webauthn },
+            Step::RecoveryFactorMissing { subject: s.clone() },
+            Step::SignInFactorSelect { subject: s.clone(), grant_expires_at: g },
+            Step::SignInFactorChallenge { subject: s.clone(), grant_expires_at: g, factor: FactorKind::Totp },
+            Step::SignInFactorChallenge { subject: s.clone(), grant_expires_at: g, factor: FactorKind::Webauthn },
+            Step::SignInFactorMissing { subject: s.clone() },
+            Step::SignInEnrollSelect { subject: s.clone(), grant_expires_at: g },
+            Step::SignInEnrollTotp { subject: s.clone(), grant_expires_at: g },
+            Step::SignInEnrollWebauthn { subject: s, grant_expires_at: g },
+            Step::Success { user_id: user() },
+        ];
+        for step in &all {
+            let unbound = matches!(step, Step::Identify | Step::RecoveryIdentify | Step::Success { .. });
+            assert_eq!(ACCOUNT_BOUND_STEP_KINDS.contains(&step.kind()), !unbound, "{}", step.kind());
+        }
+        assert_eq!(all.len() - 3, ACCOUNT_BOUND_STEP_KINDS.len());
     }
 
     #[test]
