@@ -31,6 +31,7 @@ both_backends!(
     an_account_with_both_kinds_chooses_one,
     a_passkey_is_named_and_removed_on_the_account_page,
     a_passkey_is_added_on_the_account_page_once_and_only_where_allowed,
+    a_password_change_ends_every_passkey_step_in_flight,
 );
 
 /// A software authenticator: one credential, a signature counter, and what it reports as the
@@ -437,4 +438,36 @@ async fn a_passkey_is_added_on_the_account_page_once_and_only_where_allowed(back
     let page = open(&app, &session).await;
     assert!(!page.body.contains("action=\"/account/passkey\""), "{}", page.body);
     assert_eq!(post(&app, "/account/passkey", &session, &page, &[]).await.status, 403);
+}
+
+/// An administrator sets a new password while a 2FA sign-in waits for the passkey and another
+/// account registers one during its sign-in: neither may finish afterwards (each proved only the
+/// old password), as for a TOTP app.
+async fn a_password_change_ends_every_passkey_step_in_flight(backend: latchkey_store::testing::Backend) {
+    let app = spawn(backend).await;
+    let (mut authenticator, user_id) = user_with_passkey_and_id(&app, "inflight@example.com").await;
+    let (signin, challenge) = challenged(&app, "inflight@example.com").await;
+    let newcomer = app.create_user("newcomer@example.com").await;
+    let newcomer_id = newcomer["id"].as_str().expect("id").to_owned();
+    let setup = app.interact("in-flight-set-up").await;
+    let (status, _) =
+        app.step(&setup, "identify", json!({"identifier": "newcomer@example.com", "credentials": {"passcode": PASSWORD}})).await;
+    assert_eq!(status, 200);
+    let (status, shown) = app.step(&setup, "credential/enroll", json!({"authenticator": {"id": WEBAUTHN_ID}})).await;
+    assert_eq!(status, 200, "{shown}");
+    for (id, password) in [(&user_id, "an administrator chose this passphrase"), (&newcomer_id, "an administrator chose this one too")] {
+        let response =
+            app.admin_post(&format!("/api/v1/users/{id}"), json!({"profile": {}, "credentials": {"password": {"value": password}}})).await;
+        assert_eq!(response.status(), 200);
+    }
+    let (status, body) =
+        app.step(&signin, "challenge/answer", json!({"credentials": authenticator.get(&challenge_data(&challenge))})).await;
+    assert_ne!(status, 200, "a sign-in that proved the old password ended: {body}");
+    assert!(body.get("successWithInteractionCode").is_none(), "{body}");
+    let mut newcomer_key = SoftAuthenticator::new();
+    let answer = newcomer_key.create(&shown["currentAuthenticator"]["value"]["contextualData"]["activationData"]);
+    let (status, body) = app.step(&setup, "challenge/answer", json!({"credentials": answer})).await;
+    assert_ne!(status, 200, "a set-up under the old password ended: {body}");
+    let factors: Value = app.admin_get(&format!("/api/v1/users/{newcomer_id}/factors")).await.json().await.expect("json");
+    assert_eq!(factors.as_array().map(Vec::len), Some(0), "{factors}");
 }
