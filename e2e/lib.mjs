@@ -42,7 +42,8 @@ export function recordRequests(page, origin) {
  * `app.url(config, mode)` registers a widget configuration and returns its page URL; the page
  * adds `otp` and `state` from its own query string, as the recipe's callback does.
  */
-export async function startApp(serverOrigin) {
+/** `port`: listen there instead of a free port (a passkey's relying party names the origin). */
+export async function startApp(serverOrigin, { port = 0 } = {}) {
   const configs = new Map();
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://localhost');
@@ -84,7 +85,7 @@ ${entry.mode === 'tokens'
     : "widget.showSignInAndRedirect().catch((e) => { out.textContent = 'ERROR ' + e.message; });"}
 </script></body></html>`);
   });
-  await new Promise((r) => server.listen(0, 'localhost', r));
+  await new Promise((r) => server.listen(port, 'localhost', r));
   const origin = `http://localhost:${server.address().port}`;
   return {
     origin,

@@ -17,6 +17,7 @@
       'recovery.intro': 'Enter your email or username and we will send you a code.',
       'select.title': 'Verify it’s you', 'select.intro': 'Choose how to receive your code.',
       'select.legend': 'Security method', 'auth.okta_email': 'Email', 'auth.okta_password': 'Password',
+      'auth.webauthn': 'Security key or biometric (passkey)', 'passkey.title': 'Verify with your passkey', 'passkey.intro': 'Use your security key, or your device’s fingerprint, face or screen lock.', 'passkey.use': 'Use passkey', 'passkey.setupTitle': 'Set up a passkey', 'passkey.setupIntro': 'Create a passkey with a security key, or with this device’s fingerprint, face or screen lock.', 'passkey.create': 'Set up passkey', 'passkey.failed': 'The passkey could not be used. Try again.', 'passkey.unsupported': 'This browser cannot use passkeys. Choose another authenticator or browser.',
       'auth.google_otp': 'Google Authenticator', 'totp.title': 'Verify with your authenticator app', 'setup.title': 'Set up your authenticator app', 'setup.intro': 'Scan this QR code with an authenticator app (Google Authenticator, 1Password, …), then enter the 6-digit code it shows.', 'setup.qr': 'QR code to scan with your authenticator app', 'setup.secret': 'Can’t scan? Enter this key in the app instead:', 'totp.intro': 'Enter the 6-digit code your authenticator app shows now.', 'select.factorIntro': 'Your organization also asks for a second authenticator before you reset your password.', 'srv.api.latchkey.recovery.secondFactorRequired': 'Resetting your password also needs a second authenticator, and none is set up for your account. Contact your administrator to reset it.', 'srv.api.latchkey.signin.secondFactorRequired': 'Signing in also needs a second authenticator, and none is set up for your account. Contact your administrator.',
       'email.title': 'Check your email',
       'email.intro': 'If the account exists, we sent it an email with a verification code and a link. Enter the code below, or open the link in this browser.',
@@ -55,6 +56,7 @@
       'recovery.intro': 'Saisissez votre e-mail ou votre nom d’utilisateur et nous vous enverrons un code.',
       'select.title': 'Confirmez votre identité', 'select.intro': 'Choisissez comment recevoir votre code.',
       'select.legend': 'Méthode de sécurité', 'auth.okta_email': 'E-mail', 'auth.okta_password': 'Mot de passe',
+      'auth.webauthn': 'Clé de sécurité ou biométrie (clé d’accès)', 'passkey.title': 'Vérifiez avec votre clé d’accès', 'passkey.intro': 'Utilisez votre clé de sécurité, ou l’empreinte, le visage ou le verrouillage d’écran de votre appareil.', 'passkey.use': 'Utiliser la clé d’accès', 'passkey.setupTitle': 'Configurer une clé d’accès', 'passkey.setupIntro': 'Créez une clé d’accès avec une clé de sécurité, ou avec l’empreinte, le visage ou le verrouillage d’écran de cet appareil.', 'passkey.create': 'Configurer la clé d’accès', 'passkey.failed': 'La clé d’accès n’a pas pu être utilisée. Réessayez.', 'passkey.unsupported': 'Ce navigateur ne prend pas en charge les clés d’accès. Choisissez un autre facteur ou un autre navigateur.',
       'auth.google_otp': 'Google Authenticator', 'totp.title': 'Vérifiez avec votre application d’authentification', 'setup.title': 'Configurer votre application d’authentification', 'setup.intro': 'Scannez ce code QR avec une application d’authentification (Google Authenticator, 1Password, …), puis saisissez le code à 6 chiffres qu’elle affiche.', 'setup.qr': 'Code QR à scanner avec votre application d’authentification', 'setup.secret': 'Impossible de scanner ? Saisissez plutôt cette clé dans l’application :', 'totp.intro': 'Saisissez le code à 6 chiffres affiché par votre application d’authentification.', 'select.factorIntro': 'Votre organisation demande aussi un second facteur avant la réinitialisation du mot de passe.', 'srv.api.latchkey.recovery.secondFactorRequired': 'La réinitialisation de votre mot de passe demande aussi un second facteur, et aucun n’est configuré pour votre compte. Contactez votre administrateur.', 'srv.api.latchkey.signin.secondFactorRequired': 'La connexion demande aussi un second facteur, et aucun n’est configuré pour votre compte. Contactez votre administrateur.',
       'email.title': 'Consultez vos e-mails',
       'email.intro': 'Si le compte existe, nous lui avons envoyé un e-mail avec un code de vérification et un lien. Saisissez le code ci-dessous ou ouvrez le lien dans ce navigateur.',
@@ -97,6 +99,7 @@
       'recovery.intro': 'Geben Sie Ihre E-Mail-Adresse oder Ihren Benutzernamen ein, dann senden wir Ihnen einen Code.',
       'select.title': 'Bestätigen Sie Ihre Identität', 'select.intro': 'Wählen Sie, wie Sie Ihren Code erhalten möchten.',
       'select.legend': 'Sicherheitsmethode', 'auth.okta_email': 'E-Mail', 'auth.okta_password': 'Passwort',
+      'auth.webauthn': 'Sicherheitsschlüssel oder Biometrie (Passkey)', 'passkey.title': 'Mit Ihrem Passkey bestätigen', 'passkey.intro': 'Verwenden Sie Ihren Sicherheitsschlüssel oder Fingerabdruck, Gesicht oder Bildschirmsperre Ihres Geräts.', 'passkey.use': 'Passkey verwenden', 'passkey.setupTitle': 'Passkey einrichten', 'passkey.setupIntro': 'Erstellen Sie einen Passkey mit einem Sicherheitsschlüssel oder mit Fingerabdruck, Gesicht oder Bildschirmsperre dieses Geräts.', 'passkey.create': 'Passkey einrichten', 'passkey.failed': 'Der Passkey konnte nicht verwendet werden. Versuchen Sie es erneut.', 'passkey.unsupported': 'Dieser Browser unterstützt keine Passkeys. Wählen Sie einen anderen Faktor oder Browser.',
       'auth.google_otp': 'Google Authenticator', 'totp.title': 'Mit Ihrer Authenticator-App bestätigen', 'setup.title': 'Authenticator-App einrichten', 'setup.intro': 'Scannen Sie diesen QR-Code mit einer Authenticator-App (Google Authenticator, 1Password, …) und geben Sie dann den angezeigten 6-stelligen Code ein.', 'setup.qr': 'QR-Code zum Scannen mit Ihrer Authenticator-App', 'setup.secret': 'Scannen nicht möglich? Geben Sie stattdessen diesen Schlüssel in der App ein:', 'totp.intro': 'Geben Sie den 6-stelligen Code ein, den Ihre Authenticator-App gerade anzeigt.', 'select.factorIntro': 'Ihre Organisation verlangt vor dem Zurücksetzen des Passworts auch einen zweiten Faktor.', 'srv.api.latchkey.recovery.secondFactorRequired': 'Zum Zurücksetzen Ihres Passworts ist auch ein zweiter Faktor nötig, und für Ihr Konto ist keiner eingerichtet. Wenden Sie sich an Ihren Administrator.', 'srv.api.latchkey.signin.secondFactorRequired': 'Zum Anmelden ist auch ein zweiter Faktor nötig, und für Ihr Konto ist keiner eingerichtet. Wenden Sie sich an Ihren Administrator.',
       'email.title': 'Prüfen Sie Ihre E-Mails',
       'email.intro': 'Falls das Konto existiert, haben wir ihm eine E-Mail mit einem Bestätigungscode und einem Link gesendet. Geben Sie den Code unten ein oder öffnen Sie den Link in diesem Browser.',
@@ -138,6 +141,7 @@
       'recovery.intro': 'Introduzca su correo electrónico o nombre de usuario y le enviaremos un código.',
       'select.title': 'Confirme su identidad', 'select.intro': 'Elija cómo recibir su código.',
       'select.legend': 'Método de seguridad', 'auth.okta_email': 'Correo electrónico', 'auth.okta_password': 'Contraseña',
+      'auth.webauthn': 'Llave de seguridad o biometría (llave de acceso)', 'passkey.title': 'Verifica con tu llave de acceso', 'passkey.intro': 'Usa tu llave de seguridad, o la huella, el rostro o el bloqueo de pantalla de tu dispositivo.', 'passkey.use': 'Usar llave de acceso', 'passkey.setupTitle': 'Configura una llave de acceso', 'passkey.setupIntro': 'Crea una llave de acceso con una llave de seguridad, o con la huella, el rostro o el bloqueo de pantalla de este dispositivo.', 'passkey.create': 'Configurar llave de acceso', 'passkey.failed': 'No se pudo usar la llave de acceso. Inténtalo de nuevo.', 'passkey.unsupported': 'Este navegador no admite llaves de acceso. Elige otro factor u otro navegador.',
       'auth.google_otp': 'Google Authenticator', 'totp.title': 'Verifica con tu aplicación de autenticación', 'setup.title': 'Configura tu aplicación de autenticación', 'setup.intro': 'Escanea este código QR con una aplicación de autenticación (Google Authenticator, 1Password, …) e introduce el código de 6 dígitos que muestra.', 'setup.qr': 'Código QR para escanear con tu aplicación de autenticación', 'setup.secret': '¿No puedes escanearlo? Introduce esta clave en la aplicación:', 'totp.intro': 'Introduce el código de 6 dígitos que muestra ahora tu aplicación de autenticación.', 'select.factorIntro': 'Tu organización también pide un segundo factor antes de restablecer la contraseña.', 'srv.api.latchkey.recovery.secondFactorRequired': 'Para restablecer tu contraseña también hace falta un segundo factor, y tu cuenta no tiene ninguno. Ponte en contacto con tu administrador.', 'srv.api.latchkey.signin.secondFactorRequired': 'Para iniciar sesión también hace falta un segundo factor, y tu cuenta no tiene ninguno. Ponte en contacto con tu administrador.',
       'email.title': 'Revise su correo',
       'email.intro': 'Si la cuenta existe, le enviamos un correo con un código de verificación y un enlace. Introduzca el código a continuación o abra el enlace en este navegador.',
@@ -179,6 +183,7 @@
       'recovery.intro': 'メールアドレスまたはユーザー名を入力してください。コードをお送りします。',
       'select.title': '本人確認', 'select.intro': 'コードの受け取り方法を選択してください。',
       'select.legend': 'セキュリティ方式', 'auth.okta_email': 'メール', 'auth.okta_password': 'パスワード',
+      'auth.webauthn': 'セキュリティキーまたは生体認証（パスキー）', 'passkey.title': 'パスキーで確認', 'passkey.intro': 'セキュリティキー、またはデバイスの指紋・顔・画面ロックを使ってください。', 'passkey.use': 'パスキーを使う', 'passkey.setupTitle': 'パスキーを設定', 'passkey.setupIntro': 'セキュリティキー、またはこのデバイスの指紋・顔・画面ロックでパスキーを作成してください。', 'passkey.create': 'パスキーを設定', 'passkey.failed': 'パスキーを使用できませんでした。もう一度お試しください。', 'passkey.unsupported': 'このブラウザはパスキーに対応していません。別の認証要素かブラウザを選んでください。',
       'auth.google_otp': 'Google Authenticator', 'totp.title': '認証アプリで確認', 'setup.title': '認証アプリを設定', 'setup.intro': '認証アプリ（Google Authenticator、1Password など）でこのQRコードを読み取り、表示された6桁のコードを入力してください。', 'setup.qr': '認証アプリで読み取るQRコード', 'setup.secret': '読み取れない場合は、代わりにこのキーをアプリに入力してください：', 'totp.intro': '認証アプリに表示されている6桁のコードを入力してください。', 'select.factorIntro': 'パスワードを再設定する前に、組織の設定により2つ目の認証要素も必要です。', 'srv.api.latchkey.recovery.secondFactorRequired': 'パスワードの再設定には2つ目の認証要素が必要ですが、このアカウントには設定されていません。管理者に連絡してください。', 'srv.api.latchkey.signin.secondFactorRequired': 'サインインには2つ目の認証要素が必要ですが、このアカウントには設定されていません。管理者に連絡してください。',
       'email.title': 'メールを確認してください',
       'email.intro': 'アカウントが存在する場合、確認コードとリンクを記載したメールを送信しました。以下にコードを入力するか、このブラウザーでリンクを開いてください。',
@@ -521,6 +526,10 @@
       const a = resolvePath(idx, rem.relatesTo) || (idx.currentAuthenticatorEnrollment || {}).value || {};
       return a.key === 'okta_email' || a.type === 'email';
     }
+    isPasskey(idx, rem) {
+      const a = resolvePath(idx, rem.relatesTo) || (idx.currentAuthenticator || {}).value || {};
+      return a.key === 'webauthn';
+    }
     isOtpApp(idx, rem) {
       const a = resolvePath(idx, rem.relatesTo) || (idx.currentAuthenticator || {}).value || {};
       return a.key === 'google_otp';
@@ -545,6 +554,7 @@
       this.resendBtn = null;
       if (!rem) return this.renderTerminal(list(idx.messages));
       const view = this.viewFor(rem, idx);
+      this.view = view;
       this.setTitle(view.title);
       const form = h('form', { class: 'lk-form', novalidate: true, 'aria-labelledby': `${this.uid}-title`, onsubmit: (e) => { e.preventDefault(); this.submit(); } });
       if (view.intro) form.append(h('p', { class: 'lk-intro', text: view.intro }));
@@ -584,11 +594,14 @@
         case 'select-authenticator-authenticate':
         case 'select-authenticator-enroll': {
           // After the emailed code, a policy may ask for a second factor: say why.
-          const factor = list(idx.authenticators).some((a) => a.key === 'google_otp');
+          const factor = list(idx.authenticators).some((a) => a.key === 'google_otp' || a.key === 'webauthn');
           return { title: this.t(recovery ? 'recovery.title' : 'select.title'), intro: this.t(factor ? 'select.factorIntro' : 'select.intro'),
             submit: this.t('submit'), links: back(), labels: { authenticator: 'select.legend' } };
         }
         case 'challenge-authenticator': {
+          if (this.isPasskey(idx, rem)) {
+            return { title: this.t('passkey.title'), intro: this.t('passkey.intro'), submit: this.t('passkey.use'), links: back(), passkey: 'get' };
+          }
           if (this.isOtpApp(idx, rem)) {
             return { title: this.t('totp.title'), intro: this.t('totp.intro'), submit: this.t('verify'), links: back(),
               labels: { 'credentials.passcode': 'code' }, auto: { 'credentials.passcode': 'one-time-code' }, code: true };
@@ -608,6 +621,9 @@
           };
         }
         case 'enroll-authenticator':
+          if (this.isPasskey(idx, rem)) {
+            return { title: this.t('passkey.setupTitle'), intro: this.t('passkey.setupIntro'), submit: this.t('passkey.create'), links: back(), passkey: 'create' };
+          }
           if (this.isOtpApp(idx, rem)) return this.totpSetupView(idx, rem, back);
         // falls through: enrolling a password looks like resetting one
         case 'reset-authenticator': {
@@ -902,10 +918,51 @@
       }
       const rem = this.rem;
       this.setBusy(true);
-      const res = await this.request(rem.href, this.bodyFor(rem)).finally(() => this.setBusy(false));
+      let overrides = {};
+      if (this.view && this.view.passkey) {
+        try {
+          overrides = await this.passkeyAnswer(this.view.passkey);
+        } catch (e) {
+          this.setBusy(false);
+          const text = this.t(e && e.name === 'NotSupportedError' ? 'passkey.unsupported' : 'passkey.failed');
+          this.setAlert([{ message: text, class: 'ERROR' }]);
+          this.emit('afterError', this.context(), { name: 'WebAuthnError', message: text });
+          return;
+        }
+      }
+      const res = await this.request(rem.href, this.bodyFor(rem, overrides)).finally(() => this.setBusy(false));
       if (this.removed) return;
       if (res.ok) return this.show(res.data);
       return this.failed(res);
+    }
+
+    // A passkey's answer (Okta's credentials members, base64url) from the browser's WebAuthn:
+    // `create` with the server's `activationData`, `get` with its `challengeData`; the
+    // account's passkeys (`authenticatorEnrollments[].credentialId`) are excluded or allowed.
+    async passkeyAnswer(kind) {
+      if (!window.PublicKeyCredential || !navigator.credentials) throw Object.assign(new Error('no WebAuthn'), { name: 'NotSupportedError' });
+      const data = ((this.idx.currentAuthenticator || {}).value || {}).contextualData || {};
+      const fromB64u = (text) => Uint8Array.from(atob(String(text).replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+      const toB64u = (buffer) => b64url(new Uint8Array(buffer));
+      const clean = (o) => Object.fromEntries(Object.entries(o || {}).filter(([, v]) => v !== null && v !== undefined));
+      const known = list(this.idx.authenticatorEnrollments).filter((e) => e.key === 'webauthn' && e.credentialId)
+        .map((e) => ({ type: 'public-key', id: fromB64u(e.credentialId) }));
+      if (kind === 'create') {
+        const a = clean(data.activationData);
+        delete a.u2fParams;
+        const publicKey = { ...a, challenge: fromB64u(a.challenge), user: { ...a.user, id: fromB64u((a.user || {}).id) }, excludeCredentials: known };
+        const cred = await navigator.credentials.create({ publicKey });
+        return { 'credentials.clientData': toB64u(cred.response.clientDataJSON), 'credentials.attestation': toB64u(cred.response.attestationObject) };
+      }
+      const c = clean(data.challengeData);
+      const publicKey = { ...c, challenge: fromB64u(c.challenge), allowCredentials: known };
+      delete publicKey.extensions;
+      const cred = await navigator.credentials.get({ publicKey });
+      return {
+        'credentials.clientData': toB64u(cred.response.clientDataJSON),
+        'credentials.authenticatorData': toB64u(cred.response.authenticatorData),
+        'credentials.signatureData': toB64u(cred.response.signature),
+      };
     }
 
     async invoke(action) {

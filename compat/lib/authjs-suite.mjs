@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { REDIRECT_URI, assertTokensValid, loadAuthJs, messageKeys, newClient, prepare } from './authjs.mjs';
 import { backends, newestRecoveryMail, recoveryMail, settledMessages, sleep, stackFor, strongPassword } from './env.mjs';
 import { currentStep, enrollTotp, requireSecondFactorForRecovery, setSignOnFactors, setTotpEnroll, totpAt } from '../../testkit/totp.mjs';
+import { softAuthenticator } from './webauthn.mjs';
 
 const TEST_TIMEOUT = 60_000;
 
@@ -278,6 +279,35 @@ export function defineAuthJsSuite(major) {
         assert.equal(tx.nextStep?.name, 'challenge-authenticator', JSON.stringify(tx.messages));
         assert.equal(authenticatorOf(tx.nextStep)?.key, 'google_otp');
         tx = await d.answer(auth, totpAt(secret, currentStep() + 1));
+        assert.equal(tx.status, 'SUCCESS', JSON.stringify(tx.messages));
+        await assertTokensValid(auth, tx.tokens, { clientId, nonce, issuer: stack.issuer, login: user.login });
+      });
+
+      test(`sign-in with 2FA: a passkey is registered on first sign-in, then asked for (${d.mode} mode)`, { timeout: TEST_TIMEOUT }, async (t) => {
+        const relyingParty = { rpId: 'localhost', origin: 'http://localhost:8443' };
+        const stack = await stackFor(t, backend, { LATCHKEY_WEBAUTHN__RP_ID: relyingParty.rpId, LATCHKEY_WEBAUTHN__RP_ORIGIN: relyingParty.origin });
+        const { user, clientId, nonce } = await prepare(stack);
+        await setSignOnFactors(stack, '2FA');
+        const auth = client(stack, clientId);
+        let tx = await d.signIn(auth, { username: user.login, password: user.password, nonce });
+        assert.equal(tx.nextStep?.name, 'select-authenticator-enroll', JSON.stringify(tx.messages));
+        assert.deepEqual(optionKeys(tx.nextStep), ['google_otp', 'webauthn']);
+        tx = await auth.idx.proceed(d.mode === 'step' ? { step: 'select-authenticator-enroll', authenticator: 'webauthn' } : { authenticator: 'webauthn' });
+        assert.equal(tx.nextStep?.name, 'enroll-authenticator', JSON.stringify(tx.messages));
+        const setup = authenticatorOf(tx.nextStep);
+        assert.equal(setup?.key, 'webauthn');
+        const key = softAuthenticator(relyingParty);
+        const created = key.create(setup.contextualData?.activationData ?? {});
+        tx = await auth.idx.proceed(d.mode === 'step' ? { step: 'enroll-authenticator', ...created } : created);
+        assert.equal(tx.status, 'SUCCESS', JSON.stringify(tx.messages));
+        await assertTokensValid(auth, tx.tokens, { clientId, nonce, issuer: stack.issuer, login: user.login });
+        auth.transactionManager.clear();
+        tx = await d.signIn(auth, { username: user.login, password: user.password, nonce });
+        assert.equal(tx.nextStep?.name, 'challenge-authenticator', JSON.stringify(tx.messages));
+        const challenge = authenticatorOf(tx.nextStep);
+        assert.equal(challenge?.key, 'webauthn');
+        const signed = key.get(challenge.contextualData?.challengeData ?? {});
+        tx = await auth.idx.proceed(d.mode === 'step' ? { step: 'challenge-authenticator', ...signed } : signed);
         assert.equal(tx.status, 'SUCCESS', JSON.stringify(tx.messages));
         await assertTokensValid(auth, tx.tokens, { clientId, nonce, issuer: stack.issuer, login: user.login });
       });

@@ -170,6 +170,48 @@ for (const backend of backends()) {
       assert.deepEqual(errors, []);
     });
 
+    test('2FA sign-in without a factor: the widget registers a passkey (virtual authenticator), then signs in with it', { timeout: TEST_TIMEOUT }, async (t) => {
+      // The widget runs on the app's origin, so that is the relying party's origin.
+      const stack = await stackFor(t, backend, { LATCHKEY_WEBAUTHN__RP_ID: 'localhost', LATCHKEY_WEBAUTHN__RP_ORIGIN: app.origin });
+      const user = await stack.createUser();
+      await setSignOnFactors(stack, '2FA');
+      const { clientId } = await stack.registerClient([app.redirectUri]);
+      const { context } = await contextFor(t, browser, stack, app);
+      const page = await context.newPage();
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('WebAuthn.enable');
+      const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+        options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
+      });
+      const shows = async () => page.locator('#widget').innerText().catch(() => '?');
+      const errors = await openWidget(page, app, widgetConfig(stack, app, clientId), 'showSignInToGetTokens');
+      await enter(page, 'identifier', user.login);
+      await enter(page, 'credentials.passcode', user.password);
+      await submit(page);
+      await page.click('#widget [data-se="webauthn"] .select-factor', { timeout: UI })
+        .catch(async (e) => { throw new Error(`${e.message}\nthe widget shows: ${await shows()}`); });
+      await page.click('#widget .webauthn-setup', { timeout: UI })
+        .catch(async (e) => { throw new Error(`${e.message}\nthe widget shows: ${await shows()}`); });
+      const result = await widgetResult(page).catch(async (e) => { throw new Error(`${e.message}\nthe widget shows: ${await shows()}`); });
+      const claims = idTokenClaims(result);
+      assert.equal(claims.email, user.login);
+      const factors = await stack.adminCall('GET', `/api/v1/users/${user.id}/factors`);
+      assert.deepEqual(factors.map((f) => [f.factorType, f.status]), [['webauthn', 'ACTIVE']]);
+      const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+      assert.equal(credentials.length, 1);
+
+      // The next sign-in: the widget's own WebAuthn challenge view asks the authenticator at once.
+      const again = await openWidget(page, app, widgetConfig(stack, app, clientId), 'showSignInToGetTokens');
+      await enter(page, 'identifier', user.login);
+      await enter(page, 'credentials.passcode', user.password);
+      await submit(page);
+      const next = idTokenClaims(await widgetResult(page));
+      assert.equal(next.email, user.login);
+      const after = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+      assert.ok(after.credentials[0].signCount >= 1, 'the passkey signed');
+      assert.deepEqual([...errors, ...again], []);
+    });
+
     test('recovery with a second factor by policy: the email code, then Google Authenticator, then the new password', { timeout: TEST_TIMEOUT }, async (t) => {
       const stack = await stackFor(t, backend);
       const user = await stack.createUser();

@@ -48,6 +48,8 @@ pub enum EventType {
     FactorActivate,
     /// A second factor's value was checked.
     FactorVerify,
+    /// A passkey's assertion was checked.
+    PasskeyVerify,
     /// A second factor was removed.
     FactorDeactivate,
     /// An administrator changed a brand theme (colours, variants, logo, favicon).
@@ -79,7 +81,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 35] = [
+    pub const ALL: [EventType; 36] = [
         Self::SessionStart,
         Self::SessionEnd,
         Self::SessionClear,
@@ -102,6 +104,7 @@ impl EventType {
         Self::FactorEnroll,
         Self::FactorActivate,
         Self::FactorVerify,
+        Self::PasskeyVerify,
         Self::FactorDeactivate,
         Self::ThemeUpdate,
         Self::SystemRestore,
@@ -143,6 +146,7 @@ impl EventType {
             Self::FactorEnroll => "user.mfa.factor.update",
             Self::FactorActivate => "user.mfa.factor.activate",
             Self::FactorVerify => "user.authentication.auth_via_mfa.totp",
+            Self::PasskeyVerify => "user.authentication.auth_via_mfa.webauthn",
             Self::FactorDeactivate => "user.mfa.factor.deactivate",
             Self::ThemeUpdate => "brand.theme.update",
             Self::SystemRestore => "system.backup.restore",
@@ -191,6 +195,7 @@ impl EventType {
             Self::FactorEnroll => "Enroll factor",
             Self::FactorActivate => "Activate factor",
             Self::FactorVerify => "Authentication of user via TOTP",
+            Self::PasskeyVerify => "Authentication of user via a passkey",
             Self::FactorDeactivate => "Reset factor for user",
             Self::ThemeUpdate => "Update brand theme",
             Self::SystemRestore => "Database restored from a backup",

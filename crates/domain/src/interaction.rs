@@ -4,9 +4,11 @@
 //! ```text
 //!  Identify ──sign_in──────────────────────────────────────────────▶ Success
 //!     │ └─sign_in, the rule asks a second factor─▶ SignInFactorChallenge ─value ok─▶ Success
-//!     │                   (or SignInFactorMissing when the account has none: terminal, or
-//!     │                    SignInEnrollSelect ─select─▶ SignInEnrollTotp ─first value─▶ Success
-//!     │                    when the account may, or must, set up a TOTP app)
+//!     │                   (SignInFactorSelect ─select─▶ first, when the account has a TOTP app
+//!     │                    and passkeys; SignInFactorMissing when it has none: terminal, or
+//!     │                    SignInEnrollSelect ─select─▶ SignInEnrollTotp | SignInEnrollWebauthn
+//!     │                    ─first value / new passkey─▶ Success when the account may, or must,
+//!     │                    set one up)
 //!     │ recover                                                        ▲
 //!     ▼                                                                │ set_password
 //!  RecoveryIdentify ─identify─▶ RecoverySelect ─select_email─▶ RecoveryChallenge ─code ok─▶ RecoveryReset
@@ -110,6 +112,47 @@ impl Subject {
     }
 }
 
+/// The kind of second factor a step asks for: a TOTP app (Okta's `google_otp`) or a passkey
+/// (Okta's `webauthn`: a security key or a platform authenticator).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FactorKind {
+    Totp,
+    Webauthn,
+}
+
+/// Which kinds of second factor an account has active (or a policy offers).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FactorKinds {
+    pub totp: bool,
+    pub webauthn: bool,
+}
+
+impl FactorKinds {
+    pub fn any(self) -> bool {
+        self.totp || self.webauthn
+    }
+
+    pub fn has(self, kind: FactorKind) -> bool {
+        match kind {
+            FactorKind::Totp => self.totp,
+            FactorKind::Webauthn => self.webauthn,
+        }
+    }
+
+    /// The kinds present, TOTP first (the order every choice lists them in).
+    pub fn list(self) -> Vec<FactorKind> {
+        [(self.totp, FactorKind::Totp), (self.webauthn, FactorKind::Webauthn)].into_iter().filter(|(on, _)| *on).map(|(_, k)| k).collect()
+    }
+
+    /// The one kind present, when exactly one is.
+    pub fn single(self) -> Option<FactorKind> {
+        match self.list().as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     /// Identifier + password form, with the "Forgot password?" action.
@@ -126,14 +169,17 @@ pub enum Step {
     /// The code was verified and the password policy asks for a second factor: choose one of
     /// the account's enrolled factors. `grant_expires_at` bounds the whole step-up.
     RecoveryFactorSelect { subject: Subject, grant_expires_at: Millis },
-    /// A second factor (TOTP) was chosen; its value is awaited.
-    RecoveryFactorChallenge { subject: Subject, grant_expires_at: Millis },
+    /// A second factor was chosen; its value (a TOTP value, or a passkey's assertion) is awaited.
+    RecoveryFactorChallenge { subject: Subject, grant_expires_at: Millis, factor: FactorKind },
     /// The code was verified, but the policy asks for a second factor the account does not
     /// have. Nothing is left to do here but cancel: the email alone must not reset it.
     RecoveryFactorMissing { subject: Subject },
-    /// The password was right and the app sign-in rule asks for a second factor: its value is
-    /// awaited before any code is issued.
-    SignInFactorChallenge { subject: Subject, grant_expires_at: Millis },
+    /// The password was right, the app sign-in rule asks for a second factor, and the account
+    /// has more than one kind: choose one.
+    SignInFactorSelect { subject: Subject, grant_expires_at: Millis },
+    /// The password was right and the app sign-in rule asks for a second factor: its value (or
+    /// a passkey's assertion) is awaited before any code is issued.
+    SignInFactorChallenge { subject: Subject, grant_expires_at: Millis, factor: FactorKind },
     /// The password was right, but the rule asks for a second factor the account does not
     /// have: nothing is issued; only cancel.
     SignInFactorMissing { subject: Subject },
@@ -143,6 +189,9 @@ pub enum Step {
     /// A TOTP app is being set up: a pending factor holds its secret; its first value
     /// activates it and completes the sign-in.
     SignInEnrollTotp { subject: Subject, grant_expires_at: Millis },
+    /// A passkey is being registered: the transaction's ceremony holds the challenge; the
+    /// authenticator's attestation adds the passkey and completes the sign-in.
+    SignInEnrollWebauthn { subject: Subject, grant_expires_at: Millis },
     /// Authenticated; an interaction code waits to be redeemed at the token endpoint.
     Success { user_id: UserId },
 }
@@ -177,17 +226,21 @@ pub enum StepError {
 /// one of them, except the one making the change. A transaction still at `identify` or
 /// `recovery_identify` proved nothing yet, and one at `success` holds only an interaction code,
 /// which the credential version already refuses.
-pub const ACCOUNT_BOUND_STEP_KINDS: [&str; 10] = [
+pub const ACCOUNT_BOUND_STEP_KINDS: [&str; 14] = [
     "recovery_select",
     "recovery_challenge",
     "recovery_reset",
     "recovery_factor_select",
     "recovery_factor_challenge",
+    "recovery_webauthn_challenge",
     "recovery_factor_missing",
+    "signin_factor_select",
     "signin_factor_challenge",
+    "signin_webauthn_challenge",
     "signin_factor_missing",
     "signin_enroll_select",
     "signin_enroll_totp",
+    "signin_enroll_webauthn",
 ];
 
 impl Step {
@@ -199,12 +252,16 @@ impl Step {
             Self::RecoveryChallenge { .. } => "recovery_challenge",
             Self::RecoveryReset { .. } => "recovery_reset",
             Self::RecoveryFactorSelect { .. } => "recovery_factor_select",
-            Self::RecoveryFactorChallenge { .. } => "recovery_factor_challenge",
+            Self::RecoveryFactorChallenge { factor: FactorKind::Totp, .. } => "recovery_factor_challenge",
+            Self::RecoveryFactorChallenge { factor: FactorKind::Webauthn, .. } => "recovery_webauthn_challenge",
             Self::RecoveryFactorMissing { .. } => "recovery_factor_missing",
-            Self::SignInFactorChallenge { .. } => "signin_factor_challenge",
+            Self::SignInFactorSelect { .. } => "signin_factor_select",
+            Self::SignInFactorChallenge { factor: FactorKind::Totp, .. } => "signin_factor_challenge",
+            Self::SignInFactorChallenge { factor: FactorKind::Webauthn, .. } => "signin_webauthn_challenge",
             Self::SignInFactorMissing { .. } => "signin_factor_missing",
             Self::SignInEnrollSelect { .. } => "signin_enroll_select",
             Self::SignInEnrollTotp { .. } => "signin_enroll_totp",
+            Self::SignInEnrollWebauthn { .. } => "signin_enroll_webauthn",
             Self::Success { .. } => "success",
         }
     }
@@ -222,10 +279,11 @@ impl Step {
                 | (Self::RecoveryFactorSelect { .. }, Move::SelectAuthenticator | Move::Cancel)
                 | (Self::RecoveryFactorChallenge { .. }, Move::AnswerCode | Move::Cancel)
                 | (Self::RecoveryFactorMissing { .. }, Move::Cancel)
+                | (Self::SignInFactorSelect { .. }, Move::SelectAuthenticator | Move::Cancel)
                 | (Self::SignInFactorChallenge { .. }, Move::AnswerCode | Move::Cancel)
                 | (Self::SignInFactorMissing { .. }, Move::Cancel)
                 | (Self::SignInEnrollSelect { .. }, Move::SelectAuthenticator | Move::Cancel)
-                | (Self::SignInEnrollTotp { .. }, Move::AnswerCode | Move::Cancel)
+                | (Self::SignInEnrollTotp { .. } | Self::SignInEnrollWebauthn { .. }, Move::AnswerCode | Move::Cancel)
         )
     }
 
@@ -254,25 +312,45 @@ impl Step {
         }
     }
 
-    /// The second factor was chosen: its challenge, while the step-up window lasts.
-    pub fn select_factor(&self, now: Millis) -> Result<Step, StepError> {
+    /// A second factor of kind `factor` was chosen (at a recovery's step-up or a sign-in's
+    /// choice): its challenge, while the window lasts.
+    pub fn select_factor(&self, factor: FactorKind, now: Millis) -> Result<Step, StepError> {
         match self {
             Self::RecoveryFactorSelect { subject, grant_expires_at } if now < *grant_expires_at => {
-                Ok(Step::RecoveryFactorChallenge { subject: subject.clone(), grant_expires_at: *grant_expires_at })
+                Ok(Step::RecoveryFactorChallenge { subject: subject.clone(), grant_expires_at: *grant_expires_at, factor })
             }
-            Self::RecoveryFactorSelect { .. } => Err(StepError::GrantExpired),
+            Self::SignInFactorSelect { subject, grant_expires_at } if now < *grant_expires_at => {
+                Ok(Step::SignInFactorChallenge { subject: subject.clone(), grant_expires_at: *grant_expires_at, factor })
+            }
+            Self::RecoveryFactorSelect { .. } | Self::SignInFactorSelect { .. } => Err(StepError::GrantExpired),
             _ => Err(StepError::NotAvailable),
         }
     }
 
-    /// The TOTP app was chosen for set-up during sign-in: its enrollment, while the window lasts.
-    pub fn select_enrollment(&self, now: Millis) -> Result<Step, StepError> {
+    /// A TOTP app or a passkey was chosen for set-up during sign-in: its enrollment, while the
+    /// window lasts.
+    pub fn select_enrollment(&self, factor: FactorKind, now: Millis) -> Result<Step, StepError> {
         match self {
             Self::SignInEnrollSelect { subject, grant_expires_at } if now < *grant_expires_at => {
-                Ok(Step::SignInEnrollTotp { subject: subject.clone(), grant_expires_at: *grant_expires_at })
+                let (subject, grant_expires_at) = (subject.clone(), *grant_expires_at);
+                Ok(match factor {
+                    FactorKind::Totp => Step::SignInEnrollTotp { subject, grant_expires_at },
+                    FactorKind::Webauthn => Step::SignInEnrollWebauthn { subject, grant_expires_at },
+                })
             }
             Self::SignInEnrollSelect { .. } => Err(StepError::GrantExpired),
             _ => Err(StepError::NotAvailable),
+        }
+    }
+
+    /// The kind of second factor this step's answer is for: the challenged factor, or the one
+    /// being set up.
+    pub fn answered_factor(&self) -> Option<FactorKind> {
+        match self {
+            Self::RecoveryFactorChallenge { factor, .. } | Self::SignInFactorChallenge { factor, .. } => Some(*factor),
+            Self::SignInEnrollTotp { .. } => Some(FactorKind::Totp),
+            Self::SignInEnrollWebauthn { .. } => Some(FactorKind::Webauthn),
+            _ => None,
         }
     }
 
@@ -281,16 +359,18 @@ impl Step {
     /// lasts.
     pub fn factor_challenged(&self, now: Millis) -> Result<&Subject, StepError> {
         match self {
-            Self::RecoveryFactorChallenge { subject, grant_expires_at }
-            | Self::SignInFactorChallenge { subject, grant_expires_at }
+            Self::RecoveryFactorChallenge { subject, grant_expires_at, .. }
+            | Self::SignInFactorChallenge { subject, grant_expires_at, .. }
             | Self::SignInEnrollTotp { subject, grant_expires_at }
+            | Self::SignInEnrollWebauthn { subject, grant_expires_at }
                 if now < *grant_expires_at =>
             {
                 Ok(subject)
             }
-            Self::RecoveryFactorChallenge { .. } | Self::SignInFactorChallenge { .. } | Self::SignInEnrollTotp { .. } => {
-                Err(StepError::GrantExpired)
-            }
+            Self::RecoveryFactorChallenge { .. }
+            | Self::SignInFactorChallenge { .. }
+            | Self::SignInEnrollTotp { .. }
+            | Self::SignInEnrollWebauthn { .. } => Err(StepError::GrantExpired),
             _ => Err(StepError::NotAvailable),
         }
     }
@@ -374,16 +454,49 @@ mod tests {
     fn the_second_factor_step_up_is_bounded_by_its_window() {
         let subject = Subject::new("jane@example.com", Some(user()));
         let select = Step::RecoveryFactorSelect { subject: subject.clone(), grant_expires_at: 100 };
-        let challenge = select.select_factor(99).expect("inside the window");
-        assert_eq!(challenge, Step::RecoveryFactorChallenge { subject: subject.clone(), grant_expires_at: 100 });
+        let challenge = select.select_factor(FactorKind::Totp, 99).expect("inside the window");
+        assert_eq!(challenge, Step::RecoveryFactorChallenge { subject: subject.clone(), grant_expires_at: 100, factor: FactorKind::Totp });
         assert_eq!(challenge.factor_challenged(99), Ok(&subject));
         assert_eq!(challenge.factor_challenged(100), Err(StepError::GrantExpired));
-        assert_eq!(select.select_factor(100), Err(StepError::GrantExpired));
+        assert_eq!(select.select_factor(FactorKind::Totp, 100), Err(StepError::GrantExpired));
+        let passkey = select.select_factor(FactorKind::Webauthn, 99).expect("inside the window");
+        assert_eq!(passkey.answered_factor(), Some(FactorKind::Webauthn));
+        assert_eq!(passkey.kind(), "recovery_webauthn_challenge");
         // No step of the step-up sets a password or resends an email.
         for step in [select, challenge, Step::RecoveryFactorMissing { subject }] {
             assert!(!step.allows(Move::SetPassword) && !step.allows(Move::Resend), "{step:?}");
             assert_eq!(step.cancel(), Ok(Step::Identify));
         }
+    }
+
+    #[test]
+    fn every_step_but_the_first_ones_and_success_is_bound_to_its_account() {
+        let subject = Subject::new("x@example.com", Some(user()));
+        let (s, g) = (subject.clone(), 1);
+        let all = [
+            Step::Identify,
+            Step::RecoveryIdentify,
+            Step::RecoverySelect { subject: s.clone() },
+            Step::RecoveryChallenge { subject: s.clone() },
+            Step::RecoveryReset { user_id: user(), grant_expires_at: g },
+            Step::RecoveryFactorSelect { subject: s.clone(), grant_expires_at: g },
+            Step::RecoveryFactorChallenge { subject: s.clone(), grant_expires_at: g, factor: FactorKind::Totp },
+            Step::RecoveryFactorChallenge { subject: s.clone(), grant_expires_at: g, factor: FactorKind::Webauthn },
+            Step::RecoveryFactorMissing { subject: s.clone() },
+            Step::SignInFactorSelect { subject: s.clone(), grant_expires_at: g },
+            Step::SignInFactorChallenge { subject: s.clone(), grant_expires_at: g, factor: FactorKind::Totp },
+            Step::SignInFactorChallenge { subject: s.clone(), grant_expires_at: g, factor: FactorKind::Webauthn },
+            Step::SignInFactorMissing { subject: s.clone() },
+            Step::SignInEnrollSelect { subject: s.clone(), grant_expires_at: g },
+            Step::SignInEnrollTotp { subject: s.clone(), grant_expires_at: g },
+            Step::SignInEnrollWebauthn { subject: s, grant_expires_at: g },
+            Step::Success { user_id: user() },
+        ];
+        for step in &all {
+            let unbound = matches!(step, Step::Identify | Step::RecoveryIdentify | Step::Success { .. });
+            assert_eq!(ACCOUNT_BOUND_STEP_KINDS.contains(&step.kind()), !unbound, "{}", step.kind());
+        }
+        assert_eq!(all.len() - 3, ACCOUNT_BOUND_STEP_KINDS.len());
     }
 
     #[test]

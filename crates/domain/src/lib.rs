@@ -34,6 +34,7 @@ pub mod signin;
 pub mod throttle;
 pub mod totp;
 pub mod user;
+pub mod webauthn;
 
 pub use email::EmailAddress;
 pub use identifier::{Identifier, Login};

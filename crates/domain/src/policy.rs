@@ -2,7 +2,7 @@
 //!
 //! Okta expresses these as policy objects with rules (Latchkey honours the `PASSWORD` policy's
 //! recovery rule, the `ACCESS_POLICY` rule's factor mode and the `MFA_ENROLL` policy's TOTP
-//! setting); the admin adapter renders and parses those shapes, and the store
+//! and passkey settings); the admin adapter renders and parses those shapes, and the store
 //! keeps only what a decision needs, so a decision never interprets JSON.
 
 /// What a password recovery needs after the emailed code (the password rule's
@@ -56,8 +56,8 @@ impl SignOnFactors {
     }
 }
 
-/// Whether users enroll a TOTP app themselves during sign-in (Okta's `MFA_ENROLL` policy,
-/// `settings.authenticators[key=google_otp].enroll.self`).
+/// Whether users enroll a TOTP app (or a passkey) themselves during sign-in (Okta's
+/// `MFA_ENROLL` policy, `settings.authenticators[key=google_otp|webauthn].enroll.self`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EnrollRequirement {
     /// Every sign-in of an account without one asks to set one up first.
@@ -83,12 +83,56 @@ impl EnrollRequirement {
     }
 }
 
+/// The enrollment policy's setting for each kind of second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EnrollPolicy {
+    pub totp: EnrollRequirement,
+    pub webauthn: EnrollRequirement,
+}
+
+impl EnrollPolicy {
+    pub fn of(self, kind: crate::interaction::FactorKind) -> EnrollRequirement {
+        match kind {
+            crate::interaction::FactorKind::Totp => self.totp,
+            crate::interaction::FactorKind::Webauthn => self.webauthn,
+        }
+    }
+
+    /// As it applies on a server that can (`passkeys_available`) or cannot offer passkeys (no
+    /// relying party configured): a passkey it cannot register is never offered nor required.
+    pub fn on_server(self, passkeys_available: bool) -> Self {
+        Self { webauthn: if passkeys_available { self.webauthn } else { EnrollRequirement::NotAllowed }, ..self }
+    }
+
+    /// The kinds a user may set up themselves (TOTP first).
+    pub fn offered(self) -> crate::interaction::FactorKinds {
+        crate::interaction::FactorKinds {
+            totp: self.totp != EnrollRequirement::NotAllowed,
+            webauthn: self.webauthn != EnrollRequirement::NotAllowed,
+        }
+    }
+
+    /// Whether any kind is `REQUIRED`: an account without a second factor then sets one up at
+    /// every sign-in (one of the offered kinds: Latchkey asks for one second factor, not one of
+    /// each kind).
+    pub fn any_required(self) -> bool {
+        self.totp == EnrollRequirement::Required || self.webauthn == EnrollRequirement::Required
+    }
+}
+
 /// The values of every policy, as one snapshot. A missing stored value means its default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Policies {
     pub recovery_step_up: RecoveryStepUp,
     pub sign_on: SignOnFactors,
     pub totp_enroll: EnrollRequirement,
+    pub webauthn_enroll: EnrollRequirement,
+}
+
+impl Policies {
+    pub fn enroll(self) -> EnrollPolicy {
+        EnrollPolicy { totp: self.totp_enroll, webauthn: self.webauthn_enroll }
+    }
 }
 
 /// One stored policy value: its name in the store and its text.
@@ -97,6 +141,7 @@ pub enum PolicyValue {
     RecoveryStepUp(RecoveryStepUp),
     SignOn(SignOnFactors),
     TotpEnroll(EnrollRequirement),
+    WebauthnEnroll(EnrollRequirement),
 }
 
 impl PolicyValue {
@@ -106,6 +151,7 @@ impl PolicyValue {
             Self::RecoveryStepUp(_) => "recovery_step_up",
             Self::SignOn(_) => "sign_on_factors",
             Self::TotpEnroll(_) => "totp_enroll",
+            Self::WebauthnEnroll(_) => "webauthn_enroll",
         }
     }
 
@@ -113,7 +159,7 @@ impl PolicyValue {
         match self {
             Self::RecoveryStepUp(v) => v.as_str(),
             Self::SignOn(v) => v.as_str(),
-            Self::TotpEnroll(v) => v.as_str(),
+            Self::TotpEnroll(v) | Self::WebauthnEnroll(v) => v.as_str(),
         }
     }
 }
@@ -125,6 +171,7 @@ impl Policies {
             "recovery_step_up" => RecoveryStepUp::parse(text).map(|v| self.recovery_step_up = v).is_some(),
             "sign_on_factors" => SignOnFactors::parse(text).map(|v| self.sign_on = v).is_some(),
             "totp_enroll" => EnrollRequirement::parse(text).map(|v| self.totp_enroll = v).is_some(),
+            "webauthn_enroll" => EnrollRequirement::parse(text).map(|v| self.webauthn_enroll = v).is_some(),
             _ => false,
         }
     }
@@ -141,6 +188,7 @@ mod tests {
             PolicyValue::RecoveryStepUp(RecoveryStepUp::AnySecondFactor),
             PolicyValue::SignOn(SignOnFactors::PasswordAndSecondFactor),
             PolicyValue::TotpEnroll(EnrollRequirement::NotAllowed),
+            PolicyValue::WebauthnEnroll(EnrollRequirement::Required),
         ] {
             assert!(policies.apply_stored(value.key(), value.text()));
         }
@@ -149,7 +197,8 @@ mod tests {
             Policies {
                 recovery_step_up: RecoveryStepUp::AnySecondFactor,
                 sign_on: SignOnFactors::PasswordAndSecondFactor,
-                totp_enroll: EnrollRequirement::NotAllowed
+                totp_enroll: EnrollRequirement::NotAllowed,
+                webauthn_enroll: EnrollRequirement::Required,
             }
         );
         assert!(!policies.apply_stored("recovery_step_up", "SOMETIMES"));

@@ -9,7 +9,7 @@
 //! step's own subject (cancel and every re-identify end a transaction's earlier codes), and
 //! `decide_answer` still grants nothing unless the code's account is the step's account.
 use crate::audit::{EventType, Outcome, Party, SecurityEvent};
-use crate::interaction::{Step, Subject};
+use crate::interaction::{FactorKind, Step, Subject};
 use crate::policy::RecoveryStepUp;
 use crate::throttle::{MailDecision, MailLimits};
 use crate::{Millis, OtpPolicy, UserId};
@@ -64,10 +64,31 @@ pub struct TotpFactorState {
 #[derive(Debug, Clone)]
 pub struct FactorAnswerSnapshot {
     pub step: Step,
-    /// `None` when the account no longer has an active TOTP factor (removed meanwhile).
+    /// At a TOTP step: the factor answered for; `None` when the account no longer has it
+    /// (removed meanwhile).
     pub factor: Option<TotpFactorState>,
+    /// At a passkey step: the ids of the account's active passkeys, read under lock.
+    pub passkeys: Vec<String>,
+    /// At a passkey step: the ceremony the answer was verified against is still the
+    /// transaction's (not ended by a move of the step, a racing answer or a restart).
+    pub ceremony_live: bool,
+    /// At a passkey set-up: the new credential id is already registered (to any account).
+    pub credential_taken: bool,
     pub identifier: OtpCounter,
     pub account: Option<OtpCounter>,
+}
+
+/// What the caller proved about a second-factor answer, with what only it can check (it opens
+/// the TOTP secret; it runs webauthn-rs against the transaction's ceremony).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FactorProof {
+    /// The TOTP time step the value matches within the skew, or `None` for a wrong value.
+    Totp(Option<u64>),
+    /// A passkey assertion webauthn-rs accepted, or `None` when it refused it.
+    Passkey(Option<crate::webauthn::VerifiedAssertion>),
+    /// A new passkey's attestation webauthn-rs accepted (the id it gets as a factor, and the
+    /// credential), or `None` when it refused it.
+    NewPasskey(Option<(String, crate::webauthn::NewPasskey)>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +126,18 @@ pub enum AnswerEffect {
     UseTotpStep {
         factor_id: String,
         step: u64,
+    },
+    /// A passkey answered: its stored credential is replaced when its counter or backup state
+    /// moved (`updated`), and its last use is recorded.
+    UsePasskey {
+        factor_id: String,
+        updated: Option<String>,
+    },
+    /// Adds an active passkey and announces it (AuthenticatorEnrolled): the set-up during
+    /// sign-in succeeded.
+    AddPasskey {
+        factor_id: String,
+        passkey: crate::webauthn::NewPasskey,
     },
     /// The identifier's counter and, for a real account, the account's.
     SetCounters {
@@ -179,40 +212,86 @@ pub fn decide_answer(
     decision(AnswerOutcome::Refused, effects)
 }
 
-/// Decides a second-factor value at the step-up of a recovery (success opens the reset) or at
-/// the second step of a sign-in (success issues the code). `matched_step` is the TOTP time
-/// step the submitted value matches within the allowed skew (computed by the caller, which can
-/// open the secret), or `None` for a wrong value. A value is accepted only for a step newer
-/// than the last one the factor accepted; wrong values and replays count like wrong codes.
+/// Decides a second-factor answer at the step-up of a recovery (success opens the reset), at
+/// the second step of a sign-in (success issues the code), or at a set-up during sign-in (a
+/// TOTP app's first value, a new passkey). `proof` is what the caller could check alone: the
+/// TOTP step a value matches, or what webauthn-rs said of an assertion or attestation. A TOTP
+/// value is accepted only for a step newer than the last one the factor accepted; a passkey
+/// only while the ceremony it answered is still the transaction's. Wrong values, refused
+/// assertions and replays count like wrong codes.
 pub fn decide_factor_answer(
     snapshot: &FactorAnswerSnapshot,
-    matched_step: Option<u64>,
+    proof: FactorProof,
     policy: &OtpPolicy,
     grant_lifetime: Millis,
     now: Millis,
 ) -> AnswerDecision {
     let decision = |outcome, effects| AnswerDecision { outcome, effects };
     let (subject, signing_in, enrolling) = match &snapshot.step {
-        Step::RecoveryFactorChallenge { subject, grant_expires_at } if now < *grant_expires_at => (subject, false, false),
-        Step::SignInFactorChallenge { subject, grant_expires_at } if now < *grant_expires_at => (subject, true, false),
-        Step::SignInEnrollTotp { subject, grant_expires_at } if now < *grant_expires_at => (subject, true, true),
+        Step::RecoveryFactorChallenge { subject, grant_expires_at, .. } if now < *grant_expires_at => (subject, false, false),
+        Step::SignInFactorChallenge { subject, grant_expires_at, .. } if now < *grant_expires_at => (subject, true, false),
+        Step::SignInEnrollTotp { subject, grant_expires_at } | Step::SignInEnrollWebauthn { subject, grant_expires_at }
+            if now < *grant_expires_at =>
+        {
+            (subject, true, true)
+        }
         _ => return decision(AnswerOutcome::NotAvailable, vec![]),
     };
-    let event_type = if enrolling { EventType::FactorActivate } else { EventType::FactorVerify };
-    let record = |outcome| AnswerEffect::Record(factor_event(event_type, subject, outcome));
+    let kind = snapshot.step.answered_factor().unwrap_or(FactorKind::Totp);
+    let event_type = match (enrolling, kind) {
+        (true, _) => EventType::FactorActivate,
+        (false, FactorKind::Totp) => EventType::FactorVerify,
+        (false, FactorKind::Webauthn) => EventType::PasskeyVerify,
+    };
+    let record = |outcome| AnswerEffect::Record(factor_event(event_type, kind, subject, outcome));
     if let Some(blocked) = backing_off(snapshot.identifier, policy, now, record) {
         return blocked;
     }
     let account_open = snapshot.account.is_none_or(|a| a.failures < policy.account_ceiling && a.blocked_until <= now);
     let fresh = |factor: &TotpFactorState, step: u64| factor.last_used_step.is_none_or(|last| step > last);
-    match (snapshot.factor.as_ref(), matched_step, subject.user_id.as_ref()) {
-        (Some(factor), Some(step), Some(user_id)) if fresh(factor, step) && account_open => {
-            let factor_id = factor.id.clone();
+    // What a right answer changes on the factor, or why the answer is refused.
+    let accepted: Result<(AnswerEffect, crate::session::AuthMethods), &'static str> = match (kind, proof) {
+        (FactorKind::Totp, FactorProof::Totp(matched)) => match (snapshot.factor.as_ref(), matched) {
+            (None, _) => Err("NO_ACTIVE_FACTOR"),
+            (Some(_), None) => Err("INVALID_PASSCODE"),
+            (Some(factor), Some(step)) if !fresh(factor, step) => Err("REPLAYED"),
+            (Some(factor), Some(step)) => {
+                let factor_id = factor.id.clone();
+                let effect = if enrolling {
+                    AnswerEffect::ActivateFactor { factor_id, step }
+                } else {
+                    AnswerEffect::UseTotpStep { factor_id, step }
+                };
+                Ok((effect, crate::session::AuthMethods::PasswordAndOtp))
+            }
+        },
+        (FactorKind::Webauthn, FactorProof::Passkey(verified)) if !enrolling => match verified {
+            None => Err("INVALID_ASSERTION"),
+            Some(_) if !snapshot.ceremony_live => Err("REPLAYED"),
+            Some(v) if !snapshot.passkeys.contains(&v.factor_id) => Err("NO_ACTIVE_FACTOR"),
+            Some(v) => Ok((
+                AnswerEffect::UsePasskey { factor_id: v.factor_id, updated: v.updated_credential },
+                crate::session::AuthMethods::PasswordAndPasskey,
+            )),
+        },
+        (FactorKind::Webauthn, FactorProof::NewPasskey(registered)) if enrolling => match registered {
+            None => Err("INVALID_ATTESTATION"),
+            Some(_) if !snapshot.ceremony_live => Err("REPLAYED"),
+            Some(_) if snapshot.credential_taken => Err("CREDENTIAL_TAKEN"),
+            Some((factor_id, passkey)) => {
+                Ok((AnswerEffect::AddPasskey { factor_id, passkey }, crate::session::AuthMethods::PasswordAndPasskey))
+            }
+        },
+        // A proof of another kind than the step asks for proves nothing.
+        _ => Err("INVALID_PASSCODE"),
+    };
+    match (accepted, subject.user_id.as_ref()) {
+        (Ok((factor_effect, methods)), Some(user_id)) if account_open => {
             let mut effects = vec![
-                if enrolling { AnswerEffect::ActivateFactor { factor_id, step } } else { AnswerEffect::UseTotpStep { factor_id, step } },
+                factor_effect,
                 AnswerEffect::SetCounters { identifier: OtpCounter::default(), account: snapshot.account.map(|_| OtpCounter::default()) },
                 record(Outcome::Success),
-                AnswerEffect::ProveMethods(crate::session::AuthMethods::PasswordAndOtp),
+                AnswerEffect::ProveMethods(methods),
             ];
             if signing_in {
                 effects.insert(0, AnswerEffect::MoveTo(Step::Success { user_id: user_id.clone() }));
@@ -227,12 +306,8 @@ pub fn decide_factor_answer(
             }
             decision(AnswerOutcome::Verified, effects)
         }
-        (factor, matched, _) => {
-            let reason = match (factor, matched) {
-                (Some(factor), Some(step)) if !fresh(factor, step) => "REPLAYED",
-                (None, _) => "NO_ACTIVE_FACTOR",
-                _ => "INVALID_PASSCODE",
-            };
+        (accepted, _) => {
+            let reason = accepted.err().unwrap_or("INVALID_PASSCODE");
             let mut effects = count_failure(subject, snapshot.identifier, snapshot.account, policy, now);
             effects.push(record(Outcome::Failure(reason)));
             decision(AnswerOutcome::Refused, effects)
@@ -254,9 +329,14 @@ fn backing_off(counter: OtpCounter, policy: &OtpPolicy, now: Millis, record: imp
     None
 }
 
-/// The System Log entry of a second-factor answer (`FactorActivate` for a first value).
-fn factor_event(event_type: EventType, subject: &Subject, outcome: Outcome) -> SecurityEvent {
-    let event = SecurityEvent::new(event_type, outcome, Party::subject(subject)).detail("factor", "GOOGLE_OTP");
+/// The System Log entry of a second-factor answer (`FactorActivate` for a first value or a new
+/// passkey), naming the factor as Okta's Factors API does.
+fn factor_event(event_type: EventType, kind: FactorKind, subject: &Subject, outcome: Outcome) -> SecurityEvent {
+    let factor = match kind {
+        FactorKind::Totp => "GOOGLE_OTP",
+        FactorKind::Webauthn => "FIDO_WEBAUTHN",
+    };
+    let event = SecurityEvent::new(event_type, outcome, Party::subject(subject)).detail("factor", factor);
     if event.outcome == Outcome::Success {
         event
     } else {
@@ -483,8 +563,12 @@ mod tests {
             step: Step::RecoveryFactorChallenge {
                 subject: Subject::new("victim@example.com", Some(victim())),
                 grant_expires_at: NOW + MINUTE,
+                factor: FactorKind::Totp,
             },
             factor: Some(TotpFactorState { id: "uftX".to_owned(), last_used_step }),
+            passkeys: vec![],
+            ceremony_live: false,
+            credential_taken: false,
             identifier: OtpCounter::default(),
             account: Some(OtpCounter::default()),
         }
@@ -500,22 +584,22 @@ mod tests {
     #[test]
     fn a_fresh_second_factor_value_opens_the_reset_once() {
         let policy = OtpPolicy::default();
-        let d = decide_factor_answer(&factor_snapshot(Some(41)), Some(42), &policy, 10 * MINUTE, NOW);
+        let d = decide_factor_answer(&factor_snapshot(Some(41)), FactorProof::Totp(Some(42)), &policy, 10 * MINUTE, NOW);
         assert_eq!(d.outcome, AnswerOutcome::Verified);
         assert!(d.effects.contains(&AnswerEffect::UseTotpStep { factor_id: "uftX".to_owned(), step: 42 }), "{d:?}");
         assert!(d.effects.contains(&AnswerEffect::MoveTo(Step::RecoveryReset { user_id: victim(), grant_expires_at: NOW + 10 * MINUTE })));
         // The same step again (a replay inside its window) or an older one is a counted failure.
         for step in [42, 40] {
-            let d = decide_factor_answer(&factor_snapshot(Some(42)), Some(step), &policy, MINUTE, NOW);
+            let d = decide_factor_answer(&factor_snapshot(Some(42)), FactorProof::Totp(Some(step)), &policy, MINUTE, NOW);
             assert_eq!(d.outcome, AnswerOutcome::Refused);
             assert_eq!(logged_reason(&d), Some("REPLAYED"));
             assert!(d.effects.iter().any(|e| matches!(e, AnswerEffect::SetCounters { identifier, .. } if identifier.failures == 1)));
         }
-        let wrong = decide_factor_answer(&factor_snapshot(None), None, &policy, MINUTE, NOW);
+        let wrong = decide_factor_answer(&factor_snapshot(None), FactorProof::Totp(None), &policy, MINUTE, NOW);
         assert_eq!((wrong.outcome, logged_reason(&wrong)), (AnswerOutcome::Refused, Some("INVALID_PASSCODE")));
         let mut removed = factor_snapshot(None);
         removed.factor = None;
-        let d = decide_factor_answer(&removed, Some(42), &policy, MINUTE, NOW);
+        let d = decide_factor_answer(&removed, FactorProof::Totp(Some(42)), &policy, MINUTE, NOW);
         assert_eq!((d.outcome, logged_reason(&d)), (AnswerOutcome::Refused, Some("NO_ACTIVE_FACTOR")));
     }
 
@@ -524,12 +608,12 @@ mod tests {
         let policy = OtpPolicy::default();
         let subject = Subject::new("victim@example.com", Some(victim()));
         let mut snap = factor_snapshot(Some(41));
-        snap.step = Step::SignInFactorChallenge { subject, grant_expires_at: NOW + MINUTE };
-        let d = decide_factor_answer(&snap, Some(42), &policy, MINUTE, NOW);
+        snap.step = Step::SignInFactorChallenge { subject, grant_expires_at: NOW + MINUTE, factor: FactorKind::Totp };
+        let d = decide_factor_answer(&snap, FactorProof::Totp(Some(42)), &policy, MINUTE, NOW);
         assert_eq!(d.outcome, AnswerOutcome::Verified);
         assert_eq!(d.effects.first(), Some(&AnswerEffect::MoveTo(Step::Success { user_id: victim() })));
         assert!(d.effects.contains(&AnswerEffect::IssueInteractionCode));
-        let replay = decide_factor_answer(&snap, Some(41), &policy, MINUTE, NOW);
+        let replay = decide_factor_answer(&snap, FactorProof::Totp(Some(41)), &policy, MINUTE, NOW);
         assert_eq!(replay.outcome, AnswerOutcome::Refused);
         assert!(!replay.effects.contains(&AnswerEffect::IssueInteractionCode));
     }
@@ -539,12 +623,12 @@ mod tests {
         let policy = OtpPolicy::default();
         let mut snap = factor_snapshot(None);
         snap.step = Step::SignInEnrollTotp { subject: Subject::new("victim@example.com", Some(victim())), grant_expires_at: NOW + MINUTE };
-        let d = decide_factor_answer(&snap, Some(42), &policy, MINUTE, NOW);
+        let d = decide_factor_answer(&snap, FactorProof::Totp(Some(42)), &policy, MINUTE, NOW);
         assert_eq!(d.outcome, AnswerOutcome::Verified);
         assert!(d.effects.contains(&AnswerEffect::ActivateFactor { factor_id: "uftX".to_owned(), step: 42 }), "{d:?}");
         assert!(d.effects.contains(&AnswerEffect::IssueInteractionCode));
         assert!(!d.effects.iter().any(|e| matches!(e, AnswerEffect::UseTotpStep { .. })));
-        let wrong = decide_factor_answer(&snap, None, &policy, MINUTE, NOW);
+        let wrong = decide_factor_answer(&snap, FactorProof::Totp(None), &policy, MINUTE, NOW);
         assert_eq!(wrong.outcome, AnswerOutcome::Refused);
         assert!(wrong.effects.iter().any(|e| matches!(e, AnswerEffect::Record(ev) if ev.event_type == EventType::FactorActivate)));
     }
@@ -554,11 +638,79 @@ mod tests {
         let policy = OtpPolicy::default();
         let mut snap = factor_snapshot(None);
         snap.identifier = OtpCounter { failures: policy.account_backoff_after, blocked_until: NOW + 5 * MINUTE, notice_sent: true };
-        assert_eq!(decide_factor_answer(&snap, Some(42), &policy, MINUTE, NOW).outcome, AnswerOutcome::Blocked { retry_after: 5 * MINUTE });
-        let late = decide_factor_answer(&factor_snapshot(None), Some(42), &policy, MINUTE, NOW + MINUTE);
+        assert_eq!(
+            decide_factor_answer(&snap, FactorProof::Totp(Some(42)), &policy, MINUTE, NOW).outcome,
+            AnswerOutcome::Blocked { retry_after: 5 * MINUTE }
+        );
+        let late = decide_factor_answer(&factor_snapshot(None), FactorProof::Totp(Some(42)), &policy, MINUTE, NOW + MINUTE);
         assert_eq!(late, AnswerDecision { outcome: AnswerOutcome::NotAvailable, effects: vec![] });
         let not_a_factor_step = FactorAnswerSnapshot { step: challenge(Some(victim())), ..factor_snapshot(None) };
-        assert_eq!(decide_factor_answer(&not_a_factor_step, Some(42), &policy, MINUTE, NOW).outcome, AnswerOutcome::NotAvailable);
+        assert_eq!(
+            decide_factor_answer(&not_a_factor_step, FactorProof::Totp(Some(42)), &policy, MINUTE, NOW).outcome,
+            AnswerOutcome::NotAvailable
+        );
+    }
+
+    fn passkey_snapshot(step: Step) -> FactorAnswerSnapshot {
+        FactorAnswerSnapshot {
+            step,
+            factor: None,
+            passkeys: vec!["uftPASSKEY".to_owned()],
+            ceremony_live: true,
+            credential_taken: false,
+            identifier: OtpCounter::default(),
+            account: Some(OtpCounter::default()),
+        }
+    }
+
+    fn verified(factor_id: &str) -> FactorProof {
+        FactorProof::Passkey(Some(crate::webauthn::VerifiedAssertion { factor_id: factor_id.to_owned(), updated_credential: None }))
+    }
+
+    #[test]
+    fn a_passkey_signs_in_only_with_a_live_ceremony_and_its_own_accounts_key() {
+        let policy = OtpPolicy::default();
+        let subject = Subject::new("victim@example.com", Some(victim()));
+        let step = Step::SignInFactorChallenge { subject, grant_expires_at: NOW + MINUTE, factor: FactorKind::Webauthn };
+        let d = decide_factor_answer(&passkey_snapshot(step.clone()), verified("uftPASSKEY"), &policy, MINUTE, NOW);
+        assert_eq!(d.outcome, AnswerOutcome::Verified);
+        assert!(d.effects.contains(&AnswerEffect::ProveMethods(crate::session::AuthMethods::PasswordAndPasskey)));
+        assert!(d.effects.contains(&AnswerEffect::IssueInteractionCode));
+        // The ceremony ended (answered already, the step moved): a replay.
+        let mut ended = passkey_snapshot(step.clone());
+        ended.ceremony_live = false;
+        let d = decide_factor_answer(&ended, verified("uftPASSKEY"), &policy, MINUTE, NOW);
+        assert_eq!((d.outcome, logged_reason(&d)), (AnswerOutcome::Refused, Some("REPLAYED")));
+        // Another account's passkey, a refused assertion, or a TOTP value at a passkey step.
+        for (proof, reason) in [
+            (verified("uftOTHER"), "NO_ACTIVE_FACTOR"),
+            (FactorProof::Passkey(None), "INVALID_ASSERTION"),
+            (FactorProof::Totp(Some(42)), "INVALID_PASSCODE"),
+        ] {
+            let d = decide_factor_answer(&passkey_snapshot(step.clone()), proof, &policy, MINUTE, NOW);
+            assert_eq!((d.outcome, logged_reason(&d)), (AnswerOutcome::Refused, Some(reason)));
+            assert!(d.effects.iter().any(|e| matches!(e, AnswerEffect::SetCounters { identifier, .. } if identifier.failures == 1)));
+        }
+    }
+
+    #[test]
+    fn a_new_passkey_is_added_once_and_never_under_a_taken_credential_id() {
+        let policy = OtpPolicy::default();
+        let step =
+            Step::SignInEnrollWebauthn { subject: Subject::new("victim@example.com", Some(victim())), grant_expires_at: NOW + MINUTE };
+        let passkey = crate::webauthn::NewPasskey { credential_id: "Y3JlZA".to_owned(), credential: "{}".to_owned() };
+        let proof = || FactorProof::NewPasskey(Some(("uftNEW".to_owned(), passkey.clone())));
+        let d = decide_factor_answer(&passkey_snapshot(step.clone()), proof(), &policy, MINUTE, NOW);
+        assert_eq!(d.outcome, AnswerOutcome::Verified);
+        assert!(d.effects.contains(&AnswerEffect::AddPasskey { factor_id: "uftNEW".to_owned(), passkey: passkey.clone() }));
+        assert!(d.effects.iter().any(|e| matches!(e, AnswerEffect::Record(ev) if ev.event_type == EventType::FactorActivate)));
+        let mut taken = passkey_snapshot(step.clone());
+        taken.credential_taken = true;
+        let d = decide_factor_answer(&taken, proof(), &policy, MINUTE, NOW);
+        assert_eq!((d.outcome, logged_reason(&d)), (AnswerOutcome::Refused, Some("CREDENTIAL_TAKEN")));
+        // An assertion is no registration.
+        let d = decide_factor_answer(&passkey_snapshot(step), verified("uftPASSKEY"), &policy, MINUTE, NOW);
+        assert_eq!(d.outcome, AnswerOutcome::Refused);
     }
 
     #[test]

@@ -174,14 +174,17 @@ mod tests {
     }
 }
 
-/// What a sign-in proved, as the ID token's `amr` (RFC 8176): the password alone, or the
-/// password and a one-time value from a second factor (a TOTP app). Carried from the transaction
+/// What a sign-in proved, as the ID token's `amr` (RFC 8176): the password alone, the password
+/// and a one-time value from a TOTP app, or the password and a passkey (`hwk`: proof of
+/// possession of a key held by an authenticator; `user`: the user-presence test every WebAuthn
+/// assertion carries; webauthn-rs requires user verification of a passkey too). Carried from the transaction
 /// to the browser session, the code and every refresh family it starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AuthMethods {
     #[default]
     Password,
     PasswordAndOtp,
+    PasswordAndPasskey,
 }
 
 impl AuthMethods {
@@ -190,11 +193,12 @@ impl AuthMethods {
         match self {
             Self::Password => "pwd",
             Self::PasswordAndOtp => "pwd otp mfa",
+            Self::PasswordAndPasskey => "pwd hwk user mfa",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::Password, Self::PasswordAndOtp].into_iter().find(|m| m.as_str() == value)
+        [Self::Password, Self::PasswordAndOtp, Self::PasswordAndPasskey].into_iter().find(|m| m.as_str() == value)
     }
 
     /// The `amr` claim's values.
@@ -209,10 +213,11 @@ mod auth_methods_tests {
 
     #[test]
     fn methods_round_trip_and_name_rfc_8176_values() {
-        for m in [AuthMethods::Password, AuthMethods::PasswordAndOtp] {
+        for m in [AuthMethods::Password, AuthMethods::PasswordAndOtp, AuthMethods::PasswordAndPasskey] {
             assert_eq!(AuthMethods::parse(m.as_str()), Some(m));
         }
         assert_eq!(AuthMethods::PasswordAndOtp.values(), ["pwd", "otp", "mfa"]);
+        assert_eq!(AuthMethods::PasswordAndPasskey.values(), ["pwd", "hwk", "user", "mfa"]);
         assert_eq!(AuthMethods::parse("sms"), None);
     }
 }

@@ -75,37 +75,49 @@ mod tests {
 }
 
 /// Where a right password leads: straight to `Success`, or, when the app sign-in rule asks for a
-/// second factor, to its challenge (bounded by `window`). An account without one sets up a TOTP
-/// app first when the enrollment policy requires it, or when the rule asks for a second factor
-/// and users may enroll; otherwise a rule asking for one ends in a terminal step.
+/// second factor, to its challenge (bounded by `window`; a choice first when the account has
+/// both a TOTP app and passkeys). An account without one sets one up first when the enrollment
+/// policy requires it, or when the rule asks for a second factor and users may enroll one of
+/// the kinds `enroll` offers; otherwise a rule asking for one ends in a terminal step.
+/// `enroll` is the policy as it applies on this server (`EnrollPolicy::on_server`).
 pub fn after_password(
-    (rule, enroll): (crate::policy::SignOnFactors, crate::policy::EnrollRequirement),
-    has_second_factor: bool,
+    (rule, enroll): (crate::policy::SignOnFactors, crate::policy::EnrollPolicy),
+    enrolled: crate::interaction::FactorKinds,
     subject: &crate::interaction::Subject,
     user_id: &crate::UserId,
     window: Millis,
     now: Millis,
 ) -> crate::interaction::Step {
     use crate::interaction::Step;
-    use crate::policy::{EnrollRequirement, SignOnFactors};
+    use crate::policy::SignOnFactors;
     let grant_expires_at = now + window;
-    match (rule, enroll, has_second_factor) {
-        (SignOnFactors::PasswordAndSecondFactor, _, true) => Step::SignInFactorChallenge { subject: subject.clone(), grant_expires_at },
-        (_, EnrollRequirement::Required, false) | (SignOnFactors::PasswordAndSecondFactor, EnrollRequirement::Optional, false) => {
-            Step::SignInEnrollSelect { subject: subject.clone(), grant_expires_at }
+    let subject = subject.clone();
+    let may_enroll = enroll.offered().any();
+    match (rule, enrolled.any()) {
+        (SignOnFactors::PasswordAndSecondFactor, true) => match enrolled.single() {
+            Some(factor) => Step::SignInFactorChallenge { subject, grant_expires_at, factor },
+            None => Step::SignInFactorSelect { subject, grant_expires_at },
+        },
+        (_, false) if may_enroll && (enroll.any_required() || rule == SignOnFactors::PasswordAndSecondFactor) => {
+            Step::SignInEnrollSelect { subject, grant_expires_at }
         }
-        (SignOnFactors::PasswordAndSecondFactor, EnrollRequirement::NotAllowed, false) => {
-            Step::SignInFactorMissing { subject: subject.clone() }
-        }
-        (SignOnFactors::PasswordOnly, _, _) => Step::Success { user_id: user_id.clone() },
+        (SignOnFactors::PasswordAndSecondFactor, false) => Step::SignInFactorMissing { subject },
+        (SignOnFactors::PasswordOnly, _) => Step::Success { user_id: user_id.clone() },
     }
 }
 
 #[cfg(test)]
 mod second_factor_tests {
     use super::*;
-    use crate::interaction::{Step, Subject};
-    use crate::policy::{EnrollRequirement, SignOnFactors};
+    use crate::interaction::{FactorKind, FactorKinds, Step, Subject};
+    use crate::policy::{EnrollPolicy, EnrollRequirement, SignOnFactors};
+
+    const NONE: FactorKinds = FactorKinds { totp: false, webauthn: false };
+    const TOTP: FactorKinds = FactorKinds { totp: true, webauthn: false };
+
+    fn totp_only(e: EnrollRequirement) -> EnrollPolicy {
+        EnrollPolicy { totp: e, webauthn: EnrollRequirement::NotAllowed }
+    }
 
     #[test]
     fn a_right_password_opens_only_what_the_rules_allow() {
@@ -113,21 +125,49 @@ mod second_factor_tests {
         use SignOnFactors::{PasswordAndSecondFactor as TwoFa, PasswordOnly as OneFa};
         let user = crate::UserId::from_trusted("00uX".to_owned());
         let subject = Subject::new("x@example.com", Some(user.clone()));
-        let after = |rule, enroll, has| after_password((rule, enroll), has, &subject, &user, 10, 5);
+        let after = |rule, enroll, has| after_password((rule, totp_only(enroll)), has, &subject, &user, 10, 5);
         let success = Step::Success { user_id: user.clone() };
-        let challenge = Step::SignInFactorChallenge { subject: subject.clone(), grant_expires_at: 15 };
+        let challenge = Step::SignInFactorChallenge { subject: subject.clone(), grant_expires_at: 15, factor: FactorKind::Totp };
         let enroll = Step::SignInEnrollSelect { subject: subject.clone(), grant_expires_at: 15 };
         // 1FA: the password is enough, unless set-up is required of everybody.
-        assert_eq!(after(OneFa, Optional, false), success);
-        assert_eq!(after(OneFa, NotAllowed, false), success);
-        assert_eq!(after(OneFa, Optional, true), success);
-        assert_eq!(after(OneFa, Required, false), enroll);
+        assert_eq!(after(OneFa, Optional, NONE), success);
+        assert_eq!(after(OneFa, NotAllowed, NONE), success);
+        assert_eq!(after(OneFa, Optional, TOTP), success);
+        assert_eq!(after(OneFa, Required, NONE), enroll);
         // 2FA: an enrolled factor is asked for; without one, set-up if users may, else nothing.
         for e in [Required, Optional, NotAllowed] {
-            assert_eq!(after(TwoFa, e, true), challenge);
+            assert_eq!(after(TwoFa, e, TOTP), challenge);
         }
-        assert_eq!(after(TwoFa, Required, false), enroll);
-        assert_eq!(after(TwoFa, Optional, false), enroll);
-        assert_eq!(after(TwoFa, NotAllowed, false), Step::SignInFactorMissing { subject: subject.clone() });
+        assert_eq!(after(TwoFa, Required, NONE), enroll);
+        assert_eq!(after(TwoFa, Optional, NONE), enroll);
+        assert_eq!(after(TwoFa, NotAllowed, NONE), Step::SignInFactorMissing { subject: subject.clone() });
+    }
+
+    #[test]
+    fn passkeys_are_challenged_chosen_and_offered_like_a_totp_app() {
+        use EnrollRequirement::{NotAllowed, Optional, Required};
+        let user = crate::UserId::from_trusted("00uX".to_owned());
+        let subject = Subject::new("x@example.com", Some(user.clone()));
+        let two_fa = |enroll, has| after_password((SignOnFactors::PasswordAndSecondFactor, enroll), has, &subject, &user, 10, 5);
+        let passkey_only = FactorKinds { totp: false, webauthn: true };
+        let both = FactorKinds { totp: true, webauthn: true };
+        let policy = EnrollPolicy { totp: NotAllowed, webauthn: Optional };
+        assert_eq!(
+            two_fa(policy, passkey_only),
+            Step::SignInFactorChallenge { subject: subject.clone(), grant_expires_at: 15, factor: FactorKind::Webauthn }
+        );
+        assert_eq!(two_fa(policy, both), Step::SignInFactorSelect { subject: subject.clone(), grant_expires_at: 15 });
+        assert_eq!(two_fa(policy, NONE), Step::SignInEnrollSelect { subject: subject.clone(), grant_expires_at: 15 });
+        // A server without a relying party offers no passkey, so that set-up is not possible.
+        assert_eq!(two_fa(policy.on_server(false), NONE), Step::SignInFactorMissing { subject: subject.clone() });
+        let one_fa = after_password(
+            (SignOnFactors::PasswordOnly, EnrollPolicy { totp: NotAllowed, webauthn: Required }),
+            NONE,
+            &subject,
+            &user,
+            10,
+            5,
+        );
+        assert_eq!(one_fa, Step::SignInEnrollSelect { subject: subject.clone(), grant_expires_at: 15 });
     }
 }

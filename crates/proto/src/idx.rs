@@ -219,6 +219,10 @@ pub struct Authenticator {
     pub settings: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contextual_data: Option<Value>,
+    /// A passkey enrollment's credential id (base64url): the clients build WebAuthn's
+    /// `allowCredentials` / `excludeCredentials` from these.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recover: Option<Remediation>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -282,6 +286,13 @@ pub struct IdentifyRequest {
 pub struct PasscodeCredentials {
     pub passcode: Option<String>,
     pub revoke_sessions: Option<bool>,
+    /// A passkey's answer (base64url, as Okta's clients send it): `clientData` with
+    /// `attestation` when one is registered, with `authenticatorData` and `signatureData`
+    /// when one signs a challenge.
+    pub client_data: Option<String>,
+    pub attestation: Option<String>,
+    pub authenticator_data: Option<String>,
+    pub signature_data: Option<String>,
 }
 
 /// `POST /idp/idx/recover`: "Forgot password?".

@@ -66,6 +66,7 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub log: LogSettings,
     pub system_log: SystemLogSettings,
+    pub webauthn: WebauthnSettings,
     pub clients: Vec<ClientSettings>,
     /// Set from `LATCHKEY_UNSAFE_TEST_SETTINGS`; never from the file.
     #[serde(skip)]
@@ -284,6 +285,24 @@ impl Default for RecoverySettings {
             not_me_token_secs: secs(latchkey_domain::containment::DEFAULT_LINK_LIFETIME),
         }
     }
+}
+
+/// Passkeys (WebAuthn): the relying party browsers bind each passkey to.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebauthnSettings {
+    /// The relying party id: the domain passkeys are bound to, the host of `rp_origin` or a
+    /// parent domain of it (never an IP address). Default: the host of `rp_origin`. Changing it
+    /// orphans every registered passkey.
+    pub rp_id: Option<String>,
+    /// The origin the browser reports in every WebAuthn response (scheme, host, port), where
+    /// the sign-in page runs. Default: the origin of `server.public_url`. When neither is set
+    /// and the public URL's host is an IP address, passkeys are not offered.
+    pub rp_origin: Option<String>,
+    /// Further origins a passkey may answer from: the pages of applications that embed the
+    /// sign-in widget (the browser reports the page's origin). Each must be on `rp_id`'s domain
+    /// (`LATCHKEY_WEBAUTHN__EXTRA_ORIGINS` takes a TOML list, e.g. `["https://app.example.com"]`).
+    pub extra_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -594,6 +613,27 @@ impl Settings {
         }
         settings.unsafe_test_settings = matches!(std::env::var("LATCHKEY_UNSAFE_TEST_SETTINGS").as_deref(), Ok("1" | "true"));
         Ok(settings)
+    }
+
+    /// The passkey relying party for a server at `public_url`: `webauthn.rp_id` and
+    /// `webauthn.rp_origin`, each derived from the public URL when not set. `Ok(None)` when
+    /// nothing was set and the public URL cannot be a relying party (an IP address): passkeys
+    /// are then not offered. Settings that were given and do not fit are an error.
+    pub fn relying_party(&self, public_url: &str) -> Result<Option<latchkey_domain::webauthn::RelyingParty>, ConfigError> {
+        let w = &self.webauthn;
+        let origin = match &w.rp_origin {
+            Some(origin) => origin.clone(),
+            None => latchkey_domain::oauth::origin_of(public_url).unwrap_or_else(|| public_url.to_owned()),
+        };
+        let rp_id = match &w.rp_id {
+            Some(rp_id) => rp_id.clone(),
+            None => url::Url::parse(&origin).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default(),
+        };
+        match latchkey_domain::webauthn::RelyingParty::new(&rp_id, &origin, &w.extra_origins, &self.org.name) {
+            Ok(rp) => Ok(Some(rp)),
+            Err(_) if w.rp_id.is_none() && w.rp_origin.is_none() && w.extra_origins.is_empty() => Ok(None),
+            Err(e) => Err(invalid(e.to_string())),
+        }
     }
 
     /// Checks every value once, at start, with a message that names the setting and the fix.

@@ -25,6 +25,7 @@ pub mod mail;
 pub mod metrics;
 pub mod oauth;
 pub mod openapi;
+pub mod passkeys;
 pub mod session;
 pub mod startup;
 pub mod state;

@@ -195,10 +195,10 @@ pub fn authenticator_enrolled(
     state: &AppState,
     keys: &KeyRing,
     account: &UserRecord,
-    factor: &FactorRecord,
+    factor_type: &str,
     now: Millis,
 ) -> anyhow::Result<SecurityNotice> {
-    let payload = base(state, EmailKind::AuthenticatorEnrolled, account, now).with("request.factor", factor_name(&factor.factor_type));
+    let payload = base(state, EmailKind::AuthenticatorEnrolled, account, now).with("request.factor", factor_name(factor_type));
     with_not_me_link(state, keys, account, payload, now)
 }
 
@@ -219,6 +219,7 @@ pub fn authenticator_reset(
 pub fn factor_name(factor_type: &str) -> &'static str {
     match factor_type {
         latchkey_store::TOTP_FACTOR_TYPE => "Google Authenticator",
+        latchkey_store::WEBAUTHN_FACTOR_TYPE => "Security Key or Biometric Authenticator",
         _ => "",
     }
 }

@@ -32,6 +32,8 @@ pub struct Inner {
     pub policies: Policies,
     pub sessions: latchkey_domain::session::SessionPolicy,
     pub refresh: latchkey_domain::refresh::RefreshPolicy,
+    /// The passkey relying party (`webauthn.*`), or `None` when this server offers no passkeys.
+    pub relying_party: Option<latchkey_domain::webauthn::RelyingParty>,
     origins: RwLock<(Option<Instant>, Arc<HashSet<String>>)>,
 }
 
@@ -73,7 +75,12 @@ impl AppState {
         let policies = Policies::from(&settings);
         let sessions = settings.session_policy();
         let refresh = settings.refresh_policy();
+        let relying_party = settings.relying_party(&public_url)?;
+        if relying_party.is_none() {
+            tracing::info!("passkeys are not offered: the public URL's host cannot be a WebAuthn relying party id (set webauthn.rp_id and webauthn.rp_origin)");
+        }
         Ok(Self(Arc::new(Inner {
+            relying_party,
             master_key,
             sessions,
             refresh,

@@ -12,6 +12,9 @@ use crate::{random_id, Audit, Result, Store, StoreError};
 /// Okta's `factorType` and `provider` for a TOTP app such as Google Authenticator.
 pub const TOTP_FACTOR_TYPE: &str = "token:software:totp";
 pub const TOTP_PROVIDER: &str = "GOOGLE";
+/// Okta's `factorType` and `provider` for a passkey (WebAuthn).
+pub const WEBAUTHN_FACTOR_TYPE: &str = "webauthn";
+pub const WEBAUTHN_PROVIDER: &str = "FIDO";
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct FactorRecord {
@@ -26,12 +29,26 @@ pub struct FactorRecord {
     pub last_used_step: Option<i64>,
     /// The name the user gave it on the account page (migration 0015); `None` shows the default.
     pub display_name: Option<String>,
+    /// A passkey's credential id (base64url) and webauthn-rs' credential, JSON (migration 0017).
+    pub credential_id: Option<String>,
+    pub credential: Option<String>,
     pub created_at: Millis,
     pub last_updated_at: Millis,
 }
 
 pub(crate) const COLUMNS: &str =
-    "id, user_id, factor_type, provider, status, secret_sealed, last_used_step, display_name, created_at, last_updated_at";
+    "id, user_id, factor_type, provider, status, secret_sealed, last_used_step, display_name, credential_id, credential, created_at, \
+     last_updated_at";
+
+/// How `Store::add_session_passkey` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasskeyAdded {
+    Added,
+    /// The registration was answered already, replaced, or never started: nothing changed.
+    Replayed,
+    /// Another factor has this credential id: nothing was added (the registration is spent).
+    Taken,
+}
 
 /// A factor id, made before the secret is sealed because the seal's context names it.
 pub fn new_factor_id() -> String {
@@ -94,6 +111,75 @@ impl Store {
             .bind(user_id.as_str())
             .fetch_all(self.pool())
             .await?)
+    }
+
+    /// The user's active passkeys, oldest first (to start or check an authentication).
+    pub async fn active_passkeys(&self, user_id: &UserId) -> Result<Vec<FactorRecord>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM factors WHERE user_id = $1 AND factor_type = $2 AND status = 'ACTIVE' ORDER BY created_at, id"
+        ))
+        .bind(user_id.as_str())
+        .bind(WEBAUTHN_FACTOR_TYPE)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Keeps the passkey registration the account page started with the browser session
+    /// (replacing an unfinished one). `false` when the session is gone.
+    pub async fn start_session_passkey(&self, session_id: &str, user_id: &UserId, ceremony: &str) -> Result<bool> {
+        let updated = sqlx::query("UPDATE sessions SET webauthn_ceremony = $1 WHERE id = $2 AND user_id = $3")
+            .bind(ceremony)
+            .bind(session_id)
+            .bind(user_id.as_str())
+            .execute(self.pool())
+            .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    /// The passkey registration the session started, if one is waiting.
+    pub async fn session_passkey(&self, session_id: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar::<_, Option<String>>("SELECT webauthn_ceremony FROM sessions WHERE id = $1")
+            .bind(session_id)
+            .fetch_optional(self.pool())
+            .await?
+            .flatten())
+    }
+
+    /// Adds the passkey the session's registration produced, consuming that registration in the
+    /// same transaction: only while `ceremony` is still the session's (an answer is accepted
+    /// once), and only under a credential id no account has. Logs `user.mfa.factor.activate` and
+    /// queues the AuthenticatorEnrolled notice with the factor.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_session_passkey(
+        &self,
+        (session_id, ceremony): (&str, &str),
+        user_id: &UserId,
+        factor_id: &str,
+        passkey: &latchkey_domain::webauthn::NewPasskey,
+        enrolled: &SecurityNotice,
+        audit: &Audit<'_>,
+        now: Millis,
+    ) -> Result<PasskeyAdded> {
+        let mut tx = self.write_tx().await?;
+        let consumed =
+            sqlx::query("UPDATE sessions SET webauthn_ceremony = NULL WHERE id = $1 AND user_id = $2 AND webauthn_ceremony = $3")
+                .bind(session_id)
+                .bind(user_id.as_str())
+                .bind(ceremony)
+                .execute(&mut *tx)
+                .await?;
+        if consumed.rows_affected() != 1 {
+            return Ok(PasskeyAdded::Replayed);
+        }
+        if credential_taken_in_tx(&mut tx, &passkey.credential_id).await? {
+            tx.commit().await?;
+            return Ok(PasskeyAdded::Taken);
+        }
+        let added = add_passkey_in_tx(&mut tx, user_id, factor_id, passkey, now).await?;
+        record_factor_event(&mut tx, EventType::FactorActivate, Outcome::Success, &added, audit, now).await?;
+        queue_notice(&mut tx, user_id, NoticeSubject::AuthenticatorEnrolled, Some(&added), enrolled, now).await?;
+        tx.commit().await?;
+        Ok(PasskeyAdded::Added)
     }
 
     /// The user's active TOTP factor, if any (to open its secret before an answer is decided).
@@ -322,4 +408,59 @@ pub(crate) async fn record_factor_event(
         event = event.warn();
     }
     crate::system_log::record(tx, &event, audit.context, now).await
+}
+
+/// The ids of the user's active passkeys, locked for the rest of the caller's write transaction.
+pub(crate) async fn passkey_ids_in_tx(tx: &mut crate::Tx, store: &Store, user_id: &UserId) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT id FROM factors WHERE user_id = $1 AND factor_type = $2 AND status = 'ACTIVE'{}",
+        store.dialect().for_update()
+    ))
+    .bind(user_id.as_str())
+    .bind(WEBAUTHN_FACTOR_TYPE)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// Whether a credential id is registered already, to any account.
+pub(crate) async fn credential_taken_in_tx(tx: &mut crate::Tx, credential_id: &str) -> Result<bool> {
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM factors WHERE credential_id = $1").bind(credential_id).fetch_one(&mut **tx).await?;
+    Ok(n > 0)
+}
+
+/// Adds an active passkey; the caller decided under lock that its credential id is new (the
+/// unique index refuses a duplicate all the same).
+pub(crate) async fn add_passkey_in_tx(
+    tx: &mut crate::Tx,
+    user_id: &UserId,
+    factor_id: &str,
+    passkey: &latchkey_domain::webauthn::NewPasskey,
+    now: Millis,
+) -> Result<FactorRecord> {
+    Ok(sqlx::query_as(&format!(
+        "INSERT INTO factors (id, user_id, factor_type, provider, status, secret_sealed, credential_id, credential, created_at, \
+         last_updated_at) VALUES ($1, $2, $3, $4, 'ACTIVE', '', $5, $6, $7, $7) RETURNING {COLUMNS}"
+    ))
+    .bind(factor_id)
+    .bind(user_id.as_str())
+    .bind(WEBAUTHN_FACTOR_TYPE)
+    .bind(WEBAUTHN_PROVIDER)
+    .bind(&passkey.credential_id)
+    .bind(&passkey.credential)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// Records a passkey's use, storing its credential back when the assertion moved its signature
+/// counter or backup state (webauthn-rs' `AuthenticationResult`).
+pub(crate) async fn use_passkey_in_tx(tx: &mut crate::Tx, factor_id: &str, updated: Option<&str>, now: Millis) -> Result<()> {
+    sqlx::query("UPDATE factors SET credential = COALESCE($1, credential), last_updated_at = $2 WHERE id = $3 AND status = 'ACTIVE'")
+        .bind(updated)
+        .bind(now)
+        .bind(factor_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

@@ -4,7 +4,7 @@
 //! transaction (two tabs, a replay) cannot both move it: the loser sees `Ok(false)` and answers
 //! with the current state.
 use latchkey_domain::audit::{EventType, Outcome, Party, SecurityEvent};
-use latchkey_domain::interaction::{Flow, Step, Subject};
+use latchkey_domain::interaction::{FactorKind, Flow, Step, Subject};
 use latchkey_domain::oauth::AuthServer;
 use latchkey_domain::{Millis, UserId};
 use sqlx::any::AnyRow;
@@ -31,6 +31,9 @@ pub struct InteractionRecord {
     pub credential_at: Option<Millis>,
     /// What the sign-in proved so far (the ID token's `amr`).
     pub methods: latchkey_domain::session::AuthMethods,
+    /// The WebAuthn ceremony of the current step (`latchkey_domain::webauthn::Ceremony`'s stored
+    /// form), while one is in progress; cleared by every move of the step.
+    pub webauthn_ceremony: Option<String>,
     pub created_at: Millis,
     pub expires_at: Millis,
 }
@@ -50,6 +53,9 @@ pub struct SignInCompletion<'a> {
     pub verified_hash: &'a str,
     /// How long the second step may take when the app sign-in rule asks for one.
     pub second_factor_window: Millis,
+    /// Whether this server can register passkeys (a relying party is configured); when it
+    /// cannot, the enrollment policy's passkey setting reads as `NOT_ALLOWED`.
+    pub passkeys_available: bool,
 }
 
 /// How `complete_sign_in` ended.
@@ -77,7 +83,7 @@ pub struct NewInteraction<'a> {
 }
 
 const COLUMNS: &str = "id, auth_server, flow, client_id, redirect_uri, scopes, oauth_state, nonce, code_challenge, step, \
-    subject_key, user_id, grant_expires_at, version, auth_time, credential_at, amr, created_at, expires_at";
+    subject_key, user_id, grant_expires_at, version, auth_time, credential_at, amr, webauthn_ceremony, created_at, expires_at";
 
 /// The columns a step is stored in: kind, subject key, user id, grant expiry.
 pub(crate) fn step_columns(step: &Step) -> (&'static str, Option<String>, Option<String>, Option<Millis>) {
@@ -90,10 +96,12 @@ pub(crate) fn step_columns(step: &Step) -> (&'static str, Option<String>, Option
             (step.kind(), Some(subject.identifier_key().storage_key()), subject.user_id.as_ref().map(|u| u.as_str().to_owned()), None)
         }
         Step::RecoveryFactorSelect { subject, grant_expires_at }
-        | Step::RecoveryFactorChallenge { subject, grant_expires_at }
-        | Step::SignInFactorChallenge { subject, grant_expires_at }
+        | Step::RecoveryFactorChallenge { subject, grant_expires_at, .. }
+        | Step::SignInFactorSelect { subject, grant_expires_at }
+        | Step::SignInFactorChallenge { subject, grant_expires_at, .. }
         | Step::SignInEnrollSelect { subject, grant_expires_at }
-        | Step::SignInEnrollTotp { subject, grant_expires_at } => (
+        | Step::SignInEnrollTotp { subject, grant_expires_at }
+        | Step::SignInEnrollWebauthn { subject, grant_expires_at } => (
             step.kind(),
             Some(subject.identifier_key().storage_key()),
             subject.user_id.as_ref().map(|u| u.as_str().to_owned()),
@@ -112,6 +120,7 @@ fn step_from_row(row: &AnyRow) -> Result<Step> {
     let user_id = get_opt_str(row, "user_id")?.map(UserId::from_trusted);
     let corrupt = || StoreError::Corrupt(format!("interaction step {kind} is missing its data"));
     let subject = || -> Result<Subject> { Ok(Subject::from_storage(subject_key.as_deref().ok_or_else(corrupt)?, user_id.clone())) };
+    let grant = || -> Result<Millis> { get_opt_i64(row, "grant_expires_at")?.ok_or_else(corrupt) };
     Ok(match kind.as_str() {
         "identify" => Step::Identify,
         "recovery_identify" => Step::RecoveryIdentify,
@@ -120,15 +129,21 @@ fn step_from_row(row: &AnyRow) -> Result<Step> {
         "recovery_factor_select" => {
             Step::RecoveryFactorSelect { subject: subject()?, grant_expires_at: get_opt_i64(row, "grant_expires_at")?.ok_or_else(corrupt)? }
         }
-        "recovery_factor_challenge" => Step::RecoveryFactorChallenge {
-            subject: subject()?,
-            grant_expires_at: get_opt_i64(row, "grant_expires_at")?.ok_or_else(corrupt)?,
-        },
+        "recovery_factor_challenge" => {
+            Step::RecoveryFactorChallenge { subject: subject()?, grant_expires_at: grant()?, factor: FactorKind::Totp }
+        }
+        "recovery_webauthn_challenge" => {
+            Step::RecoveryFactorChallenge { subject: subject()?, grant_expires_at: grant()?, factor: FactorKind::Webauthn }
+        }
+        "signin_factor_select" => Step::SignInFactorSelect { subject: subject()?, grant_expires_at: grant()? },
+        "signin_webauthn_challenge" => {
+            Step::SignInFactorChallenge { subject: subject()?, grant_expires_at: grant()?, factor: FactorKind::Webauthn }
+        }
+        "signin_enroll_webauthn" => Step::SignInEnrollWebauthn { subject: subject()?, grant_expires_at: grant()? },
         "recovery_factor_missing" => Step::RecoveryFactorMissing { subject: subject()? },
-        "signin_factor_challenge" => Step::SignInFactorChallenge {
-            subject: subject()?,
-            grant_expires_at: get_opt_i64(row, "grant_expires_at")?.ok_or_else(corrupt)?,
-        },
+        "signin_factor_challenge" => {
+            Step::SignInFactorChallenge { subject: subject()?, grant_expires_at: grant()?, factor: FactorKind::Totp }
+        }
         "signin_factor_missing" => Step::SignInFactorMissing { subject: subject()? },
         "signin_enroll_select" => {
             Step::SignInEnrollSelect { subject: subject()?, grant_expires_at: get_opt_i64(row, "grant_expires_at")?.ok_or_else(corrupt)? }
@@ -167,6 +182,7 @@ fn from_row(row: &AnyRow) -> Result<InteractionRecord> {
         auth_time: get_opt_i64(row, "auth_time")?,
         credential_at: get_opt_i64(row, "credential_at")?,
         methods: crate::get_methods(row, "amr")?,
+        webauthn_ceremony: get_opt_str(row, "webauthn_ceremony")?,
         created_at: get_i64(row, "created_at")?,
         expires_at: get_i64(row, "expires_at")?,
     })
@@ -240,6 +256,15 @@ impl Store {
 
     /// Moves a transaction to `step` if nobody moved it since `expected_version` was read, and
     /// returns the transaction as committed (`None`: it had moved; nothing changed).
+    /// Stores the WebAuthn ceremony started for the transaction's current step (see
+    /// `start_ceremony`); `None`: the transaction moved meanwhile.
+    pub async fn start_webauthn_ceremony(&self, id: &str, expected_version: i64, ceremony: &str) -> Result<Option<InteractionRecord>> {
+        let mut tx = self.write_tx().await?;
+        let record = start_ceremony(&mut tx, id, expected_version, ceremony).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
     pub async fn advance_interaction(&self, id: &str, expected_version: i64, step: &Step) -> Result<Option<InteractionRecord>> {
         let mut tx = self.write_tx().await?;
         let moved = advance(&mut tx, id, expected_version, step).await?;
@@ -266,8 +291,8 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let facts = crate::policies::sign_on_facts(&mut tx, done.user_id).await?;
         let step = latchkey_domain::signin::after_password(
-            (facts.rule, facts.enroll),
-            facts.has_second_factor,
+            (facts.rule, facts.enroll.on_server(done.passkeys_available)),
+            facts.enrolled,
             done.subject,
             done.user_id,
             done.second_factor_window,
@@ -389,7 +414,8 @@ impl Store {
 pub(crate) async fn advance(tx: &mut Tx, id: &str, expected_version: i64, step: &Step) -> Result<Option<InteractionRecord>> {
     let (kind, subject_key, user_id, grant) = step_columns(step);
     let row = sqlx::query(&format!(
-        "UPDATE interactions SET step = $1, subject_key = $2, user_id = $3, grant_expires_at = $4, version = version + 1 \
+        "UPDATE interactions SET step = $1, subject_key = $2, user_id = $3, grant_expires_at = $4, version = version + 1, \
+         webauthn_ceremony = NULL \
          WHERE id = $5 AND version = $6 RETURNING {COLUMNS}"
     ))
     .bind(kind)
@@ -405,6 +431,24 @@ pub(crate) async fn advance(tx: &mut Tx, id: &str, expected_version: i64, step: 
         crate::recovery::end_transaction_codes(tx, id).await?;
     }
     from_row(&row).map(Some)
+}
+
+/// Stores the WebAuthn ceremony of the transaction's current step, unless the step moved or a
+/// ceremony was stored already (two processes rendering the step at once: the first one's
+/// stands). Returns the transaction as it now stands, or `None` when it moved.
+pub(crate) async fn start_ceremony(tx: &mut Tx, id: &str, expected_version: i64, ceremony: &str) -> Result<Option<InteractionRecord>> {
+    sqlx::query("UPDATE interactions SET webauthn_ceremony = $1 WHERE id = $2 AND version = $3 AND webauthn_ceremony IS NULL")
+        .bind(ceremony)
+        .bind(id)
+        .bind(expected_version)
+        .execute(&mut **tx)
+        .await?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM interactions WHERE id = $1 AND version = $2"))
+        .bind(id)
+        .bind(expected_version)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(from_row).transpose()
 }
 
 /// Moves a transaction whose row this write transaction already holds (see `lock_step`): the

@@ -49,7 +49,7 @@ pub use account::ProvedChange;
 pub use clients::{ClientRecord, ClientSource};
 pub use containment::{Containment, ContainmentTokenRecord, SecurityNotice};
 pub use customizations::{Customization, CustomizationWrite};
-pub use factors::{new_factor_id, FactorRecord, TOTP_FACTOR_TYPE, TOTP_PROVIDER};
+pub use factors::{new_factor_id, FactorRecord, PasskeyAdded, TOTP_FACTOR_TYPE, TOTP_PROVIDER, WEBAUTHN_FACTOR_TYPE, WEBAUTHN_PROVIDER};
 pub use interactions::{InteractionRecord, NewInteraction, SignInCompleted, SignInCompletion};
 pub use keys::KeyRecord;
 pub use outbox::{NewMessage, OutboxMessage, OutboxStatus};

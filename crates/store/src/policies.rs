@@ -3,7 +3,8 @@
 //! write transaction (`recovery::step_up_facts`), so a change takes effect for every process at
 //! its next request.
 use latchkey_domain::audit::{EventType, Party};
-use latchkey_domain::policy::{EnrollRequirement, Policies, PolicyValue, SignOnFactors};
+use latchkey_domain::interaction::FactorKinds;
+use latchkey_domain::policy::{EnrollPolicy, EnrollRequirement, Policies, PolicyValue, SignOnFactors};
 use latchkey_domain::{Millis, UserId};
 
 use crate::{get_i64, get_str, Audit, Result, Store, StoreError};
@@ -50,31 +51,39 @@ impl Store {
 }
 
 /// What the second step of a sign-in depends on: the app sign-in rule, the enrollment policy and
-/// whether the account has an active second factor. One statement, inside the sign-in's own transaction.
+/// which kinds of second factor the account has active. One statement, inside the sign-in's own
+/// transaction.
 pub(crate) struct SignOnFacts {
     pub rule: SignOnFactors,
-    pub enroll: EnrollRequirement,
-    pub has_second_factor: bool,
+    pub enroll: EnrollPolicy,
+    pub enrolled: FactorKinds,
 }
 
 pub(crate) async fn sign_on_facts(tx: &mut crate::Tx, user_id: &UserId) -> Result<SignOnFacts> {
     let row = sqlx::query(
         "SELECT (SELECT policy_value FROM policy_values WHERE policy_key = 'sign_on_factors') AS rule, \
          (SELECT policy_value FROM policy_values WHERE policy_key = 'totp_enroll') AS enroll, \
-         (SELECT COUNT(*) FROM factors WHERE user_id = $1 AND status = 'ACTIVE') AS active_factors",
+         (SELECT policy_value FROM policy_values WHERE policy_key = 'webauthn_enroll') AS webauthn_enroll, \
+         (SELECT COUNT(*) FROM factors WHERE user_id = $1 AND status = 'ACTIVE' AND factor_type <> $2) AS active_totp, \
+         (SELECT COUNT(*) FROM factors WHERE user_id = $1 AND status = 'ACTIVE' AND factor_type = $2) AS active_passkeys",
     )
     .bind(user_id.as_str())
+    .bind(crate::factors::WEBAUTHN_FACTOR_TYPE)
     .fetch_one(&mut **tx)
     .await?;
     let rule = match crate::get_opt_str(&row, "rule")? {
         None => SignOnFactors::default(),
         Some(text) => SignOnFactors::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("sign_on_factors {text:?}")))?,
     };
-    let enroll = match crate::get_opt_str(&row, "enroll")? {
-        None => EnrollRequirement::default(),
-        Some(text) => EnrollRequirement::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("totp_enroll {text:?}")))?,
+    let requirement = |column: &str| -> Result<EnrollRequirement> {
+        match crate::get_opt_str(&row, column)? {
+            None => Ok(EnrollRequirement::default()),
+            Some(text) => EnrollRequirement::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("{column} {text:?}"))),
+        }
     };
-    Ok(SignOnFacts { rule, enroll, has_second_factor: get_i64(&row, "active_factors")? > 0 })
+    let enroll = EnrollPolicy { totp: requirement("enroll")?, webauthn: requirement("webauthn_enroll")? };
+    let enrolled = FactorKinds { totp: get_i64(&row, "active_totp")? > 0, webauthn: get_i64(&row, "active_passkeys")? > 0 };
+    Ok(SignOnFacts { rule, enroll, enrolled })
 }
 
 async fn read(conn: &mut sqlx::AnyConnection) -> Result<StoredPolicies> {

@@ -6,11 +6,11 @@
 //! so a crash leaves all of it or none (security-checklist §3).
 use latchkey_domain::audit::{EventType, Outcome, Party, SecurityEvent};
 use latchkey_domain::containment::NoticeSubject;
-use latchkey_domain::interaction::{Step, Subject};
+use latchkey_domain::interaction::{FactorKind, Step, Subject};
 use latchkey_domain::policy::RecoveryStepUp;
 use latchkey_domain::recovery::{
     decide_answer, decide_factor_answer, decide_mail, mail_event, AnswerDecision, AnswerEffect, AnswerOutcome, AnswerSnapshot,
-    FactorAnswerSnapshot, LiveCode, MailHistory, StepUpFacts, TotpFactorState,
+    FactorAnswerSnapshot, FactorProof, LiveCode, MailHistory, StepUpFacts, TotpFactorState,
 };
 use latchkey_domain::signin::{self, Attempt, SignInCounter};
 use latchkey_domain::throttle::{MailDecision, MailLimits, SignInThrottle};
@@ -74,15 +74,19 @@ pub struct CodeCheck<'a> {
     pub context: &'a EventContext,
 }
 
-/// A second-factor value at a recovery's step-up. The caller opened the factor's secret and
-/// found which TOTP step the value matches (`None`: none); replay and every limit are decided
-/// here, under lock.
+/// A second-factor answer at a recovery's step-up, a sign-in's second step or a set-up during
+/// sign-in. The caller opened the TOTP factor's secret and found which step the value matches,
+/// or ran webauthn-rs against the transaction's ceremony (`proof`); replay and every limit are
+/// decided here, under lock.
 pub struct FactorCheck<'a> {
     pub interaction_id: &'a str,
-    /// The factor the caller checked the value against; a different active factor under lock
+    /// The TOTP factor the caller checked the value against; a different factor under lock
     /// (removed and enrolled again meanwhile) makes the value count as wrong.
     pub factor_id: &'a str,
-    pub matched_step: Option<u64>,
+    pub proof: FactorProof,
+    /// The stored ceremony a passkey's answer was verified against: it counts only while it is
+    /// still the transaction's (every move of the step ends it).
+    pub ceremony: Option<&'a str>,
     pub policy: &'a OtpPolicy,
     pub grant_lifetime: Millis,
     pub context: &'a EventContext,
@@ -270,44 +274,64 @@ impl Store {
         now: Millis,
     ) -> Result<Option<(AnswerOutcome, InteractionRecord)>> {
         let mut tx = self.write_tx().await?;
-        // The store's lock order, as in `attempt_recovery_code`: the subject's counters, then
-        // the transaction's row, then the factor.
-        let subject_of = |step: &Step| match step {
-            Step::RecoveryFactorChallenge { subject, .. }
-            | Step::SignInFactorChallenge { subject, .. }
-            | Step::SignInEnrollTotp { subject, .. } => Some(subject.clone()),
+        // Any second-factor step is taken here; whether its window is still open is the decision's.
+        let factor_step = |step: &Step| match (step.answered_factor(), step.factor_challenged(Millis::MIN)) {
+            (Some(kind), Ok(subject)) => Some((kind, subject.clone())),
             _ => None,
         };
+        // The store's lock order, as in `attempt_recovery_code`: the subject's counters (named by
+        // an unlocked read), then the transaction's row, checked to name the same subject, then
+        // the factor.
         let Some(seen) = read_step(&mut tx, check.interaction_id, now).await? else {
             return Ok(None);
         };
-        let Some(subject) = subject_of(&seen.step) else {
+        let Some((_, subject)) = factor_step(&seen.step) else {
             return Ok(Some((AnswerOutcome::NotAvailable, seen)));
         };
         let counters = crate::counters::lock(&mut tx, self, &subject).await?;
         let Some(record) = lock_step(&mut tx, self, check.interaction_id, now).await? else {
             return Ok(None);
         };
-        if subject_of(&record.step).as_ref() != Some(&subject) {
-            return Ok(Some((AnswerOutcome::NotAvailable, record)));
-        }
+        let kind = match factor_step(&record.step) {
+            Some((kind, locked)) if locked == subject => kind,
+            _ => return Ok(Some((AnswerOutcome::NotAvailable, record))),
+        };
         let user_id = subject.user_id.clone().unwrap_or_else(UserId::decoy);
-        // A set-up answers for the pending factor it created; every other step for the active one.
-        let status = if matches!(record.step, Step::SignInEnrollTotp { .. }) { "PENDING_ACTIVATION" } else { "ACTIVE" };
-        let factor = crate::factors::totp_in_tx(&mut tx, self, &user_id, status).await?;
-        let factor = factor.map(|f| TotpFactorState {
-            // A factor other than the one the value was checked against matches nothing.
-            last_used_step: f.last_used_step.and_then(|s| u64::try_from(s).ok()),
-            id: f.id,
-        });
-        let matched_step = check.matched_step.filter(|_| factor.as_ref().is_some_and(|f| f.id == check.factor_id));
-        let snapshot = FactorAnswerSnapshot {
+        let mut snapshot = FactorAnswerSnapshot {
             step: record.step.clone(),
-            factor,
+            factor: None,
+            passkeys: vec![],
+            ceremony_live: false,
+            credential_taken: false,
             identifier: counters.identifier.otp,
             account: counters.account.map(|c| c.otp),
         };
-        let decision = decide_factor_answer(&snapshot, matched_step, check.policy, check.grant_lifetime, now);
+        let mut proof = check.proof;
+        match kind {
+            FactorKind::Totp => {
+                // A set-up answers for the pending factor it created; every other step for the active one.
+                let status = if matches!(record.step, Step::SignInEnrollTotp { .. }) { "PENDING_ACTIVATION" } else { "ACTIVE" };
+                let factor = crate::factors::totp_in_tx(&mut tx, self, &user_id, status).await?;
+                snapshot.factor =
+                    factor.map(|f| TotpFactorState { last_used_step: f.last_used_step.and_then(|s| u64::try_from(s).ok()), id: f.id });
+                // A factor other than the one the value was checked against matches nothing.
+                if let FactorProof::Totp(matched) = &mut proof {
+                    if snapshot.factor.as_ref().is_none_or(|f| f.id != check.factor_id) {
+                        *matched = None;
+                    }
+                }
+            }
+            FactorKind::Webauthn => {
+                snapshot.passkeys = crate::factors::passkey_ids_in_tx(&mut tx, self, &user_id).await?;
+                // The ceremony the answer was checked against is still this step's: the row is
+                // locked, and every move of the step (a racing answer's too) cleared it.
+                snapshot.ceremony_live = check.ceremony.is_some() && record.webauthn_ceremony.as_deref() == check.ceremony;
+                if let FactorProof::NewPasskey(Some((_, passkey))) = &proof {
+                    snapshot.credential_taken = crate::factors::credential_taken_in_tx(&mut tx, &passkey.credential_id).await?;
+                }
+            }
+        }
+        let decision = decide_factor_answer(&snapshot, proof, check.policy, check.grant_lifetime, now);
         let outcome = decision.outcome;
         let factor_context = FactorContext { interaction_code: check.interaction_code, enrolled_notice: check.enrolled_notice };
         let next = apply_answer(&mut tx, decision, (record, &subject, None), (notice, check.context), Some(factor_context), now).await?;
@@ -477,6 +501,16 @@ async fn apply_answer(
                 sqlx::query("UPDATE recovery_codes SET attempts = attempts + 1 WHERE id = $1").bind(code_id).execute(&mut **tx).await?;
             }
             AnswerEffect::UseTotpStep { factor_id, step } => crate::factors::mark_step_used(tx, &factor_id, step, now).await?,
+            AnswerEffect::UsePasskey { factor_id, updated } => {
+                crate::factors::use_passkey_in_tx(tx, &factor_id, updated.as_deref(), now).await?;
+            }
+            AnswerEffect::AddPasskey { factor_id, passkey } => {
+                let user_id = subject.user_id.clone().ok_or_else(|| StoreError::Corrupt("a passkey added for no account".to_owned()))?;
+                let added = crate::factors::add_passkey_in_tx(tx, &user_id, &factor_id, &passkey, now).await?;
+                if let Some(notice) = factor.as_ref().and_then(|f| f.enrolled_notice) {
+                    crate::containment::queue_notice(tx, &user_id, NoticeSubject::AuthenticatorEnrolled, Some(&added), notice, now).await?;
+                }
+            }
             AnswerEffect::ProveMethods(methods) => {
                 next = crate::interactions::set_methods(tx, &next.id, methods).await?;
             }

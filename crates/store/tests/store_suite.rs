@@ -371,6 +371,7 @@ async fn interaction_codes_redeem_once(backend: Backend) {
         context: &EventContext::system(),
         verified_hash: "$argon2id$x",
         second_factor_window: 300_000,
+        passkeys_available: false,
     };
     assert!(matches!(store.complete_sign_in(done, now).await.expect("complete"), latchkey_store::SignInCompleted::Done(_)));
     let store = Arc::new(store);
@@ -778,6 +779,7 @@ async fn a_sign_in_that_a_password_change_overtook_completes_nothing_and_its_tok
         context: &EventContext::system(),
         verified_hash: "$argon2id$x",
         second_factor_window: 300_000,
+        passkeys_available: false,
     };
     assert!(matches!(store.complete_sign_in(done, later + 1).await.expect("complete"), latchkey_store::SignInCompleted::CredentialChanged));
 

@@ -69,7 +69,8 @@ pub async fn activate(
         }
     };
     // The AuthenticatorEnrolled notice goes out with the activation, in its transaction.
-    let notice = crate::mail::authenticator_enrolled(&state, &*state.keys().await, &user, &factor, now).map_err(AdminError::Internal)?;
+    let notice =
+        crate::mail::authenticator_enrolled(&state, &*state.keys().await, &user, &factor.factor_type, now).map_err(AdminError::Internal)?;
     let active = state.store.use_totp_step(&factor, step, Some(&notice), &auth.audit(), now).await?.ok_or(AdminError::InvalidPasscode)?;
     state.outbox_wake.notify_one();
     tracing::info!(event = "admin.factor_activated", user_id = %user.user.id.as_str(), "TOTP factor activated");

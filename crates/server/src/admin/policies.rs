@@ -169,30 +169,33 @@ pub async fn replace(auth: AdminAuth, State(state): State<AppState>, Path(id): P
         ]));
     }
     let write: EnrollPolicyWrite = crate::http::json::parse_into(&body)?;
-    let value = PolicyValue::TotpEnroll(totp_enroll(&write)?);
+    let values = enroll_values(&write)?;
     let now = state.store.now().await?;
     let target = Party::policy(ENROLL_POLICY_ID, POLICY_NAME);
-    let stored = state.store.set_policy_values(&[value], (EventType::PolicyUpdate, target), &auth.audit(), now).await?;
-    tracing::info!(event = "admin.policy_updated", value = value.text(), "enrollment policy updated");
+    let stored = state.store.set_policy_values(&values, (EventType::PolicyUpdate, target), &auth.audit(), now).await?;
+    tracing::info!(event = "admin.policy_updated", "enrollment policy updated");
     Ok(Json(kind.policy(&state, &stored)).into_response())
 }
 
-/// What the enrollment policy says of TOTP apps, or why Latchkey cannot honour it. Password and
-/// email are always enrolled (`REQUIRED`); authenticators Latchkey does not have are refused.
-fn totp_enroll(write: &EnrollPolicyWrite) -> Result<EnrollRequirement, AdminError> {
+/// What the enrollment policy says of TOTP apps and passkeys, or why Latchkey cannot honour it.
+/// Password and email are always enrolled (`REQUIRED`); authenticators Latchkey does not have
+/// are refused. `google_otp` must be named; a body without `webauthn` (written before passkeys)
+/// leaves its setting as it is.
+fn enroll_values(write: &EnrollPolicyWrite) -> Result<Vec<PolicyValue>, AdminError> {
     let invalid = |cause: String| AdminError::Validation(vec![cause]);
     if write.kind.as_deref().is_some_and(|k| k != "MFA_ENROLL") {
         return Err(invalid("type: this is an MFA_ENROLL policy".to_owned()));
     }
-    let mut totp = None;
+    let requirement = |key: &str, setting: &str| {
+        EnrollRequirement::parse(setting)
+            .ok_or_else(|| invalid(format!("settings.authenticators[{key}].enroll.self: REQUIRED, OPTIONAL or NOT_ALLOWED")))
+    };
+    let (mut totp, mut webauthn) = (None, None);
     for authenticator in &write.settings.authenticators {
         let setting = authenticator.enroll.self_enroll.as_str();
         match authenticator.key.as_str() {
-            "google_otp" => {
-                totp = Some(EnrollRequirement::parse(setting).ok_or_else(|| {
-                    invalid("settings.authenticators[google_otp].enroll.self: REQUIRED, OPTIONAL or NOT_ALLOWED".to_owned())
-                })?)
-            }
+            "google_otp" => totp = Some(PolicyValue::TotpEnroll(requirement("google_otp", setting)?)),
+            "webauthn" => webauthn = Some(PolicyValue::WebauthnEnroll(requirement("webauthn", setting)?)),
             "okta_password" | "okta_email" if setting == "REQUIRED" => {}
             "okta_password" | "okta_email" => {
                 return Err(invalid(format!("settings.authenticators[{}].enroll.self: always REQUIRED", authenticator.key)))
@@ -200,7 +203,8 @@ fn totp_enroll(write: &EnrollPolicyWrite) -> Result<EnrollRequirement, AdminErro
             other => return Err(invalid(format!("settings.authenticators: Latchkey has no {other} authenticator"))),
         }
     }
-    totp.ok_or_else(|| invalid("settings.authenticators: say what google_otp's enroll.self is".to_owned()))
+    let totp = totp.ok_or_else(|| invalid("settings.authenticators: say what google_otp's enroll.self is".to_owned()))?;
+    Ok([Some(totp), webauthn].into_iter().flatten().collect())
 }
 
 /// The factor mode an app sign-in rule asks for, or why Latchkey cannot honour it.
@@ -399,7 +403,8 @@ fn enroll_policy(state: &AppState, stored: &StoredPolicies) -> Value {
             "authenticators": [
                 { "key": "okta_password", "enroll": { "self": "REQUIRED" } },
                 { "key": "okta_email", "enroll": { "self": "REQUIRED" } },
-                { "key": "google_otp", "enroll": { "self": stored.policies.totp_enroll.as_str() } }
+                { "key": "google_otp", "enroll": { "self": stored.policies.totp_enroll.as_str() } },
+                { "key": "webauthn", "enroll": { "self": stored.policies.webauthn_enroll.as_str() } }
             ]
         },
         "_links": {

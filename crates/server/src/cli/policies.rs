@@ -1,4 +1,4 @@
-//! `latchkey policies list|show|recovery-step-up|sign-on|totp-enroll`: the three policies
+//! `latchkey policies list|show|recovery-step-up|sign-on|totp-enroll|passkey-enroll`: the three policies
 //! Latchkey honours, through the management API (`LATCHKEY_URL`, `LATCHKEY_ADMIN_TOKEN`), the
 //! way Okta's own tools change them: read the object, change one member, write it back whole.
 use clap::{Subcommand, ValueEnum};
@@ -29,6 +29,12 @@ pub enum Command {
     },
     /// Whether users set up a TOTP app themselves during sign-in (the enrollment policy).
     TotpEnroll {
+        #[arg(value_enum)]
+        setting: Enroll,
+    },
+    /// Whether users set up a passkey themselves during sign-in (the enrollment policy's
+    /// `webauthn` authenticator).
+    PasskeyEnroll {
         #[arg(value_enum)]
         setting: Enroll,
     },
@@ -82,24 +88,28 @@ pub async fn run(command: Command) -> Result<(), String> {
             };
             replace(&api, ACCESS_RULE, |rule| rule["actions"]["appSignOn"]["verificationMethod"]["factorMode"] = json!(mode)).await?
         }
-        Command::TotpEnroll { setting } => {
-            let setting = match setting {
-                Enroll::Required => "REQUIRED",
-                Enroll::Optional => "OPTIONAL",
-                Enroll::NotAllowed => "NOT_ALLOWED",
-            };
-            replace(&api, ENROLL_POLICY, |policy| {
-                for authenticator in policy["settings"]["authenticators"].as_array_mut().into_iter().flatten() {
-                    if authenticator["key"] == "google_otp" {
-                        authenticator["enroll"]["self"] = json!(setting);
-                    }
-                }
-            })
-            .await?
-        }
+        Command::TotpEnroll { setting } => enroll(&api, "google_otp", setting).await?,
+        Command::PasskeyEnroll { setting } => enroll(&api, "webauthn", setting).await?,
     };
     super::api::print(&out);
     Ok(())
+}
+
+/// Sets one authenticator's `enroll.self` in the enrollment policy, writing the policy back whole.
+async fn enroll(api: &Api, key: &str, setting: Enroll) -> Result<Value, String> {
+    let setting = match setting {
+        Enroll::Required => "REQUIRED",
+        Enroll::Optional => "OPTIONAL",
+        Enroll::NotAllowed => "NOT_ALLOWED",
+    };
+    replace(api, ENROLL_POLICY, |policy| {
+        for authenticator in policy["settings"]["authenticators"].as_array_mut().into_iter().flatten() {
+            if authenticator["key"] == key {
+                authenticator["enroll"]["self"] = json!(setting);
+            }
+        }
+    })
+    .await
 }
 
 fn array(value: Value) -> Vec<Value> {

@@ -64,6 +64,8 @@ fn internal(error: impl Into<anyhow::Error>) -> Response {
 /// What a page shows above its sections after a POST: a confirmation or the errors.
 enum Outcome {
     None,
+    /// A passkey registration was started: its creation options, for the page's script.
+    PasskeySetup(serde_json::Value),
     Done(&'static str),
     Errors(Vec<String>),
 }
@@ -105,6 +107,7 @@ struct Posted {
     lang: &'static str,
     context: EventContext,
     peer: SocketAddr,
+    session_id: String,
 }
 
 impl Posted {
@@ -150,7 +153,7 @@ async fn accept(state: &AppState, peer: SocketAddr, headers: &HeaderMap, body: &
         return Err(signed_out(state, pick(ui_locales, None, headers), StatusCode::UNAUTHORIZED));
     };
     let lang = pick(ui_locales, account.user.profile.locale.as_deref(), headers);
-    Ok(Posted { fields, account, lang, context: crate::http::event_context::of(state, peer, headers), peer })
+    Ok(Posted { fields, account, lang, context: crate::http::event_context::of(state, peer, headers), peer, session_id: session.id })
 }
 
 /// `POST /account/totp`: starts a TOTP enrollment (a pending factor holding the sealed secret;
@@ -195,6 +198,108 @@ pub async fn totp_start(
     }
 }
 
+/// `POST /account/passkey`: starts registering a passkey (webauthn-rs' ceremony, kept with this
+/// browser session; the account's passkeys are excluded) and shows the page with the button that
+/// runs the browser's WebAuthn. Refused (403) where the enrollment policy says `NOT_ALLOWED` or
+/// the server has no relying party.
+#[tracing::instrument(name = "hosted.account.passkey_start", skip_all)]
+pub async fn passkey_start(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let posted = match accept(&state, peer, &headers, &body).await {
+        Ok(posted) => posted,
+        Err(response) => return response,
+    };
+    let started = async {
+        let allowed = state.store.policies().await?.policies.enroll().on_server(state.relying_party.is_some()).offered().webauthn;
+        let Some(rp) = state.relying_party.as_ref().filter(|_| allowed) else { return Ok(None) };
+        let user_id = &posted.account.user.id;
+        let existing = crate::passkeys::active(&state, user_id).await?;
+        let login = posted.account.user.profile.login.as_str();
+        let ceremony = rp.start_registration(user_id, login, login, &existing)?;
+        if !state.store.start_session_passkey(&posted.session_id, user_id, &ceremony.to_stored()).await? {
+            return Ok(None);
+        }
+        Ok::<_, anyhow::Error>(Some(ceremony.options))
+    };
+    match started.await {
+        Ok(Some(options)) => {
+            tracing::info!(event = "account.passkey_setup_started", user_id = %posted.account.user.id.as_str(), "passkey set-up started");
+            page(&state, posted.lang, &posted.account, StatusCode::OK, Outcome::PasskeySetup(options)).await
+        }
+        Ok(None) => page(&state, posted.lang, &posted.account, StatusCode::FORBIDDEN, Outcome::None).await,
+        Err(e) => internal(e),
+    }
+}
+
+/// `POST /account/passkey/activate`: the authenticator's answer (`clientData`, `attestation`,
+/// base64url) to the session's registration. webauthn-rs checks it against the ceremony; the
+/// store adds the passkey only while that ceremony is still the session's (once) and its
+/// credential id new, and queues AuthenticatorEnrolled. A refused answer is logged and counted
+/// against the address's code-failure budget, like a wrong TOTP value here.
+#[tracing::instrument(name = "hosted.account.passkey_activate", skip_all)]
+pub async fn passkey_activate(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let posted = match accept(&state, peer, &headers, &body).await {
+        Ok(posted) => posted,
+        Err(response) => return response,
+    };
+    let t = text(posted.lang);
+    let again = |status, outcome| page(&state, posted.lang, &posted.account, status, outcome);
+    let added = async {
+        let (Some(rp), Some(stored)) = (state.relying_party.as_ref(), state.store.session_passkey(&posted.session_id).await?) else {
+            return Ok(Err((StatusCode::NOT_FOUND, t.gone)));
+        };
+        let now = state.store.now().await?;
+        let client = crate::limits::client_key(&state, posted.peer, &headers);
+        let ticket = match crate::limits::take(&state, Budget::CodeFailures, &client, now).await? {
+            Ok(ticket) => ticket,
+            Err(_) => return Ok(Err((StatusCode::TOO_MANY_REQUESTS, t.too_many))),
+        };
+        let ceremony = latchkey_domain::webauthn::Ceremony::from_stored(&stored)?;
+        let answer =
+            latchkey_domain::webauthn::Attestation { client_data: posted.field("clientData"), attestation: posted.field("attestation") };
+        let passkey = match rp.finish_registration(&ceremony, &answer) {
+            Ok(passkey) => passkey,
+            Err(error) => {
+                tracing::info!(event = "webauthn.refused", reason = %error, "passkey registration refused");
+                return Ok(Err((StatusCode::BAD_REQUEST, t.passkey_failed)));
+            }
+        };
+        state.store.refund_rate(ticket).await?;
+        let user_id = &posted.account.user.id;
+        let notice =
+            crate::mail::authenticator_enrolled(&state, &*state.keys().await, &posted.account, latchkey_store::WEBAUTHN_FACTOR_TYPE, now)?;
+        let factor_id = latchkey_store::new_factor_id();
+        let added = state
+            .store
+            .add_session_passkey((&posted.session_id, &stored), user_id, &factor_id, &passkey, &notice, &posted.audit(), now)
+            .await?;
+        Ok::<_, anyhow::Error>(match added {
+            latchkey_store::PasskeyAdded::Added => Ok(()),
+            latchkey_store::PasskeyAdded::Replayed | latchkey_store::PasskeyAdded::Taken => {
+                Err((StatusCode::BAD_REQUEST, t.passkey_failed))
+            }
+        })
+    };
+    match added.await {
+        Ok(Ok(())) => {
+            state.outbox_wake.notify_one();
+            tracing::info!(event = "account.passkey_added", user_id = %posted.account.user.id.as_str(), "passkey added");
+            again(StatusCode::OK, Outcome::Done(t.passkey_added)).await
+        }
+        Ok(Err((status, message))) => again(status, Outcome::Errors(vec![message.to_owned()])).await,
+        Err(e) => internal(e),
+    }
+}
+
 /// `POST /account/totp/activate`: the first value from the app activates the pending factor
 /// (`Store::use_totp_step`, which queues the AuthenticatorEnrolled notice). A wrong value is
 /// logged and counted against the address's code-failure budget.
@@ -232,7 +337,7 @@ pub async fn totp_activate(
             }
         };
         state.store.refund_rate(ticket).await?;
-        let notice = crate::mail::authenticator_enrolled(&state, &*state.keys().await, &posted.account, &factor, now)?;
+        let notice = crate::mail::authenticator_enrolled(&state, &*state.keys().await, &posted.account, &factor.factor_type, now)?;
         match state.store.use_totp_step(&factor, step, Some(&notice), &posted.audit(), now).await? {
             Some(_) => Ok::<_, anyhow::Error>(Ok(())),
             None => Ok(Err((StatusCode::BAD_REQUEST, t.wrong_code))),
@@ -500,8 +605,11 @@ async fn page(state: &AppState, lang: &'static str, account: &UserRecord, status
         Err(e) => return internal(e),
     };
     // The enrollment policy may keep users from adding an app themselves (`NOT_ALLOWED`).
-    let may_enroll = match state.store.policies().await {
-        Ok(stored) => stored.policies.totp_enroll != EnrollRequirement::NotAllowed,
+    let (may_enroll, may_add_passkey) = match state.store.policies().await {
+        Ok(stored) => (
+            stored.policies.totp_enroll != EnrollRequirement::NotAllowed,
+            stored.policies.enroll().on_server(state.relying_party.is_some()).offered().webauthn,
+        ),
         Err(e) => return internal(e),
     };
     let pending = factors.iter().find(|f| f.status == PENDING && f.factor_type == TOTP_FACTOR_TYPE);
@@ -520,8 +628,12 @@ async fn page(state: &AppState, lang: &'static str, account: &UserRecord, status
         escape(lang)
     );
     let login = escape(account.user.profile.login.as_str());
+    let passkey_options = match &outcome {
+        Outcome::PasskeySetup(options) => Some(options.clone()),
+        _ => None,
+    };
     let outcome = match outcome {
-        Outcome::None => String::new(),
+        Outcome::None | Outcome::PasskeySetup(_) => String::new(),
         Outcome::Done(message) => format!("<p class=\"lkp-done\" role=\"status\" id=\"account-done\">{}</p>", escape(message)),
         Outcome::Errors(messages) => format!(
             "<div class=\"latchkey-error\" role=\"alert\" id=\"account-error\"><ul>{}</ul></div>",
@@ -540,7 +652,7 @@ async fn page(state: &AppState, lang: &'static str, account: &UserRecord, status
         list.push_str(&format!(
             "<li><strong>{name}</strong> – {detail}</li>",
             name = escape(factor_name(t, factor)),
-            detail = escape(t.app_detail).replace("{date}", &escape(&day(factor.created_at))),
+            detail = escape(factor_detail(t, factor)).replace("{date}", &escape(&day(factor.created_at))),
         ));
     }
     let mut sections = String::new();
@@ -595,6 +707,32 @@ async fn page(state: &AppState, lang: &'static str, account: &UserRecord, status
             button = escape(t.add_button),
         ));
     }
+    let mut script = None;
+    if let Some(options) = &passkey_options {
+        // The creation options travel as an inert attribute; the page's one nonce'd script runs
+        // the browser's WebAuthn and posts its answer with the form's CSRF field.
+        sections.push_str(&format!(
+            "<h2 id=\"passkey-setup\">{title}</h2><p>{intro}</p>\
+             <form method=\"post\" action=\"/account/passkey/activate\" class=\"lkp-form\" id=\"passkey-form\" aria-labelledby=\"passkey-setup\" data-options=\"{options}\" data-failed=\"{failed}\">{hidden}\
+             <input type=\"hidden\" name=\"clientData\"><input type=\"hidden\" name=\"attestation\">\
+             <div><button type=\"submit\" class=\"lkp-button lkp-primary\">{create}</button></div></form>",
+            title = escape(t.passkey_add_title),
+            intro = escape(t.passkey_add_intro),
+            options = escape(&options.to_string()),
+            failed = escape(t.passkey_failed),
+            create = escape(t.passkey_create),
+        ));
+        script = Some(PASSKEY_SCRIPT);
+    } else if may_add_passkey {
+        sections.push_str(&format!(
+            "<h2 id=\"add-passkey\">{title}</h2><p>{intro}</p>\
+             <form method=\"post\" action=\"/account/passkey\" class=\"lkp-form\" aria-labelledby=\"add-passkey\">{hidden}\
+             <div><button type=\"submit\" class=\"lkp-button\">{button}</button></div></form>",
+            title = escape(t.passkey_add_title),
+            intro = escape(t.passkey_add_intro),
+            button = escape(t.passkey_add_button),
+        ));
+    }
     let words = set_password_text::text(lang);
     let policy = &state.policies.password;
     let rules = [
@@ -627,13 +765,53 @@ async fn page(state: &AppState, lang: &'static str, account: &UserRecord, status
         min = policy.min_length,
         max = policy.max_length,
     );
-    let mut response = content_page(status, lang, &format!("{} – {}", t.title, state.settings.org.name), &content, None);
+    let mut response = content_page(status, lang, &format!("{} – {}", t.title, state.settings.org.name), &content, script);
     cookies::set(&mut response, state.secure_cookies(), CSRF_COOKIE, csrf.expose(), CSRF_MAX_AGE_SECS, "Strict");
     response
 }
 
+/// The account page's one script: on the passkey form's submit, `navigator.credentials.create`
+/// with the server's options (base64url members decoded), then the answer posted base64url.
+const PASSKEY_SCRIPT: &str = r#"(() => {
+  const form = document.getElementById('passkey-form');
+  if (!form) return;
+  const dec = (s) => Uint8Array.from(atob(String(s).replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+  const enc = (b) => btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  form.addEventListener('submit', async (event) => {
+    if (form.elements.clientData.value) return;
+    event.preventDefault();
+    try {
+      const o = JSON.parse(form.dataset.options);
+      delete o.u2fParams;
+      for (const k of Object.keys(o)) if (o[k] === null) delete o[k];
+      const publicKey = { ...o, challenge: dec(o.challenge), user: { ...o.user, id: dec(o.user.id) },
+        excludeCredentials: (o.excludeCredentials || []).map((c) => ({ ...c, id: dec(c.id) })) };
+      const cred = await navigator.credentials.create({ publicKey });
+      form.elements.clientData.value = enc(cred.response.clientDataJSON);
+      form.elements.attestation.value = enc(cred.response.attestationObject);
+      form.submit();
+    } catch (e) {
+      const p = document.createElement('p');
+      p.className = 'latchkey-error';
+      p.setAttribute('role', 'alert');
+      p.textContent = form.dataset.failed;
+      form.before(p);
+    }
+  });
+})();"#;
+
 fn factor_name<'a>(t: &'a Text, factor: &'a FactorRecord) -> &'a str {
-    factor.display_name.as_deref().unwrap_or(t.default_name)
+    let default = if factor.factor_type == latchkey_store::WEBAUTHN_FACTOR_TYPE { t.passkey_name } else { t.default_name };
+    factor.display_name.as_deref().unwrap_or(default)
+}
+
+/// What a factor is, in the authenticators' list.
+fn factor_detail<'a>(t: &'a Text, factor: &FactorRecord) -> &'a str {
+    if factor.factor_type == latchkey_store::WEBAUTHN_FACTOR_TYPE {
+        t.passkey_detail
+    } else {
+        t.app_detail
+    }
 }
 
 /// The `otpauth://` URI as an inline SVG QR code (a `data:` URI the page's CSP allows), so the

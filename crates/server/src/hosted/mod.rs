@@ -58,6 +58,8 @@ pub fn router(dev_pages: bool) -> Router<AppState> {
         .route("/account", get(account::show))
         .route("/account/totp", post(account::totp_start))
         .route("/account/totp/activate", post(account::totp_activate))
+        .route("/account/passkey", post(account::passkey_start))
+        .route("/account/passkey/activate", post(account::passkey_activate))
         .route("/account/factors/rename", post(account::rename))
         .route("/account/factors/remove", post(account::remove))
         .route("/account/password", post(account::change_password))

@@ -7,9 +7,10 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use latchkey_domain::audit::{EventType, Party};
-use latchkey_domain::interaction::{Step, StepError};
-use latchkey_domain::recovery::AnswerOutcome;
+use latchkey_domain::interaction::{FactorKind, Step, StepError};
+use latchkey_domain::recovery::{AnswerOutcome, FactorProof};
 use latchkey_domain::totp::{self, TotpPolicy};
+use latchkey_domain::webauthn::{Assertion, Attestation, Ceremony, CeremonyError};
 use latchkey_domain::{BearerToken, Password, UserId};
 use latchkey_proto::idx::{AnswerRequest, Message};
 use latchkey_store::{
@@ -36,6 +37,10 @@ pub async fn handle(
         Step::RecoveryChallenge { .. } => {
             let context = crate::http::event_context::of(&state, peer, &headers);
             verify_code(&state, tx, &body, (&crate::limits::client_key(&state, peer, &headers), &context), now).await
+        }
+        step if step.answered_factor() == Some(FactorKind::Webauthn) => {
+            let context = crate::http::event_context::of(&state, peer, &headers);
+            verify_passkey(&state, tx, &body, (&crate::limits::client_key(&state, peer, &headers), &context), &headers, now).await
         }
         Step::RecoveryFactorChallenge { .. } | Step::SignInFactorChallenge { .. } | Step::SignInEnrollTotp { .. } => {
             let context = crate::http::event_context::of(&state, peer, &headers);
@@ -116,7 +121,7 @@ async fn verify_factor(
     // A set-up answers for the pending factor it created; every other step for the active one.
     let enrolling = matches!(tx.record.step, Step::SignInEnrollTotp { .. });
     let factor = if enrolling { state.store.pending_totp(&user_id).await? } else { state.store.active_totp(&user_id).await? };
-    let matched_step = match &factor {
+    let matched_step: Option<u64> = match &factor {
         Some(factor) => totp::matching_step(&keys.open_totp_secret(factor).map_err(IdxError::Internal)?, &totp_policy, raw, now),
         None => None,
     };
@@ -126,7 +131,9 @@ async fn verify_factor(
     // A first value that activates the factor announces it, with its "Not you?" link.
     let enrolled_notice = match (&factor, enrolling) {
         (Some(factor), true) => match state.store.user_by_id(&user_id).await? {
-            Some(account) => Some(crate::mail::authenticator_enrolled(state, &keys, &account, factor, now).map_err(IdxError::Internal)?),
+            Some(account) => {
+                Some(crate::mail::authenticator_enrolled(state, &keys, &account, &factor.factor_type, now).map_err(IdxError::Internal)?)
+            }
             None => None,
         },
         _ => None,
@@ -135,7 +142,8 @@ async fn verify_factor(
     let check = FactorCheck {
         interaction_id: &tx.record.id,
         factor_id: factor.as_ref().map_or("", |f| f.id.as_str()),
-        matched_step,
+        proof: FactorProof::Totp(matched_step),
+        ceremony: None,
         policy: &state.policies.otp,
         grant_lifetime: crate::config::ms(state.settings.recovery.reset_grant_secs),
         context,
@@ -143,13 +151,149 @@ async fn verify_factor(
         enrolled_notice: enrolled_notice.as_ref(),
     };
     let answered = state.store.attempt_factor(check, &compose_notice, now).await?;
+    finish_factor_answer(state, tx, answered, (ticket, &code), headers, now).await
+}
+
+/// A completed sign-in gets its code (and, on our own pages, the browser session); every other
+/// outcome renders like a code's answer.
+async fn finish_factor_answer(
+    state: &AppState,
+    tx: Transaction,
+    answered: Option<(AnswerOutcome, InteractionRecord)>,
+    (ticket, code): (RateTicket, &BearerToken),
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<Response, IdxError> {
     if let Some((AnswerOutcome::Verified, record @ InteractionRecord { step: Step::Success { .. }, .. })) = answered {
         state.store.refund_rate(ticket).await?;
-        let tx = Transaction { record, setup: None, ..tx };
+        let tx = Transaction { record, setup: None, passkey: None, ..tx };
         tracing::info!(event = "signin.success", "signed in with a second factor");
-        return super::identify::signed_in(state, &tx, &code, headers, now).await;
+        return super::identify::signed_in(state, &tx, code, headers, now).await;
     }
     render_answer(state, tx, answered, ticket).await
+}
+
+/// A passkey's answer: an assertion at a challenge, an attestation at a set-up. Malformed
+/// answers are refused before anything is counted; webauthn-rs then checks the answer against
+/// the transaction's stored ceremony (challenge, origin, RP id hash, flags, signature, counter),
+/// and the store decides under lock — the ceremony still the transaction's, the passkey still
+/// the account's, the limits — exactly like a TOTP value.
+async fn verify_passkey(
+    state: &AppState,
+    tx: Transaction,
+    body: &AnswerRequest,
+    (client, context): (&str, &EventContext),
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<Response, IdxError> {
+    let subject = match tx.record.step.factor_challenged(now) {
+        Ok(subject) => subject.clone(),
+        Err(StepError::GrantExpired) => return Err(IdxError::SessionExpired),
+        Err(StepError::NotAvailable) => return Err(stale(state, &tx)),
+    };
+    let enrolling = matches!(tx.record.step, Step::SignInEnrollWebauthn { .. });
+    let credentials = body.credentials.as_ref();
+    let member = |get: fn(&latchkey_proto::idx::PasscodeCredentials) -> Option<&String>| {
+        credentials.and_then(get).map(String::as_str).filter(|v| !v.is_empty() && v.len() <= MAX_WEBAUTHN_MEMBER)
+    };
+    let client_data = member(|c| c.client_data.as_ref());
+    let (attestation, authenticator_data, signature) =
+        (member(|c| c.attestation.as_ref()), member(|c| c.authenticator_data.as_ref()), member(|c| c.signature_data.as_ref()));
+    let well_formed =
+        client_data.is_some() && if enrolling { attestation.is_some() } else { authenticator_data.is_some() && signature.is_some() };
+    if !well_formed {
+        return Err(invalid_passkey(state, &tx, StatusCode::BAD_REQUEST));
+    }
+    let ticket = crate::limits::take(state, Budget::CodeFailures, client, now).await?.map_err(|wait| too_many(state, &tx, wait))?;
+    let user_id = subject.user_id.clone().unwrap_or_else(UserId::decoy);
+    let ceremony = tx.record.webauthn_ceremony.clone();
+    let parsed = ceremony.as_deref().map(Ceremony::from_stored).transpose().map_err(|e| IdxError::Internal(e.into()))?;
+    let refused = |error: CeremonyError| {
+        // Which check failed goes to the log (no secret is in it); the client learns nothing more.
+        tracing::info!(event = "webauthn.refused", reason = %error, "passkey answer refused");
+    };
+    let client_data = client_data.unwrap_or_default();
+    let (proof, new_factor) = match (&state.relying_party, parsed) {
+        (Some(rp), Some(ceremony)) if enrolling => {
+            let answer = Attestation { client_data, attestation: attestation.unwrap_or_default() };
+            match rp.finish_registration(&ceremony, &answer) {
+                Ok(passkey) => {
+                    let factor_id = latchkey_store::new_factor_id();
+                    (FactorProof::NewPasskey(Some((factor_id.clone(), passkey))), Some(factor_id))
+                }
+                Err(error) => {
+                    refused(error);
+                    (FactorProof::NewPasskey(None), None)
+                }
+            }
+        }
+        (Some(rp), Some(ceremony)) => {
+            let passkeys = crate::passkeys::active(state, &user_id).await.map_err(IdxError::Internal)?;
+            let answer = Assertion {
+                credential_id: None,
+                client_data,
+                authenticator_data: authenticator_data.unwrap_or_default(),
+                signature: signature.unwrap_or_default(),
+                user_handle: None,
+            };
+            match rp.finish_authentication(&ceremony, &answer, &passkeys) {
+                Ok(verified) => (FactorProof::Passkey(Some(verified)), None),
+                Err(error) => {
+                    refused(error);
+                    (FactorProof::Passkey(None), None)
+                }
+            }
+        }
+        // No ceremony (no passkey left to sign with, or no relying party): nothing can match.
+        _ if enrolling => (FactorProof::NewPasskey(None), None),
+        _ => (FactorProof::Passkey(None), None),
+    };
+    let keys = state.keys().await;
+    let compose_notice = |account: Option<&UserRecord>| {
+        crate::mail::for_account_or_decoy(account, now, |account| crate::mail::lockout_notice(state, &keys, account, now))
+    };
+    // A new passkey is announced, with its "Not you?" link (queued only if it is added).
+    let enrolled_notice = match new_factor {
+        Some(_) => match state.store.user_by_id(&user_id).await? {
+            Some(account) => Some(
+                crate::mail::authenticator_enrolled(state, &keys, &account, latchkey_store::WEBAUTHN_FACTOR_TYPE, now)
+                    .map_err(IdxError::Internal)?,
+            ),
+            None => None,
+        },
+        None => None,
+    };
+    let code = BearerToken::generate();
+    let check = FactorCheck {
+        interaction_id: &tx.record.id,
+        factor_id: "",
+        proof,
+        ceremony: ceremony.as_deref(),
+        policy: &state.policies.otp,
+        grant_lifetime: crate::config::ms(state.settings.recovery.reset_grant_secs),
+        context,
+        interaction_code: (&code.digest(), now + crate::config::ms(state.settings.tokens.code_secs)),
+        enrolled_notice: enrolled_notice.as_ref(),
+    };
+    let answered = state.store.attempt_factor(check, &compose_notice, now).await?;
+    finish_factor_answer(state, tx, answered, (ticket, &code), headers, now).await
+}
+
+/// The longest base64url member of a passkey answer read (an attestation with a certificate
+/// chain is a few KiB); longer is malformed.
+const MAX_WEBAUTHN_MEMBER: usize = 64 * 1024;
+
+fn invalid_passkey(state: &AppState, tx: &Transaction, status: StatusCode) -> IdxError {
+    refuse(
+        state,
+        tx,
+        status,
+        field(
+            "credentials.clientData",
+            "api.authn.error.WEBAUTHN_INVALID",
+            "Your security key or biometric could not be verified. Try again.",
+        ),
+    )
 }
 
 /// Renders what the store decided about an answer (a code or a second factor's value) from the
@@ -162,7 +306,8 @@ async fn render_answer(
     ticket: RateTicket,
 ) -> Result<Response, IdxError> {
     let (outcome, record) = answered.ok_or(IdxError::SessionExpired)?;
-    tx.record = record;
+    // What the step the answer led to renders besides the record (the factors to choose from).
+    tx = Transaction::load(state, record, tx.state_handle).await?;
     state.outbox_wake.notify_one();
     match outcome {
         AnswerOutcome::Verified => {
@@ -172,6 +317,9 @@ async fn render_answer(
         }
         AnswerOutcome::Refused => {
             tracing::info!(event = "recovery.answer_failed", step = tx.record.step.kind(), "recovery answer refused");
+            if tx.record.step.answered_factor() == Some(FactorKind::Webauthn) {
+                return Err(invalid_passkey(state, &tx, StatusCode::UNAUTHORIZED));
+            }
             Err(invalid_code(state, &tx, StatusCode::UNAUTHORIZED))
         }
         AnswerOutcome::Blocked { retry_after } => {

@@ -1,7 +1,8 @@
 //! `POST /idp/idx/challenge`: the Email authenticator was chosen → a code is issued and, for a
 //! real account within its limits, mailed; the answer is the same in every case (REC-1, REC-7).
-//! At a recovery's step-up the second factor is chosen here too (→ its challenge), and during
-//! sign-in the TOTP app to set up (Okta posts that to `credential/enroll`, routed here).
+//! At a recovery's step-up, and at a sign-in whose account has more than one kind of second
+//! factor, the factor is chosen here too (→ its challenge), and during sign-in the TOTP app or
+//! passkey to set up (Okta posts that to `credential/enroll`, routed here).
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, State};
@@ -10,13 +11,13 @@ use axum::response::Response;
 use latchkey_proto::idx::ChallengeRequest;
 
 use latchkey_domain::audit::Party;
-use latchkey_domain::interaction::{Step, StepError, Subject};
+use latchkey_domain::interaction::{FactorKind, Step, StepError, Subject};
 use latchkey_domain::totp::TotpSecret;
 use latchkey_store::Audit;
 
 use crate::totp_setup::TotpSetup;
 
-use super::render::{EMAIL_AUTHENTICATOR_ID, GOOGLE_OTP_AUTHENTICATOR_ID};
+use super::render::{factor_kind_of, EMAIL_AUTHENTICATOR_ID};
 use super::steps::{field, refuse, respond, stale, view};
 use super::{IdxError, IdxJson, Transaction};
 use crate::state::AppState;
@@ -32,25 +33,39 @@ pub async fn handle(
     let mut tx = Transaction::from_body(&state, &body, now).await?;
     // auth-js sends {"authenticator":{"id":…}}, the widget adds "methodType" (idx-protocol §6.3).
     let chosen = body.authenticator.as_ref().and_then(|a| a.id.as_deref());
-    if let Step::RecoveryFactorSelect { .. } = tx.record.step {
-        let next = tx.record.step.select_factor(now).map_err(|e| match e {
-            StepError::GrantExpired => IdxError::SessionExpired,
-            StepError::NotAvailable => stale(&state, &tx),
-        })?;
-        if chosen != Some(GOOGLE_OTP_AUTHENTICATOR_ID) {
+    let kind = chosen.and_then(factor_kind_of).filter(|k| tx.choices.has(*k));
+    if let Step::RecoveryFactorSelect { .. } | Step::SignInFactorSelect { .. } = tx.record.step {
+        let Some(kind) = kind else {
             return Err(refuse(
                 &state,
                 &tx,
                 StatusCode::BAD_REQUEST,
                 field("authenticator", "E0000001", "Choose one of your authenticators."),
             ));
-        }
-        tx.record = state.store.advance_interaction(&tx.record.id, tx.record.version, &next).await?.ok_or_else(|| stale(&state, &tx))?;
+        };
+        let next = tx.record.step.select_factor(kind, now).map_err(|e| match e {
+            StepError::GrantExpired => IdxError::SessionExpired,
+            StepError::NotAvailable => stale(&state, &tx),
+        })?;
+        let record = state.store.advance_interaction(&tx.record.id, tx.record.version, &next).await?.ok_or_else(|| stale(&state, &tx))?;
+        let tx = Transaction::load(&state, record, tx.state_handle).await?;
         return Ok(respond(view(&state, &tx).render()));
     }
     if let Step::SignInEnrollSelect { .. } = tx.record.step {
+        if kind == Some(FactorKind::Webauthn) {
+            let next = tx.record.step.select_enrollment(FactorKind::Webauthn, now).map_err(|e| match e {
+                StepError::GrantExpired => IdxError::SessionExpired,
+                StepError::NotAvailable => stale(&state, &tx),
+            })?;
+            let record =
+                state.store.advance_interaction(&tx.record.id, tx.record.version, &next).await?.ok_or_else(|| stale(&state, &tx))?;
+            // Loading the step starts its registration ceremony.
+            let tx = Transaction::load(&state, record, tx.state_handle).await?;
+            tracing::info!(event = "signin.passkey_setup_started", "passkey set-up started during sign-in");
+            return Ok(respond(view(&state, &tx).render()));
+        }
         let context = crate::http::event_context::of(&state, peer, &headers);
-        return enroll_totp(&state, tx, chosen, &context, now).await;
+        return enroll_totp(&state, tx, kind, &context, now).await;
     }
     let (next, subject) = tx.record.step.select_email().map_err(|_| stale(&state, &tx))?;
     if chosen != Some(EMAIL_AUTHENTICATOR_ID) {
@@ -69,15 +84,15 @@ pub async fn handle(
 async fn enroll_totp(
     state: &AppState,
     mut tx: Transaction,
-    chosen: Option<&str>,
+    chosen: Option<FactorKind>,
     context: &latchkey_store::EventContext,
     now: i64,
 ) -> Result<Response, IdxError> {
-    let next = tx.record.step.select_enrollment(now).map_err(|e| match e {
+    let next = tx.record.step.select_enrollment(FactorKind::Totp, now).map_err(|e| match e {
         StepError::GrantExpired => IdxError::SessionExpired,
         StepError::NotAvailable => stale(state, &tx),
     })?;
-    if chosen != Some(GOOGLE_OTP_AUTHENTICATOR_ID) {
+    if chosen != Some(FactorKind::Totp) {
         return Err(refuse(state, &tx, StatusCode::BAD_REQUEST, field("authenticator", "E0000001", "Choose an authenticator to set up.")));
     }
     let Step::SignInEnrollTotp { subject: Subject { user_id: Some(user_id), identifier }, .. } = &next else {

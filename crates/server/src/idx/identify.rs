@@ -99,6 +99,7 @@ async fn sign_in(
         context,
         verified_hash: stored_hash.as_deref().unwrap_or_default(),
         second_factor_window: crate::config::ms(state.settings.signin.second_factor_secs),
+        passkeys_available: state.relying_party.is_some(),
     };
     tx.record = match state.store.complete_sign_in(done, now).await? {
         SignInCompleted::Done(record) => *record,
@@ -121,6 +122,8 @@ async fn sign_in(
     if !matches!(tx.record.step, Step::Success { .. }) {
         // The app sign-in rule asks for a second factor: its challenge (or why there is none).
         tracing::info!(event = "signin.password_verified", step = tx.record.step.kind(), "password verified; second factor next");
+        // Loading the step starts a passkey challenge's ceremony, or lists the kinds to choose.
+        let tx = Transaction::load(state, tx.record, tx.state_handle).await?;
         return Ok(respond(view(state, &tx).render()));
     }
     tracing::info!(event = "signin.success", user_id = %account.user.id.as_str(), "signed in");

@@ -8,7 +8,7 @@
 //! - every `relatesTo` resolves inside the same body (§4.5);
 //! - recovery bodies contain no masked email and one constant enrollment id, so a real and an
 //!   unknown identifier render byte-identically apart from the handles (shared/README).
-use latchkey_domain::interaction::Step;
+use latchkey_domain::interaction::{FactorKind, FactorKinds, Step};
 use latchkey_domain::PasswordPolicy;
 use latchkey_proto::idx::{Authenticator, FieldOption, FormField, IdxResponse, Message, Method, Remediation, Wrapped, IDX_VERSION};
 use latchkey_store::InteractionRecord;
@@ -23,6 +23,20 @@ pub const GOOGLE_OTP_AUTHENTICATOR_ID: &str = "aut0lkgoogleotp00001";
 /// One constant enrollment id for a TOTP factor in IDX bodies: the step-up needs no more, and
 /// the factor's own id stays in the management API.
 pub const GOOGLE_OTP_ENROLLMENT_ID: &str = "uft0lkgoogleotp00001";
+/// Passkeys (Okta's `webauthn` authenticator: security keys and platform authenticators).
+pub const WEBAUTHN_AUTHENTICATOR_ID: &str = "aut0lkwebauthn000001";
+/// One constant enrollment id for every passkey in IDX bodies, as for TOTP; each passkey is told
+/// apart by its `credentialId`, which is what the clients read.
+pub const WEBAUTHN_ENROLLMENT_ID: &str = "uft0lkwebauthn000001";
+
+/// The authenticator id a client names when it chooses a kind of second factor.
+pub fn factor_kind_of(authenticator_id: &str) -> Option<FactorKind> {
+    match authenticator_id {
+        GOOGLE_OTP_AUTHENTICATOR_ID => Some(FactorKind::Totp),
+        WEBAUTHN_AUTHENTICATOR_ID => Some(FactorKind::Webauthn),
+        _ => None,
+    }
+}
 
 pub struct View<'a> {
     pub public_url: &'a str,
@@ -33,6 +47,10 @@ pub struct View<'a> {
     pub token_url: String,
     /// A pending TOTP set-up's secret and QR code (only at `SignInEnrollTotp`).
     pub setup: Option<&'a crate::totp_setup::TotpSetup>,
+    /// A passkey step's ceremony options and the account's passkeys.
+    pub passkey: Option<&'a crate::passkeys::PasskeyStep>,
+    /// The kinds of second factor a choice offers.
+    pub choices: FactorKinds,
 }
 
 impl View<'_> {
@@ -49,26 +67,68 @@ impl View<'_> {
     }
 
     /// A form choosing one authenticator (`select-authenticator-authenticate` or `-enroll`):
-    /// Okta's option shape, its `relatesTo` into the same body, posted to `path`.
-    fn choice(&self, name: &str, path: &str, authenticator: &Authenticator, relates_to: &str) -> Remediation {
-        let method = authenticator.methods.first().map_or("", |m| m.kind.as_str());
-        let option = FieldOption {
-            label: authenticator.display_name.clone(),
-            relates_to: Some(relates_to.to_owned()),
-            value: json!({"form": {"value": [
-                {"name": "id", "required": true, "value": authenticator.id, "mutable": false},
-                {"name": "methodType", "required": false, "value": method, "mutable": false}
-            ]}}),
-        };
+    /// Okta's option shape, each option's `relatesTo` into the same body (`relates_to` with the
+    /// option's index), posted to `path`.
+    fn choice(&self, name: &str, path: &str, authenticators: &[(Authenticator, usize)], relates_to: &str) -> Remediation {
+        let options = authenticators
+            .iter()
+            .map(|(authenticator, i)| {
+                let method = authenticator.methods.first().map_or("", |m| m.kind.as_str());
+                FieldOption {
+                    label: authenticator.display_name.clone(),
+                    relates_to: Some(format!("{relates_to}[{i}]")),
+                    value: json!({"form": {"value": [
+                        {"name": "id", "required": true, "value": authenticator.id, "mutable": false},
+                        {"name": "methodType", "required": false, "value": method, "mutable": false}
+                    ]}}),
+                }
+            })
+            .collect();
         let field = FormField {
             name: "authenticator".to_owned(),
             kind: Some("object".to_owned()),
             // Okta marks the choice required in an enrollment only.
             required: (name == "select-authenticator-enroll").then_some(true),
-            options: Some(vec![option]),
+            options: Some(options),
             ..FormField::default()
         };
         Remediation::form(name, self.href(path), vec![field, self.sh()])
+    }
+
+    /// The kinds a choice offers; TOTP when nothing is known (the account's factors were
+    /// removed meanwhile: the choice then leads to a challenge nobody can answer).
+    fn choice_kinds(&self) -> Vec<FactorKind> {
+        let kinds = self.choices.list();
+        if kinds.is_empty() {
+            vec![FactorKind::Totp]
+        } else {
+            kinds
+        }
+    }
+
+    /// The enrollments of a kind, as listed in `authenticatorEnrollments` (every passkey with
+    /// its credential id).
+    fn enrollments(&self, kind: FactorKind) -> Vec<Authenticator> {
+        match kind {
+            FactorKind::Totp => vec![google_otp_enrollment()],
+            FactorKind::Webauthn => {
+                let ids = self.passkey.map(|p| p.credential_ids.clone()).unwrap_or_default();
+                if ids.is_empty() {
+                    vec![webauthn_enrollment(None)]
+                } else {
+                    ids.into_iter().map(|id| webauthn_enrollment(Some(id))).collect()
+                }
+            }
+        }
+    }
+
+    /// A form answering with a passkey (Okta's hidden `credentials` members, base64url), posted
+    /// to `challenge/answer` and related to `currentAuthenticator`.
+    fn webauthn_form(&self, name: &str, members: &[(&str, &str)]) -> Remediation {
+        let fields =
+            members.iter().map(|(member, label)| FormField { visible: Some(false), ..FormField::text(member, label, true) }).collect();
+        Remediation::form(name, self.href("challenge/answer"), vec![FormField::credentials(fields), self.sh()])
+            .relates_to("$.currentAuthenticator")
     }
 
     /// A form answering with `credentials.passcode` (a code, a TOTP value), posted to
@@ -100,9 +160,12 @@ impl View<'_> {
             Step::RecoverySelect { .. } => self.recovery_select(),
             Step::RecoveryChallenge { .. } => self.recovery_challenge(),
             Step::RecoveryReset { .. } => self.recovery_reset(),
-            Step::RecoveryFactorSelect { .. } => self.factor_select(),
-            Step::RecoveryFactorChallenge { .. } => self.factor_challenge(true),
-            Step::SignInFactorChallenge { .. } => self.factor_challenge(false),
+            Step::RecoveryFactorSelect { .. } => self.factor_select(true),
+            Step::SignInFactorSelect { .. } => self.factor_select(false),
+            Step::RecoveryFactorChallenge { factor: FactorKind::Totp, .. } => self.factor_challenge(true),
+            Step::SignInFactorChallenge { factor: FactorKind::Totp, .. } => self.factor_challenge(false),
+            Step::RecoveryFactorChallenge { factor: FactorKind::Webauthn, .. } => self.webauthn_challenge(true),
+            Step::SignInFactorChallenge { factor: FactorKind::Webauthn, .. } => self.webauthn_challenge(false),
             Step::RecoveryFactorMissing { .. } => self.factor_missing(
                 "api.latchkey.recovery.secondFactorRequired",
                 "Resetting your password also needs a second authenticator, and none is set up for your account. \
@@ -110,6 +173,7 @@ impl View<'_> {
             ),
             Step::SignInEnrollSelect { .. } => self.enroll_select(),
             Step::SignInEnrollTotp { .. } => self.enroll_totp(),
+            Step::SignInEnrollWebauthn { .. } => self.enroll_webauthn(),
             Step::SignInFactorMissing { .. } => self.factor_missing(
                 "api.latchkey.signin.secondFactorRequired",
                 "Signing in also needs a second authenticator, and none is set up for your account. Contact your administrator.",
@@ -145,8 +209,12 @@ impl View<'_> {
     }
 
     fn recovery_select(&self) -> IdxResponse {
-        let form =
-            self.choice("select-authenticator-authenticate", "challenge", &email_authenticator(), "$.authenticatorEnrollments.value[0]");
+        let form = self.choice(
+            "select-authenticator-authenticate",
+            "challenge",
+            &[(email_authenticator(), 0)],
+            "$.authenticatorEnrollments.value",
+        );
         IdxResponse {
             remediation: Some(Wrapped::array(vec![form])),
             authenticator_enrollments: Some(Wrapped::array(vec![email_enrollment()])),
@@ -169,20 +237,64 @@ impl View<'_> {
         }
     }
 
-    /// After the email code, when the password policy asks for a second factor: the account's
-    /// enrolled factors to choose from (Okta's shape; TOTP is the only kind so far).
-    fn factor_select(&self) -> IdxResponse {
-        let form = self.choice(
-            "select-authenticator-authenticate",
-            "challenge",
-            &google_otp_authenticator(),
-            "$.authenticatorEnrollments.value[0]",
-        );
+    /// The account's kinds of second factor to choose from (Okta's shape): after the email
+    /// code when the password policy asks for one, or after the password when the account has
+    /// both a TOTP app and passkeys.
+    fn factor_select(&self, recovery: bool) -> IdxResponse {
+        // Each option relates to its kind's first enrollment, as Okta's do.
+        let (mut options, mut enrollments) = (vec![], vec![]);
+        for kind in self.choice_kinds() {
+            options.push((authenticator_of(kind), enrollments.len()));
+            enrollments.extend(self.enrollments(kind));
+        }
+        let form = self.choice("select-authenticator-authenticate", "challenge", &options, "$.authenticatorEnrollments.value");
         IdxResponse {
             remediation: Some(Wrapped::array(vec![form])),
-            authenticator_enrollments: Some(Wrapped::array(vec![google_otp_enrollment()])),
-            authenticators: Some(Wrapped::array(vec![google_otp_authenticator()])),
-            recovery_authenticator: Some(Wrapped::object(password_authenticator())),
+            authenticator_enrollments: Some(Wrapped::array(enrollments)),
+            authenticators: Some(Wrapped::array(options.into_iter().map(|(a, _)| a).collect())),
+            recovery_authenticator: recovery.then(|| Wrapped::object(password_authenticator())),
+            ..self.envelope()
+        }
+    }
+
+    /// A passkey's challenge (Okta's `challenge-authenticator` for `webauthn`):
+    /// `currentAuthenticator.contextualData.challengeData` carries the challenge and the user
+    /// verification asked for, and `authenticatorEnrollments` every passkey's `credentialId`
+    /// (the clients' `allowCredentials`). Answered with `clientData`, `authenticatorData` and
+    /// `signatureData`.
+    fn webauthn_challenge(&self, recovery: bool) -> IdxResponse {
+        let form = self.webauthn_form(
+            "challenge-authenticator",
+            &[("clientData", "Client Data"), ("authenticatorData", "Authenticator Data"), ("signatureData", "Signature Data")],
+        );
+        let mut authenticator = webauthn_authenticator();
+        authenticator.contextual_data = self.passkey.map(|p| json!({"challengeData": p.options}));
+        IdxResponse {
+            remediation: Some(Wrapped::array(vec![form])),
+            current_authenticator: Some(Wrapped::object(authenticator)),
+            authenticators: Some(Wrapped::array(vec![webauthn_authenticator()])),
+            authenticator_enrollments: Some(Wrapped::array(self.enrollments(FactorKind::Webauthn))),
+            recovery_authenticator: recovery.then(|| Wrapped::object(password_authenticator())),
+            ..self.envelope()
+        }
+    }
+
+    /// A passkey's registration during sign-in (Okta's `enroll-authenticator` for `webauthn`):
+    /// `currentAuthenticator.contextualData.activationData` carries the creation options
+    /// (challenge, rp, user, pubKeyCredParams, attestation, authenticatorSelection,
+    /// excludeCredentials, u2fParams). Answered with `clientData` and `attestation`.
+    fn enroll_webauthn(&self) -> IdxResponse {
+        let form = self.webauthn_form("enroll-authenticator", &[("clientData", "Client Data"), ("attestation", "Attestation")]);
+        let mut authenticator = webauthn_authenticator();
+        authenticator.contextual_data = self.passkey.map(|p| json!({"activationData": p.options}));
+        let enrolled: Vec<Authenticator> =
+            self.passkey.map(|p| p.credential_ids.iter().map(|id| webauthn_enrollment(Some(id.clone()))).collect()).unwrap_or_default();
+        IdxResponse {
+            remediation: Some(Wrapped::array(vec![form])),
+            current_authenticator: Some(Wrapped::object(authenticator)),
+            authenticators: Some(Wrapped::array(vec![webauthn_authenticator()])),
+            // Okta's widget reads this list (its `excludeCredentials`) even when it is empty.
+            authenticator_enrollments: Some(Wrapped::array(enrolled)),
             ..self.envelope()
         }
     }
@@ -202,14 +314,15 @@ impl View<'_> {
         }
     }
 
-    /// The password was right and the account sets up a TOTP app first: the authenticators it
-    /// may enroll (Okta's `select-authenticator-enroll`, posted to `credential/enroll`).
+    /// The password was right and the account sets up a second factor first: the
+    /// authenticators the enrollment policy lets it enroll (Okta's `select-authenticator-enroll`,
+    /// posted to `credential/enroll`).
     fn enroll_select(&self) -> IdxResponse {
-        let form =
-            self.choice("select-authenticator-enroll", "credential/enroll", &google_otp_authenticator(), "$.authenticators.value[0]");
+        let options: Vec<(Authenticator, usize)> = self.choice_kinds().into_iter().map(authenticator_of).zip(0..).collect();
+        let form = self.choice("select-authenticator-enroll", "credential/enroll", &options, "$.authenticators.value");
         IdxResponse {
             remediation: Some(Wrapped::array(vec![form])),
-            authenticators: Some(Wrapped::array(vec![google_otp_authenticator()])),
+            authenticators: Some(Wrapped::array(options.into_iter().map(|(a, _)| a).collect())),
             ..self.envelope()
         }
     }
@@ -319,6 +432,28 @@ fn google_otp_authenticator() -> Authenticator {
         display_name: "Google Authenticator".to_owned(),
         methods: vec![Method { kind: "otp".to_owned() }],
         ..Authenticator::default()
+    }
+}
+
+fn webauthn_authenticator() -> Authenticator {
+    Authenticator {
+        kind: "security_key".to_owned(),
+        key: "webauthn".to_owned(),
+        id: WEBAUTHN_AUTHENTICATOR_ID.to_owned(),
+        display_name: "Security Key or Biometric Authenticator".to_owned(),
+        methods: vec![Method { kind: "webauthn".to_owned() }],
+        ..Authenticator::default()
+    }
+}
+
+fn webauthn_enrollment(credential_id: Option<String>) -> Authenticator {
+    Authenticator { id: WEBAUTHN_ENROLLMENT_ID.to_owned(), credential_id, ..webauthn_authenticator() }
+}
+
+fn authenticator_of(kind: FactorKind) -> Authenticator {
+    match kind {
+        FactorKind::Totp => google_otp_authenticator(),
+        FactorKind::Webauthn => webauthn_authenticator(),
     }
 }
 

@@ -3,7 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
-use latchkey_domain::interaction::{Step, Subject};
+use latchkey_domain::interaction::{FactorKinds, Step, Subject};
 use latchkey_domain::secret::sha256_hex;
 use latchkey_domain::Millis;
 use latchkey_proto::idx::{
@@ -87,6 +87,12 @@ pub struct Transaction {
     /// At a TOTP set-up during sign-in: what the app needs, rendered in every answer at that
     /// step (so a reload or a wrong value shows the QR code again).
     pub setup: Option<std::sync::Arc<crate::totp_setup::TotpSetup>>,
+    /// At a passkey's challenge or registration: the ceremony's options and the account's
+    /// passkeys (`passkeys::prepare`).
+    pub passkey: Option<std::sync::Arc<crate::passkeys::PasskeyStep>>,
+    /// At a choice of authenticator: the kinds to offer (the account's for a challenge, the
+    /// enrollment policy's for a set-up).
+    pub choices: FactorKinds,
 }
 
 impl Transaction {
@@ -99,7 +105,8 @@ impl Transaction {
     }
 
     /// A transaction as read, with what its step renders besides the record (a pending TOTP
-    /// set-up's secret and QR code).
+    /// set-up's secret and QR code, a passkey step's ceremony, the authenticators to choose
+    /// from).
     pub async fn load(state: &AppState, record: InteractionRecord, state_handle: String) -> Result<Self, IdxError> {
         let setup = match &record.step {
             Step::SignInEnrollTotp { subject: Subject { user_id: Some(user_id), .. }, .. } => {
@@ -107,7 +114,20 @@ impl Transaction {
             }
             _ => None,
         };
-        Ok(Self { record, state_handle, setup })
+        let choices = match &record.step {
+            Step::RecoveryFactorSelect { subject: Subject { user_id: Some(user_id), .. }, .. }
+            | Step::SignInFactorSelect { subject: Subject { user_id: Some(user_id), .. }, .. } => {
+                let factors = state.store.factors_of(user_id).await?;
+                let active = |t: &str| factors.iter().any(|f| f.status == "ACTIVE" && f.factor_type == t);
+                FactorKinds { totp: active(latchkey_store::TOTP_FACTOR_TYPE), webauthn: active(latchkey_store::WEBAUTHN_FACTOR_TYPE) }
+            }
+            Step::SignInEnrollSelect { .. } => {
+                state.store.policies().await?.policies.enroll().on_server(state.relying_party.is_some()).offered()
+            }
+            _ => FactorKinds::default(),
+        };
+        let (record, passkey) = crate::passkeys::prepare(state, record).await.map_err(IdxError::Internal)?;
+        Ok(Self { record, state_handle, setup, passkey: passkey.map(std::sync::Arc::new), choices })
     }
 
     /// As `from_body`, with expiry judged by the database clock inside the look-up (one round

@@ -18,6 +18,8 @@ pub fn view<'a>(state: &'a AppState, tx: &'a Transaction) -> View<'a> {
         policy: &state.policies.password,
         token_url: format!("{}/v1/token", state.oauth_base(server)),
         setup: tx.setup.as_deref(),
+        passkey: tx.passkey.as_deref(),
+        choices: tx.choices,
     }
 }
 

@@ -25,17 +25,17 @@ both_backends!(
 const NEW_PASSWORD: &str = "lighthouse marmalade quantum fjord";
 
 /// A browser signed in through the hosted page: its session cookie.
-async fn signed_in(app: &TestApp, login: &str) -> String {
+pub(crate) async fn signed_in(app: &TestApp, login: &str) -> String {
     let (_, sid) = hosted_sign_in(app, login, "").await;
     format!("{SID}={}", sid.expect("the callback starts a session"))
 }
 
 /// What a GET or POST of the page answered: status, body, and the CSRF cookie and field the
 /// page set for its forms.
-struct Page {
-    status: u16,
-    body: String,
-    csrf: Option<(String, String)>,
+pub(crate) struct Page {
+    pub(crate) status: u16,
+    pub(crate) body: String,
+    pub(crate) csrf: Option<(String, String)>,
 }
 
 async fn read(response: reqwest::Response) -> Page {
@@ -49,12 +49,12 @@ async fn read(response: reqwest::Response) -> Page {
     Page { status, body, csrf: cookie.zip(field) }
 }
 
-async fn open(app: &TestApp, cookies: &str) -> Page {
+pub(crate) async fn open(app: &TestApp, cookies: &str) -> Page {
     read(app.http.get(format!("{}/account", app.base)).header("Cookie", cookies).send().await.expect("request")).await
 }
 
 /// Posts a form from the page as a browser on our origin would (`Origin` our own).
-async fn post(app: &TestApp, path: &str, session: &str, page: &Page, fields: &[(&str, &str)]) -> Page {
+pub(crate) async fn post(app: &TestApp, path: &str, session: &str, page: &Page, fields: &[(&str, &str)]) -> Page {
     let (cookie, field) = page.csrf.clone().expect("the page set a CSRF token");
     let mut form: Vec<(&str, &str)> = vec![("csrf", &field), ("ui_locales", "en")];
     form.extend_from_slice(fields);
@@ -77,7 +77,7 @@ fn shown_secret(page: &Page) -> Option<String> {
 }
 
 /// The id of the first factor a form on the page names.
-fn factor_field(page: &Page) -> String {
+pub(crate) fn factor_field(page: &Page) -> String {
     page.body.split("name=\"factor\" value=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("a factor form").to_owned()
 }
 

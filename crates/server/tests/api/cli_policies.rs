@@ -26,6 +26,17 @@ async fn policies_are_listed_and_changed_through_the_cli(backend: latchkey_store
     assert_eq!(rule["actions"]["selfServicePasswordReset"]["requirement"]["stepUp"]["required"], true);
     let (ok, out, _) = latchkey(&app, &["policies", "show", "00plkmfaenroll000001"], None).await;
     assert!(ok && out.contains("\"REQUIRED\""), "{out}");
+    // The enrollment policy's passkey setting, beside the TOTP one.
+    let (ok, out, err) = latchkey(&app, &["policies", "passkey-enroll", "not-allowed"], None).await;
+    assert!(ok, "{out}{err}");
+    let policy: Value = app.admin_get("/api/v1/policies/00plkmfaenroll000001").await.json().await.expect("json");
+    let setting = |key: &str| {
+        policy["settings"]["authenticators"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["key"] == key))
+            .map(|x| x["enroll"]["self"].clone())
+    };
+    assert_eq!((setting("google_otp"), setting("webauthn")), (Some("REQUIRED".into()), Some("NOT_ALLOWED".into())), "{policy}");
 
     // A sign-in now sets up a TOTP app first.
     app.create_user("cli-policy@example.com").await;

@@ -37,6 +37,7 @@ mod mail_messages;
 mod not_me;
 mod oidc_support;
 mod outages;
+mod passkeys;
 mod recovery;
 mod recovery_codes;
 mod refresh;
