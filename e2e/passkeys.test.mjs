@@ -1,13 +1,14 @@
 // Passkeys in our widget, in Chromium with a CDP virtual authenticator (CTAP2, internal
 // transport, resident keys, user verification): a 2FA sign-in sets up a passkey with
 // navigator.credentials.create, and the next sign-in signs in with navigator.credentials.get.
-// The app page is the WebAuthn origin, so the server's relying party is set to it.
+// A recovery whose password rule asks for a second factor then goes email code → the passkey →
+// new password. The app page is the WebAuthn origin, so the server's relying party is set to it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startStack } from '../testkit/stack.mjs';
-import { setSignOnFactors } from '../testkit/totp.mjs';
-import { check, expectScreen, newContext, newPage, startApp } from './lib.mjs';
+import { extractCode, extractLinks, startStack } from '../testkit/stack.mjs';
+import { requireSecondFactorForRecovery, setSignOnFactors } from '../testkit/totp.mjs';
+import { check, expectScreen, newContext, newPage, startApp, startRecovery } from './lib.mjs';
 
 async function freePort() {
   const server = net.createServer();
@@ -31,13 +32,17 @@ async function signedIn(page) {
   assert.equal(result.hasAccess, true);
 }
 
-test('2FA sign-in: the widget sets up a passkey, then signs in with it', async (t) => {
+/** A server whose relying party is the app's localhost origin, an app, a user, and a page with a
+ * virtual authenticator; a 2FA sign-in on that page sets up a passkey. */
+async function withPasskey(t, login, env = {}) {
   const port = await freePort();
-  const stack = await startStack({ env: { LATCHKEY_WEBAUTHN__RP_ID: 'localhost', LATCHKEY_WEBAUTHN__RP_ORIGIN: `http://localhost:${port}` } });
+  const stack = await startStack({
+    env: { LATCHKEY_WEBAUTHN__RP_ID: 'localhost', LATCHKEY_WEBAUTHN__RP_ORIGIN: `http://localhost:${port}`, ...env },
+  });
   t.after(() => stack.stop());
   const app = await startApp(stack.origin, { port });
   t.after(() => app.stop());
-  const user = await stack.createUser({ login: 'pat@example.com' });
+  const user = await stack.createUser({ login });
   const { clientId } = await stack.registerClient([app.callback]);
   const context = await newContext();
   t.after(() => context.close());
@@ -56,6 +61,11 @@ test('2FA sign-in: the widget sets up a passkey, then signs in with it', async (
   await page.getByRole('radio', { name: 'Security key or biometric (passkey)' }).check();
   await page.getByRole('button', { name: 'Submit' }).click();
   await expectScreen(page, 'Set up a passkey');
+  return { stack, app, user, config, page, cdp, authenticatorId };
+}
+
+test('2FA sign-in: the widget sets up a passkey, then signs in with it', async (t) => {
+  const { stack, user, config, page, cdp, authenticatorId, app } = await withPasskey(t, 'pat@example.com');
   await check(page, 'passkeys-01-setup');
   await page.getByRole('button', { name: 'Set up passkey' }).click();
   await signedIn(page);
@@ -72,6 +82,28 @@ test('2FA sign-in: the widget sets up a passkey, then signs in with it', async (
   await signedIn(page);
   const after = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
   assert.ok(after.credentials[0].signCount >= 1, 'the passkey signed');
+});
+
+test('recovery with a second factor by policy: the email code, then the passkey, then the new password', async (t) => {
+  const { stack, user, config, page, app } = await withPasskey(t, 'rosa@example.com', { LATCHKEY_RECOVERY__MAIL_MIN_GAP_SECS: '0' });
+  await page.getByRole('button', { name: 'Set up passkey' }).click();
+  await signedIn(page);
+  await requireSecondFactorForRecovery(stack, true);
+
+  await page.goto(app.url(config));
+  await startRecovery(page, user.login);
+  // The passkey's AuthenticatorEnrolled notice and the recovery email, in either order.
+  const mails = await stack.mail.waitFor(user.login, 2, 15000);
+  const recovery = mails.find((m) => extractLinks(m).some((l) => /[?&]otp=/.test(l)));
+  await page.getByLabel('Verification code', { exact: true }).fill(extractCode(recovery));
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await expectScreen(page, 'Reset your password');
+  await page.getByRole('radio', { name: 'Security key or biometric (passkey)' }).check();
+  await page.getByRole('button', { name: 'Submit' }).click();
+  await expectScreen(page, 'Verify with your passkey');
+  await check(page, 'passkeys-04-recovery-challenge');
+  await page.getByRole('button', { name: 'Use passkey' }).click();
+  await expectScreen(page, 'Set a new password');
 });
 
 test('the account page adds a passkey with the browser, and the next sign-in uses it', async (t) => {
