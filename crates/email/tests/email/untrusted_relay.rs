@@ -80,6 +80,20 @@ impl UntrustedRelay {
     pub fn seen(&self) -> Seen {
         self.seen.lock().expect("lock").clone()
     }
+
+    /// What the relay saw once it has recorded `handshakes` ended handshakes (refused or
+    /// completed), or after 10 s: the client gives up on a handshake before the relay's own task
+    /// has finished recording it, so reading at once can miss the last one.
+    pub async fn seen_after(&self, handshakes: usize) -> Seen {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let seen = self.seen();
+            if seen.handshakes_refused + seen.handshakes_completed >= handshakes || tokio::time::Instant::now() >= deadline {
+                return seen;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
 }
 
 async fn serve(mut stream: TcpStream, implicit_tls: bool, acceptor: TlsAcceptor, seen: Arc<Mutex<Seen>>) {

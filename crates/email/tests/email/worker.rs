@@ -268,7 +268,7 @@ async fn a_relay_with_an_untrusted_certificate_gets_nothing(backend: Backend) {
         assert!(reason.contains("certificate"), "{url}: the reason names the certificate: {reason}");
         assert!(row.payload.is_some(), "{url}: the sealed payload stays for a later try");
     }
-    let seen = relay.seen();
+    let seen = relay.seen_after(2).await;
     assert_eq!(seen.handshakes_refused, 2, "both modes reached the TLS handshake and the client refused it: {seen:?}");
     assert_eq!(seen.handshakes_completed, 0, "{seen:?}");
     assert!(seen.plaintext_commands.iter().all(|c| c.starts_with("EHLO") || c.starts_with("STARTTLS")), "no plaintext fallback: {seen:?}");
