@@ -1,6 +1,7 @@
 // Shared pieces of the browser tests: Chromium contexts, the relying-party test app (a page on
 // http://localhost:<port> embedding the widget served by the Latchkey server on 127.0.0.1),
 // screenshots and axe-core checks.
+import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -113,6 +114,22 @@ export async function expectScreen(page, text) {
 export const fieldByLabel = (page, label) => page.getByLabel(label, { exact: true });
 
 /** Sign in → Forgot password? → the identifier → Next → Email → Submit, up to "Check your email". */
+/** Signs in through the widget's first screen with the user's login and password. */
+export async function signIn(page, user) {
+  await expectScreen(page, 'Sign in');
+  await page.getByLabel('Username', { exact: true }).fill(user.login);
+  await page.getByLabel('Password', { exact: true }).fill(user.password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
+/** The test app's result: the widget resolved with tokens. */
+export async function signedIn(page) {
+  await page.locator('#result').filter({ hasText: /status/ }).waitFor({ timeout: 15000 });
+  const result = JSON.parse(await page.locator('#result').textContent());
+  assert.equal(result.status, 'SUCCESS');
+  assert.equal(result.hasAccess, true);
+}
+
 export async function startRecovery(page, login) {
   await expectScreen(page, 'Sign in');
   await page.getByRole('button', { name: 'Forgot password?' }).click();

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { extractCode, extractLinks, startStack } from '../testkit/stack.mjs';
 import { requireSecondFactorForRecovery, setSignOnFactors } from '../testkit/totp.mjs';
-import { check, expectScreen, newContext, newPage, startApp, startRecovery } from './lib.mjs';
+import { check, expectScreen, newContext, newPage, signedIn, signIn, startApp, startRecovery } from './lib.mjs';
 
 async function freePort() {
   const server = net.createServer();
@@ -16,20 +16,6 @@ async function freePort() {
   const { port } = server.address();
   await new Promise((r) => server.close(r));
   return port;
-}
-
-async function signIn(page, user) {
-  await expectScreen(page, 'Sign in');
-  await page.getByLabel('Username', { exact: true }).fill(user.login);
-  await page.getByLabel('Password', { exact: true }).fill(user.password);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-}
-
-async function signedIn(page) {
-  await page.locator('#result').filter({ hasText: /status/ }).waitFor({ timeout: 15000 });
-  const result = JSON.parse(await page.locator('#result').textContent());
-  assert.equal(result.status, 'SUCCESS');
-  assert.equal(result.hasAccess, true);
 }
 
 /** A server whose relying party is the app's localhost origin, an app, a user, and a page with a

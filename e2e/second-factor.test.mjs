@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { extractCode, extractLinks, startStack } from '../testkit/stack.mjs';
 import { currentStep, enrollTotp, requireSecondFactorForRecovery, setSignOnFactors, setTotpEnroll, totpAt } from '../testkit/totp.mjs';
-import { check, expectScreen, newContext, newPage, startApp, startRecovery } from './lib.mjs';
+import { check, expectScreen, newContext, newPage, signedIn, signIn, startApp, startRecovery } from './lib.mjs';
 
 async function setup(t) {
   const stack = await startStack({ env: { LATCHKEY_RECOVERY__MAIL_MIN_GAP_SECS: '0' } });
@@ -18,20 +18,6 @@ async function setup(t) {
   t.after(() => context.close());
   const config = { issuer: stack.issuer, clientId, redirectUri: app.callback, scopes: ['openid', 'email', 'profile'] };
   return { stack, app, user, context, config };
-}
-
-async function signIn(page, user) {
-  await expectScreen(page, 'Sign in');
-  await page.getByLabel('Username', { exact: true }).fill(user.login);
-  await page.getByLabel('Password', { exact: true }).fill(user.password);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-}
-
-async function signedIn(page) {
-  await page.locator('#result').filter({ hasText: /status/ }).waitFor({ timeout: 15000 });
-  const result = JSON.parse(await page.locator('#result').textContent());
-  assert.equal(result.status, 'SUCCESS');
-  assert.equal(result.hasAccess, true);
 }
 
 test('2FA sign-in: the widget sets up a TOTP app from its QR code, then asks for its code', async (t) => {

@@ -57,6 +57,24 @@ const MAX_FORM_BYTES: usize = 16 * 1024;
 const PENDING: &str = "PENDING_ACTIVATION";
 const ACTIVE: &str = "ACTIVE";
 
+/// The page after an authenticator's set-up: done (the AuthenticatorEnrolled notice is queued, so
+/// the outbox is woken), refused with its message, or an internal error.
+async fn enrolled(
+    state: &AppState,
+    posted: &Posted,
+    result: anyhow::Result<Result<(), (StatusCode, &'static str)>>,
+    done: &'static str,
+) -> Response {
+    match result {
+        Ok(Ok(())) => {
+            state.outbox_wake.notify_one();
+            page(state, posted.lang, &posted.account, StatusCode::OK, Outcome::Done(done)).await
+        }
+        Ok(Err((status, message))) => page(state, posted.lang, &posted.account, status, Outcome::Errors(vec![message.to_owned()])).await,
+        Err(e) => internal(e),
+    }
+}
+
 fn internal(error: impl Into<anyhow::Error>) -> Response {
     HostedError::Internal(error.into()).into_response()
 }
@@ -113,6 +131,18 @@ struct Posted {
 impl Posted {
     fn field(&self, name: &str) -> &str {
         self.fields.get(name).map(String::as_str).unwrap_or_default()
+    }
+
+    /// A unit of the address's code-failure budget before an authenticator's first answer is
+    /// checked (given back when it is right); `None` when the budget is spent.
+    async fn take_code_budget(
+        &self,
+        state: &AppState,
+        headers: &HeaderMap,
+        now: latchkey_domain::Millis,
+    ) -> Result<Option<latchkey_store::RateTicket>, latchkey_store::StoreError> {
+        let client = crate::limits::client_key(state, self.peer, headers);
+        Ok(crate::limits::take(state, Budget::CodeFailures, &client, now).await?.ok())
     }
 
     fn audit(&self) -> Audit<'_> {
@@ -252,16 +282,13 @@ pub async fn passkey_activate(
         Err(response) => return response,
     };
     let t = text(posted.lang);
-    let again = |status, outcome| page(&state, posted.lang, &posted.account, status, outcome);
     let added = async {
         let (Some(rp), Some(stored)) = (state.relying_party.as_ref(), state.store.session_passkey(&posted.session_id).await?) else {
             return Ok(Err((StatusCode::NOT_FOUND, t.gone)));
         };
         let now = state.store.now().await?;
-        let client = crate::limits::client_key(&state, posted.peer, &headers);
-        let ticket = match crate::limits::take(&state, Budget::CodeFailures, &client, now).await? {
-            Ok(ticket) => ticket,
-            Err(_) => return Ok(Err((StatusCode::TOO_MANY_REQUESTS, t.too_many))),
+        let Some(ticket) = posted.take_code_budget(&state, &headers, now).await? else {
+            return Ok(Err((StatusCode::TOO_MANY_REQUESTS, t.too_many)));
         };
         let ceremony = latchkey_domain::webauthn::Ceremony::from_stored(&stored)?;
         let answer =
@@ -289,15 +316,11 @@ pub async fn passkey_activate(
             }
         })
     };
-    match added.await {
-        Ok(Ok(())) => {
-            state.outbox_wake.notify_one();
-            tracing::info!(event = "account.passkey_added", user_id = %posted.account.user.id.as_str(), "passkey added");
-            again(StatusCode::OK, Outcome::Done(t.passkey_added)).await
-        }
-        Ok(Err((status, message))) => again(status, Outcome::Errors(vec![message.to_owned()])).await,
-        Err(e) => internal(e),
+    let result = added.await;
+    if matches!(result, Ok(Ok(()))) {
+        tracing::info!(event = "account.passkey_added", user_id = %posted.account.user.id.as_str(), "passkey added");
     }
+    enrolled(&state, &posted, result, t.passkey_added).await
 }
 
 /// `POST /account/totp/activate`: the first value from the app activates the pending factor
@@ -315,17 +338,14 @@ pub async fn totp_activate(
         Err(response) => return response,
     };
     let t = text(posted.lang);
-    let again = |status, outcome| page(&state, posted.lang, &posted.account, status, outcome);
     let activated = async {
         let factor = match state.store.factor_of(&posted.account.user.id, posted.field("factor")).await? {
             Some(factor) if factor.status == PENDING && factor.factor_type == TOTP_FACTOR_TYPE => factor,
             _ => return Ok(Err((StatusCode::NOT_FOUND, t.gone))),
         };
         let now = state.store.now().await?;
-        let client = crate::limits::client_key(&state, posted.peer, &headers);
-        let ticket = match crate::limits::take(&state, Budget::CodeFailures, &client, now).await? {
-            Ok(ticket) => ticket,
-            Err(_) => return Ok(Err((StatusCode::TOO_MANY_REQUESTS, t.too_many))),
+        let Some(ticket) = posted.take_code_budget(&state, &headers, now).await? else {
+            return Ok(Err((StatusCode::TOO_MANY_REQUESTS, t.too_many)));
         };
         let secret = state.keys().await.open_totp_secret(&factor)?;
         let last_used = factor.last_used_step.and_then(|s| u64::try_from(s).ok());
@@ -343,15 +363,11 @@ pub async fn totp_activate(
             None => Ok(Err((StatusCode::BAD_REQUEST, t.wrong_code))),
         }
     };
-    match activated.await {
-        Ok(Ok(())) => {
-            state.outbox_wake.notify_one();
-            tracing::info!(event = "account.factor_activated", user_id = %posted.account.user.id.as_str(), "TOTP factor activated");
-            again(StatusCode::OK, Outcome::Done(t.added)).await
-        }
-        Ok(Err((status, message))) => again(status, Outcome::Errors(vec![message.to_owned()])).await,
-        Err(e) => internal(e),
+    let result = activated.await;
+    if matches!(result, Ok(Ok(()))) {
+        tracing::info!(event = "account.factor_activated", user_id = %posted.account.user.id.as_str(), "TOTP factor activated");
     }
+    enrolled(&state, &posted, result, t.added).await
 }
 
 /// `POST /account/factors/rename`: names an authenticator; an empty name goes back to the

@@ -94,6 +94,16 @@ async fn verify_code(
     render_answer(state, tx, answered, ticket).await
 }
 
+/// The subject a second-factor step challenges, or why the step takes no answer now (its
+/// window closed: the session expired; another step: stale).
+fn factor_subject(state: &AppState, tx: &Transaction, now: i64) -> Result<latchkey_domain::interaction::Subject, IdxError> {
+    match tx.record.step.factor_challenged(now) {
+        Ok(subject) => Ok(subject.clone()),
+        Err(StepError::GrantExpired) => Err(IdxError::SessionExpired),
+        Err(StepError::NotAvailable) => Err(stale(state, tx)),
+    }
+}
+
 /// A TOTP value at a recovery's step-up or a sign-in's second step: the account's active factor
 /// is opened here (the store cannot unseal), the value matched to a time step, and the store
 /// decides replay and limits under lock, like a code. A sign-in that completes gets its code.
@@ -105,11 +115,7 @@ async fn verify_factor(
     headers: &HeaderMap,
     now: i64,
 ) -> Result<Response, IdxError> {
-    let subject = match tx.record.step.factor_challenged(now) {
-        Ok(subject) => subject.clone(),
-        Err(StepError::GrantExpired) => return Err(IdxError::SessionExpired),
-        Err(StepError::NotAvailable) => return Err(stale(state, &tx)),
-    };
+    let subject = factor_subject(state, &tx, now)?;
     let raw = passcode(body).trim();
     let totp_policy = TotpPolicy::default();
     if !totp_policy.is_well_formed(raw) {
@@ -186,11 +192,7 @@ async fn verify_passkey(
     headers: &HeaderMap,
     now: i64,
 ) -> Result<Response, IdxError> {
-    let subject = match tx.record.step.factor_challenged(now) {
-        Ok(subject) => subject.clone(),
-        Err(StepError::GrantExpired) => return Err(IdxError::SessionExpired),
-        Err(StepError::NotAvailable) => return Err(stale(state, &tx)),
-    };
+    let subject = factor_subject(state, &tx, now)?;
     let enrolling = matches!(tx.record.step, Step::SignInEnrollWebauthn { .. });
     let credentials = body.credentials.as_ref();
     let member = |get: fn(&latchkey_proto::idx::PasscodeCredentials) -> Option<&String>| {
